@@ -1,0 +1,1 @@
+"""ari-agent: a self-hosted voice agent for Asterisk."""
