@@ -1,0 +1,282 @@
+"""Settings: one TOML file plus environment overrides, validated once at start-up into frozen dataclasses.
+
+Nothing deeper in the code reads os.environ or the file: the Settings object is passed down.
+Environment overrides are named ARI_AGENT_<SECTION>_<KEY>, e.g. ARI_AGENT_ARI_PASSWORD.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ENV_PREFIX = "ARI_AGENT_"
+DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))) / "ari-agent"
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message names the key, the value and what is allowed."""
+
+
+@dataclass(frozen=True, slots=True)
+class AriSettings:
+    """How to reach Asterisk's REST interface."""
+
+    url: str = "http://127.0.0.1:18088"
+    username: str = "ari_agent"
+    password: str = field(default="ari_agent_secret", repr=False)
+    app: str = "ari-agent"
+    reconnect_max_seconds: float = 10.0
+    request_timeout_seconds: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSettings:
+    """Where Asterisk's externalMedia channel sends the caller's audio."""
+
+    bind_host: str = "127.0.0.1"
+    # The address Asterisk sends RTP to: the agent's address as seen from Asterisk.
+    external_host: str = "127.0.0.1"
+    format: str = "slin16"
+
+
+@dataclass(frozen=True, slots=True)
+class AsrSettings:
+    """Offline speech recognition."""
+
+    vosk_model_path: str = str(DEFAULT_CACHE / "vosk-model-en")
+    sample_rate: int = 16000
+
+
+@dataclass(frozen=True, slots=True)
+class DialogueSettings:
+    """The Rasa server."""
+
+    rasa_url: str = "http://127.0.0.1:15005"
+    timeout_seconds: float = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class TtsSettings:
+    """Speech synthesis and the prompt cache."""
+
+    engine: str = "flite"  # flite | espeak | coqui
+    voice: str = "slt"
+    # Where the agent writes prompt WAVs, and the same directory as Asterisk sees it (differs when Asterisk
+    # runs in a chroot or a container).
+    cache_dir: str = str(DEFAULT_CACHE / "asterisk-root" / "var" / "lib" / "ari-agent" / "sounds")
+    asterisk_sound_dir: str = "/var/lib/ari-agent/sounds"
+    coqui_model_path: str = ""
+    coqui_config_path: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallSettings:
+    """Turn-taking, silence handling and handoff."""
+
+    greeting: str = "Hello, you've reached Riverside Dental Clinic. How can I help you today?"
+    end_of_turn_ms: int = 600
+    min_speech_ms: int = 120
+    barge_in_ms: int = 200
+    no_input_seconds: float = 6.0
+    max_reprompts: int = 2
+    max_utterance_seconds: float = 20.0
+    stage_timeout_seconds: float = 8.0
+    max_call_seconds: float = 900.0
+    default_queue: str = "reception"
+    handoff_context: str = "ari-agent-handoff"
+    operator_digit: str = "0"
+    # A timezone name for the call's "now" (dates like "tomorrow"); empty means the machine's local time.
+    timezone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    """Transcript store."""
+
+    dsn: str = field(default="postgresql://ari_agent:ari_agent@127.0.0.1:5432/ari_agent", repr=False)
+    spool_path: str = str(DEFAULT_CACHE / "spool" / "events.jsonl")
+    spool_max_mb: int = 256
+    statement_timeout_seconds: float = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """The agent's own HTTP server: /metrics, /healthz, /readyz and the supervisor pages."""
+
+    host: str = "127.0.0.1"
+    port: int = 18080
+    public_url: str = "http://127.0.0.1:18080"
+    supervisor_user: str = "supervisor"
+    supervisor_password: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingSettings:
+    """Log format and level."""
+
+    format: str = "logfmt"  # logfmt | json
+    level: str = "INFO"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting of the agent."""
+
+    ari: AriSettings = field(default_factory=AriSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
+    asr: AsrSettings = field(default_factory=AsrSettings)
+    dialogue: DialogueSettings = field(default_factory=DialogueSettings)
+    tts: TtsSettings = field(default_factory=TtsSettings)
+    call: CallSettings = field(default_factory=CallSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    http: HttpSettings = field(default_factory=HttpSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in logs."""
+        found = [self.ari.password, self.http.supervisor_password]
+        password = urlsplit(self.database.dsn).password
+        if password:
+            found.append(password)
+        return [s for s in found if s]
+
+
+_CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("tts", "engine"): ("flite", "espeak", "coqui"),
+    ("media", "format"): ("slin16", "ulaw"),
+    ("logging", "format"): ("logfmt", "json"),
+    ("logging", "level"): ("DEBUG", "INFO", "WARNING", "ERROR"),
+}
+_POSITIVE = {
+    ("ari", "reconnect_max_seconds"),
+    ("ari", "request_timeout_seconds"),
+    ("dialogue", "timeout_seconds"),
+    ("call", "end_of_turn_ms"),
+    ("call", "barge_in_ms"),
+    ("call", "no_input_seconds"),
+    ("call", "max_utterance_seconds"),
+    ("call", "stage_timeout_seconds"),
+    ("call", "max_call_seconds"),
+    ("database", "spool_max_mb"),
+    ("database", "statement_timeout_seconds"),
+}
+_URLS = {("ari", "url"), ("dialogue", "rasa_url"), ("http", "public_url")}
+
+
+def _section_types() -> dict[str, type[Any]]:
+    hints = typing.get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Settings)}
+
+
+def _convert(section: str, key: str, raw: Any, target: Any) -> Any:
+    where = f"{section}.{key}"
+    if isinstance(target, types.UnionType):
+        target = next(t for t in typing.get_args(target) if t is not type(None))
+    if target is bool:
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return raw.lower() in ("1", "true", "yes", "on")
+        raise ConfigError(f"{where} = {raw!r}: expected true or false")
+    if target is int:
+        try:
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                raise ValueError
+            return int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where} = {raw!r}: expected a whole number") from None
+    if target is float:
+        try:
+            if isinstance(raw, bool):
+                raise ValueError
+            return float(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where} = {raw!r}: expected a number") from None
+    if target is str:
+        if not isinstance(raw, str):
+            raise ConfigError(f"{where} = {raw!r}: expected a string")
+        return raw
+    raise ConfigError(f"{where}: unsupported setting type {target!r}")
+
+
+def _validate(section: str, key: str, value: Any) -> Any:
+    where = f"{section}.{key}"
+    shown = "<secret>" if "password" in key or key == "dsn" else repr(value)
+    if (section, key) in _CHOICES:
+        choices = _CHOICES[(section, key)]
+        if section == "logging" and key == "level":
+            value = str(value).upper()
+        if value not in choices:
+            raise ConfigError(f"{where} = {shown}: allowed values are {', '.join(choices)}")
+    if (section, key) in _POSITIVE and not value > 0:
+        raise ConfigError(f"{where} = {shown}: must be greater than 0")
+    if (section, key) in _URLS:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"{where} = {shown}: expected an http:// or https:// URL with a host")
+    if (section, key) == ("database", "dsn"):
+        if urlsplit(value).scheme not in ("postgresql", "postgres"):
+            raise ConfigError(f"{where} = {shown}: expected a postgresql:// URL")
+    if (section, key) == ("http", "port") and not 0 < value < 65536:
+        raise ConfigError(f"{where} = {shown}: expected a TCP port between 1 and 65535")
+    if (section, key) == ("call", "operator_digit") and value not in (*"0123456789*#", ""):
+        raise ConfigError(f"{where} = {shown}: expected one DTMF digit (0-9, * or #) or empty to disable")
+    return value
+
+
+def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the TOML file (if any), apply ARI_AGENT_* environment overrides, validate, freeze."""
+    env = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    if path is None and env.get(ENV_PREFIX + "CONFIG"):
+        path = env[ENV_PREFIX + "CONFIG"]
+    if path is not None:
+        file = Path(path)
+        try:
+            raw = tomllib.loads(file.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"configuration file {file} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"configuration file {file} is not valid TOML: {exc}") from None
+
+    sections = _section_types()
+    for name in raw:
+        if name not in sections:
+            raise ConfigError(f"unknown section [{name}]; known sections: {', '.join(sections)}")
+
+    built: dict[str, Any] = {}
+    for name, cls in sections.items():
+        given = raw.get(name, {})
+        if not isinstance(given, dict):
+            raise ConfigError(f"[{name}] must be a table")
+        hints = typing.get_type_hints(cls)
+        known = {f.name for f in dataclasses.fields(cls)}
+        for key in given:
+            if key not in known:
+                raise ConfigError(f"unknown key {name}.{key}; known keys: {', '.join(sorted(known))}")
+        values: dict[str, Any] = {}
+        for key in known:
+            env_name = f"{ENV_PREFIX}{name}_{key}".upper()
+            if env_name in env:
+                value = _convert(name, key, env[env_name], hints[key])
+            elif key in given:
+                value = _convert(name, key, given[key], hints[key])
+            else:
+                continue
+            values[key] = _validate(name, key, value)
+        built[name] = cls(**values)
+    settings = Settings(**built)
+    # Defaults are validated too: a bad default would be our bug, better caught at start-up.
+    for name in sections:
+        section = getattr(settings, name)
+        for f in dataclasses.fields(section):
+            _validate(name, f.name, getattr(section, f.name))
+    return settings
