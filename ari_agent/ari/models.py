@@ -22,6 +22,8 @@ class Channel:
     exten: str = ""
     context: str = ""
     protocol_id: str = ""  # the SIP Call-ID for PJSIP channels
+    app_name: str = ""  # the dialplan application running, "Stasis" while in an ARI app
+    app_data: str = ""
     channelvars: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -66,6 +68,8 @@ def parse_channel(data: Any) -> Channel:
         exten=str(dialplan.get("exten", "")),
         context=str(dialplan.get("context", "")),
         protocol_id=str(data.get("protocol_id", "")),
+        app_name=str(dialplan.get("app_name", "")),
+        app_data=str(dialplan.get("app_data", "")),
         channelvars={str(k): str(v) for k, v in variables.items()} if isinstance(variables, dict) else {},
     )
 
@@ -77,7 +81,12 @@ def channel_to_json(channel: Channel) -> dict[str, Any]:
         "name": channel.name,
         "state": channel.state,
         "caller": {"number": channel.caller_number, "name": channel.caller_name},
-        "dialplan": {"exten": channel.exten, "context": channel.context},
+        "dialplan": {
+            "exten": channel.exten,
+            "context": channel.context,
+            "app_name": channel.app_name,
+            "app_data": channel.app_data,
+        },
         "protocol_id": channel.protocol_id,
     }
     if channel.channelvars:

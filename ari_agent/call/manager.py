@@ -1,0 +1,131 @@
+"""The call registry: routes ARI events to the owning CallSession, adopts new calls, resynchronises.
+
+The events WebSocket reader calls `dispatch` for every event; dispatch only routes (never awaits), so one
+slow call can never hold up another or the reader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from ari_agent.ari.client import AriError
+from ari_agent.ari.models import AriEvent, Channel
+from ari_agent.call.session import CallDeps, CallSession
+from ari_agent.events import CallEvent, EventType
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class CallManager:
+    """Owns every live CallSession of this process."""
+
+    def __init__(self, deps: CallDeps) -> None:
+        self.deps = deps
+        self.sessions: dict[str, CallSession] = {}  # caller channel id -> session
+        self._routes: dict[str, CallSession] = {}  # every channel id a session owns -> session
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._accepting = True
+
+    @property
+    def active_calls(self) -> int:
+        """Calls in progress."""
+        return len(self.sessions)
+
+    def dispatch(self, event: AriEvent) -> None:
+        """Route one ARI event. Never blocks and never raises for a bad event."""
+        session = self._routes.get(event.channel_id)
+        if session is None and event.playback_id:
+            session = self._session_for_playback(event.playback_id)
+        if session is not None:
+            session.deliver(event)
+            return
+        if event.type == "StasisStart" and event.channel is not None and not _is_helper_channel(event):
+            self._adopt(event.channel)
+
+    def _session_for_playback(self, playback_id: str) -> CallSession | None:
+        return self._routes.get(playback_id.split("-pb", 1)[0] + "-media")
+
+    def _adopt(self, channel: Channel) -> None:
+        if not self._accepting:
+            _LOGGER.warning("draining: sending new call %s to the queue", channel.id)
+            task = asyncio.create_task(self._send_to_queue(channel.id), name=f"drain-{channel.id}")
+            self._keep(task)
+            return
+        session = CallSession(self.deps, channel)
+        self.sessions[channel.id] = session
+        for cid in (channel.id, f"{session.call_id}-media", f"{session.call_id}-snoop"):
+            self._routes[cid] = session
+        task = asyncio.create_task(self._run(session), name=f"call-{session.call_id}")
+        self._keep(task)
+
+    def _keep(self, task: asyncio.Task[None]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, session: CallSession) -> None:
+        try:
+            await session.run()
+        except Exception:
+            _LOGGER.exception("call session crashed", extra={"call_id": session.call_id})
+        finally:
+            self.sessions.pop(session.channel.id, None)
+            for cid in [cid for cid, s in self._routes.items() if s is session]:
+                del self._routes[cid]
+
+    async def _send_to_queue(self, channel_id: str) -> None:
+        call = self.deps.settings.call
+        try:
+            await self.deps.ari.continue_in_dialplan(channel_id, call.handoff_context, call.default_queue)
+        except AriError as exc:
+            _LOGGER.error("could not send channel %s to the queue: %s", channel_id, exc)
+
+    async def resync(self, reconnect: bool) -> None:
+        """After a (re)connect: end sessions whose channel is gone, hand unknown channels to a queue.
+
+        Asterisk does not replay events missed while the WebSocket was down, so a caller who hung up in
+        that window would otherwise keep a session alive, and a call that entered Stasis in that window
+        would hear dead air.
+        """
+        if not reconnect:
+            return
+        self.deps.bus.emit(CallEvent(EventType.ARI_RECONNECTED, "-", {"active_calls": len(self.sessions)}))
+        try:
+            channels = {c.id: c for c in await self.deps.ari.list_channels()}
+        except AriError as exc:
+            _LOGGER.error("resync failed: %s", exc)
+            return
+        for channel_id, session in list(self.sessions.items()):
+            session.emit(EventType.ARI_RECONNECTED)
+            if channel_id not in channels:
+                session.deliver(AriEvent(type="ChannelDestroyed", application="", channel=session.channel))
+        for channel in channels.values():
+            if channel.id in self._routes:
+                continue
+            if channel.id.endswith(("-snoop", "-media")):
+                # A helper channel whose call is gone (e.g. the agent restarted): remove it.
+                with contextlib.suppress(AriError):
+                    await self.deps.ari.hangup(channel.id)
+                continue
+            if channel.app_name == "Stasis" and channel.app_data.split(",")[0] == self.deps.ari.app:
+                _LOGGER.warning("channel %s was orphaned while disconnected: sending it to the queue", channel.id)
+                await self._send_to_queue(channel.id)
+
+    async def drain(self, timeout: float) -> None:
+        """Stop adopting calls and wait for the live ones to end (SIGTERM)."""
+        self._accepting = False
+        waits = [s.wait_ended() for s in self.sessions.values()]
+        if waits:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await asyncio.gather(*waits)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _is_helper_channel(event: AriEvent) -> bool:
+    # Snoop and externalMedia channels we create enter our app too; only callers start sessions.
+    return event.channel_id.endswith(("-snoop", "-media")) or (event.args[:1] == ["snoop"])

@@ -1,0 +1,499 @@
+"""CallSession: one object owns one call, from StasisStart to its last event.
+
+Everything the call starts (media receiver, snoop, externalMedia, bridge, tasks) lives in one TaskGroup and is
+torn down in `finally`, whatever ended the call: the caller hanging up, a handoff, a goodbye, or a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from ari_agent.ari.client import AriClient, AriError
+from ari_agent.ari.models import AriEvent, Channel
+from ari_agent.asr.base import AsrEngine
+from ari_agent.call.listener import Listener, ListenerConfig, NoInput, Utterance
+from ari_agent.config import Settings
+from ari_agent.dialogue.base import CallContext, DialogueEngine, DialogueError, DialogueResult, Handoff
+from ari_agent.events import CallEvent, EventBus, EventType
+from ari_agent.media.rtp import RtpReceiver
+
+_LOGGER = logging.getLogger(__name__)
+
+HANGUP_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"})
+
+APOLOGY = "I'm sorry, I'm having trouble on my side."
+CONNECTING = "Let me connect you with a member of our team. One moment please."
+REPROMPT = "Are you still there? How can I help you?"
+NO_INPUT_GOODBYE = "I can't hear anything, so I'll connect you with a colleague."
+GOODBYE = "Thank you for calling. Goodbye."
+FIXED_PROMPTS = (APOLOGY, CONNECTING, REPROMPT, NO_INPUT_GOODBYE, GOODBYE)
+
+
+class Prompt(Protocol):
+    """A rendered prompt, as the prompt cache returns it."""
+
+    uri: str
+    duration_ms: int
+    cached: bool
+
+
+class PromptSource(Protocol):
+    """The prompt cache: text -> a file Asterisk can play."""
+
+    async def get(self, text: str) -> Any:
+        """Render (or find) the prompt for `text`."""
+        ...
+
+
+class CallerHungUp(Exception):
+    """The caller's channel left Stasis: stop everything."""
+
+
+class _CallFinished(Exception):
+    """The conversation is over (handoff or goodbye): stop the other tasks of the call."""
+
+
+@dataclass
+class CallDeps:
+    """What every CallSession shares: settings and the long-lived engines."""
+
+    settings: Settings
+    ari: AriClient
+    asr: AsrEngine
+    dialogue: DialogueEngine
+    prompts: PromptSource
+    bus: EventBus
+    now: Callable[[], datetime] = datetime.now
+    scope: str = "live"  # booking scope passed to the dialogue (replay isolates cases with it)
+
+
+@dataclass
+class _Outcome:
+    outcome: str | None = None
+    handoff_reason: str | None = None
+    booking_ref: str | None = None
+    hangup_by: str = "agent"
+    answered_questions: bool = False
+
+
+@dataclass
+class _Speech:
+    playback_id: str
+    finished: asyncio.Future[bool] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    started_mono: float | None = None
+    interrupted: bool = False
+
+
+class CallSession:
+    """Owns one call."""
+
+    def __init__(self, deps: CallDeps, channel: Channel) -> None:
+        self.deps = deps
+        self.channel = channel
+        self.call_id = uuid.uuid4().hex[:16]
+        self.inbox: asyncio.Queue[AriEvent] = asyncio.Queue()
+        self.channel_ids: set[str] = {channel.id}
+        self.bridge_id = f"{self.call_id}-bridge"
+        self._settings = deps.settings
+        self._ari = deps.ari
+        self._outcome = _Outcome()
+        self._speech: _Speech | None = None
+        self._playback_seq = 0
+        self._dtmf: asyncio.Queue[str] = asyncio.Queue()
+        self._stasis_started: dict[str, asyncio.Event] = {}
+        self._listener: Listener | None = None
+        self._turn_started_mono: float | None = None
+        self._last_utterance: Utterance | None = None
+        self._ended = asyncio.Event()
+        self._slots: dict[str, Any] = {}
+        self._last_intent: str | None = None
+        self._task_group: asyncio.TaskGroup | None = None
+
+    # --- observation ----------------------------------------------------------------------------------
+    def emit(self, type_: EventType, **data: Any) -> None:
+        """Emit one CallEvent for this call."""
+        self.deps.bus.emit(CallEvent(type_, self.call_id, data))
+
+    def deliver(self, event: AriEvent) -> None:
+        """Called by the manager (never blocks): urgent control is acted on at once, the rest is queued."""
+        if event.type == "StasisStart" and event.channel_id in self._stasis_started:
+            self._stasis_started[event.channel_id].set()
+            return
+        self.inbox.put_nowait(event)
+
+    # --- lifecycle ------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """The whole call. Returns when the call is over and everything it started is gone."""
+        ch = self.channel
+        self.emit(
+            EventType.CALL_STARTED,
+            channel_id=ch.id,
+            linkedid=ch.linkedid,
+            sip_call_id=ch.protocol_id,
+            caller=ch.caller_number,
+            caller_name=ch.caller_name,
+            extension=ch.exten,
+            scope=self.deps.scope,
+        )
+        try:
+            async with asyncio.timeout(self._settings.call.max_call_seconds), asyncio.TaskGroup() as tg:
+                self._task_group = tg
+                tg.create_task(self._pump_events(), name=f"{self.call_id}-events")
+                tg.create_task(self._main(tg), name=f"{self.call_id}-main")
+        except* CallerHungUp:
+            self._outcome.hangup_by = "caller"
+        except* _CallFinished:
+            pass
+        except* TimeoutError:
+            self.emit(EventType.ERROR, code="call-too-long", message="maximum call duration reached")
+            await self._safe_handoff_after_failure("call-too-long")
+        except* Exception as group:
+            for exc in group.exceptions:
+                code = getattr(exc, "code", "internal-error")
+                _LOGGER.error("call failed: %r", exc, extra={"call_id": self.call_id}, exc_info=exc)
+                self.emit(EventType.ERROR, code=code, message=str(exc)[:500])
+            await self._safe_handoff_after_failure("error")
+        finally:
+            await asyncio.shield(self._cleanup())
+            self._ended.set()
+
+    async def _main(self, tg: asyncio.TaskGroup) -> None:
+        await self._ari.answer(self.channel.id)
+        self.emit(EventType.CALL_ANSWERED)
+        # Our call id in the CDR links Asterisk's record of the call to our transcript.
+        with contextlib.suppress(AriError):
+            await self._ari.set_var(self.channel.id, "CDR(userfield)", self.call_id)
+        await self._setup_media(tg)
+        await self.deps.dialogue.start(
+            self.call_id,
+            CallContext(
+                now=self.deps.now(),
+                caller_number=self.channel.caller_number,
+                caller_name=self.channel.caller_name,
+                call_id=self.call_id,
+            ),
+        )
+        await self._conversation()
+
+    async def _setup_media(self, tg: asyncio.TaskGroup) -> None:
+        settings = self._settings
+        receiver = RtpReceiver(host=settings.media.bind_host, port=0)
+        await receiver.start()
+        tg.create_task(self._close_on_end(receiver), name=f"{self.call_id}-rtp-close")
+        media_id = f"{self.call_id}-media"
+        snoop_id = f"{self.call_id}-snoop"
+        for cid in (media_id, snoop_id):
+            self.channel_ids.add(cid)
+            self._stasis_started[cid] = asyncio.Event()
+        await self._ari.external_media(
+            media_id, f"{settings.media.external_host}:{receiver.port}", settings.media.format
+        )
+        await self._ari.snoop(self.channel.id, snoop_id, spy="in")
+        # externalMedia returns before the channel is in Stasis; adding it to a bridge earlier gives 422.
+        async with asyncio.timeout(settings.call.stage_timeout_seconds):
+            for cid in (media_id, snoop_id):
+                await self._stasis_started[cid].wait()
+        for cid in (media_id, snoop_id):
+            with contextlib.suppress(AriError):
+                await self._ari.set_var(cid, "CDR_PROP(disable)", "1")
+        await self._ari.create_bridge(self.bridge_id)
+        await self._ari.add_to_bridge(self.bridge_id, [snoop_id, media_id])
+        call = settings.call
+        self._listener = Listener(
+            self.deps.asr,
+            ListenerConfig(
+                end_of_turn_ms=call.end_of_turn_ms,
+                min_speech_ms=call.min_speech_ms,
+                barge_in_ms=call.barge_in_ms,
+                no_input_ms=int(call.no_input_seconds * 1000),
+                max_utterance_ms=int(call.max_utterance_seconds * 1000),
+            ),
+            on_barge_in=self._on_barge_in,
+            emit=self.emit,
+        )
+        tg.create_task(self._listener.run(receiver.frames()), name=f"{self.call_id}-listen")
+        self.emit(EventType.LISTEN_STARTED, rtp_port=receiver.port)
+
+    async def _close_on_end(self, receiver: RtpReceiver) -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            receiver.close()
+
+    async def _pump_events(self) -> None:
+        """Acts on this call's ARI events in order; the caller hanging up ends the call."""
+        while True:
+            event = await self.inbox.get()
+            if event.type in HANGUP_EVENTS and event.channel_id == self.channel.id:
+                raise CallerHungUp()
+            if event.type == "ChannelDtmfReceived" and event.channel_id == self.channel.id:
+                self.emit(EventType.DTMF, digit=event.digit)
+                self._dtmf.put_nowait(event.digit)
+                if self._listener is not None:
+                    self._listener.interrupt_wait()
+            elif event.type == "PlaybackStarted":
+                speech = self._speech
+                if speech is not None and speech.playback_id == event.playback_id:
+                    speech.started_mono = time.monotonic()
+                    self.emit(EventType.PLAYBACK_STARTED, playback_id=event.playback_id)
+            elif event.type == "PlaybackFinished":
+                speech = self._speech
+                if speech is not None and speech.playback_id == event.playback_id:
+                    if not speech.finished.done():
+                        speech.finished.set_result(event.playback_state != "failed")
+
+    # --- speaking -------------------------------------------------------------------------------------
+    def _on_barge_in(self, reaction_ms: float) -> None:
+        """Called by the listener when the caller takes the turn over the agent's playback."""
+        speech = self._speech
+        if speech is None or speech.finished.done() or speech.interrupted:
+            return
+        speech.interrupted = True
+        self.emit(EventType.BARGE_IN, reaction_ms=reaction_ms, playback_id=speech.playback_id)
+        if self._task_group is not None:
+            # Urgent control: stopping the playback must not wait behind anything else.
+            self._task_group.create_task(self._stop_playback(speech), name=f"{self.call_id}-barge-in")
+
+    async def _stop_playback(self, speech: _Speech) -> None:
+        with contextlib.suppress(AriError):
+            await self._ari.stop_playback(speech.playback_id)
+        if not speech.finished.done():
+            speech.finished.set_result(False)
+
+    async def speak(self, text: str, *, interruptible: bool = True) -> bool:
+        """Say `text` to the caller. Returns False when the caller barged in (or playback failed)."""
+        if not text.strip():
+            return True
+        started = time.monotonic()
+        async with asyncio.timeout(self._settings.call.stage_timeout_seconds):
+            prompt = await self.deps.prompts.get(text)
+        tts_ms = (time.monotonic() - started) * 1000
+        self.emit(EventType.AGENT_TURN, text=text)
+        self.emit(EventType.TTS_DONE, tts_ms=tts_ms, cached=bool(prompt.cached))
+        self._playback_seq += 1
+        speech = _Speech(playback_id=f"{self.call_id}-pb{self._playback_seq}")
+        self._speech = speech
+        if self._listener is not None:
+            self._listener.set_agent_speaking(interruptible)
+        try:
+            await self._ari.play(self.channel.id, prompt.uri, speech.playback_id)
+            # The playback's own length bounds the wait; a lost PlaybackFinished never hangs the call.
+            limit = prompt.duration_ms / 1000 + self._settings.call.stage_timeout_seconds
+            try:
+                async with asyncio.timeout(limit):
+                    finished_ok = await speech.finished
+            except TimeoutError:
+                self.emit(EventType.ERROR, code="playback-timeout", message=speech.playback_id)
+                finished_ok = False
+            self._report_turn_latency(speech, tts_ms)
+            self.emit(EventType.PLAYBACK_FINISHED, playback_id=speech.playback_id, interrupted=speech.interrupted)
+            return finished_ok and not speech.interrupted
+        finally:
+            if self._listener is not None:
+                self._listener.set_agent_speaking(False)
+
+    def _report_turn_latency(self, speech: _Speech, tts_ms: float) -> None:
+        utt = self._last_utterance
+        if utt is None or speech.started_mono is None or self._turn_started_mono is None:
+            return
+        self._last_utterance = None
+        playback_start_ms = (speech.started_mono - self._turn_started_mono) * 1000
+        self.emit(
+            EventType.TURN_LATENCY,
+            total_ms=utt.endpoint_wait_ms + playback_start_ms,
+            endpointing_ms=utt.endpoint_wait_ms,
+            asr_ms=utt.asr_final_ms,
+            dialogue_ms=self._dialogue_ms,
+            tts_ms=tts_ms,
+            playback_start_ms=playback_start_ms,
+        )
+
+    # --- the conversation -----------------------------------------------------------------------------
+    _dialogue_ms: float = 0.0
+
+    async def _conversation(self) -> None:
+        await self.speak(self._settings.call.greeting)
+        reprompts = 0
+        while True:
+            turn = await self._next_turn()
+            if isinstance(turn, NoInput):
+                self.emit(EventType.REPROMPT, count=reprompts + 1)
+                reprompts += 1
+                if reprompts > self._settings.call.max_reprompts:
+                    await self.handoff(Handoff("no_input"), say=NO_INPUT_GOODBYE)
+                    return
+                await self.speak(REPROMPT)
+                continue
+            reprompts = 0
+            if isinstance(turn, str):  # DTMF
+                if turn == self._settings.call.operator_digit:
+                    await self.handoff(Handoff("dtmf"))
+                    return
+                text, confidence, source = turn, 1.0, "dtmf"
+            else:
+                text, confidence, source = turn.text, turn.confidence, "speech"
+                if not text.strip():
+                    continue  # noise the recogniser made nothing of: keep listening, do not answer noise
+            self.emit(EventType.CALLER_TURN, text=text, confidence=confidence, source=source)
+            result = await self._understand(text, confidence)
+            if result is None:
+                return
+            if result.handoff is not None:
+                reply = " ".join(result.replies)
+                await self.handoff(result.handoff, say=reply or CONNECTING)
+                return
+            if result.outcome:
+                self._outcome.outcome = result.outcome
+                self._outcome.booking_ref = result.booking_ref
+                self.emit(EventType.BOOKING, action=result.outcome, reference=result.booking_ref or "")
+            elif result.intent in ("ask_opening_hours", "ask_address", "ask_price"):
+                self._outcome.answered_questions = True
+            await self.speak(" ".join(result.replies))
+            if result.end_call:
+                await self._hangup_by_agent()
+                return
+
+    async def _next_turn(self) -> Utterance | NoInput | str:
+        """The caller's next turn: an utterance, a DTMF digit, or no input at all."""
+        assert self._listener is not None
+        if not self._dtmf.empty():
+            return self._dtmf.get_nowait()
+        result = await self._listener.next_utterance()
+        if not self._dtmf.empty():
+            return self._dtmf.get_nowait()
+        if isinstance(result, Utterance):
+            self._turn_started_mono = result.ended_mono
+            self._last_utterance = result
+        return result
+
+    async def _understand(self, text: str, confidence: float) -> DialogueResult | None:
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(self._settings.dialogue.timeout_seconds + 1):
+                result = await self.deps.dialogue.send(self.call_id, text, confidence)
+        except (DialogueError, TimeoutError) as exc:
+            code = exc.code if isinstance(exc, DialogueError) else "dialogue-timeout"
+            self.emit(EventType.ERROR, code=code, message=str(exc)[:500])
+            await self.handoff(Handoff("error", summary=f"dialogue failed: {code}"), say=f"{APOLOGY} {CONNECTING}")
+            return None
+        self._dialogue_ms = (time.monotonic() - started) * 1000
+        self._slots.update({k: v for k, v in result.slots.items() if v not in (None, "", [])})
+        self._last_intent = result.intent
+        self.emit(
+            EventType.DIALOGUE_RESULT,
+            intent=result.intent,
+            intent_confidence=result.intent_confidence,
+            entities=result.entities,
+            slots=result.slots,
+            replies=result.replies,
+            handoff=result.handoff.reason if result.handoff else None,
+            dialogue_ms=self._dialogue_ms,
+        )
+        if result.intent == "nlu_fallback":
+            self.emit(EventType.FALLBACK)
+        elif result.intent == "out_of_scope":
+            self.emit(EventType.OUT_OF_SCOPE)
+        return result
+
+    # --- endings --------------------------------------------------------------------------------------
+    async def handoff(self, handoff: Handoff, *, say: str = CONNECTING) -> None:
+        """Transfer the caller to a queue with the context a human needs; never leaves dead air."""
+        call = self._settings.call
+        queue = handoff.queue or call.default_queue
+        summary = handoff.summary or self._summary(handoff.reason)
+        self._outcome.outcome = "handoff"
+        self._outcome.handoff_reason = handoff.reason
+        self.emit(EventType.HANDOFF, reason=handoff.reason, queue=queue, summary=summary)
+        with contextlib.suppress(Exception):
+            await self.speak(say, interruptible=False)
+        url = f"{self._settings.http.public_url.rstrip('/')}/calls/{self.call_id}"
+        variables = {
+            # A double underscore makes Asterisk copy the variable to the queue member's channel.
+            "__ARI_AGENT_CALL_ID": self.call_id,
+            "__ARI_AGENT_REASON": handoff.reason,
+            "__ARI_AGENT_INTENT": self._last_intent or "",
+            "__ARI_AGENT_SUMMARY": summary,
+            "__ARI_AGENT_CALLER": self._caller_details(),
+            "__ARI_AGENT_TRANSCRIPT_URL": url,
+        }
+        for name, value in variables.items():
+            with contextlib.suppress(AriError):
+                await self._ari.set_var(self.channel.id, name, _dialplan_safe(value))
+        await self._ari.continue_in_dialplan(self.channel.id, call.handoff_context, queue)
+        raise _CallFinished()
+
+    def _caller_details(self) -> str:
+        parts = [f"number={self.channel.caller_number}"] if self.channel.caller_number else []
+        parts += [f"{k}={v}" for k, v in sorted(self._slots.items()) if k in ("name", "service", "date", "time")]
+        return " ".join(parts)
+
+    def _summary(self, reason: str) -> str:
+        slots = ", ".join(f"{k} {v}" for k, v in sorted(self._slots.items()) if k in ("service", "date", "time"))
+        said = self._last_intent or "nothing understood"
+        return f"Handoff ({reason}); last intent {said}" + (f"; {slots}" if slots else "")
+
+    async def _hangup_by_agent(self) -> None:
+        await self._ari.hangup(self.channel.id)
+        raise _CallFinished()
+
+    async def _safe_handoff_after_failure(self, reason: str) -> None:
+        """After an internal failure: try to put the caller in a queue rather than leave dead air."""
+        if self._outcome.hangup_by == "caller" or self._outcome.outcome == "handoff":
+            return
+        self._outcome.outcome = "handoff"
+        self._outcome.handoff_reason = "error"
+        self.emit(EventType.HANDOFF, reason="error", queue=self._settings.call.default_queue, summary=reason)
+        try:
+            async with asyncio.timeout(3):
+                await self._ari.continue_in_dialplan(
+                    self.channel.id, self._settings.call.handoff_context, self._settings.call.default_queue
+                )
+        except (AriError, TimeoutError) as exc:
+            _LOGGER.error("handoff after failure failed: %r", exc, extra={"call_id": self.call_id})
+            self._outcome.outcome = "failed"
+            with contextlib.suppress(AriError, TimeoutError):
+                await self._ari.hangup(self.channel.id)
+
+    async def _cleanup(self) -> None:
+        """Tear down everything the call created in Asterisk and close the dialogue."""
+        for coro in (
+            self._ari.destroy_bridge(self.bridge_id),
+            self._ari.hangup(f"{self.call_id}-snoop"),
+            self._ari.hangup(f"{self.call_id}-media"),
+        ):
+            try:
+                async with asyncio.timeout(2):
+                    await coro
+            except (AriError, TimeoutError) as exc:
+                _LOGGER.warning("cleanup step failed: %r", exc, extra={"call_id": self.call_id})
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                await self.deps.dialogue.end(self.call_id)
+        outcome = self._outcome
+        final = outcome.outcome
+        if final is None:
+            final = "answered" if outcome.answered_questions else "hangup"
+        self.emit(
+            EventType.CALL_ENDED,
+            outcome=final,
+            handoff_reason=outcome.handoff_reason,
+            booking_ref=outcome.booking_ref,
+            hangup_by=outcome.hangup_by,
+        )
+
+    async def wait_ended(self) -> None:
+        """Wait until the call is over and cleaned up."""
+        await self._ended.wait()
+
+
+def _dialplan_safe(value: str) -> str:
+    # Commas and pipes split dialplan application arguments; newlines break the queue log.
+    return value.replace("\n", " ").replace(",", ";").replace("|", "/")[:400]
