@@ -1,0 +1,47 @@
+# ari-agent: every target sets up what it needs (idempotent, cached under ~/.cache/ari-agent).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: help setup up down demo test test-unit lint bench clean-cache rasa-eval
+
+help:
+	@echo "make demo        set up, start the stack, place one booking call, print its transcript, stop"
+	@echo "make test        set up, start what the tests need, run the whole suite, stop"
+	@echo "make up / down   start / stop the local stack in the background (prints URLs and ports)"
+	@echo "make bench       benchmarks; writes bench/results/latest.json and README's performance table"
+	@echo "make clean-cache remove ~/.cache/ari-agent (everything is rebuilt on the next run)"
+
+setup:
+	@bash scripts/setup.sh
+
+up: setup
+	@bash scripts/stack-up.sh
+
+down:
+	@bash scripts/stack-down.sh
+
+demo: setup
+	@bash scripts/demo.sh
+
+lint: setup
+	@bash scripts/setup.sh venv
+	$(VENV)/bin/ruff check ari_agent tests bench
+	$(VENV)/bin/mypy
+
+test-unit:
+	@bash scripts/setup.sh venv
+	$(VENV)/bin/pytest -q -m "not integration"
+
+test: setup
+	@bash scripts/test.sh
+
+bench: setup
+	@bash scripts/bench.sh
+
+rasa-eval: setup
+	@bash scripts/rasa-eval.sh
+
+clean-cache:
+	@bash -c 'source scripts/lib.sh; echo "removing $$CACHE_DIR"; rm -rf "$$CACHE_DIR"'

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole suite: lint, unit tests, then integration tests against the real stack, which this script starts
+# (without the agent process: the end-to-end tests run the agent in-process) and stops again.
+source "$(dirname "$0")/lib.sh"
+cd "$REPO_ROOT"
+started=$(date +%s)
+
+step "lint (ruff, mypy --strict)"
+"$AGENT_VENV/bin/ruff" check ari_agent tests bench
+"$AGENT_VENV/bin/mypy"
+step_done "clean"
+
+trap 'bash "$REPO_ROOT/scripts/stack-down.sh"' EXIT
+bash "$REPO_ROOT/scripts/stack-up.sh" --no-agent
+
+step "pytest (unit + integration)"
+set +e
+"$AGENT_VENV/bin/pytest" -q -p no:cacheprovider "$@"
+rc=$?
+set -e
+step_done "exit $rc"
+echo "make test took $(( $(date +%s) - started )) s"
+exit $rc
