@@ -118,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("call_id")
     q.set_defaults(func=cmd_calls)
 
-    p = sub.add_parser("demo-call", help="place one simulated caller through Asterisk and print the transcript")
+    p = sub.add_parser(
+        "demo-call", help="place one simulated caller through Asterisk and print the transcript"
+    )
     p.add_argument("--script", help="YAML case with the caller's turns (default: the built-in booking call)")
     p.add_argument("--timeout", type=float, default=120.0)
     p.set_defaults(func=cmd_demo_call)

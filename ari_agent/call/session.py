@@ -282,7 +282,7 @@ class CallSession:
         speech = _Speech(playback_id=f"{self.call_id}-pb{self._playback_seq}")
         self._speech = speech
         if self._listener is not None:
-            self._listener.set_agent_speaking(interruptible)
+            self._listener.agent_started_speaking(interruptible)
         try:
             await self._ari.play(self.channel.id, prompt.uri, speech.playback_id)
             # The playback's own length bounds the wait; a lost PlaybackFinished never hangs the call.
@@ -294,11 +294,13 @@ class CallSession:
                 self.emit(EventType.ERROR, code="playback-timeout", message=speech.playback_id)
                 finished_ok = False
             self._report_turn_latency(speech, tts_ms)
-            self.emit(EventType.PLAYBACK_FINISHED, playback_id=speech.playback_id, interrupted=speech.interrupted)
+            self.emit(
+                EventType.PLAYBACK_FINISHED, playback_id=speech.playback_id, interrupted=speech.interrupted
+            )
             return finished_ok and not speech.interrupted
         finally:
             if self._listener is not None:
-                self._listener.set_agent_speaking(False)
+                self._listener.agent_stopped_speaking()
 
     def _report_turn_latency(self, speech: _Speech, tts_ms: float) -> None:
         utt = self._last_utterance
@@ -366,9 +368,12 @@ class CallSession:
         assert self._listener is not None
         if not self._dtmf.empty():
             return self._dtmf.get_nowait()
-        result = await self._listener.next_utterance()
-        if not self._dtmf.empty():
-            return self._dtmf.get_nowait()
+        while True:
+            result = await self._listener.next_utterance()
+            if not self._dtmf.empty():
+                return self._dtmf.get_nowait()
+            if result is not None:
+                break
         if isinstance(result, Utterance):
             self._turn_started_mono = result.ended_mono
             self._last_utterance = result
@@ -382,7 +387,9 @@ class CallSession:
         except (DialogueError, TimeoutError) as exc:
             code = exc.code if isinstance(exc, DialogueError) else "dialogue-timeout"
             self.emit(EventType.ERROR, code=code, message=str(exc)[:500])
-            await self.handoff(Handoff("error", summary=f"dialogue failed: {code}"), say=f"{APOLOGY} {CONNECTING}")
+            await self.handoff(
+                Handoff("error", summary=f"dialogue failed: {code}"), say=f"{APOLOGY} {CONNECTING}"
+            )
             return None
         self._dialogue_ms = (time.monotonic() - started) * 1000
         self._slots.update({k: v for k, v in result.slots.items() if v not in (None, "", [])})
@@ -432,11 +439,15 @@ class CallSession:
 
     def _caller_details(self) -> str:
         parts = [f"number={self.channel.caller_number}"] if self.channel.caller_number else []
-        parts += [f"{k}={v}" for k, v in sorted(self._slots.items()) if k in ("name", "service", "date", "time")]
+        parts += [
+            f"{k}={v}" for k, v in sorted(self._slots.items()) if k in ("name", "service", "date", "time")
+        ]
         return " ".join(parts)
 
     def _summary(self, reason: str) -> str:
-        slots = ", ".join(f"{k} {v}" for k, v in sorted(self._slots.items()) if k in ("service", "date", "time"))
+        slots = ", ".join(
+            f"{k} {v}" for k, v in sorted(self._slots.items()) if k in ("service", "date", "time")
+        )
         said = self._last_intent or "nothing understood"
         return f"Handoff ({reason}); last intent {said}" + (f"; {slots}" if slots else "")
 

@@ -1,0 +1,202 @@
+"""Process wiring: builds the engines once, connects to Asterisk, serves HTTP, drains on SIGTERM.
+
+`Agent` is an async context manager so that tests, the demo and `ari-agent run` start the very same thing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+from types import TracebackType
+
+from aiohttp import web
+
+from ari_agent.ari.client import AriClient, EventListener
+from ari_agent.asr.base import AsrEngine
+from ari_agent.call.manager import CallManager
+from ari_agent.call.session import FIXED_PROMPTS, CallDeps
+from ari_agent.config import Settings
+from ari_agent.dialogue.base import DialogueEngine
+from ari_agent.events import EventBus
+from ari_agent.tts.base import TtsEngine
+from ari_agent.web.health import Readiness, add_health_routes
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def make_tts(settings: Settings) -> TtsEngine:
+    """The configured TTS engine."""
+    tts = settings.tts
+    if tts.engine == "coqui":
+        from ari_agent.tts.coqui import CoquiTts
+
+        return CoquiTts(tts.coqui_model_path, tts.coqui_config_path)
+    if tts.engine == "espeak":
+        from ari_agent.tts.flite import EspeakTts
+
+        return EspeakTts(voice=tts.voice)
+    from ari_agent.tts.flite import FliteTts
+
+    return FliteTts(voice=tts.voice)
+
+
+class Agent:
+    """Everything one agent process runs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        bus: EventBus | None = None,
+        asr: AsrEngine | None = None,
+        dialogue: DialogueEngine | None = None,
+        serve_http: bool = True,
+        store: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.bus = bus or EventBus()
+        self._asr = asr
+        self._dialogue = dialogue
+        self._serve_http = serve_http
+        self._store = store
+        self._stack = contextlib.AsyncExitStack()
+        self.manager: CallManager | None = None
+        self.listener: EventListener | None = None
+        self.readiness = Readiness()
+
+    async def __aenter__(self) -> Agent:
+        try:
+            await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._stack.aclose()
+
+    async def _start(self) -> None:
+        s = self.settings
+        from ari_agent.metrics import Metrics
+        from ari_agent.tts.cache import PromptCache
+
+        metrics = Metrics()
+        self._stack.callback(self.bus.subscribe(metrics))
+        from ari_agent.logging_setup import log_event
+
+        self._stack.callback(self.bus.subscribe(log_event))
+
+        if self._store:
+            from ari_agent.store.redact import Redactor
+            from ari_agent.store.writer import TranscriptWriter
+
+            writer = TranscriptWriter(
+                s.database.dsn,
+                spool_path=Path(s.database.spool_path),
+                spool_max_bytes=s.database.spool_max_mb * 1024 * 1024,
+                redact=Redactor().redact,
+            )
+            await writer.start()
+            self._stack.push_async_callback(writer.close)
+            self._stack.callback(self.bus.subscribe(writer))
+            metrics.set_spool_depth_function(lambda: writer.spool_depth)
+
+            async def store_ready() -> str | None:
+                return writer.not_ready_reason()
+
+            self.readiness.add("store", store_ready)
+
+        if self._asr is None:
+            from ari_agent.asr.vosk import VoskEngine
+
+            self._asr = VoskEngine(s.asr.vosk_model_path, sample_rate=s.asr.sample_rate)
+
+        if self._dialogue is None:
+            from ari_agent.dialogue.rasa import RasaDialogue
+
+            rasa = RasaDialogue(s.dialogue.rasa_url, timeout=s.dialogue.timeout_seconds)
+            self._stack.push_async_callback(rasa.close)
+            self._dialogue = rasa
+
+            async def rasa_ready() -> str | None:
+                return await rasa.not_ready_reason()
+
+            self.readiness.add("rasa", rasa_ready)
+
+        prompts = PromptCache(make_tts(s), Path(s.tts.cache_dir), s.tts.asterisk_sound_dir)
+        await prompts.prerender([s.call.greeting, *FIXED_PROMPTS])
+
+        ari = AriClient(
+            s.ari.url, s.ari.username, s.ari.password, s.ari.app, timeout=s.ari.request_timeout_seconds
+        )
+        self._stack.push_async_callback(ari.close)
+        deps = CallDeps(
+            settings=s, ari=ari, asr=self._asr, dialogue=self._dialogue, prompts=prompts, bus=self.bus
+        )
+        self.manager = manager = CallManager(deps)
+        metrics.set_active_calls_function(lambda: manager.active_calls)
+        self.listener = listener = EventListener(
+            ari, manager.dispatch, manager.resync, max_backoff=s.ari.reconnect_max_seconds
+        )
+        task = asyncio.create_task(listener.run(), name="ari-events")
+
+        async def stop_listener() -> None:
+            await manager.drain(timeout=0)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        self._stack.push_async_callback(stop_listener)
+
+        async def ari_ready() -> str | None:
+            return None if listener.connected.is_set() else "ARI events WebSocket not connected"
+
+        async def model_ready() -> str | None:
+            return None if self._asr is not None else "ASR model not loaded"
+
+        self.readiness.add("ari", ari_ready)
+        self.readiness.add("asr", model_ready)
+
+        if self._serve_http:
+            app = web.Application()
+            add_health_routes(app, self.readiness)
+            self._add_pages(app)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            self._stack.push_async_callback(runner.cleanup)
+            site = web.TCPSite(runner, s.http.host, s.http.port)
+            await site.start()
+            _LOGGER.info("HTTP on http://%s:%s/ (/metrics /healthz /readyz)", s.http.host, s.http.port)
+
+    def _add_pages(self, app: web.Application) -> None:
+        try:
+            from ari_agent.web.pages import add_pages
+        except ImportError:
+            return
+        add_pages(app, self.settings)
+
+    async def drain(self, timeout: float) -> None:
+        """Stop taking calls and wait for live ones to finish."""
+        if self.manager is not None:
+            await self.manager.drain(timeout)
+
+
+async def serve(settings: Settings) -> None:
+    """`ari-agent run`: serve until SIGTERM/SIGINT, then drain live calls."""
+    from ari_agent.logging_setup import configure_logging
+
+    configure_logging(settings.logging.format, settings.logging.level, secrets=settings.secrets())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with Agent(settings) as agent:
+        _LOGGER.info("ari-agent serving Stasis app %r at %s", settings.ari.app, settings.ari.url)
+        await stop.wait()
+        _LOGGER.info("stopping: draining live calls")
+        await agent.drain(timeout=30)

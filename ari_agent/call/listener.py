@@ -1,0 +1,256 @@
+"""The listening stage of a call: caller audio -> VAD -> endpointing / barge-in -> streaming ASR -> turns.
+
+Decisions are taken on audio time (frames), never wall-clock time, so replayed audio behaves exactly like a
+live call. Only speech plus a short pre-roll reaches the recogniser: silence costs no decoding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ari_agent.asr.base import AsrEngine
+from ari_agent.events import EventType
+from ari_agent.media.audio import FRAME_MS
+from ari_agent.media.endpoint import (
+    BargeInConfig,
+    BargeInDetector,
+    EndpointConfig,
+    Endpointer,
+    EndpointEventType,
+)
+from ari_agent.media.vad import Vad
+
+_LOGGER = logging.getLogger(__name__)
+
+PREROLL_MS = 300
+ASR_BATCH_FRAMES = 5  # 100 ms per decode call: fewer thread hops, partials still arrive 10x a second
+
+
+@dataclass(frozen=True, slots=True)
+class ListenerConfig:
+    """Turn-taking thresholds (audio milliseconds)."""
+
+    end_of_turn_ms: int = 600
+    min_speech_ms: int = 120
+    barge_in_ms: int = 200
+    no_input_ms: int = 6000
+    max_utterance_ms: int = 20000
+
+
+@dataclass(frozen=True, slots=True)
+class Utterance:
+    """One caller turn, recognised."""
+
+    text: str
+    confidence: float
+    audio_start_ms: int  # since the call's audio began
+    audio_end_ms: int
+    endpoint_wait_ms: int  # trailing silence waited before deciding the turn was over
+    asr_final_ms: float  # time to get the final result after the endpoint
+    ended_mono: float  # monotonic time at which the end of speech was decided
+    barge_in: bool = False
+    capped: bool = False  # the caller talked past the maximum utterance length
+
+
+@dataclass(frozen=True, slots=True)
+class NoInput:
+    """The caller said nothing for the no-input time."""
+
+    waited_ms: int
+
+
+class Listener:
+    """Owns the recogniser of one call and turns its audio into utterances."""
+
+    def __init__(
+        self,
+        asr: AsrEngine,
+        config: ListenerConfig,
+        *,
+        on_barge_in: Callable[[float], None],
+        emit: Callable[..., None],
+    ) -> None:
+        self.config = config
+        self._asr = asr.new_stream()
+        self._vad = Vad()
+        self._endpointer = Endpointer(
+            EndpointConfig(
+                frame_ms=FRAME_MS,
+                min_speech_ms=config.min_speech_ms,
+                end_silence_ms=config.end_of_turn_ms,
+                stable_end_silence_ms=min(400, config.end_of_turn_ms),
+                max_utterance_ms=config.max_utterance_ms,
+                no_input_ms=config.no_input_ms,
+            )
+        )
+        self._barge = BargeInDetector(BargeInConfig(frame_ms=FRAME_MS, min_speech_ms=config.barge_in_ms))
+        self._on_barge_in = on_barge_in
+        self._emit = emit
+        self._ring: collections.deque[tuple[bytes, bool]] = collections.deque(
+            maxlen=(PREROLL_MS + config.barge_in_ms + config.min_speech_ms) // FRAME_MS + 1
+        )
+        self._utterances: asyncio.Queue[Utterance | NoInput | None] = asyncio.Queue()
+        self._speaking = False
+        self._interruptible = False
+        self._barged = False
+        self._waiting = False
+        self._asr_active = False
+        self._batch: list[bytes] = []
+        self._audio_ms = 0  # audio clock of the whole call
+        self._phase_start_ms = 0  # audio clock when the endpointer was last reset
+        self._partial = ""
+
+    # --- control from the session ---------------------------------------------------------------------
+    def agent_started_speaking(self, interruptible: bool) -> None:
+        """The agent starts talking; with `interruptible` the caller may barge in."""
+        self._speaking = True
+        self._interruptible = interruptible
+        self._barged = False
+        self._barge.reset()
+
+    def agent_stopped_speaking(self) -> None:
+        """The agent stopped talking: a fresh listening phase (the no-input clock starts now)."""
+        was_speaking = self._speaking
+        self._speaking = False
+        self._interruptible = False
+        if was_speaking and not self._barged and not self._asr_active:
+            self._reset_endpointer()
+
+    async def next_utterance(self) -> Utterance | NoInput | None:
+        """The next caller turn; None when woken early by interrupt_wait (e.g. a DTMF digit)."""
+        self._waiting = True
+        try:
+            return await self._utterances.get()
+        finally:
+            self._waiting = False
+
+    def interrupt_wait(self) -> None:
+        """Wake next_utterance() (returns None)."""
+        if self._waiting:
+            self._utterances.put_nowait(None)
+
+    # --- the audio loop -------------------------------------------------------------------------------
+    async def run(self, frames: AsyncIterator[bytes]) -> None:
+        """Consume 20 ms frames of 16 kHz s16le until cancelled or the audio ends."""
+        try:
+            async for frame in frames:
+                await self.feed(frame)
+        finally:
+            self._asr.close()
+
+    async def feed(self, frame: bytes) -> None:
+        """Process one 20 ms frame."""
+        vf = self._vad.classify(frame)
+        self._audio_ms += FRAME_MS
+        self._ring.append((frame, vf.is_speech))
+        if self._speaking and not self._barged:
+            if self._interruptible:
+                barge = self._barge.feed(vf.is_speech, vf.energy_dbfs)
+                if barge is not None:
+                    self._barged = True
+                    self._on_barge_in(float(barge.reaction_ms))
+                    await self._start_utterance_from_ring()
+            return
+        if self._speaking and not self._asr_active:
+            return
+        if self._asr_active:
+            self._batch.append(frame)
+            if len(self._batch) >= ASR_BATCH_FRAMES:
+                await self._flush_batch()
+        decision = self._endpointer.feed(vf.is_speech, self._partial if self._asr_active else None)
+        if decision is None:
+            return
+        if decision.type is EndpointEventType.SPEECH_START:
+            self._emit(EventType.SPEECH_STARTED, audio_ms=self._audio_ms)
+            await self._start_asr(decision.speech_start_ms or 0)
+        elif decision.type in (EndpointEventType.END_OF_TURN, EndpointEventType.MAX_UTTERANCE):
+            await self._finish_utterance(
+                decision.endpoint_wait_ms,
+                start_ms=self._phase_start_ms + (decision.speech_start_ms or 0),
+                end_ms=self._phase_start_ms + (decision.speech_end_ms or decision.audio_ms),
+                capped=decision.type is EndpointEventType.MAX_UTTERANCE,
+            )
+        elif decision.type is EndpointEventType.NO_INPUT:
+            waited = decision.audio_ms
+            self._reset_endpointer()
+            if self._waiting:
+                self._utterances.put_nowait(NoInput(waited))
+
+    def _reset_endpointer(self) -> None:
+        self._endpointer.reset()
+        self._phase_start_ms = self._audio_ms
+
+    async def _start_asr(self, speech_start_phase_ms: int) -> None:
+        # Feed the pre-roll: the frames from a little before the detected onset, which the VAD flags late.
+        onset_call_ms = self._phase_start_ms + speech_start_phase_ms
+        first_ms = onset_call_ms - PREROLL_MS
+        frames = list(self._ring)
+        oldest_ms = self._audio_ms - len(frames) * FRAME_MS
+        self._batch = [f for i, (f, _) in enumerate(frames) if oldest_ms + i * FRAME_MS >= first_ms]
+        self._asr_active = True
+        self._partial = ""
+        await self._flush_batch()
+
+    async def _start_utterance_from_ring(self) -> None:
+        """After a barge-in: the speech so far becomes the start of the caller's next turn."""
+        self._reset_endpointer()
+        self._phase_start_ms = self._audio_ms - len(self._ring) * FRAME_MS
+        for _, is_speech in self._ring:
+            self._endpointer.feed(is_speech)
+        if not self._endpointer.in_speech:
+            # The detector's run was sustained speech, so this is rare (VAD flicker): force the onset.
+            self._endpointer.feed(True)
+        self._emit(EventType.SPEECH_STARTED, audio_ms=self._audio_ms, barge_in=True)
+        self._batch = []
+        await self._start_asr(max(0, (self._endpointer.speech_start_ms or 0)))
+
+    async def _flush_batch(self) -> None:
+        if not self._batch:
+            return
+        chunk = b"".join(self._batch)
+        self._batch = []
+        partial = await self._asr.push(chunk)
+        if partial is not None and partial != self._partial:
+            self._partial = partial
+            self._emit(EventType.ASR_PARTIAL, text=partial)
+
+    async def _finish_utterance(
+        self, endpoint_wait_ms: int, *, start_ms: int, end_ms: int, capped: bool
+    ) -> None:
+        ended = time.monotonic()
+        await self._flush_batch()
+        result = await self._asr.finish()
+        asr_ms = (time.monotonic() - ended) * 1000
+        barge_in = self._barged
+        self._asr_active = False
+        self._barged = False
+        self._partial = ""
+        self._reset_endpointer()
+        data: dict[str, Any] = {
+            "text": result.text,
+            "confidence": result.confidence,
+            "asr_ms": asr_ms,
+            "audio_ms": result.audio_ms,
+            "decode_ms": result.decode_ms,
+        }
+        self._emit(EventType.SPEECH_ENDED, audio_ms=end_ms, endpoint_wait_ms=endpoint_wait_ms, capped=capped)
+        self._emit(EventType.ASR_FINAL, **data)
+        self._utterances.put_nowait(
+            Utterance(
+                text=result.text,
+                confidence=result.confidence,
+                audio_start_ms=start_ms,
+                audio_end_ms=end_ms,
+                endpoint_wait_ms=endpoint_wait_ms,
+                asr_final_ms=asr_ms,
+                ended_mono=ended,
+                barge_in=barge_in,
+                capped=capped,
+            )
+        )
