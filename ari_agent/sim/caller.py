@@ -63,6 +63,7 @@ class SimulatedCaller:
         self._unsubscribe = bus.subscribe(self._on_agent_event)
         self._playback_seq = 0
         self.hung_up = asyncio.Event()
+        self._adopted = asyncio.Event()
 
     async def _noop(self, _: bool) -> None:
         return None
@@ -72,6 +73,7 @@ class SimulatedCaller:
             self.channel_id
         ):
             self.call_id = event.call_id
+            self._adopted.set()
         if self.call_id is not None and event.call_id == self.call_id:
             self._agent_events.put_nowait(event)
 
@@ -104,8 +106,8 @@ class SimulatedCaller:
                 event = await self._own_events.get()
                 if event.type == "StasisStart" and event.channel_id == self.channel_id:
                     break
-            while self.call_id is None:
-                await asyncio.sleep(0.05)
+            await self._adopted.wait()
+        assert self.call_id is not None
         return self.call_id
 
     async def wait_agent(self, *types: EventType, timeout: float = 30.0) -> CallEvent:
