@@ -1,0 +1,153 @@
+"""`ari-agent demo-call`: one synthesized caller books an appointment through the real stack.
+
+The agent runs in this process (the same Agent as `ari-agent run`), the caller is a Local channel in Asterisk
+playing speech synthesized with a different voice (espeak-ng) than the agent's, and the transcript printed at
+the end is read back from PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ari_agent.app import Agent
+from ari_agent.config import Settings
+from ari_agent.events import EventBus, EventRecorder, EventType
+from ari_agent.sim.caller import CallerTurn, SimulatedCaller
+
+_LOGGER = logging.getLogger(__name__)
+
+DEMO_SCRIPT: dict[str, Any] = {
+    "description": "a caller books a cleaning, giving the day and time in one go",
+    "turns": [
+        {"text": "Hi, I would like to book a cleaning please."},
+        {"text": "Next Tuesday at half past two in the afternoon."},
+        {"text": "My name is Jennifer Wood."},
+        {"text": "Yes, that's right."},
+        {"text": "No, that's all. Thank you, goodbye."},
+    ],
+}
+
+
+class CallerVoice:
+    """Renders the caller's lines to 8 kHz WAVs inside Asterisk's view of the sounds directory."""
+
+    def __init__(self, settings: Settings, voice: str = "en-us") -> None:
+        self.host_dir = Path(settings.tts.cache_dir) / "caller"
+        self.asterisk_dir = settings.tts.asterisk_sound_dir.rstrip("/") + "/caller"
+        self.voice = voice
+        self.host_dir.mkdir(parents=True, exist_ok=True)
+
+    async def render(self, text: str) -> str:
+        """Sound URI of `text` spoken by the caller's voice."""
+        name = hashlib.sha256(f"espeak|{self.voice}|{text}".encode()).hexdigest()[:20]
+        target = self.host_dir / f"{name}.wav"
+        if not target.exists():
+            raw = target.with_suffix(".raw.wav")
+            await _run("espeak-ng", "-v", self.voice, "-s", "160", "-w", str(raw), text)
+            await _run("sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(target))
+            raw.unlink(missing_ok=True)
+            target.chmod(0o644)
+        return f"sound:{self.asterisk_dir}/{name}"
+
+    async def from_wav(self, path: Path) -> str:
+        """Sound URI of a recorded caller turn (converted to 8 kHz mono for Asterisk)."""
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:20]
+        target = self.host_dir / f"rec-{digest}.wav"
+        if not target.exists():
+            await _run("sox", str(path), "-r", "8000", "-c", "1", "-b", "16", str(target))
+            target.chmod(0o644)
+        return f"sound:{self.asterisk_dir}/rec-{digest}"
+
+
+async def _run(*cmd: str) -> None:
+    if shutil.which(cmd[0]) is None:
+        raise RuntimeError(f"{cmd[0]} is not installed (apt-get install {cmd[0]})")
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:2])} failed: {err.decode(errors='replace')[:300]}")
+
+
+async def script_to_turns(script: dict[str, Any], voice: CallerVoice, base: Path | None = None) -> list[CallerTurn]:
+    """Caller turns of a case (the replay case format) as things the simulated caller does."""
+    turns: list[CallerTurn] = []
+    for turn in script.get("turns", []):
+        barge = 600 if turn.get("barge_in") else None
+        if "dtmf" in turn:
+            turns.append(CallerTurn(dtmf=str(turn["dtmf"]), barge_in_after_ms=barge))
+        elif "silence" in turn:
+            turns.append(CallerTurn(silence_s=float(turn["silence"])))
+        elif "audio" in turn and base is not None:
+            turns.append(CallerTurn(sound=await voice.from_wav(base / str(turn["audio"])), barge_in_after_ms=barge))
+        elif "text" in turn:
+            turns.append(CallerTurn(sound=await voice.render(str(turn["text"])), barge_in_after_ms=barge))
+        if turn.get("hangup"):
+            turns.append(CallerTurn(hangup=True))
+    return turns
+
+
+async def run_demo_call(settings: Settings, script_path: str | None, *, timeout: float) -> int:
+    """Place the demo call, print the transcript from PostgreSQL and the outcome."""
+    from ari_agent.store.queries import get_call
+
+    script = yaml.safe_load(Path(script_path).read_text()) if script_path else DEMO_SCRIPT
+    base = Path(script_path).parent if script_path else None
+    bus = EventBus()
+    recorder = EventRecorder()
+    bus.subscribe(recorder)
+    voice = CallerVoice(settings)
+    turns = await script_to_turns(script, voice, base)
+    print(f"demo: {script.get('description', '')}")
+    async with Agent(settings, bus=bus, serve_http=False) as agent:
+        assert agent.listener is not None
+        async with asyncio.timeout(15):
+            await agent.listener.connected.wait()
+        async with SimulatedCaller(settings.ari.url, settings.ari.username, settings.ari.password, bus) as caller:
+            call_id = await caller.dial()
+            print(f"demo: call {call_id} answered by the agent")
+            async with asyncio.timeout(timeout):
+                ended = await caller.run_turns(turns)
+            await recorder.wait_for(EventType.CALL_ENDED, call_id, timeout=15)
+    # Leaving the Agent flushed the transcript writer: what we print now comes from the database.
+    call = await get_call(settings.database.dsn, call_id)
+    if call is None:
+        print(f"demo: call {call_id} is NOT in the database")
+        return 1
+    print()
+    print(format_transcript(call))
+    outcome = ended.data.get("outcome")
+    print(f"\noutcome: {outcome}  handoff reason: {ended.data.get('handoff_reason') or '-'}")
+    return 0 if outcome in ("booked", "handoff", "answered", "cancelled", "rescheduled") else 1
+
+
+def format_transcript(call: dict[str, Any]) -> str:
+    """Who said what, with intents: the same view as `ari-agent calls show`."""
+    head = call.get("call", call)
+    lines = [
+        f"call {head.get('call_id')}  caller {head.get('caller_number') or '-'}  "
+        f"outcome {head.get('outcome')}  booking {head.get('booking_ref') or '-'}"
+    ]
+    for turn in call.get("turns", []):
+        who = "caller" if turn.get("speaker") == "caller" else "agent "
+        extra = ""
+        if turn.get("speaker") == "caller":
+            intent = turn.get("intent") or "?"
+            conf = turn.get("intent_confidence")
+            asr = turn.get("asr_confidence")
+            extra = f"   [intent {intent}" + (f" {conf:.2f}" if isinstance(conf, float) else "") + (
+                f", asr {asr:.2f}]" if isinstance(asr, float) else "]"
+            )
+        lines.append(f"  {who}: {turn.get('text')}{extra}")
+    cdrs = call.get("cdr") or call.get("cdrs") or []
+    if cdrs:
+        lines.append(f"  CDR rows linked: {len(cdrs)}")
+    return "\n".join(lines)
