@@ -1,0 +1,30 @@
+# Shared by the asterisk-*.sh scripts: settings of the local Asterisk stack. Sourced, never executed.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+: "${ARI_USER:=ari_agent}"
+: "${ARI_PASSWORD:=ari_agent_secret}"
+: "${ARI_APP:=ari-agent}"
+: "${TESTCALLER_PASSWORD:=testcaller_secret}"
+: "${QUEUE_TIMEOUT:=30}"
+export ARI_USER ARI_PASSWORD ARI_APP TESTCALLER_PASSWORD QUEUE_TIMEOUT
+
+# Configuration directory inside the root, so a stock /etc/asterisk there is never read.
+STACK_CONF_DIR=/etc/ari-agent-stack
+export STACK_CONF_DIR
+ASTERISK_PID_FILE="$RUN_DIR/asterisk.pid"
+
+asterisk_running() {  # our Asterisk process is alive
+    local pid
+    [ -f "$ASTERISK_PID_FILE" ] || return 1
+    pid=$(cat "$ASTERISK_PID_FILE")
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+}
+
+ari_ready() {  # ARI answers with our credentials
+    curl -sf -o /dev/null --max-time 2 -u "$ARI_USER:$ARI_PASSWORD" \
+        "http://127.0.0.1:$ARI_PORT/ari/asterisk/info"
+}
+
+asterisk_rx() {  # runs one CLI command against our Asterisk
+    chroot "$ASTERISK_ROOT" /usr/sbin/asterisk -C "$STACK_CONF_DIR/asterisk.conf" -rx "$1"
+}
