@@ -1,0 +1,79 @@
+"""Settings: defaults, file, environment overrides, and errors that name the key, the value and what is allowed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ari_agent.config import ConfigError, load_settings
+
+
+def test_defaults_are_the_local_stack() -> None:
+    s = load_settings(environ={})
+    assert s.ari.url == "http://127.0.0.1:18088"
+    assert s.ari.app == "ari-agent"
+    assert s.tts.engine == "flite"
+    assert s.call.default_queue == "reception"
+
+
+def test_file_then_environment_override(tmp_path: Path) -> None:
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text('[ari]\nurl = "http://pbx.example:8088"\npassword = "file-secret"\n[call]\nno_input_seconds = 4\n')
+    s = load_settings(cfg, environ={"ARI_AGENT_ARI_PASSWORD": "env-secret", "ARI_AGENT_CALL_MAX_REPROMPTS": "3"})
+    assert s.ari.url == "http://pbx.example:8088"
+    assert s.ari.password == "env-secret"
+    assert s.call.no_input_seconds == 4.0
+    assert s.call.max_reprompts == 3
+
+
+def test_config_path_from_environment(tmp_path: Path) -> None:
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text('[tts]\nvoice = "kal16"\n')
+    assert load_settings(environ={"ARI_AGENT_CONFIG": str(cfg)}).tts.voice == "kal16"
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"ARI_AGENT_TTS_ENGINE": "festival"}, "tts.engine = 'festival': allowed values are flite, espeak, coqui"),
+        ({"ARI_AGENT_CALL_NO_INPUT_SECONDS": "soon"}, "call.no_input_seconds = 'soon': expected a number"),
+        ({"ARI_AGENT_CALL_END_OF_TURN_MS": "0"}, "call.end_of_turn_ms = 0: must be greater than 0"),
+        ({"ARI_AGENT_ARI_URL": "pbx:8088"}, "ari.url = 'pbx:8088': expected an http:// or https:// URL"),
+        ({"ARI_AGENT_HTTP_PORT": "70000"}, "http.port = 70000: expected a TCP port"),
+        ({"ARI_AGENT_CALL_OPERATOR_DIGIT": "00"}, "call.operator_digit = '00': expected one DTMF digit"),
+    ],
+)
+def test_bad_values_name_key_value_and_allowed(env: dict[str, str], needle: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ=env)
+    assert needle in str(err.value)
+
+
+def test_secrets_are_never_shown(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(environ={"ARI_AGENT_DATABASE_DSN": "mysql://u:topsecret@h/db"})
+    assert "topsecret" not in str(err.value)
+    assert "database.dsn = <secret>" in str(err.value)
+    s = load_settings(environ={"ARI_AGENT_ARI_PASSWORD": "hunter2"})
+    assert "hunter2" not in repr(s)
+    assert "hunter2" in s.secrets()
+
+
+def test_unknown_keys_and_sections_are_errors(tmp_path: Path) -> None:
+    cfg = tmp_path / "agent.toml"
+    cfg.write_text("[ari]\npasword = 'x'\n")
+    with pytest.raises(ConfigError, match=r"unknown key ari.pasword; known keys: .*password"):
+        load_settings(cfg, environ={})
+    cfg.write_text("[asterisk]\nurl = 'x'\n")
+    with pytest.raises(ConfigError, match=r"unknown section \[asterisk\]"):
+        load_settings(cfg, environ={})
+
+
+def test_missing_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml", environ={})
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[ari\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(bad, environ={})
