@@ -1,0 +1,163 @@
+"""Offline speech recognition with Vosk (Kaldi): one model shared by every call, one recogniser per call.
+
+Decoding runs in a thread pool (Vosk's C calls release the GIL), so the event loop never waits on Kaldi.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+import time
+from concurrent.futures import Executor, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import vosk
+
+from ari_agent.asr.base import AsrResult
+
+_LOGGER = logging.getLogger(__name__)
+
+# Kaldi logs every model load and decoder setting at INFO on stderr; keep only its errors.
+vosk.SetLogLevel(-1)
+
+
+class VoskModelError(RuntimeError):
+    """The Vosk model is missing or is not a Vosk model; the message names the path."""
+
+
+def check_model_dir(model_path: str | os.PathLike[str]) -> Path:
+    """Return the model directory, or raise VoskModelError saying what is wrong with it."""
+    path = Path(model_path).expanduser()
+    if not path.exists():
+        raise VoskModelError(f"Vosk model not found at {path} (run scripts/setup-vosk.sh)")
+    if not path.is_dir():
+        raise VoskModelError(f"Vosk model path {path} is not a directory")
+    has_am = (path / "am" / "final.mdl").is_file() or (path / "final.mdl").is_file()
+    has_graph = (path / "graph").is_dir() or (path / "HCLG.fst").is_file() or (path / "HCLr.fst").is_file()
+    if not (has_am and has_graph):
+        raise VoskModelError(f"{path} is not a Vosk model (expected am/final.mdl and graph/)")
+    return path
+
+
+def _words(result: dict[str, Any]) -> list[dict[str, Any]]:
+    words = result.get("result") or []
+    return [w for w in words if isinstance(w, dict)]
+
+
+class VoskStream:
+    """One call's recogniser. Not safe for concurrent use by several tasks: one call, one consumer."""
+
+    def __init__(self, engine: VoskEngine) -> None:
+        self._engine = engine
+        self._rec: Any = self._new_recognizer()
+        self._lock = asyncio.Lock()
+        self._segments: list[str] = []
+        self._words: list[dict[str, Any]] = []
+        self._partial = ""
+        self._bytes = 0
+        self._decode_s = 0.0
+        self.closed = False
+
+    def _new_recognizer(self) -> Any:
+        rec = vosk.KaldiRecognizer(self._engine.model, float(self._engine.sample_rate))
+        # Word-level output carries a confidence per word; the turn's confidence is their mean.
+        rec.SetWords(True)
+        return rec
+
+    def _accept(self, pcm16: bytes) -> str | None:
+        started = time.perf_counter()
+        if self._rec.AcceptWaveform(pcm16):
+            # Vosk's own silence detection closed a segment mid-utterance: keep it, the final joins them all.
+            self._take(json.loads(self._rec.Result()))
+            partial = " ".join(self._segments)
+        else:
+            partial = " ".join([*self._segments, json.loads(self._rec.PartialResult()).get("partial", "")])
+        self._decode_s += time.perf_counter() - started
+        partial = partial.strip()
+        if partial == self._partial:
+            return None
+        self._partial = partial
+        return partial
+
+    def _take(self, result: dict[str, Any]) -> None:
+        text = str(result.get("text", "")).strip()
+        if text:
+            self._segments.append(text)
+            self._words.extend(_words(result))
+
+    def _final(self) -> AsrResult:
+        started = time.perf_counter()
+        self._take(json.loads(self._rec.FinalResult()))
+        self._decode_s += time.perf_counter() - started
+        confs = [float(w.get("conf", 0.0)) for w in self._words]
+        result = AsrResult(
+            text=" ".join(self._segments),
+            confidence=sum(confs) / len(confs) if confs else 0.0,
+            audio_ms=self._bytes * 1000 // (2 * self._engine.sample_rate),
+            decode_ms=self._decode_s * 1000,
+        )
+        self._segments, self._words, self._partial = [], [], ""
+        self._bytes, self._decode_s = 0, 0.0
+        return result
+
+    async def push(self, pcm16: bytes) -> str | None:
+        """Feed s16le mono PCM at the engine's rate; returns the new partial text when it changed."""
+        if self.closed:
+            raise RuntimeError("push() on a closed Vosk stream")
+        if not pcm16:
+            return None
+        self._bytes += len(pcm16)
+        loop = asyncio.get_running_loop()
+        async with self._lock:
+            return await loop.run_in_executor(self._engine.executor, self._accept, pcm16)
+
+    async def finish(self) -> AsrResult:
+        """End the utterance; returns its text, mean word confidence, audio length and decode time."""
+        if self.closed:
+            raise RuntimeError("finish() on a closed Vosk stream")
+        loop = asyncio.get_running_loop()
+        async with self._lock:
+            return await loop.run_in_executor(self._engine.executor, self._final)
+
+    def close(self) -> None:
+        """Release the recogniser (its decoder memory)."""
+        self.closed = True
+        self._rec = None
+
+
+class VoskEngine:
+    """Implements AsrEngine: loads one vosk.Model, hands out a recogniser per call."""
+
+    def __init__(self, model_path: str, sample_rate: int = 16000, executor: Executor | None = None) -> None:
+        path = check_model_dir(model_path)
+        self.model_path = str(path)
+        self.sample_rate = sample_rate
+        started = time.perf_counter()
+        try:
+            self.model: Any = vosk.Model(str(path))
+        except Exception as exc:  # vosk raises a bare Exception("Failed to create a model")
+            raise VoskModelError(f"Vosk could not load the model at {path}: {exc}") from exc
+        self.load_seconds = time.perf_counter() - started
+        self._own_executor = executor is None
+        # Decoding is CPU-bound native code: more threads than cores only adds contention.
+        self.executor: Executor = executor or ThreadPoolExecutor(
+            max_workers=os.cpu_count() or 2, thread_name_prefix="vosk"
+        )
+        self._closed = threading.Event()
+        _LOGGER.info("Vosk model %s loaded in %.2f s", path, self.load_seconds)
+
+    def new_stream(self) -> VoskStream:
+        """A recogniser for one call."""
+        if self._closed.is_set():
+            raise RuntimeError("VoskEngine is closed")
+        return VoskStream(self)
+
+    def close(self) -> None:
+        """Shut down the engine's own thread pool (an executor passed in is left alone)."""
+        self._closed.set()
+        if self._own_executor and isinstance(self.executor, ThreadPoolExecutor):
+            self.executor.shutdown(wait=False, cancel_futures=True)
