@@ -30,11 +30,11 @@ async def check_ari(settings: Settings) -> CheckResult:
     """Asterisk reachable and the ARI credentials accepted."""
     ari = settings.ari
     url = ari.url.rstrip("/") + "/ari/asterisk/info"
-    auth = aiohttp.BasicAuth(ari.username, ari.password)
+    headers = {"Authorization": aiohttp.BasicAuth(ari.username, ari.password).encode()}
     try:
         async with (
             aiohttp.ClientSession() as session,
-            session.get(url, auth=auth, timeout=aiohttp.ClientTimeout(total=3)) as resp,
+            session.get(url, headers=headers, timeout=aiohttp.ClientTimeout(total=3)) as resp,
         ):
             if resp.status == 401:
                 return CheckResult(

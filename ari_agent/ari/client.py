@@ -45,7 +45,7 @@ class AriClient:
     ) -> None:
         self.base = url.rstrip("/") + "/ari"
         self.app = app
-        self._auth = aiohttp.BasicAuth(username, password)
+        self._headers = {"Authorization": aiohttp.BasicAuth(username, password).encode()}
         self._own_session = session is None
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -70,7 +70,7 @@ class AriClient:
         clean = {k: _param(v) for k, v in (params or {}).items() if v is not None}
         try:
             async with self.session.request(
-                method, self.base + path, params=clean, json=body, auth=self._auth, timeout=self._timeout
+                method, self.base + path, params=clean, json=body, headers=self._headers, timeout=self._timeout
             ) as resp:
                 text = await resp.text()
                 if resp.status >= 400:
@@ -269,7 +269,7 @@ class EventListener:
             try:
                 async with self._client.session.ws_connect(
                     self._ws_url(),
-                    auth=self._client._auth,
+                    headers=self._client._headers,
                     heartbeat=self._heartbeat,
                     timeout=aiohttp.ClientWSTimeout(ws_close=5.0),
                 ) as ws:
