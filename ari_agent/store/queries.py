@@ -1,0 +1,202 @@
+"""Read side of the transcript store: call lists, one call with its timeline and CDRs, and purging.
+
+Used by the supervisor pages (async, a pooled connection) and the CLI (asyncio.run with one connection).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import class_row, dict_row
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class CallRow:
+    """One row of `calls` plus counts for list pages."""
+
+    call_id: str
+    channel_uniqueid: str | None
+    linkedid: str | None
+    sip_call_id: str | None
+    caller_number: str | None
+    caller_name: str | None
+    extension: str | None
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    outcome: str | None
+    handoff_reason: str | None
+    handoff_queue: str | None
+    booking_ref: str | None
+    recording_path: str | None
+    scope: str
+    turn_count: int = 0
+    event_count: int = 0
+    error_count: int = 0
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """Seconds from start to end, None while the call is in progress."""
+        return None if self.ended_at is None else (self.ended_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRow:
+    """One utterance of the caller or the agent."""
+
+    seq: int
+    speaker: str
+    text: str
+    source: str | None
+    asr_confidence: float | None
+    intent: str | None
+    intent_confidence: float | None
+    entities: Any
+    audio_start_ms: int | None
+    audio_end_ms: int | None
+    latency: dict[str, Any] | None
+    barge_in: bool
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """One noteworthy moment: barge-in, reprompt, fallback, DTMF, reconnect, error, handoff, booking."""
+
+    seq: int
+    kind: str
+    code: str | None
+    data: dict[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CallDetail:
+    """A call with everything recorded about it."""
+
+    call: CallRow
+    turns: list[TurnRow] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
+    cdrs: list[dict[str, Any]] = field(default_factory=list)  # call_cdrs rows; "matched_by" tells how
+
+    @property
+    def timeline(self) -> list[TurnRow | EventRow]:
+        """Turns and events in the order they happened (their shared per-call seq)."""
+        return sorted([*self.turns, *self.events], key=lambda item: item.seq)
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeResult:
+    """What purge_older_than deleted."""
+
+    calls: int
+    cdrs: int
+
+
+_CALL_COLUMNS = sql.SQL(
+    """c.call_id, c.channel_uniqueid, c.linkedid, c.sip_call_id, c.caller_number, c.caller_name, c.extension,
+       c.started_at, c.answered_at, c.ended_at, c.outcome, c.handoff_reason, c.handoff_queue, c.booking_ref,
+       c.recording_path, c.scope,
+       (SELECT count(*) FROM turns t WHERE t.call_id = c.call_id)::int AS turn_count,
+       (SELECT count(*) FROM call_events e WHERE e.call_id = c.call_id)::int AS event_count,
+       (SELECT count(*) FROM call_events e WHERE e.call_id = c.call_id AND e.kind = 'error')::int AS error_count"""
+)
+
+
+async def list_calls(
+    conn: psycopg.AsyncConnection[Any],
+    *,
+    outcome: str | None = None,
+    handoff_reason: str | None = None,
+    caller_number: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    scope: str | None = None,
+    in_progress: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[CallRow]:
+    """Most recent calls first, filtered; caller_number matches a substring of the number."""
+    where: list[sql.Composable] = []
+    params: list[Any] = []
+    for column, value in (("outcome", outcome), ("handoff_reason", handoff_reason), ("scope", scope)):
+        if value is not None:
+            where.append(sql.SQL("c.{} = %s").format(sql.Identifier(column)))
+            params.append(value)
+    if caller_number:
+        where.append(sql.SQL("c.caller_number LIKE %s"))
+        params.append("%" + caller_number.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+    if since is not None:
+        where.append(sql.SQL("c.started_at >= %s"))
+        params.append(since)
+    if until is not None:
+        where.append(sql.SQL("c.started_at < %s"))
+        params.append(until)
+    if in_progress is not None:
+        where.append(sql.SQL("c.ended_at IS NULL" if in_progress else "c.ended_at IS NOT NULL"))
+    query = sql.SQL("SELECT {} FROM calls c {} ORDER BY c.started_at DESC, c.call_id LIMIT %s OFFSET %s").format(
+        _CALL_COLUMNS,
+        sql.SQL("WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL(""),
+    )
+    params += [max(1, min(limit, MAX_LIMIT)), max(0, offset)]
+    async with conn.cursor(row_factory=class_row(CallRow)) as cur:
+        await cur.execute(query, params)
+        return await cur.fetchall()
+
+
+async def get_call(conn: psycopg.AsyncConnection[Any], call_id: str) -> CallDetail | None:
+    """The call with its turns, events and the CDRs Asterisk wrote for it; None if unknown."""
+    async with conn.cursor(row_factory=class_row(CallRow)) as cur:
+        await cur.execute(sql.SQL("SELECT {} FROM calls c WHERE c.call_id = %s").format(_CALL_COLUMNS), [call_id])
+        call = await cur.fetchone()
+    if call is None:
+        return None
+    async with conn.cursor(row_factory=class_row(TurnRow)) as cur:
+        await cur.execute(
+            """SELECT seq, speaker, text, source, asr_confidence, intent, intent_confidence, entities,
+                      audio_start_ms, audio_end_ms, latency, barge_in, at
+               FROM turns WHERE call_id = %s ORDER BY seq""",
+            [call_id],
+        )
+        turns = await cur.fetchall()
+    async with conn.cursor(row_factory=class_row(EventRow)) as cur:
+        await cur.execute(
+            "SELECT seq, kind, code, data, at FROM call_events WHERE call_id = %s ORDER BY seq", [call_id]
+        )
+        events = await cur.fetchall()
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT * FROM call_cdrs WHERE call_id = %s ORDER BY calldate, sequence, uniqueid",
+            [call_id],
+        )
+        cdrs = await cur.fetchall()
+    return CallDetail(call=call, turns=turns, events=events, cdrs=cdrs)
+
+
+async def purge_older_than(conn: psycopg.AsyncConnection[Any], days: float, *, include_cdr: bool = True) -> PurgeResult:
+    """Delete calls (with their turns and events) and, unless told not to, CDRs older than `days` days."""
+    if days < 0:
+        raise ValueError(f"days must be >= 0, got {days}")
+    async with conn.transaction(), conn.cursor() as cur:
+        await cur.execute(
+            "DELETE FROM calls WHERE started_at < now() - make_interval(secs => %s)", [float(days) * 86400]
+        )
+        calls = cur.rowcount
+        cdrs = 0
+        if include_cdr:
+            # cdr.calldate is Asterisk's local wall-clock time (timestamp without zone).
+            await cur.execute(
+                "DELETE FROM cdr WHERE calldate < localtimestamp - make_interval(secs => %s)", [float(days) * 86400]
+            )
+            cdrs = cur.rowcount
+    _LOGGER.info("purged %d calls and %d CDRs older than %s days", calls, cdrs, days)
+    return PurgeResult(calls=calls, cdrs=cdrs)
