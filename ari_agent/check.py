@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from ari_agent.ari.client import basic_auth
 from ari_agent.config import Settings
 
 
@@ -30,7 +31,7 @@ async def check_ari(settings: Settings) -> CheckResult:
     """Asterisk reachable and the ARI credentials accepted."""
     ari = settings.ari
     url = ari.url.rstrip("/") + "/ari/asterisk/info"
-    headers = {"Authorization": aiohttp.BasicAuth(ari.username, ari.password).encode()}
+    headers = {"Authorization": basic_auth(ari.username, ari.password)}
     try:
         async with (
             aiohttp.ClientSession() as session,

@@ -8,6 +8,7 @@ The reader never does work itself: every event is handed to a synchronous, non-b
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import random
@@ -45,7 +46,7 @@ class AriClient:
     ) -> None:
         self.base = url.rstrip("/") + "/ari"
         self.app = app
-        self._headers = {"Authorization": aiohttp.BasicAuth(username, password).encode()}
+        self._headers = {"Authorization": basic_auth(username, password)}
         self._own_session = session is None
         self._session = session
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -217,6 +218,12 @@ class AriClient:
     async def info(self) -> dict[str, Any]:
         """Asterisk's system info: the cheapest authenticated request, used by health checks."""
         return dict(await self.request("GET", "/asterisk/info") or {})
+
+
+def basic_auth(username: str, password: str) -> str:
+    """The Authorization header value for HTTP basic auth."""
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return f"Basic {token}"
 
 
 def _param(value: Any) -> str:

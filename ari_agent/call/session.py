@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -53,6 +53,31 @@ class PromptSource(Protocol):
         ...
 
 
+class MediaSource(Protocol):
+    """Where the caller's audio arrives: the RTP receiver in production, a scripted source in tests."""
+
+    @property
+    def port(self) -> int:
+        """The local port Asterisk's externalMedia channel sends to."""
+        ...
+
+    async def start(self) -> None:
+        """Bind and start the audio clock."""
+        ...
+
+    def frames(self) -> AsyncIterator[bytes]:
+        """20 ms frames of 16 kHz s16le until closed."""
+        ...
+
+    def close(self) -> None:
+        """Stop."""
+        ...
+
+
+def _rtp_receiver(host: str) -> MediaSource:
+    return RtpReceiver(host=host, port=0)
+
+
 class CallerHungUp(Exception):
     """The caller's channel left Stasis: stop everything."""
 
@@ -73,6 +98,7 @@ class CallDeps:
     bus: EventBus
     now: Callable[[], datetime] = datetime.now
     scope: str = "live"  # booking scope passed to the dialogue (replay isolates cases with it)
+    media_factory: Callable[[str], MediaSource] = _rtp_receiver
 
 
 @dataclass
@@ -185,7 +211,7 @@ class CallSession:
 
     async def _setup_media(self, tg: asyncio.TaskGroup) -> None:
         settings = self._settings
-        receiver = RtpReceiver(host=settings.media.bind_host, port=0)
+        receiver = self.deps.media_factory(settings.media.bind_host)
         await receiver.start()
         tg.create_task(self._close_on_end(receiver), name=f"{self.call_id}-rtp-close")
         media_id = f"{self.call_id}-media"
@@ -222,7 +248,7 @@ class CallSession:
         tg.create_task(self._listener.run(receiver.frames()), name=f"{self.call_id}-listen")
         self.emit(EventType.LISTEN_STARTED, rtp_port=receiver.port)
 
-    async def _close_on_end(self, receiver: RtpReceiver) -> None:
+    async def _close_on_end(self, receiver: MediaSource) -> None:
         try:
             await asyncio.Event().wait()
         finally:

@@ -1,0 +1,165 @@
+"""CallSession logic with fakes (no Asterisk, no Rasa): turns, barge-in, DTMF, silence, failures, clean-up.
+
+The real VAD and endpointer run on real (flite) speech; only the recogniser, the dialogue and Asterisk are fakes.
+The end-to-end versions of these calls run against the real servers in test_e2e_calls.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any
+
+import pytest
+
+from ari_agent.ari.models import AriEvent, Channel
+from ari_agent.call.session import CallDeps, CallSession
+from ari_agent.config import CallSettings, Settings
+from ari_agent.dialogue.base import DialogueResult, Handoff
+from ari_agent.events import EventBus, EventRecorder, EventType
+from tests.fakes import FakeAri, FakeAsr, FakeDialogue, FakePrompts, ScriptedMedia, speech_frames
+
+CALLER = Channel(id="chan-1", name="PJSIP/testcaller-1", state="Ring", caller_number="+15551230000", exten="100")
+
+
+@pytest.fixture(scope="module")
+def speech() -> list[bytes]:
+    return speech_frames()
+
+
+class Harness:
+    def __init__(self, texts: list[str], script: dict[str, DialogueResult], **call: Any) -> None:
+        base = CallSettings()
+        self.settings = Settings(call=dataclasses.replace(base, **call))
+        self.ari = FakeAri()
+        self.media = ScriptedMedia()
+        self.dialogue = FakeDialogue(script)
+        self.bus = EventBus()
+        self.rec = EventRecorder()
+        self.bus.subscribe(self.rec)
+        deps = CallDeps(
+            settings=self.settings,
+            ari=self.ari,
+            asr=FakeAsr(texts),
+            dialogue=self.dialogue,
+            prompts=FakePrompts(),
+            bus=self.bus,
+            media_factory=lambda host: self.media,
+        )
+        self.session = CallSession(deps, CALLER)
+        self.ari.deliver = self.session.deliver
+        self.task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Harness:
+        self.task = asyncio.create_task(self.session.run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.task is not None
+        async with asyncio.timeout(10):
+            await self.task
+        await self.ari.close()
+
+    async def agent_finished_speaking(self, n: int) -> None:
+        async with asyncio.timeout(10):
+            while len(self.rec.of(EventType.PLAYBACK_FINISHED)) < n:
+                await asyncio.sleep(0.005)
+
+    def hang_up(self) -> None:
+        self.session.deliver(AriEvent(type="StasisEnd", application="ari-agent", channel=CALLER))
+
+    def ended(self) -> dict[str, Any]:
+        return self.rec.of(EventType.CALL_ENDED)[0].data
+
+
+def booked() -> DialogueResult:
+    return DialogueResult(
+        replies=["Booked. Goodbye."], intent="affirm", outcome="booked", booking_ref="RD-1", end_call=True
+    )
+
+
+async def test_a_turn_then_goodbye_books_and_leaves_nothing_behind(speech: list[bytes]) -> None:
+    script = {"book a cleaning": DialogueResult(replies=["Which day?"], intent="book_appointment"), "yes": booked()}
+    async with Harness(["book a cleaning", "yes"], script) as h:
+        await h.agent_finished_speaking(1)
+        h.media.push(speech)
+        await h.agent_finished_speaking(2)
+        h.media.push(speech)
+    assert h.ended()["outcome"] == "booked"
+    turns = [e.data["text"] for e in h.rec.of(EventType.CALLER_TURN)]
+    assert turns == ["book a cleaning", "yes"]
+    assert [e.data["text"] for e in h.rec.of(EventType.AGENT_TURN)][1:] == ["Which day?", "Booked. Goodbye."]
+    # Nothing the call created outlives it: helper channels hung up, bridge destroyed, dialogue closed.
+    assert h.ari.channels == set() and h.ari.bridges == set()
+    assert ("hangup", "chan-1") in h.ari.calls
+    assert h.dialogue.ended == [h.session.call_id]
+    assert h.ari.variables[("chan-1", "CDR(userfield)")] == h.session.call_id
+    assert len(h.rec.of(EventType.TURN_LATENCY)) == 2
+
+
+async def test_caller_hangs_up_mid_sentence_ends_every_task(speech: list[bytes]) -> None:
+    async with Harness(["never finished"], {}) as h:
+        await h.agent_finished_speaking(1)
+        h.media.push(speech[: len(speech) // 2], trailing_silence_ms=0)
+        await h.rec.wait_for(EventType.SPEECH_STARTED, timeout=10)
+        h.hang_up()
+    assert h.ended()["outcome"] == "hangup" and h.ended()["hangup_by"] == "caller"
+    assert h.ari.channels == set() and h.ari.bridges == set()
+    leftovers = [t for t in asyncio.all_tasks() if t.get_name().startswith(h.session.call_id)]
+    assert leftovers == []
+
+
+async def test_barge_in_stops_the_greeting_and_is_the_next_turn(speech: list[bytes]) -> None:
+    script = {"book a cleaning": booked()}
+    async with Harness(["book a cleaning"], script) as h:
+        h.ari.playback_ms = 5000  # a long greeting
+        await h.rec.wait_for(EventType.PLAYBACK_STARTED)
+        h.media.push(speech)
+    barge = h.rec.of(EventType.BARGE_IN)
+    assert len(barge) == 1 and barge[0].data["reaction_ms"] <= 300
+    assert h.ari.stopped == [barge[0].data["playback_id"]]
+    assert [e.data["text"] for e in h.rec.of(EventType.CALLER_TURN)] == ["book a cleaning"]
+    assert h.ended()["outcome"] == "booked"
+
+
+async def test_dtmf_zero_hands_off_to_the_queue_with_context() -> None:
+    async with Harness([], {}) as h:
+        await h.agent_finished_speaking(1)
+        h.session.deliver(AriEvent(type="ChannelDtmfReceived", application="ari-agent", channel=CALLER, digit="0"))
+    assert h.ended()["outcome"] == "handoff" and h.ended()["handoff_reason"] == "dtmf"
+    assert h.ari.continued == [("chan-1", "ari-agent-handoff", "reception")]
+    assert h.ari.variables[("chan-1", "__ARI_AGENT_REASON")] == "dtmf"
+    assert h.ari.variables[("chan-1", "__ARI_AGENT_CALL_ID")] == h.session.call_id
+    assert h.ari.variables[("chan-1", "__ARI_AGENT_TRANSCRIPT_URL")].endswith(f"/calls/{h.session.call_id}")
+
+
+async def test_silent_caller_is_reprompted_then_handed_off() -> None:
+    h = Harness([], {}, no_input_seconds=1.0, max_reprompts=2)
+    async with h:
+        pass
+    assert [e.data["count"] for e in h.rec.of(EventType.REPROMPT)] == [1, 2, 3]
+    assert h.ended()["handoff_reason"] == "no_input"
+    assert h.ari.continued and h.ari.continued[0][2] == "reception"
+
+
+async def test_dialogue_failure_apologises_and_hands_off(speech: list[bytes]) -> None:
+    async with Harness(["BOOM"], {}) as h:
+        await h.agent_finished_speaking(1)
+        h.media.push(speech)
+    errors = h.rec.of(EventType.ERROR)
+    assert errors and errors[0].data["code"] == "dialogue-failed"
+    assert h.ended()["handoff_reason"] == "error"
+    said = [e.data["text"] for e in h.rec.of(EventType.AGENT_TURN)]
+    assert "sorry" in said[-1].lower() and "connect" in said[-1].lower()
+    assert h.ari.continued
+
+
+async def test_dialogue_handoff_goes_to_the_queue_it_names(speech: list[bytes]) -> None:
+    script = {
+        "my tooth is bleeding": DialogueResult(replies=["Connecting you now."], handoff=Handoff("urgent", "urgent"))
+    }
+    async with Harness(["my tooth is bleeding"], script) as h:
+        await h.agent_finished_speaking(1)
+        h.media.push(speech)
+    assert h.ari.continued == [("chan-1", "ari-agent-handoff", "urgent")]
+    assert h.ended()["handoff_reason"] == "urgent"
