@@ -1,0 +1,387 @@
+"""TranscriptWriter and queries against the real PostgreSQL (scratch schema of the _test database).
+
+Outages are made with a TCP relay between the writer and the real server: closing the relay drops every
+connection exactly as a stopped server does (the test never stops the shared cluster other runs use), and its
+stall mode accepts connections but never answers, like a hung server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+from ari_agent.events import CallEvent, EventBus, EventType
+from ari_agent.store import migrate, queries
+from ari_agent.store.redact import Redactor
+from ari_agent.store.writer import TranscriptWriter
+from tests.test_migrations import TEST_DSN, scoped_dsn
+from tests.test_store_rows import synthetic_call
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def dsn() -> Iterator[str]:
+    """A migrated scratch schema; dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(TEST_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        scoped = scoped_dsn(schema)
+        migrate.upgrade(scoped)
+        yield scoped
+    finally:
+        with psycopg.connect(TEST_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+class Relay:
+    """TCP relay to the real PostgreSQL that can go down, come back on the same port, or stall."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = 0
+        self.stall = False
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def up(self) -> None:
+        """Listen (again) on the relay port."""
+        self._server = await asyncio.start_server(self._client, "127.0.0.1", self.port, reuse_address=True)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def down(self) -> None:
+        """Stop listening and cut every open connection."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            if self.stall:
+                await reader.read()  # swallow everything, answer nothing
+                return
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+            self._writers.add(up_writer)
+            await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._tasks.discard(task)
+            for w in (writer,):
+                w.transport.abort()
+                self._writers.discard(w)
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    finally:
+        writer.transport.abort()
+
+
+def via(dsn: str, port: int) -> str:
+    """The same DSN through another local port."""
+    parts = urlsplit(dsn)
+    auth = parts.netloc.rsplit("@", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{auth}@127.0.0.1:{port}"))
+
+
+@pytest.fixture
+async def relay(dsn: str) -> AsyncIterator[Relay]:
+    """A relay in front of the test database's server."""
+    parts = urlsplit(dsn)
+    r = Relay(parts.hostname or "127.0.0.1", parts.port or 5432)
+    await r.up()
+    yield r
+    await r.down()
+
+
+def make_writer(dsn: str, tmp_path: Path, **kwargs: Any) -> TranscriptWriter:
+    """A writer with test-speed retries and its spool in tmp_path."""
+    options: dict[str, Any] = {
+        "spool_path": tmp_path / "spool.jsonl",
+        "redact": Redactor(),
+        "statement_timeout": 1.0,
+        "connect_timeout": 1.0,
+        "retry_min": 0.05,
+        "retry_max": 0.3,
+    }
+    options.update(kwargs)
+    return TranscriptWriter(dsn, **options)
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait for a condition the writer reaches asynchronously."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+def counts(dsn: str, call_id: str) -> tuple[int, int, int, int]:
+    """(calls, turns, distinct turn texts, call_events) rows of one call."""
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(
+            """SELECT (SELECT count(*) FROM calls WHERE call_id = %(c)s),
+                      (SELECT count(*) FROM turns WHERE call_id = %(c)s),
+                      (SELECT count(DISTINCT text) FROM turns WHERE call_id = %(c)s),
+                      (SELECT count(*) FROM call_events WHERE call_id = %(c)s)""",
+            {"c": call_id},
+        ).fetchone()
+    assert row is not None
+    return (row[0], row[1], row[2], row[3])
+
+
+def long_call(call_id: str, turns: int, start: datetime | None = None) -> list[CallEvent]:
+    """CALL_STARTED, `turns` caller/agent exchanges with distinct texts, CALL_ENDED."""
+    t = start or datetime.now(UTC)
+    step = timedelta(milliseconds=10)
+    events = [CallEvent(EventType.CALL_STARTED, call_id, {"caller": "+100"}, at=t)]
+    for i in range(turns):
+        t += step
+        events.append(CallEvent(EventType.CALLER_TURN, call_id, {"text": f"caller {i}", "confidence": 0.9}, at=t))
+        t += step
+        events.append(
+            CallEvent(EventType.DIALOGUE_RESULT, call_id, {"intent": f"i{i}", "intent_confidence": 0.5}, at=t)
+        )
+        t += step
+        events.append(CallEvent(EventType.AGENT_TURN, call_id, {"text": f"agent {i}"}, at=t))
+    events.append(CallEvent(EventType.CALL_ENDED, call_id, {"outcome": "answered"}, at=t + step))
+    return events
+
+
+async def test_synthetic_call_writes_expected_rows(dsn: str, tmp_path: Path) -> None:
+    writer = make_writer(dsn, tmp_path)
+    bus = EventBus()
+    bus.subscribe(writer)
+    await writer.start()
+    try:
+        for event in synthetic_call("call-1"):
+            bus.emit(event)
+        assert await writer.flush(10)
+    finally:
+        await writer.close(5)
+
+    async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        detail = await queries.get_call(conn, "call-1")
+    assert detail is not None
+    call = detail.call
+    assert (call.caller_number, call.caller_name, call.extension) == ("+441234", "Ann", "100")
+    assert (call.channel_uniqueid, call.linkedid, call.sip_call_id) == ("1700.1", "1700.1", "abc@h")
+    assert call.outcome == "booked" and call.booking_ref == "BK-42"
+    assert call.answered_at is not None and call.ended_at is not None and call.duration_seconds == 1.4
+    assert [(t.seq, t.speaker, t.text) for t in detail.turns] == [
+        (0, "agent", "Hello, how can I help?"),
+        (2, "caller", "book a haircut"),
+        (3, "agent", "What day?"),
+        (5, "caller", "my card is [redacted]"),
+    ]
+    greeting, caller, _, _ = detail.turns
+    assert greeting.barge_in is True
+    assert (caller.intent, caller.intent_confidence, caller.asr_confidence) == ("book", 0.97, pytest.approx(0.91))
+    assert caller.entities == [{"entity": "service", "value": "haircut"}]
+    assert (caller.audio_start_ms, caller.audio_end_ms) == (1200, 2900)
+    assert caller.latency == {"total_ms": 640, "asr_ms": 40, "dialogue_ms": 12}
+    assert [(e.seq, e.kind, e.code) for e in detail.events] == [
+        (1, "barge-in", None),
+        (4, "dtmf", None),
+        (6, "error", "dialogue-timeout"),
+        (7, "booking", None),
+    ]
+    assert [type(x).__name__ for x in detail.timeline][:3] == ["TurnRow", "EventRow", "TurnRow"]
+    assert writer.stats.spooled_ops == 0 and writer.spool_depth == 0
+
+
+async def test_card_number_never_reaches_the_database(dsn: str, tmp_path: Path) -> None:
+    writer = make_writer(dsn, tmp_path)
+    await writer.start()
+    at = datetime.now(UTC)
+    card = "4111 1111 1111 1111"
+    writer(CallEvent(EventType.CALL_STARTED, "card", {"caller": "+1"}, at=at))
+    writer(CallEvent(EventType.CALLER_TURN, "card", {"text": f"it is {card}", "confidence": 0.7}, at=at))
+    writer(CallEvent(EventType.CALLER_TURN, "card", {"text": "four one one one " * 4}, at=at + timedelta(seconds=1)))
+    entities = [{"entity": "card", "value": card.replace(" ", "")}]
+    writer(CallEvent(EventType.DIALOGUE_RESULT, "card", {"intent": "pay", "entities": entities}, at=at))
+    writer(CallEvent(EventType.ERROR, "card", {"code": "x", "message": f"bad {card}"}, at=at))
+    assert await writer.flush(10)
+    await writer.close()
+    with psycopg.connect(dsn) as conn:
+        dump = conn.execute(
+            """SELECT string_agg(t.text || coalesce(t.entities::text, ''), ' ')
+                      || (SELECT string_agg(data::text, ' ') FROM call_events)
+               FROM turns t"""
+        ).fetchone()
+    assert dump is not None and dump[0] is not None
+    text = dump[0]
+    assert "[redacted]" in text
+    assert "4111" not in text.replace(" ", "") and "four one one one four" not in text
+
+
+async def test_replaying_the_same_events_gives_no_duplicates(dsn: str, tmp_path: Path) -> None:
+    events = synthetic_call("dup") + long_call("dup2", 5)
+    writer = make_writer(dsn, tmp_path)
+    await writer.start()
+    for _ in range(2):
+        for event in events:
+            writer(event)
+    assert await writer.flush(10)
+    await writer.close()
+    # A restarted agent (a fresh writer) replaying the whole stream again.
+    again = make_writer(dsn, tmp_path)
+    await again.start()
+    for event in events:
+        again(event)
+    assert await again.flush(10)
+    await again.close()
+    assert counts(dsn, "dup") == (1, 4, 4, 4)
+    assert counts(dsn, "dup2") == (1, 10, 10, 0)
+
+
+async def test_database_down_mid_call_spools_then_every_turn_lands_once(dsn: str, relay: Relay, tmp_path: Path) -> None:
+    writer = make_writer(via(dsn, relay.port), tmp_path)
+    await writer.start()
+    events = long_call("outage", 30)
+    first, middle, last = events[:20], events[20:60], events[60:]
+    for event in first:
+        writer(event)
+    assert await writer.flush(10)
+    assert writer.stats.connected
+
+    await relay.down()
+    started = time.monotonic()
+    for event in middle:
+        writer(event)  # must return at once although the database is gone
+    emit_s = time.monotonic() - started
+    await until(lambda: writer.spool_depth > 0)
+    assert not await writer.flush(0.3)
+    for event in last:
+        writer(event)
+    await until(lambda: writer.stats.queue_depth == 0)
+    spooled = writer.spool_depth
+    assert spooled > 0 and (tmp_path / "spool.jsonl").stat().st_size > 0
+
+    await relay.up()  # the database is back on the same address
+    assert await writer.flush(15)
+    stats = writer.stats
+    await writer.close()
+    assert stats.spool_depth == 0 and stats.dropped_ops == 0 and stats.replayed_ops >= spooled
+    assert (tmp_path / "spool.jsonl").stat().st_size == 0
+    assert counts(dsn, "outage") == (1, 60, 60, 0)
+    with psycopg.connect(dsn) as conn:
+        intents = conn.execute("SELECT count(intent) FROM turns WHERE call_id = 'outage'").fetchone()
+        outcome = conn.execute("SELECT outcome FROM calls WHERE call_id = 'outage'").fetchone()
+    assert intents == (30,) and outcome == ("answered",)
+    assert emit_s < 0.05
+
+
+async def test_hung_database_times_out_into_the_spool(dsn: str, relay: Relay, tmp_path: Path) -> None:
+    relay.stall = True
+    writer = make_writer(via(dsn, relay.port), tmp_path, connect_timeout=0.5, statement_timeout=0.25)
+    await writer.start()
+    for event in long_call("hung", 3):
+        writer(event)
+    await until(lambda: writer.spool_depth > 0 and writer.stats.queue_depth == 0, timeout=10)
+    assert counts(dsn, "hung") == (0, 0, 0, 0)
+    relay.stall = False
+    await relay.down()  # drop the stalled connections so the writer reconnects
+    await relay.up()
+    assert await writer.flush(15)
+    await writer.close()
+    assert counts(dsn, "hung") == (1, 6, 6, 0)
+
+
+async def test_spool_left_by_a_stopped_agent_is_replayed_at_start(dsn: str, tmp_path: Path) -> None:
+    with contextlib.closing(__import__("socket").socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]  # nothing listens here once the socket is closed
+    down = make_writer(via(dsn, closed_port), tmp_path)
+    await down.start()
+    for event in long_call("leftover", 4):
+        down(event)
+    await down.close(drain_timeout=0.5)
+    assert down.spool_depth > 0
+
+    up = make_writer(dsn, tmp_path)
+    await up.start()
+    assert up.spool_depth > 0
+    assert await up.flush(10)
+    await up.close()
+    assert counts(dsn, "leftover") == (1, 8, 8, 0)
+
+
+async def test_full_spool_drops_and_counts(tmp_path: Path) -> None:
+    writer = make_writer("postgresql://nobody:x@127.0.0.1:1/none", tmp_path, spool_max_bytes=2000)
+    await writer.start()
+    for event in long_call("full", 20):
+        writer(event)
+    await until(lambda: writer.stats.queue_depth == 0 and writer.stats.dropped_ops > 0)
+    stats = writer.stats
+    await writer.close(drain_timeout=0.1)
+    assert stats.spool_bytes <= 2000
+    assert (tmp_path / "spool.jsonl").stat().st_size <= 2000
+
+
+async def test_queries_list_get_and_purge(dsn: str, tmp_path: Path) -> None:
+    writer = make_writer(dsn, tmp_path)
+    await writer.start()
+    old = datetime.now(UTC) - timedelta(days=100)
+    for event in long_call("old", 1, start=old):
+        writer(event)
+    for event in synthetic_call("new"):
+        writer(
+            CallEvent(event.type, event.call_id, event.data, at=datetime.now(UTC) + (event.at - synthetic_call()[0].at))
+        )
+    writer(CallEvent(EventType.CALL_STARTED, "live-now", {"caller": "+4499"}))
+    assert await writer.flush(10)
+    await writer.close()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        # A CDR as cdr_pgsql writes it, with our call id in userfield, and one matched by linkedid.
+        conn.execute(
+            "INSERT INTO cdr (calldate, src, dst, channel, uniqueid, linkedid, userfield, disposition, billsec) "
+            "VALUES (localtimestamp, '+441234', '100', 'PJSIP/x-1', '1700.1', '1700.1', 'new', 'ANSWERED', 3), "
+            "(localtimestamp, '', 's', 'Local/s@x-2;2', '1700.2', '1700.1', '', 'ANSWERED', 3), "
+            "(localtimestamp - interval '100 days', '', '', '', '9.9', '9.9', 'old', 'ANSWERED', 1)"
+        )
+    async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        recent = await queries.list_calls(conn)
+        assert [c.call_id for c in recent] == ["live-now", "new", "old"]
+        booked = await queries.list_calls(conn, outcome="booked")
+        assert [(c.call_id, c.turn_count, c.event_count, c.error_count) for c in booked] == [("new", 4, 4, 1)]
+        assert [c.call_id for c in await queries.list_calls(conn, caller_number="4412")] == ["new"]
+        assert [c.call_id for c in await queries.list_calls(conn, in_progress=True)] == ["live-now"]
+        since = datetime.now(UTC) - timedelta(days=1)
+        assert {c.call_id for c in await queries.list_calls(conn, since=since)} == {"new", "live-now"}
+        detail = await queries.get_call(conn, "new")
+        assert detail is not None
+        assert sorted((c["matched_by"], c["uniqueid"]) for c in detail.cdrs) == [
+            ("linkedid", "1700.2"),
+            ("uniqueid", "1700.1"),
+        ]
+        assert await queries.get_call(conn, "missing") is None
+        result = await queries.purge_older_than(conn, 90)
+        assert (result.calls, result.cdrs) == (1, 1)
+        assert {c.call_id for c in await queries.list_calls(conn)} == {"new", "live-now"}
+    assert counts(dsn, "old") == (0, 0, 0, 0)
