@@ -1,0 +1,1 @@
+"""Custom actions of the Riverside Dental Clinic agent (rasa-sdk)."""

@@ -1,0 +1,551 @@
+"""Custom actions: one form (`appointment_form`) for booking, cancelling and rescheduling, plus the
+handoff, fallback and out-of-scope decisions. Everything said here is written for the ear.
+
+Signals to the voice agent travel as custom payloads (see rasa_project/README.md):
+  {"handoff": {"reason": ..., "queue": ...}}, {"outcome": ..., "booking_ref": ...}, {"end_call": true}.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Text
+
+import yaml
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from . import calendar
+from .spoken import (
+    PERIODS,
+    SERVICES,
+    find_name_statement,
+    parse_date,
+    parse_name,
+    parse_service,
+    parse_time,
+    say_date,
+    say_datetime,
+    say_time,
+)
+
+_LOGGER = logging.getLogger(__name__)
+
+FORM = "appointment_form"
+QUESTION_INTENTS = {"ask_opening_hours", "ask_address", "ask_price", "bot_challenge"}
+HANDOFF_INTENTS = {"request_human", "report_urgent", "frustration"}
+# Intents whose words never carry booking details: the form lets the rules answer them.
+NOT_DETAILS = QUESTION_INTENTS | HANDOFF_INTENTS | {"goodbye", "greet"}
+TASK_BY_INTENT = {"book_appointment": "book", "cancel_appointment": "cancel",
+                  "reschedule_appointment": "reschedule"}
+TASK_SLOTS = {
+    "book": ["service", "date", "time", "name", "phone", "confirmed"],
+    "cancel": ["name", "old_date", "confirmed"],
+    "reschedule": ["name", "old_date", "date", "time", "confirmed"],
+}
+# Slots cleared when a task starts or ends; the caller's name and phone are kept for the whole call.
+TASK_STATE = ["service", "date", "time", "time_period", "old_date", "booking_ref", "found_booking",
+              "confirmed", "correcting", "offered_times", "failed_lookups"]
+
+
+def _policy() -> Dict[str, Any]:
+    path = Path(os.environ.get("ARI_AGENT_HANDOFF_POLICY", Path(__file__).parent.parent / "handoff.yml"))
+    with open(path, encoding="utf-8") as fh:
+        return dict(yaml.safe_load(fh))
+
+
+POLICY = _policy()
+
+
+def call_now(tracker: Tracker) -> datetime:
+    """The call's current time (set by the agent at start), else the server's clock."""
+    value = tracker.get_slot("call_now")
+    if value:
+        try:
+            return datetime.fromisoformat(str(value)).replace(tzinfo=None)
+        except ValueError:
+            _LOGGER.warning("bad call_now slot %r", value)
+    return datetime.now().replace(second=0, microsecond=0)
+
+
+def scope_of(tracker: Tracker) -> str:
+    """Booking scope of this conversation: 'live' unless the agent set one (tests, replays)."""
+    return str(tracker.get_slot("booking_scope") or "live")
+
+
+def handoff(dispatcher: CollectingDispatcher, reason: str, say: Optional[str] = None) -> List[EventType]:
+    """Tell the caller, signal the agent, record the reason; the call leaves the bot here."""
+    queue = POLICY["urgent_queue"] if reason == "urgent" else POLICY["default_queue"]
+    dispatcher.utter_message(text=say or "I'll put you through to a member of our team now. Please hold.")
+    dispatcher.utter_message(json_message={"handoff": {"reason": reason, "queue": queue}})
+    return [SlotSet("handoff_reason", reason), ActiveLoop(None), SlotSet("requested_slot", None)]
+
+
+def _consecutive_intents(tracker: Tracker, intent: str) -> int:
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if (event.get("parse_data") or {}).get("intent", {}).get("name") != intent:
+                break
+            count += 1
+    return count
+
+
+def _count_intent(tracker: Tracker, intent: str) -> int:
+    return sum(1 for e in tracker.events
+               if e.get("event") == "user" and (e.get("parse_data") or {}).get("intent", {}).get("name") == intent)
+
+
+def _slot_date(tracker: Tracker, slot: str) -> Optional[date]:
+    value = tracker.get_slot(slot)
+    return date.fromisoformat(value) if value else None
+
+
+def _slot_time(tracker: Tracker) -> Optional[time]:
+    value = tracker.get_slot("time")
+    return time.fromisoformat(value) if value else None
+
+
+def prompt_for(slot: str, tracker: Tracker) -> str:
+    """The question that asks for one slot."""
+    today = call_now(tracker).date()
+    task = tracker.get_slot("task") or "book"
+    if slot == "service":
+        return "What would you like to come in for? We do check-ups, cleanings and fillings."
+    if slot == "date":
+        return "Which day would you like to move it to?" if task == "reschedule" else "Which day suits you?"
+    if slot == "time":
+        day = _slot_date(tracker, "date")
+        return f"What time suits you on {say_date(day, today)}?" if day else "What time suits you?"
+    if slot == "name":
+        return "Can I take your name, please?" if task == "book" else "What name is the booking under?"
+    if slot == "old_date":
+        return "Which day is your appointment on?"
+    if slot == "phone":
+        return "What number can we reach you on?"
+    if slot == "confirmed":
+        return confirmation_text(tracker)
+    return "How can I help?"
+
+
+def confirmation_text(tracker: Tracker) -> str:
+    """One short summary of everything, asked once before acting."""
+    if tracker.get_slot("correcting"):
+        return "Of course. What would you like to change?"
+    today = call_now(tracker).date()
+    task = tracker.get_slot("task") or "book"
+    found = tracker.get_slot("found_booking") or {}
+    if task == "cancel":
+        start = datetime.fromisoformat(found["starts_at"])
+        return f"I have your {found['service']} on {say_datetime(start, today)}. Shall I cancel it?"
+    day, at = _slot_date(tracker, "date"), _slot_time(tracker)
+    if day is None or at is None:  # cannot happen: the form asks date and time first
+        return "Shall I go ahead?"
+    new = say_datetime(datetime.combine(day, at), today)
+    if task == "reschedule":
+        old = datetime.fromisoformat(found["starts_at"])
+        return f"So I'll move your {found['service']} from {say_datetime(old, today)} to {new}. Is that right?"
+    phone = "at the number you're calling from" if tracker.get_slot("caller_number") else \
+        f"on {' '.join(str(tracker.get_slot('phone') or ''))}"
+    return (f"So that's a {tracker.get_slot('service')} on {new}, for {tracker.get_slot('name')}, "
+            f"and we'll reach you {phone}. Shall I book it?")
+
+
+def required_slots(tracker: Tracker, values: Dict[str, Any]) -> List[str]:
+    """Slots of the current task, in the order they are asked; phone only without caller id."""
+    task = values.get("task") or tracker.get_slot("task") or "book"
+    slots = list(TASK_SLOTS[task])
+    if "phone" in slots and tracker.get_slot("caller_number"):
+        slots.remove("phone")
+    return slots
+
+
+def extract_details(tracker: Tracker, requested: Optional[str]) -> Dict[str, Any]:
+    """Booking details in the latest caller turn, in any order: service, date, time, name, phone."""
+    message = tracker.latest_message or {}
+    text = message.get("text") or ""
+    intent = (message.get("intent") or {}).get("name")
+    today = call_now(tracker).date()
+    found: Dict[str, Any] = {}
+    if intent in NOT_DETAILS or not text:
+        return found
+    service = parse_service(text)
+    if service:
+        found["service"] = service
+    day = parse_date(text, today)
+    if day:
+        found["day"] = day
+    spoken = parse_time(text, bare_number_is_hour=requested == "time" or bool(tracker.get_slot("correcting")))
+    if spoken:
+        found["spoken_time"] = spoken
+    name = parse_name(text) if requested == "name" else find_name_statement(text)
+    if name:
+        found["name"] = name
+    if requested == "phone":
+        digits = "".join(c for c in text if c.isdigit())
+        if len(digits) >= 6:
+            found["phone"] = digits
+    return found
+
+
+class ActionStartTask(Action):
+    """Sets the task from the intent (book, cancel, reschedule) and keeps any details already given."""
+
+    def name(self) -> Text:
+        return "action_start_task"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        task = TASK_BY_INTENT.get(intent or "", "book")
+        events: List[EventType] = [SlotSet("task", task)]
+        if tracker.get_slot("task") != task or tracker.get_slot("booking_ref"):
+            events += [SlotSet(slot, None) for slot in TASK_STATE]
+        # The form validates these at activation, so "a cleaning on Friday" fills two slots at once.
+        found = extract_details(tracker, None)
+        if "service" in found and task == "book":
+            events.append(SlotSet("service", found["service"]))
+        if "name" in found:
+            events.append(SlotSet("name", found["name"]))
+        if "day" in found:
+            events.append(SlotSet("old_date" if task != "book" else "date", found["day"].isoformat()))
+        if "spoken_time" in found and task == "book":
+            st = found["spoken_time"]
+            if st.at:
+                events.append(SlotSet("time", st.at.strftime("%H:%M")))
+            else:
+                events.append(SlotSet("time_period", st.period))
+        return events
+
+
+class ValidateAppointmentForm(Action):
+    """Extracts, resolves and checks every detail; decides what to ask next."""
+
+    def name(self) -> Text:
+        return "validate_appointment_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        try:
+            return await self._run(dispatcher, tracker)
+        except Exception:  # the caller must never hear silence: a failure hands the call over
+            _LOGGER.exception("validate_appointment_form failed")
+            return handoff(dispatcher, "error", "I'm sorry, something went wrong on my side. "
+                                                 "Let me put you through to a member of our team.")
+
+    async def _run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        requested = tracker.get_slot("requested_slot")
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        after_user = tracker.latest_action_name == "action_listen"
+        values: Dict[str, Any] = {}
+        slot = tracker.get_slot
+        if after_user:
+            task = slot("task") or "book"
+            if intent == "out_of_scope":
+                return out_of_scope(dispatcher, tracker)
+            if TASK_BY_INTENT.get(intent or "", task) != task:
+                return []  # a change of topic: the rules restart the form with the new task
+            found = extract_details(tracker, requested)
+            if "service" in found and task == "book":
+                values["service"] = found["service"]
+            if "day" in found:
+                target = "old_date" if task != "book" and not slot("booking_ref") else "date"
+                values[target] = found["day"].isoformat()
+            if "spoken_time" in found and (task == "book" or slot("booking_ref")):
+                st = found["spoken_time"]
+                if st.at:
+                    values["time"] = st.at.strftime("%H:%M")
+                    values["time_period"] = None
+                else:
+                    values["time_period"] = st.period
+                    values["time"] = None
+            if "name" in found:
+                values["name"] = found["name"]
+            if "phone" in found:
+                values["phone"] = found["phone"]
+            offered = slot("offered_times") or []
+            if requested == "time" and intent == "affirm" and offered and "time" not in values:
+                values["time"] = offered[0]  # "yes, that's fine" after one or two offers: the first
+            values = {k: v for k, v in values.items() if slot(k) != v or k == "time_period"}
+            if requested == "confirmed":
+                if values:
+                    values["confirmed"] = None
+                    values["correcting"] = None
+                elif intent == "affirm":
+                    values["confirmed"] = True
+                elif intent == "deny":
+                    values["correcting"] = True
+                else:
+                    return []
+            elif not values and intent == "nlu_fallback":
+                return self._misunderstood(dispatcher, tracker)
+            elif not values:
+                return []  # nothing for the form: let the rules answer (question, handoff, ...)
+        events = await self._check(dispatcher, tracker, values)
+        merged = {**{s: slot(s) for s in TASK_SLOTS["book"] + ["old_date", "booking_ref", "time_period"]},
+                  **values}
+        missing = [s for s in required_slots(tracker, values) if merged.get(s) in (None, "")]
+        if values.get("correcting") or (slot("correcting") and "correcting" not in values and not values):
+            missing = ["confirmed"]
+        events += [SlotSet(k, v) for k, v in values.items()]
+        events.append(SlotSet("requested_slot", missing[0] if missing else None))
+        return events
+
+    def _misunderstood(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        if _consecutive_intents(tracker, "nlu_fallback") >= POLICY["max_misunderstandings"]:
+            return handoff(dispatcher, "misunderstood", "I'm sorry, I'm having trouble understanding. "
+                                                        "Let me put you through to a member of our team.")
+        dispatcher.utter_message(text="Sorry, I didn't quite catch that.")
+        return [SlotSet("requested_slot", tracker.get_slot("requested_slot"))]
+
+    async def _check(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                     values: Dict[str, Any]) -> List[EventType]:
+        """Resolves dates and times against the calendar; edits `values` in place."""
+        slot = tracker.get_slot
+        now = call_now(tracker)
+        today = now.date()
+        task = values.get("task") or slot("task") or "book"
+        scope = scope_of(tracker)
+
+        def current(name: str) -> Any:
+            return values[name] if name in values else slot(name)
+
+        for key in ("date", "old_date"):
+            if values.get(key) and date.fromisoformat(values[key]) < today:
+                dispatcher.utter_message(text=f"{say_date(date.fromisoformat(values[key]))} has already passed.")
+                values[key] = None
+        if task in ("cancel", "reschedule") and current("name") and current("old_date") \
+                and not current("booking_ref"):
+            async with await calendar.connect() as conn:
+                found = await calendar.find_bookings(conn, scope, current("name"),
+                                                     date.fromisoformat(current("old_date")))
+            if not found:
+                fails = int(slot("failed_lookups") or 0) + 1
+                values["failed_lookups"] = fails
+                day = say_date(date.fromisoformat(current("old_date")), today)
+                if fails >= 2:
+                    return handoff(dispatcher, "misunderstood",
+                                   f"I still can't find a booking for {current('name')} on {day}. "
+                                   "Let me put you through to reception, they can look it up.")
+                dispatcher.utter_message(text=f"I can't find a booking for {current('name')} on {day}.")
+                values["old_date"] = None
+            else:
+                b = found[0]
+                values["booking_ref"] = b.reference
+                values["found_booking"] = {"reference": b.reference, "service": b.service,
+                                           "starts_at": b.starts_at.isoformat(),
+                                           "duration_minutes": b.duration_minutes}
+        if task == "cancel":
+            return []
+        day = current("date")
+        if not day:
+            return []
+        day_d = date.fromisoformat(day)
+        service = current("service") or (current("found_booking") or {}).get("service") or "check-up"
+        minutes = SERVICES.get(service, 30)
+        exclude = current("booking_ref") if task == "reschedule" else None
+        period = current("time_period")
+        at = current("time")
+        async with await calendar.connect() as conn:
+            if not at and period:
+                window = PERIODS[period]
+                free = await calendar.nearest_free(conn, scope, datetime.combine(day_d, window[0]), minutes,
+                                                   now, 1, exclude, window)
+                if free and free[0].date() == day_d:
+                    values["time"] = free[0].strftime("%H:%M")
+                    values["time_period"] = None
+                    dispatcher.utter_message(text=f"The earliest I have that {period} is "
+                                                  f"{say_time(free[0].time())}.")
+                    return []
+                values["time_period"] = None
+                return await self._offer(dispatcher, conn, scope, datetime.combine(day_d, window[0]),
+                                         minutes, now, exclude, values, f"I have nothing free that {period}.")
+            if day_d.weekday() not in calendar.OPENING_HOURS:
+                values["date"] = None if not at else day
+                return await self._offer(dispatcher, conn, scope,
+                                         datetime.combine(day_d, time.fromisoformat(at) if at else time(9)),
+                                         minutes, now, exclude, values, "We're closed on Sundays.",
+                                         clear_date=True)
+            if not at:
+                return []
+            start = datetime.combine(day_d, time.fromisoformat(at))
+            reason = await calendar.why_unavailable(conn, scope, start, minutes, now, exclude)
+            if reason is None:
+                values["offered_times"] = None
+                return []
+            text = {"past": "That time has already gone.",
+                    "outside_hours": f"That's outside our opening hours on {say_date(day_d, today)}.",
+                    "taken": f"{say_time(start.time()).capitalize()} is already taken."}[reason]
+            return await self._offer(dispatcher, conn, scope, start, minutes, now, exclude, values, text)
+
+    async def _offer(self, dispatcher: CollectingDispatcher, conn: Any, scope: str, wanted: datetime,
+                     minutes: int, now: datetime, exclude: Optional[str], values: Dict[str, Any],
+                     lead: str, clear_date: bool = False) -> List[EventType]:
+        """Say why, then offer the nearest free starts; the time is asked again."""
+        free = await calendar.nearest_free(conn, scope, wanted, minutes, now, 2, exclude)
+        values["time"] = None
+        values["confirmed"] = None
+        if not free:
+            dispatcher.utter_message(text=f"{lead} I have nothing free in the next two weeks.")
+            return handoff(dispatcher, "error", "Let me put you through to reception to find a time.")
+        today = now.date()
+        if free[0].date() != wanted.date() or clear_date:
+            values["date"] = free[0].date().isoformat()
+        times = [say_time(f.time()) for f in free]
+        when = " or ".join(times)
+        on = "" if free[0].date() == wanted.date() else f" on {say_date(free[0].date(), today)}"
+        dispatcher.utter_message(text=f"{lead} The nearest I can offer is {when}{on}. Which would you like?")
+        values["offered_times"] = [f.strftime("%H:%M") for f in free]
+        return []
+
+
+class ActionAskSlot(Action):
+    """Asks for one slot; after an answered question it resumes with 'So, ...'."""
+
+    slot_name = ""
+
+    def name(self) -> Text:
+        return f"action_ask_{self.slot_name}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        text = prompt_for(self.slot_name, tracker)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if tracker.latest_action_name in ("utter_opening_hours", "utter_address", "utter_price",
+                                          "utter_bot_challenge") or \
+                (tracker.latest_action_name == "action_listen" and intent == "out_of_scope"):
+            text = "So, " + text[0].lower() + text[1:]
+        elif tracker.latest_action_name == "action_listen" and intent == "nlu_fallback":
+            text = "Could you tell me again? " + text
+        dispatcher.utter_message(text=text)
+        return []
+
+
+for _slot in ("service", "date", "time", "name", "old_date", "phone", "confirmed"):
+    globals()[f"ActionAsk_{_slot}"] = type(f"ActionAsk_{_slot}", (ActionAskSlot,), {"slot_name": _slot})
+
+
+class ActionCompleteTask(Action):
+    """Books, cancels or moves once the caller confirmed; reports the outcome to the agent."""
+
+    def name(self) -> Text:
+        return "action_complete_task"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        if tracker.get_slot("handoff_reason") or not tracker.get_slot("confirmed"):
+            return []  # the form stopped for a handoff: nothing to complete
+        try:
+            return await self._complete(dispatcher, tracker)
+        except Exception:
+            _LOGGER.exception("action_complete_task failed")
+            return handoff(dispatcher, "error", "I'm sorry, I couldn't save that. "
+                                                 "Let me put you through to a member of our team.")
+
+    async def _complete(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        slot = tracker.get_slot
+        task = slot("task") or "book"
+        scope = scope_of(tracker)
+        now = call_now(tracker)
+        today = now.date()
+        reset = [SlotSet(s, None) for s in TASK_STATE] + [SlotSet("task", None)]
+        async with await calendar.connect() as conn:
+            if task == "cancel":
+                ref = slot("booking_ref")
+                await calendar.cancel(conn, scope, ref)
+                dispatcher.utter_message(text="That's cancelled. Is there anything else I can help with?")
+                dispatcher.utter_message(json_message={"outcome": "cancelled", "booking_ref": ref})
+                return reset
+            start = datetime.combine(date.fromisoformat(slot("date")), time.fromisoformat(slot("time")))
+            service = slot("service") or (slot("found_booking") or {}).get("service", "check-up")
+            exclude = slot("booking_ref") if task == "reschedule" else None
+            # Re-check: another call may have taken the slot while this caller was confirming.
+            if await calendar.why_unavailable(conn, scope, start, SERVICES[service], now, exclude):
+                dispatcher.utter_message(text="I'm sorry, that time has just been taken.")
+                return handoff(dispatcher, "error", "Let me put you through to reception to find another time.")
+            if task == "reschedule":
+                ref = slot("booking_ref")
+                await calendar.move(conn, scope, ref, start)
+                dispatcher.utter_message(text=f"Done. Your {service} is now on {say_datetime(start, today)}. "
+                                              "Is there anything else I can help with?")
+                dispatcher.utter_message(json_message={"outcome": "rescheduled", "booking_ref": ref})
+                return reset
+            phone = slot("phone") or slot("caller_number")
+            ref = await calendar.book(conn, scope, slot("name"), phone, service, start, slot("call_id"))
+        spelled = " ".join(ref)
+        dispatcher.utter_message(text=f"You're booked in. Your reference is {spelled}. "
+                                      "Is there anything else I can help with?")
+        dispatcher.utter_message(json_message={"outcome": "booked", "booking_ref": ref})
+        return reset + [SlotSet("booking_ref", ref)]
+
+
+def out_of_scope(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    """First time: say honestly this line can't help and offer a human; again: hand off."""
+    if _count_intent(tracker, "out_of_scope") >= POLICY["max_out_of_scope"]:
+        return handoff(dispatcher, "out_of_scope", "That's something our team can help with better than I can. "
+                                                   "Let me put you through.")
+    dispatcher.utter_message(text="I'm sorry, this line can't help with that. I can book, move or cancel "
+                                  "appointments, and tell you about the clinic. If you'd rather speak to "
+                                  "someone, just say so.")
+    return [SlotSet("requested_slot", tracker.get_slot("requested_slot"))] if tracker.active_loop.get("name") \
+        else []
+
+
+class ActionOutOfScope(Action):
+    """Out-of-scope outside a form (inside, the form's validation handles it)."""
+
+    def name(self) -> Text:
+        return "action_out_of_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        return out_of_scope(dispatcher, tracker)
+
+
+class ActionFallback(Action):
+    """A misunderstanding outside a form: one clarifying question, then a human."""
+
+    def name(self) -> Text:
+        return "action_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        if _consecutive_intents(tracker, "nlu_fallback") >= POLICY["max_misunderstandings"]:
+            return handoff(dispatcher, "misunderstood", "I'm sorry, I'm having trouble understanding. "
+                                                        "Let me put you through to a member of our team.")
+        dispatcher.utter_message(text="Sorry, I didn't catch that. Could you say it another way?")
+        return []
+
+
+class ActionHandoff(Action):
+    """Immediate handoff: the caller asked, urgent symptoms, or frustration."""
+
+    def name(self) -> Text:
+        return "action_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == "report_urgent":
+            return handoff(dispatcher, "urgent", "That sounds like it needs attention today. "
+                                                 "I'm putting you through to our urgent care line now.")
+        if intent == "frustration":
+            return handoff(dispatcher, "frustration", "I'm sorry about that. "
+                                                      "Let me put you through to a member of our team.")
+        return handoff(dispatcher, "requested", "Of course. I'll put you through to reception now.")
+
+
+class ActionEndCall(Action):
+    """Says goodbye and tells the agent the call can end."""
+
+    def name(self) -> Text:
+        return "action_end_call"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(text="Thank you for calling Riverside Dental Clinic. Goodbye.")
+        dispatcher.utter_message(json_message={"end_call": True})
+        return [ActiveLoop(None), SlotSet("requested_slot", None)]

@@ -1,0 +1,152 @@
+"""The clinic's calendar: opening hours, free slots and bookings in PostgreSQL (the `bookings` table).
+
+Every query filters by `scope`, so replayed test calls never see each other's or live bookings.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import List, Optional, Tuple
+
+import psycopg
+
+from .spoken import SERVICES
+
+DEFAULT_DSN = "postgresql://ari_agent:ari_agent@127.0.0.1:5432/ari_agent"
+# Monday=0 .. Sunday=6 -> (open, close); Sunday closed.
+OPENING_HOURS = {0: (time(8), time(18)), 1: (time(8), time(18)), 2: (time(8), time(18)),
+                 3: (time(8), time(18)), 4: (time(8), time(18)), 5: (time(9), time(13))}
+GRID_MINUTES = 30  # offered alternatives start on the half hour: easy to say, easy to hear
+
+
+@dataclass(frozen=True)
+class Booking:
+    """One row of `bookings`."""
+
+    reference: str
+    name: str
+    service: str
+    starts_at: datetime
+    duration_minutes: int
+
+
+def dsn() -> str:
+    """The database the actions use (env ARI_AGENT_DB_DSN)."""
+    return os.environ.get("ARI_AGENT_DB_DSN", DEFAULT_DSN)
+
+
+def within_hours(start: datetime, minutes: int) -> bool:
+    """True if the whole appointment fits in the opening hours of its day."""
+    hours = OPENING_HOURS.get(start.weekday())
+    if hours is None:
+        return False
+    end = start + timedelta(minutes=minutes)
+    return hours[0] <= start.time() and end.date() == start.date() and end.time() <= hours[1]
+
+
+def _overlaps(start: datetime, minutes: int, busy: List[Tuple[datetime, int]]) -> bool:
+    end = start + timedelta(minutes=minutes)
+    return any(b_start < end and start < b_start + timedelta(minutes=b_min) for b_start, b_min in busy)
+
+
+async def busy_on(conn: psycopg.AsyncConnection, scope: str, day: date,
+                  exclude_ref: Optional[str] = None) -> List[Tuple[datetime, int]]:
+    """(start, minutes) of the booked appointments of one day."""
+    cur = await conn.execute(
+        "SELECT starts_at, duration_minutes FROM bookings WHERE scope = %s AND status = 'booked' "
+        "AND starts_at >= %s AND starts_at < %s AND reference IS DISTINCT FROM %s",
+        (scope, datetime.combine(day, time(0)), datetime.combine(day + timedelta(days=1), time(0)),
+         exclude_ref))
+    return [(row[0], row[1]) for row in await cur.fetchall()]
+
+
+async def why_unavailable(conn: psycopg.AsyncConnection, scope: str, start: datetime, minutes: int,
+                          now: datetime, exclude_ref: Optional[str] = None) -> Optional[str]:
+    """None if the slot is free, else 'past' | 'closed_day' | 'outside_hours' | 'taken'."""
+    if start < now:
+        return "past"
+    if start.weekday() not in OPENING_HOURS:
+        return "closed_day"
+    if not within_hours(start, minutes):
+        return "outside_hours"
+    if _overlaps(start, minutes, await busy_on(conn, scope, start.date(), exclude_ref)):
+        return "taken"
+    return None
+
+
+async def nearest_free(conn: psycopg.AsyncConnection, scope: str, wanted: datetime, minutes: int,
+                       now: datetime, count: int = 2, exclude_ref: Optional[str] = None,
+                       window: Optional[Tuple[time, time]] = None) -> List[datetime]:
+    """The free starts closest to `wanted`: same day first, then the following open days."""
+    for offset in range(0, 14):
+        day = wanted.date() + timedelta(days=offset)
+        hours = OPENING_HOURS.get(day.weekday())
+        if hours is None:
+            continue
+        busy = await busy_on(conn, scope, day, exclude_ref)
+        slots = []
+        cursor = datetime.combine(day, hours[0])
+        while cursor.time() < hours[1]:
+            fits = within_hours(cursor, minutes) and cursor >= now and not _overlaps(cursor, minutes, busy)
+            in_window = window is None or window[0] <= cursor.time() < window[1]
+            if fits and in_window:
+                slots.append(cursor)
+            cursor += timedelta(minutes=GRID_MINUTES)
+        if slots:
+            target = wanted if offset == 0 else datetime.combine(day, wanted.time())
+            return sorted(sorted(slots, key=lambda s: abs((s - target).total_seconds()))[:count])
+    return []
+
+
+def new_reference() -> str:
+    """A short reference that is easy to read out: two letters and three digits, no look-alikes."""
+    letters = "ACDEFHJKMNPRTVWXY"
+    return "".join(secrets.choice(letters) for _ in range(2)) + f"{secrets.randbelow(1000):03d}"
+
+
+async def find_bookings(conn: psycopg.AsyncConnection, scope: str, name: str,
+                        day: Optional[date]) -> List[Booking]:
+    """Booked appointments of a caller (name match ignores case), optionally on one day."""
+    query = ("SELECT reference, name, service, starts_at, duration_minutes FROM bookings "
+             "WHERE scope = %s AND status = 'booked' AND lower(name) = lower(%s)")
+    params: list = [scope, name]
+    if day is not None:
+        query += " AND starts_at >= %s AND starts_at < %s"
+        params += [datetime.combine(day, time(0)), datetime.combine(day + timedelta(days=1), time(0))]
+    cur = await conn.execute(query + " ORDER BY starts_at", params)
+    return [Booking(*row) for row in await cur.fetchall()]
+
+
+async def book(conn: psycopg.AsyncConnection, scope: str, name: str, phone: Optional[str], service: str,
+               start: datetime, call_id: Optional[str]) -> str:
+    """Insert a booking; returns its reference."""
+    reference = new_reference()
+    await conn.execute(
+        "INSERT INTO bookings (reference, scope, name, phone, service, starts_at, duration_minutes, call_id) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        (reference, scope, name, phone, service, start, SERVICES[service], call_id))
+    return reference
+
+
+async def cancel(conn: psycopg.AsyncConnection, scope: str, reference: str) -> bool:
+    """Mark a booking cancelled; False if it was not booked."""
+    cur = await conn.execute(
+        "UPDATE bookings SET status = 'cancelled', updated_at = now() "
+        "WHERE scope = %s AND reference = %s AND status = 'booked'", (scope, reference))
+    return cur.rowcount == 1
+
+
+async def move(conn: psycopg.AsyncConnection, scope: str, reference: str, start: datetime) -> bool:
+    """Move a booking to a new start; False if it was not booked."""
+    cur = await conn.execute(
+        "UPDATE bookings SET starts_at = %s, updated_at = now() "
+        "WHERE scope = %s AND reference = %s AND status = 'booked'", (start, scope, reference))
+    return cur.rowcount == 1
+
+
+async def connect() -> psycopg.AsyncConnection:
+    """A short-lived connection in autocommit: each action is one small unit of work."""
+    return await psycopg.AsyncConnection.connect(dsn(), autocommit=True, connect_timeout=5)

@@ -1,0 +1,305 @@
+"""Dates, times and services as people say them on the phone, and how the agent says them back.
+
+Pure functions, no Rasa imports: the unit tests of the agent import this module directly. Input is ASR
+text (lower case, numbers as words or digits); every date resolves against the call's own `today`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Optional
+
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
+          "october", "november", "december"]
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
+    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+}
+_ORDINAL_WORDS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+    "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14,
+    "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18, "nineteenth": 19,
+    "twentieth": 20, "thirtieth": 30,
+}
+_ORDINAL_SPOKEN = {v: k for k, v in _ORDINAL_WORDS.items()}
+_HOUR_SPOKEN = ["twelve", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+                "eleven"]
+
+SERVICES = {"check-up": 30, "cleaning": 45, "filling": 60}
+_SERVICE_WORDS = {
+    "check-up": ["check up", "checkup", "check-up", "examination", "exam", "routine visit", "inspection"],
+    "cleaning": ["cleaning", "clean", "hygienist", "scale and polish", "polish", "scaling"],
+    "filling": ["filling", "fillings", "cavity", "lost a filling"],
+}
+# Periods of the day as a (start, end) window of appointment start times.
+PERIODS = {"morning": (time(8, 0), time(12, 0)), "afternoon": (time(12, 0), time(17, 0)),
+           "evening": (time(16, 0), time(18, 0)), "lunchtime": (time(12, 0), time(14, 0))}
+
+
+@dataclass(frozen=True)
+class SpokenTime:
+    """A time heard on the phone: an exact time, or only a part of the day."""
+
+    at: Optional[time] = None
+    period: Optional[str] = None  # morning | afternoon | evening | lunchtime
+    approximate: bool = False  # "around four"
+
+
+def _words_to_numbers(text: str) -> str:
+    """'twenty fifth' -> '25th', 'twenty one' -> '21': compound numbers become digits first."""
+    text = re.sub(r"\b(twenty|thirty)[\s-](first|second|third|fourth|fifth|sixth|seventh|eighth|ninth)\b",
+                  lambda m: f"{_NUMBER_WORDS[m.group(1)] + _ORDINAL_WORDS[m.group(2)]}th", text)
+    text = re.sub(r"\b(twenty|thirty|forty|fifty)[\s-](one|two|three|four|five|six|seven|eight|nine)\b",
+                  lambda m: str(_NUMBER_WORDS[m.group(1)] + _NUMBER_WORDS[m.group(2)]), text)
+    return text
+
+
+def normalise(text: str) -> str:
+    """Lower case, no punctuation except ':' and '-', single spaces."""
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"[^\w\s:'-]", " ", text)
+    text = re.sub(r"(\d)(st|nd|rd|th)\b", r"\1th", text)
+    return _words_to_numbers(re.sub(r"\s+", " ", text).strip())
+
+
+def _day_number(token: str) -> Optional[int]:
+    m = re.fullmatch(r"(\d{1,2})th", token)
+    if m:
+        return int(m.group(1))
+    return _ORDINAL_WORDS.get(token)
+
+
+def _next_month_day(today: date, day: int, month: Optional[int] = None) -> Optional[date]:
+    """The first date on or after today with this day (and month, if given)."""
+    for offset in range(0, 13):
+        year = today.year + (today.month - 1 + offset) // 12
+        m = (today.month - 1 + offset) % 12 + 1
+        if month is not None:
+            year, m = today.year, month
+        try:
+            candidate = date(year, m, day)
+        except ValueError:
+            if month is not None:
+                return None
+            continue
+        if candidate >= today:
+            return candidate
+        if month is not None:
+            try:
+                return date(year + 1, m, day)
+            except ValueError:
+                return None
+    return None
+
+
+def parse_date(text: str, today: date) -> Optional[date]:
+    """The date a caller means: 'tomorrow', 'next tuesday', 'the 3rd', 'december the first', '2024-12-03'."""
+    t = normalise(text)
+    m = re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", t)
+    if m:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    if re.search(r"\bday after tomorrow\b", t):
+        return today + timedelta(days=2)
+    if re.search(r"\btomorrow\b", t):
+        return today + timedelta(days=1)
+    if re.search(r"\b(today|this afternoon|this morning|this evening)\b", t):
+        return today
+    ordinal = r"(\d{1,2}th|" + "|".join(_ORDINAL_WORDS) + r")"
+    month_re = "(" + "|".join(MONTHS) + ")"
+    m = re.search(rf"\b{ordinal}\s+(?:of\s+)?{month_re}\b", t) or re.search(
+        rf"\b{month_re}\s+(?:the\s+)?{ordinal}\b", t)
+    if m:
+        a, b = m.group(1), m.group(2)
+        day_tok, month_tok = (a, b) if a not in MONTHS else (b, a)
+        day = _day_number(day_tok)
+        if day is not None:
+            return _next_month_day(today, day, MONTHS.index(month_tok) + 1)
+    m = re.search(r"\b(next|this|coming)?\s*(?:week\s+)?(" + "|".join(WEEKDAYS) + r")s?\b", t)
+    if m:
+        target = WEEKDAYS.index(m.group(2))
+        ahead = (target - today.weekday()) % 7
+        if ahead == 0:
+            ahead = 7  # "tuesday" said on a Tuesday means next week: today is asked as "today"
+        resolved = today + timedelta(days=ahead)
+        dm = re.search(rf"\b{m.group(2)}\s+(?:the\s+)?{ordinal}", t)
+        if dm:  # "tuesday the 3rd": trust the number, it is more specific than the weekday
+            day = _day_number(dm.group(1))
+            by_day = _next_month_day(today, day) if day else None
+            return by_day or resolved
+        return resolved
+    m = re.search(rf"\bthe\s+{ordinal}\b", t) or re.search(r"\b(\d{1,2}th)\b", t)
+    if m:
+        day = _day_number(m.group(1))
+        if day is not None:
+            return _next_month_day(today, day)
+    if re.search(r"\bnext week\b", t):
+        return today + timedelta(days=7 - today.weekday())  # the Monday of next week
+    return None
+
+
+def _hour_value(token: str) -> Optional[int]:
+    if token.isdigit():
+        return int(token)
+    return _NUMBER_WORDS.get(token)
+
+
+def _clinic_hour(hour: int, meridiem: Optional[str]) -> int:
+    """'at four' at a dental clinic means 16:00: bare hours 1-7 are afternoon."""
+    if meridiem in ("pm", "p.m.", "p m") and hour < 12:
+        return hour + 12
+    if meridiem in ("am", "a.m.", "a m") and hour == 12:
+        return 0
+    if meridiem is None and 1 <= hour <= 7:
+        return hour + 12
+    return hour
+
+
+def parse_time(text: str, bare_number_is_hour: bool = False) -> Optional[SpokenTime]:
+    """The time a caller means: 'half past two', 'around four', '10:30', 'quarter to five', 'in the morning'.
+
+    A bare number ('ten') counts only when the agent has just asked for a time (`bare_number_is_hour`).
+    """
+    t = normalise(text)
+    t = re.sub(r"\bp\.?\s?m\b", "pm", re.sub(r"\ba\.?\s?m\b", "am", t))
+    num = r"(\d{1,2}|" + "|".join(k for k in _NUMBER_WORDS if _NUMBER_WORDS[k] <= 12) + r")"
+    approx = bool(re.search(r"\b(around|about|roughly|ish|or so)\b", t))
+    mer = r"(?:\s*(am|pm|in the morning|in the afternoon|in the evening))?"
+
+    def build(hour: int, minute: int, meridiem: Optional[str]) -> Optional[SpokenTime]:
+        mapped = {"in the morning": "am", "in the afternoon": "pm", "in the evening": "pm"}.get(
+            meridiem or "", meridiem)
+        h = _clinic_hour(hour, mapped)
+        if not (0 <= h <= 23 and 0 <= minute <= 59):
+            return None
+        return SpokenTime(at=time(h, minute), approximate=approx)
+
+    m = re.search(r"\b(\d{1,2}):(\d{2})\s*(am|pm)?", t)
+    if m:
+        return build(int(m.group(1)), int(m.group(2)), m.group(3))
+    m = re.search(rf"\b(half|quarter)\s+(past|after|to)\s+{num}{mer}", t)
+    if m:
+        hour = _hour_value(m.group(3))
+        if hour is not None:
+            minutes = 30 if m.group(1) == "half" else 15
+            if m.group(2) == "to":
+                return build(hour - 1 if hour > 1 else 12, 60 - minutes, m.group(4))
+            return build(hour, minutes, m.group(4))
+    m = re.search(rf"\b{num}\s+(thirty|fifteen|forty five|45|30|15)\b{mer}", t)
+    if m and (re.search(rf"\b(at|around|about|for|by)\s+{m.group(1)}\b", t) or m.group(3)
+              or bare_number_is_hour):
+        minute = {"thirty": 30, "fifteen": 15, "forty five": 45}.get(m.group(2)) or int(m.group(2))
+        hour = _hour_value(m.group(1))
+        if hour is not None:
+            return build(hour, minute, m.group(3))
+    m = re.search(rf"\b{num}\s*(o'clock|oclock|o clock)", t) or re.search(rf"\b{num}\s*(am|pm)\b", t)
+    if m:
+        hour = _hour_value(m.group(1))
+        meridiem = m.group(2) if m.group(2) in ("am", "pm") else None
+        if meridiem is None:
+            after = re.search(rf"{re.escape(m.group(0))}{mer}", t)
+            meridiem = after.group(1) if after else None
+        if hour is not None:
+            return build(hour, 0, meridiem)
+    m = re.search(rf"\b(?:at|around|about|for|by|after|make it|change it to|move it to)\s+{num}\b(?!\s*(?:th|days?|weeks?|minutes?)){mer}", t)
+    if m and not re.search(rf"\b(?:the|for)\s+{m.group(1)}th\b", t):
+        hour = _hour_value(m.group(1))
+        if hour is not None:
+            return build(hour, 0, m.group(2))
+    if re.search(r"\b(noon|midday)\b", t):
+        return SpokenTime(at=time(12, 0), approximate=approx)
+    if bare_number_is_hour:
+        m = re.fullmatch(rf"(?:.*\s)?{num}(?:\s+(?:is|would|please|works|then|fine|ok|okay).*)?{mer}", t)
+        if m and not re.search(r"\b(\d{1,2}th|" + "|".join(_ORDINAL_WORDS) + r")\b", t):
+            hour = _hour_value(m.group(1))
+            if hour is not None:
+                return build(hour, 0, m.group(2))
+    for period in ("morning", "afternoon", "evening", "lunchtime"):
+        if re.search(rf"\b{period}\b", t):
+            return SpokenTime(period=period, approximate=True)
+    return None
+
+
+def parse_service(text: str) -> Optional[str]:
+    """The canonical service named in the text: check-up, cleaning or filling."""
+    t = normalise(text)
+    for service, words in _SERVICE_WORDS.items():
+        if any(re.search(rf"\b{re.escape(w)}\b", t) for w in words):
+            return service
+    return None
+
+
+_NAME_PREFIX = re.compile(
+    r"^(?:(?:yes|yeah|ok|okay|sure|right|well|so|oh|um|uh|hi|hello)[\s,]+)*"
+    r"(?:(?:it's|it is|its|this is|i'm|i am|im|my name is|my name's|name is|the name is|"
+    r"under the name(?: of)?|under|for|book it (?:under|for)|call me)\s+)?(.*)$")
+_NOT_NAME_WORDS = {
+    "book", "appointment", "cancel", "reschedule", "cleaning", "filling", "check", "tomorrow", "today",
+    "what", "when", "where", "how", "why", "open", "price", "cost", "human", "person", "help", "no", "not",
+    "yes", "want", "need", "calling", "looking", "useless", "told", "robot", "thanks", "thank", "bye",
+}
+_NAME_STOP = re.compile(r"\s+(?:and|please|thanks|thank you|speaking|here)\b.*$")
+
+
+def parse_name(text: str) -> Optional[str]:
+    """A caller's name from 'I'm Jennifer Wood' or 'jennifer wood please'; None if it does not look like one."""
+    t = normalise(text)
+    m = _NAME_PREFIX.match(t)
+    rest = _NAME_STOP.sub("", m.group(1) if m else t).strip(" '-")
+    words = rest.split()
+    if not 1 <= len(words) <= 4:
+        return None
+    if any(w in _NOT_NAME_WORDS or w in WEEKDAYS or w in MONTHS or any(c.isdigit() for c in w)
+           for w in words):
+        return None
+    if not all(re.fullmatch(r"[a-z][a-z'-]*", w) for w in words):
+        return None
+    return " ".join(w[:1].upper() + w[1:] for w in words)
+
+
+def find_name_statement(text: str) -> Optional[str]:
+    """A name volunteered out of order: 'my name is Jennifer Wood' (only explicit forms, to avoid guesses)."""
+    t = normalise(text)
+    m = re.search(r"\b(?:my name is|my name's|name is|this is|it's|booking for|book it under)\s+([a-z' -]+)",
+                  t)
+    if not m:
+        return None
+    candidate = re.split(r"\s+(?:and|i|i'd|i'm|can|could|would|want|on|for|at|please)\b", m.group(1))[0]
+    return parse_name(candidate)
+
+
+def say_time(value: time) -> str:
+    """16:30 -> 'half past four'; 09:00 -> 'nine o'clock'; 14:15 -> 'quarter past two'."""
+    hour12 = _HOUR_SPOKEN[value.hour % 12]
+    next12 = _HOUR_SPOKEN[(value.hour + 1) % 12]
+    if value.minute == 0:
+        return "noon" if value.hour == 12 else f"{hour12} o'clock"
+    if value.minute == 30:
+        return f"half past {hour12}"
+    if value.minute == 15:
+        return f"quarter past {hour12}"
+    if value.minute == 45:
+        return f"quarter to {next12}"
+    return f"{hour12} {value.minute:02d}" if value.minute >= 10 else f"{hour12} oh {value.minute}"
+
+
+def say_date(value: date, today: Optional[date] = None) -> str:
+    """2024-12-03 -> 'Tuesday the third of December' ('tomorrow, Tuesday the third of December')."""
+    day = _ORDINAL_SPOKEN.get(value.day)
+    if day is None:
+        tens, units = divmod(value.day, 10)
+        day = f"{'twenty' if tens == 2 else 'thirty'}-{_ORDINAL_SPOKEN[units]}"
+    text = f"{WEEKDAYS[value.weekday()].capitalize()} the {day} of {MONTHS[value.month - 1].capitalize()}"
+    if today is not None and value == today:
+        return f"today, {text}"
+    if today is not None and value == today + timedelta(days=1):
+        return f"tomorrow, {text}"
+    return text
+
+
+def say_datetime(value: datetime, today: Optional[date] = None) -> str:
+    """'Tuesday the third of December at half past four'."""
+    return f"{say_date(value.date(), today)} at {say_time(value.time())}"

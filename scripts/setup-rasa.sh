@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Rasa 3.6 in its own Python 3.10 venv (Rasa does not support 3.11), then a trained model cached on the
+# content of rasa_project/. Idempotent: a second run with unchanged files does nothing but check.
+#   scripts/setup-rasa.sh            venv + model
+#   scripts/setup-rasa.sh --venv     venv only
+source "$(dirname "$0")/lib.sh"
+
+RASA_VERSION=3.6.21
+RASA_SDK_VERSION=3.6.2
+RASA_PROJECT="$REPO_ROOT/rasa_project"
+MODELS_CACHE="$CACHE_DIR/rasa-models"
+export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1
+
+find_python310() {
+    local p
+    for p in /root/.pyenv/versions/3.10.*/bin/python3.10 "$HOME"/.pyenv/versions/3.10.*/bin/python3.10; do
+        [ -x "$p" ] && { echo "$p"; return 0; }
+    done
+    command -v python3.10 && return 0
+    # Debian 12 ships no 3.10; pyenv can build one from the CPython source tarball on python.org, which is
+    # not a package registry, so on a machine without it we stop with a clear message instead.
+    return 1
+}
+
+step "rasa venv ($RASA_VERSION)"
+stamp="$RASA_VENV/.ari-agent-rasa-$RASA_VERSION"
+if [ -f "$stamp" ] && "$RASA_VENV/bin/python" -c 'import rasa_sdk, psycopg' 2>/dev/null; then
+    step_done "cached"
+else
+    PY310=$(find_python310) || die "no python3.10 found (pyenv 3.10.x or python3.10 on PATH is needed for Rasa)"
+    ensure_uv
+    rm -rf "$RASA_VENV"
+    "$UV" venv -q -p "$PY310" "$RASA_VENV"
+    "$UV" pip install -q -p "$RASA_VENV/bin/python" "rasa==$RASA_VERSION" "rasa-sdk==$RASA_SDK_VERSION" \
+        "psycopg[binary]>=3.1,<4"
+    touch "$stamp"
+    step_done "installed in $RASA_VENV"
+fi
+[ "${1:-}" = "--venv" ] && exit 0
+
+step "rasa model"
+hash=$(tree_hash rasa_project/config.yml rasa_project/domain.yml rasa_project/data rasa_project/endpoints.yml)
+model="$MODELS_CACHE/$hash.tar.gz"
+mkdir -p "$MODELS_CACHE" "$RASA_PROJECT/models"
+if [ -f "$model" ]; then
+    step_done "cached ($hash)"
+else
+    # Train into a scratch directory and move: an interrupted run never leaves a half model in the cache.
+    tmp=$(mktemp -d "$MODELS_CACHE/train.XXXXXX")
+    (cd "$RASA_PROJECT" && "$RASA_VENV/bin/rasa" train --quiet --data data --config config.yml \
+        --domain domain.yml --out "$tmp" --fixed-model-name model \
+        > "$RUN_DIR/rasa-train.log" 2>&1) || { tail -30 "$RUN_DIR/rasa-train.log" >&2; rm -rf "$tmp"; die "rasa train failed"; }
+    mv "$tmp/model.tar.gz" "$model"
+    rm -rf "$tmp"
+    step_done "trained ($hash)"
+fi
+# rasa-start.sh serves this link; keeping the cache outside the tree lets checkouts share trained models.
+ln -sfn "$model" "$RASA_PROJECT/models/current.tar.gz"
+echo "$model"
