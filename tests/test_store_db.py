@@ -188,30 +188,31 @@ async def test_synthetic_call_writes_expected_rows(dsn: str, tmp_path: Path) -> 
     async with await psycopg.AsyncConnection.connect(dsn) as conn:
         detail = await queries.get_call(conn, "call-1")
     assert detail is not None
-    call = detail.call
-    assert (call.caller_number, call.caller_name, call.extension) == ("+441234", "Ann", "100")
-    assert (call.channel_uniqueid, call.linkedid, call.sip_call_id) == ("1700.1", "1700.1", "abc@h")
-    assert call.outcome == "booked" and call.booking_ref == "BK-42"
-    assert call.answered_at is not None and call.ended_at is not None and call.duration_seconds == 1.4
-    assert [(t.seq, t.speaker, t.text) for t in detail.turns] == [
+    call = detail["call"]
+    assert (call["caller_number"], call["caller_name"], call["extension"]) == ("+441234", "Ann", "100")
+    assert (call["channel_uniqueid"], call["linkedid"], call["sip_call_id"]) == ("1700.1", "1700.1", "abc@h")
+    assert call["outcome"] == "booked" and call["booking_ref"] == "BK-42"
+    assert call["answered_at"] is not None and call["duration_seconds"] == pytest.approx(1.4)
+    assert [(t["seq"], t["speaker"], t["text"]) for t in detail["turns"]] == [
         (0, "agent", "Hello, how can I help?"),
         (2, "caller", "book a haircut"),
         (3, "agent", "What day?"),
         (5, "caller", "my card is [redacted]"),
     ]
-    greeting, caller, _, _ = detail.turns
-    assert greeting.barge_in is True
-    assert (caller.intent, caller.intent_confidence, caller.asr_confidence) == ("book", 0.97, pytest.approx(0.91))
-    assert caller.entities == [{"entity": "service", "value": "haircut"}]
-    assert (caller.audio_start_ms, caller.audio_end_ms) == (1200, 2900)
-    assert caller.latency == {"total_ms": 640, "asr_ms": 40, "dialogue_ms": 12}
-    assert [(e.seq, e.kind, e.code) for e in detail.events] == [
+    greeting, caller, _, _ = detail["turns"]
+    assert greeting["barge_in"] is True
+    assert (caller["intent"], caller["intent_confidence"]) == ("book", pytest.approx(0.97))
+    assert caller["asr_confidence"] == pytest.approx(0.91)
+    assert caller["entities"] == [{"entity": "service", "value": "haircut"}]
+    assert (caller["audio_start_ms"], caller["audio_end_ms"]) == (1200, 2900)
+    assert caller["latency"] == {"total_ms": 640, "asr_ms": 40, "dialogue_ms": 12}
+    assert [(e["seq"], e["kind"], e["code"]) for e in detail["events"]] == [
         (1, "barge-in", None),
         (4, "dtmf", None),
         (6, "error", "dialogue-timeout"),
         (7, "booking", None),
     ]
-    assert [type(x).__name__ for x in detail.timeline][:3] == ["TurnRow", "EventRow", "TurnRow"]
+    assert [(x["seq"], x["type"]) for x in detail["timeline"]][:3] == [(0, "turn"), (1, "event"), (2, "turn")]
     assert writer.stats.spooled_ops == 0 and writer.spool_depth == 0
 
 
@@ -367,21 +368,28 @@ async def test_queries_list_get_and_purge(dsn: str, tmp_path: Path) -> None:
         )
     async with await psycopg.AsyncConnection.connect(dsn) as conn:
         recent = await queries.list_calls(conn)
-        assert [c.call_id for c in recent] == ["live-now", "new", "old"]
+        assert [c["call_id"] for c in recent] == ["live-now", "new", "old"]
         booked = await queries.list_calls(conn, outcome="booked")
-        assert [(c.call_id, c.turn_count, c.event_count, c.error_count) for c in booked] == [("new", 4, 4, 1)]
-        assert [c.call_id for c in await queries.list_calls(conn, caller_number="4412")] == ["new"]
-        assert [c.call_id for c in await queries.list_calls(conn, in_progress=True)] == ["live-now"]
+        assert [(c["call_id"], c["turn_count"], c["event_count"], c["error_count"]) for c in booked] == [
+            ("new", 4, 4, 1)
+        ]
+        assert [c["call_id"] for c in await queries.list_calls(conn, caller_number="4412")] == ["new"]
+        assert [c["call_id"] for c in await queries.list_calls(conn, in_progress=True)] == ["live-now"]
         since = datetime.now(UTC) - timedelta(days=1)
-        assert {c.call_id for c in await queries.list_calls(conn, since=since)} == {"new", "live-now"}
+        assert {c["call_id"] for c in await queries.list_calls(conn, since=since)} == {"new", "live-now"}
         detail = await queries.get_call(conn, "new")
         assert detail is not None
-        assert sorted((c["matched_by"], c["uniqueid"]) for c in detail.cdrs) == [
+        assert sorted((c["matched_by"], c["uniqueid"]) for c in detail["cdrs"]) == [
             ("linkedid", "1700.2"),
             ("uniqueid", "1700.1"),
         ]
         assert await queries.get_call(conn, "missing") is None
         result = await queries.purge_older_than(conn, 90)
         assert (result.calls, result.cdrs) == (1, 1)
-        assert {c.call_id for c in await queries.list_calls(conn)} == {"new", "live-now"}
+        await conn.commit()
+        assert {c["call_id"] for c in await queries.list_calls(conn)} == {"new", "live-now"}
     assert counts(dsn, "old") == (0, 0, 0, 0)
+    # The CLI and the pages may pass a DSN instead of a connection.
+    by_dsn = await queries.get_call(dsn, "new")
+    assert by_dsn is not None and by_dsn["call"]["outcome"] == "booked"
+    assert (await queries.purge_older_than(dsn, 90)).calls == 0

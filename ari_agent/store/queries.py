@@ -1,26 +1,29 @@
 """Read side of the transcript store: call lists, one call with its timeline and CDRs, and purging.
 
-Used by the supervisor pages (async, a pooled connection) and the CLI (asyncio.run with one connection).
+Used by the supervisor pages (async, a pooled connection) and the CLI (asyncio.run with a DSN). Every
+function takes an open AsyncConnection or a DSN string (then it opens and closes its own connection). Results
+are TypedDicts: typed for mypy, plain dicts for templates and JSON.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import psycopg
 from psycopg import sql
-from psycopg.rows import class_row, dict_row
+from psycopg.rows import dict_row
 
 _LOGGER = logging.getLogger(__name__)
 
 MAX_LIMIT = 500
 
 
-@dataclass(frozen=True, slots=True)
-class CallRow:
+class CallRow(TypedDict):
     """One row of `calls` plus counts for list pages."""
 
     call_id: str
@@ -39,18 +42,13 @@ class CallRow:
     booking_ref: str | None
     recording_path: str | None
     scope: str
-    turn_count: int = 0
-    event_count: int = 0
-    error_count: int = 0
-
-    @property
-    def duration_seconds(self) -> float | None:
-        """Seconds from start to end, None while the call is in progress."""
-        return None if self.ended_at is None else (self.ended_at - self.started_at).total_seconds()
+    turn_count: int
+    event_count: int
+    error_count: int
+    duration_seconds: float | None  # None while the call is in progress
 
 
-@dataclass(frozen=True, slots=True)
-class TurnRow:
+class TurnRow(TypedDict):
     """One utterance of the caller or the agent."""
 
     seq: int
@@ -68,8 +66,7 @@ class TurnRow:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class EventRow:
+class EventRow(TypedDict):
     """One noteworthy moment: barge-in, reprompt, fallback, DTMF, reconnect, error, handoff, booking."""
 
     seq: int
@@ -79,19 +76,22 @@ class EventRow:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class CallDetail:
+class TimelineItem(TypedDict):
+    """A turn or an event, tagged, in call order."""
+
+    seq: int
+    type: str  # "turn" | "event"
+    item: TurnRow | EventRow
+
+
+class CallDetail(TypedDict):
     """A call with everything recorded about it."""
 
     call: CallRow
-    turns: list[TurnRow] = field(default_factory=list)
-    events: list[EventRow] = field(default_factory=list)
-    cdrs: list[dict[str, Any]] = field(default_factory=list)  # call_cdrs rows; "matched_by" tells how
-
-    @property
-    def timeline(self) -> list[TurnRow | EventRow]:
-        """Turns and events in the order they happened (their shared per-call seq)."""
-        return sorted([*self.turns, *self.events], key=lambda item: item.seq)
+    turns: list[TurnRow]
+    events: list[EventRow]
+    cdrs: list[dict[str, Any]]  # rows of the call_cdrs view; "matched_by" tells how each CDR was found
+    timeline: list[TimelineItem]  # turns and events merged by their shared per-call seq
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +101,9 @@ class PurgeResult:
     calls: int
     cdrs: int
 
+    def __str__(self) -> str:
+        return f"{self.calls} calls and {self.cdrs} CDRs"
+
 
 _CALL_COLUMNS = sql.SQL(
     """c.call_id, c.channel_uniqueid, c.linkedid, c.sip_call_id, c.caller_number, c.caller_name, c.extension,
@@ -108,12 +111,25 @@ _CALL_COLUMNS = sql.SQL(
        c.recording_path, c.scope,
        (SELECT count(*) FROM turns t WHERE t.call_id = c.call_id)::int AS turn_count,
        (SELECT count(*) FROM call_events e WHERE e.call_id = c.call_id)::int AS event_count,
-       (SELECT count(*) FROM call_events e WHERE e.call_id = c.call_id AND e.kind = 'error')::int AS error_count"""
+       (SELECT count(*) FROM call_events e WHERE e.call_id = c.call_id AND e.kind = 'error')::int AS error_count,
+       extract(epoch FROM c.ended_at - c.started_at)::float8 AS duration_seconds"""
 )
 
 
+Db = psycopg.AsyncConnection[Any] | str
+
+
+@contextlib.asynccontextmanager
+async def _connection(db: Db) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    if isinstance(db, str):
+        async with await psycopg.AsyncConnection.connect(db) as conn:
+            yield conn
+    else:
+        yield db
+
+
 async def list_calls(
-    conn: psycopg.AsyncConnection[Any],
+    db: Db,
     *,
     outcome: str | None = None,
     handoff_reason: str | None = None,
@@ -148,45 +164,45 @@ async def list_calls(
         sql.SQL("WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL(""),
     )
     params += [max(1, min(limit, MAX_LIMIT)), max(0, offset)]
-    async with conn.cursor(row_factory=class_row(CallRow)) as cur:
+    async with _connection(db) as conn, conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(query, params)
-        return await cur.fetchall()
+        return cast(list[CallRow], await cur.fetchall())
 
 
-async def get_call(conn: psycopg.AsyncConnection[Any], call_id: str) -> CallDetail | None:
+async def get_call(db: Db, call_id: str) -> CallDetail | None:
     """The call with its turns, events and the CDRs Asterisk wrote for it; None if unknown."""
-    async with conn.cursor(row_factory=class_row(CallRow)) as cur:
+    async with _connection(db) as conn, conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(sql.SQL("SELECT {} FROM calls c WHERE c.call_id = %s").format(_CALL_COLUMNS), [call_id])
         call = await cur.fetchone()
-    if call is None:
-        return None
-    async with conn.cursor(row_factory=class_row(TurnRow)) as cur:
+        if call is None:
+            return None
         await cur.execute(
             """SELECT seq, speaker, text, source, asr_confidence, intent, intent_confidence, entities,
                       audio_start_ms, audio_end_ms, latency, barge_in, at
                FROM turns WHERE call_id = %s ORDER BY seq""",
             [call_id],
         )
-        turns = await cur.fetchall()
-    async with conn.cursor(row_factory=class_row(EventRow)) as cur:
+        turns = cast(list[TurnRow], await cur.fetchall())
         await cur.execute(
             "SELECT seq, kind, code, data, at FROM call_events WHERE call_id = %s ORDER BY seq", [call_id]
         )
-        events = await cur.fetchall()
-    async with conn.cursor(row_factory=dict_row) as cur:
+        events = cast(list[EventRow], await cur.fetchall())
         await cur.execute(
             "SELECT * FROM call_cdrs WHERE call_id = %s ORDER BY calldate, sequence, uniqueid",
             [call_id],
         )
         cdrs = await cur.fetchall()
-    return CallDetail(call=call, turns=turns, events=events, cdrs=cdrs)
+    timeline: list[TimelineItem] = [{"seq": t["seq"], "type": "turn", "item": t} for t in turns]
+    timeline += [{"seq": e["seq"], "type": "event", "item": e} for e in events]
+    timeline.sort(key=lambda item: item["seq"])
+    return {"call": cast(CallRow, call), "turns": turns, "events": events, "cdrs": cdrs, "timeline": timeline}
 
 
-async def purge_older_than(conn: psycopg.AsyncConnection[Any], days: float, *, include_cdr: bool = True) -> PurgeResult:
+async def purge_older_than(db: Db, days: float, *, include_cdr: bool = True) -> PurgeResult:
     """Delete calls (with their turns and events) and, unless told not to, CDRs older than `days` days."""
     if days < 0:
         raise ValueError(f"days must be >= 0, got {days}")
-    async with conn.transaction(), conn.cursor() as cur:
+    async with _connection(db) as conn, conn.transaction(), conn.cursor() as cur:
         await cur.execute(
             "DELETE FROM calls WHERE started_at < now() - make_interval(secs => %s)", [float(days) * 86400]
         )

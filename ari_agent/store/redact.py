@@ -115,6 +115,10 @@ class Redactor:
 
     def __call__(self, text: str) -> str:
         """Return `text` with every sensitive span replaced."""
+        return self.redact(text)
+
+    def redact(self, text: str) -> str:
+        """Return `text` with every sensitive span replaced (the same as calling the redactor)."""
         if not text:
             return text
         if self._cards:

@@ -225,6 +225,16 @@ class TranscriptWriter:
             rejected_ops=self._rejected,
         )
 
+    def not_ready_reason(self) -> str | None:
+        """Why the store is degraded (for /readyz), or None when events are reaching PostgreSQL."""
+        if self._task is None:
+            return "transcript writer not started"
+        if self._task.done():
+            return "transcript writer task stopped"
+        if self._spool.depth:
+            return f"database unavailable: {self._spool.depth} row operations spooled in {self._spool.path}"
+        return None
+
     async def start(self) -> None:
         """Open the spool (replaying what a previous run left) and start the writing task."""
         await asyncio.to_thread(self._spool.open)
