@@ -7,6 +7,7 @@ stall mode accepts connections but never answers, like a hung server.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import time
@@ -20,8 +21,9 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
+from ari_agent.config import DatabaseSettings, Settings
 from ari_agent.events import CallEvent, EventBus, EventType
-from ari_agent.store import migrate, queries
+from ari_agent.store import cli_views, migrate, queries
 from ari_agent.store.redact import Redactor
 from ari_agent.store.writer import TranscriptWriter
 from tests.test_migrations import TEST_DSN, scoped_dsn
@@ -393,3 +395,22 @@ async def test_queries_list_get_and_purge(dsn: str, tmp_path: Path) -> None:
     by_dsn = await queries.get_call(dsn, "new")
     assert by_dsn is not None and by_dsn["call"]["outcome"] == "booked"
     assert (await queries.purge_older_than(dsn, 90)).calls == 0
+
+
+async def test_cli_views_print_list_and_call(dsn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    writer = make_writer(dsn, tmp_path)
+    await writer.start()
+    for event in synthetic_call("cli-1"):
+        writer(event)
+    assert await writer.flush(10)
+    await writer.close()
+    settings = Settings(database=DatabaseSettings(dsn=dsn))
+    args = argparse.Namespace(outcome="booked", reason=None, caller=None, limit=5)
+    assert await cli_views.print_calls(settings, args) == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert len(listing) == 2 and "cli-1" in listing[1] and "booked" in listing[1]
+    assert await cli_views.print_call(settings, "cli-1") == 0
+    shown = capsys.readouterr().out
+    assert "caller: book a haircut   [intent book 0.97, asr 0.91]" in shown
+    assert "** error dialogue-timeout" in shown and "(interrupted)" in shown
+    assert await cli_views.print_call(settings, "nope") == 1
