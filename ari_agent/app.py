@@ -95,12 +95,7 @@ class Agent:
             from ari_agent.store.redact import Redactor
             from ari_agent.store.writer import TranscriptWriter
 
-            writer = TranscriptWriter(
-                s.database.dsn,
-                spool_path=Path(s.database.spool_path),
-                spool_max_bytes=s.database.spool_max_mb * 1024 * 1024,
-                redact=Redactor().redact,
-            )
+            writer = TranscriptWriter.from_settings(s.database, Redactor().redact)
             await writer.start()
             self._stack.push_async_callback(writer.close)
             self._stack.callback(self.bus.subscribe(writer))

@@ -51,8 +51,8 @@ def cmd_db(args: argparse.Namespace) -> int:
         from ari_agent.store.queries import purge_older_than
 
         days = _parse_days(args.older_than)
-        removed = asyncio.run(purge_older_than(settings.database.dsn, days))
-        print(f"purged {removed} calls older than {days} days")
+        result = asyncio.run(purge_older_than(settings.database.dsn, days))
+        print(f"purged {result.calls} calls and {result.cdrs} CDRs older than {days} days")
     return 0
 
 

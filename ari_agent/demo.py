@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import logging
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -129,9 +130,9 @@ async def run_demo_call(settings: Settings, script_path: str | None, *, timeout:
     return 0 if outcome in ("booked", "handoff", "answered", "cancelled", "rescheduled") else 1
 
 
-def format_transcript(call: dict[str, Any]) -> str:
+def format_transcript(call: Mapping[str, Any]) -> str:
     """Who said what, with intents: the same view as `ari-agent calls show`."""
-    head = call.get("call", call)
+    head = call["call"]
     lines = [
         f"call {head.get('call_id')}  caller {head.get('caller_number') or '-'}  "
         f"outcome {head.get('outcome')}  booking {head.get('booking_ref') or '-'}"
@@ -147,7 +148,7 @@ def format_transcript(call: dict[str, Any]) -> str:
                 f", asr {asr:.2f}]" if isinstance(asr, float) else "]"
             )
         lines.append(f"  {who}: {turn.get('text')}{extra}")
-    cdrs = call.get("cdr") or call.get("cdrs") or []
+    cdrs = call.get("cdrs") or []
     if cdrs:
         lines.append(f"  CDR rows linked: {len(cdrs)}")
     return "\n".join(lines)

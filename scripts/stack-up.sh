@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 with_agent=1
 [ "${1:-}" = "--no-agent" ] && with_agent=0
 
-bash "$REPO_ROOT/scripts/setup-postgres.sh" --start-only
+bash "$REPO_ROOT/scripts/setup-postgres.sh"
 bash "$REPO_ROOT/scripts/asterisk-start.sh"
 bash "$REPO_ROOT/scripts/rasa-start.sh"
 
