@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Text
 
 import yaml
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from . import calendar
@@ -99,6 +99,26 @@ def _count_intent(tracker: Tracker, intent: str) -> int:
                if e.get("event") == "user" and (e.get("parse_data") or {}).get("intent", {}).get("name") == intent)
 
 
+def _actions_since_user(tracker: Tracker) -> List[str]:
+    names = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "action":
+            names.append(str(event.get("name")))
+    return names
+
+
+def _said_since_user(tracker: Tracker) -> int:
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return count
+        if event.get("event") == "bot":
+            count += 1
+    return count
+
+
 def _slot_date(tracker: Tracker, slot: str) -> Optional[date]:
     value = tracker.get_slot(slot)
     return date.fromisoformat(value) if value else None
@@ -107,6 +127,22 @@ def _slot_date(tracker: Tracker, slot: str) -> Optional[date]:
 def _slot_time(tracker: Tracker) -> Optional[time]:
     value = tracker.get_slot("time")
     return time.fromisoformat(value) if value else None
+
+
+def on_day(day: date, today: date) -> str:
+    """'tomorrow' / 'today' / 'on Friday the twenty-seventh of November'."""
+    if day == today:
+        return "today"
+    if day == today + timedelta(days=1):
+        return "tomorrow"
+    return f"on {say_date(day)}"
+
+
+def when(start: datetime, today: date) -> str:
+    """'tomorrow, Friday the twenty-seventh of November, at half past two' / 'on Friday the ... at ...'."""
+    if start.date() in (today, today + timedelta(days=1)):
+        return f"{say_date(start.date(), today)}, at {say_time(start.time())}"
+    return f"on {say_datetime(start)}"
 
 
 def prompt_for(slot: str, tracker: Tracker) -> str:
@@ -119,7 +155,7 @@ def prompt_for(slot: str, tracker: Tracker) -> str:
         return "Which day would you like to move it to?" if task == "reschedule" else "Which day suits you?"
     if slot == "time":
         day = _slot_date(tracker, "date")
-        return f"What time suits you on {say_date(day, today)}?" if day else "What time suits you?"
+        return f"What time suits you {on_day(day, today)}?" if day else "What time suits you?"
     if slot == "name":
         return "Can I take your name, please?" if task == "book" else "What name is the booking under?"
     if slot == "old_date":
@@ -140,17 +176,17 @@ def confirmation_text(tracker: Tracker) -> str:
     found = tracker.get_slot("found_booking") or {}
     if task == "cancel":
         start = datetime.fromisoformat(found["starts_at"])
-        return f"I have your {found['service']} on {say_datetime(start, today)}. Shall I cancel it?"
+        return f"I have your {found['service']} {when(start, today)}. Shall I cancel it?"
     day, at = _slot_date(tracker, "date"), _slot_time(tracker)
     if day is None or at is None:  # cannot happen: the form asks date and time first
         return "Shall I go ahead?"
-    new = say_datetime(datetime.combine(day, at), today)
+    new = when(datetime.combine(day, at), today)
     if task == "reschedule":
         old = datetime.fromisoformat(found["starts_at"])
-        return f"So I'll move your {found['service']} from {say_datetime(old, today)} to {new}. Is that right?"
+        return f"So I'll move your {found['service']} from {when(old, today)[3:] if when(old, today).startswith('on ') else when(old, today)} to {new[3:] if new.startswith('on ') else new}. Is that right?"
     phone = "at the number you're calling from" if tracker.get_slot("caller_number") else \
         f"on {' '.join(str(tracker.get_slot('phone') or ''))}"
-    return (f"So that's a {tracker.get_slot('service')} on {new}, for {tracker.get_slot('name')}, "
+    return (f"So that's a {tracker.get_slot('service')} {new}, for {tracker.get_slot('name')}, "
             f"and we'll reach you {phone}. Shall I book it?")
 
 
@@ -239,7 +275,9 @@ class ValidateAppointmentForm(Action):
     async def _run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
         requested = tracker.get_slot("requested_slot")
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        after_user = tracker.latest_action_name == "action_listen"
+        # The caller's turn is fresh if nothing was said since; after an answered aside the form only
+        # resumes and must not read the question again as booking details.
+        after_user = _said_since_user(tracker) == 0
         values: Dict[str, Any] = {}
         slot = tracker.get_slot
         if after_user:
@@ -282,7 +320,7 @@ class ValidateAppointmentForm(Action):
                     return []
             elif not values and intent == "nlu_fallback":
                 return self._misunderstood(dispatcher, tracker)
-            elif not values:
+            elif not values and "action_start_task" not in _actions_since_user(tracker):
                 return []  # nothing for the form: let the rules answer (question, handoff, ...)
         events = await self._check(dispatcher, tracker, values)
         merged = {**{s: slot(s) for s in TASK_SLOTS["book"] + ["old_date", "booking_ref", "time_period"]},
@@ -325,12 +363,12 @@ class ValidateAppointmentForm(Action):
             if not found:
                 fails = int(slot("failed_lookups") or 0) + 1
                 values["failed_lookups"] = fails
-                day = say_date(date.fromisoformat(current("old_date")), today)
+                day = on_day(date.fromisoformat(current("old_date")), today)
                 if fails >= 2:
                     return handoff(dispatcher, "misunderstood",
-                                   f"I still can't find a booking for {current('name')} on {day}. "
+                                   f"I still can't find a booking for {current('name')} {day}. "
                                    "Let me put you through to reception, they can look it up.")
-                dispatcher.utter_message(text=f"I can't find a booking for {current('name')} on {day}.")
+                dispatcher.utter_message(text=f"I can't find a booking for {current('name')} {day}.")
                 values["old_date"] = None
             else:
                 b = found[0]
@@ -377,7 +415,7 @@ class ValidateAppointmentForm(Action):
                 values["offered_times"] = None
                 return []
             text = {"past": "That time has already gone.",
-                    "outside_hours": f"That's outside our opening hours on {say_date(day_d, today)}.",
+                    "outside_hours": f"That's outside our opening hours {on_day(day_d, today)}.",
                     "taken": f"{say_time(start.time()).capitalize()} is already taken."}[reason]
             return await self._offer(dispatcher, conn, scope, start, minutes, now, exclude, values, text)
 
@@ -402,6 +440,9 @@ class ValidateAppointmentForm(Action):
         return []
 
 
+ASIDES = {"utter_opening_hours", "utter_address", "utter_price", "utter_bot_challenge"}
+
+
 class ActionAskSlot(Action):
     """Asks for one slot; after an answered question it resumes with 'So, ...'."""
 
@@ -414,11 +455,9 @@ class ActionAskSlot(Action):
                   domain: Dict[Text, Any]) -> List[EventType]:
         text = prompt_for(self.slot_name, tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if tracker.latest_action_name in ("utter_opening_hours", "utter_address", "utter_price",
-                                          "utter_bot_challenge") or \
-                (tracker.latest_action_name == "action_listen" and intent == "out_of_scope"):
+        if ASIDES.intersection(_actions_since_user(tracker)) or intent == "out_of_scope":
             text = "So, " + text[0].lower() + text[1:]
-        elif tracker.latest_action_name == "action_listen" and intent == "nlu_fallback":
+        elif intent == "nlu_fallback":
             text = "Could you tell me again? " + text
         dispatcher.utter_message(text=text)
         return []
@@ -469,7 +508,7 @@ class ActionCompleteTask(Action):
             if task == "reschedule":
                 ref = slot("booking_ref")
                 await calendar.move(conn, scope, ref, start)
-                dispatcher.utter_message(text=f"Done. Your {service} is now on {say_datetime(start, today)}. "
+                dispatcher.utter_message(text=f"Done. Your {service} is now {when(start, today)}. "
                                               "Is there anything else I can help with?")
                 dispatcher.utter_message(json_message={"outcome": "rescheduled", "booking_ref": ref})
                 return reset
@@ -513,6 +552,12 @@ class ActionFallback(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent != "nlu_fallback":
+            # Understood, but no rule fits here (a stray "yes"): ask, and forget the turn so the
+            # conversation continues from where it was.
+            dispatcher.utter_message(text="Sorry, I'm not sure what you mean. How can I help?")
+            return [UserUtteranceReverted()]
         if _consecutive_intents(tracker, "nlu_fallback") >= POLICY["max_misunderstandings"]:
             return handoff(dispatcher, "misunderstood", "I'm sorry, I'm having trouble understanding. "
                                                         "Let me put you through to a member of our team.")

@@ -1,0 +1,228 @@
+"""RasaDialogue: the DialogueEngine over Rasa's HTTP API (REST channel + tracker endpoints).
+
+The wire format lives in the pure functions at the top (`context_events`, `result_from_rasa`,
+`handoff_summary`); the class only moves bytes. The bot's signals are custom payloads documented in
+rasa_project/README.md: {"handoff": {"reason", "queue"}}, {"outcome", "booking_ref"}, {"end_call": true}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from ari_agent.dialogue.base import CallContext, DialogueError, DialogueResult, Handoff
+
+_LOGGER = logging.getLogger(__name__)
+
+# Slots the agent sets at the start of a call; the custom actions read them.
+CONTEXT_SLOTS = ("call_now", "caller_number", "call_id", "booking_scope")
+# Slots worth reporting to the agent (transcripts, handoff summaries); the rest is the bot's bookkeeping.
+REPORTED_SLOTS = ("task", "service", "date", "time", "name", "phone", "old_date", "booking_ref",
+                  "handoff_reason", "requested_slot", "confirmed")
+HANDOFF_REASONS = frozenset(
+    {"requested", "dtmf", "urgent", "misunderstood", "out_of_scope", "frustration", "error", "no_input"}
+)
+
+
+def context_events(context: CallContext, scope: str) -> list[dict[str, Any]]:
+    """Tracker events that open a fresh conversation carrying the call's context."""
+    values = {
+        "call_now": context.now.replace(tzinfo=None).isoformat(timespec="seconds"),
+        "caller_number": context.caller_number or None,
+        "call_id": context.call_id or None,
+        "booking_scope": scope,
+    }
+    events: list[dict[str, Any]] = [
+        {"event": "action", "name": "action_session_start"},
+        {"event": "session_started"},
+    ]
+    events += [{"event": "slot", "name": name, "value": values[name]} for name in CONTEXT_SLOTS]
+    events.append({"event": "action", "name": "action_listen"})
+    return events
+
+
+def handoff_summary(slots: dict[str, Any]) -> str:
+    """One line for the human who takes the call: what the caller wanted so far."""
+    parts = []
+    if slots.get("task"):
+        parts.append(f"task {slots['task']}")
+    for key in ("service", "date", "time", "old_date", "name", "phone"):
+        if slots.get(key):
+            parts.append(f"{key.replace('_', ' ')} {slots[key]}")
+    return "; ".join(parts)
+
+
+def result_from_rasa(
+    replies: list[dict[str, Any]], tracker: dict[str, Any], latency_ms: float = 0.0
+) -> DialogueResult:
+    """Translate a REST-channel reply list and the tracker after the turn into a DialogueResult."""
+    texts: list[str] = []
+    handoff: Handoff | None = None
+    outcome: str | None = None
+    booking_ref: str | None = None
+    end_call = False
+    all_slots: dict[str, Any] = tracker.get("slots") or {}
+    slots = {k: all_slots[k] for k in REPORTED_SLOTS if all_slots.get(k) is not None}
+    for reply in replies:
+        if reply.get("text"):
+            texts.append(str(reply["text"]))
+        custom = reply.get("custom")
+        if not isinstance(custom, dict):
+            continue
+        if isinstance(custom.get("handoff"), dict):
+            reason = str(custom["handoff"].get("reason") or "error")
+            if reason not in HANDOFF_REASONS:
+                _LOGGER.warning("unknown handoff reason %r from the bot", reason)
+            queue = custom["handoff"].get("queue")
+            handoff = Handoff(reason=reason, queue=str(queue) if queue else None,
+                              summary=handoff_summary(slots))
+        if custom.get("outcome"):
+            outcome = str(custom["outcome"])
+            booking_ref = str(custom["booking_ref"]) if custom.get("booking_ref") else None
+        if custom.get("end_call"):
+            end_call = True
+    latest = tracker.get("latest_message") or {}
+    # The tracker's latest_message can lag a turn behind; the last user event is authoritative.
+    for event in reversed(tracker.get("events") or []):
+        if event.get("event") == "user":
+            latest = event.get("parse_data") or latest
+            break
+    intent = latest.get("intent") or {}
+    entities = [
+        {k: e[k] for k in ("entity", "value", "start", "end", "extractor") if k in e}
+        for e in latest.get("entities") or []
+    ]
+    return DialogueResult(
+        replies=texts,
+        intent=intent.get("name"),
+        intent_confidence=float(intent.get("confidence") or 0.0),
+        entities=entities,
+        slots=slots,
+        handoff=handoff,
+        outcome=outcome,
+        booking_ref=booking_ref,
+        end_call=end_call,
+        latency_ms=latency_ms,
+    )
+
+
+def result_to_rasa(result: DialogueResult) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The inverse of `result_from_rasa` (for round-trip tests and the fake Rasa of replays)."""
+    replies: list[dict[str, Any]] = [{"text": text} for text in result.replies]
+    if result.handoff is not None:
+        replies.append({"custom": {"handoff": {"reason": result.handoff.reason, "queue": result.handoff.queue}}})
+    if result.outcome is not None:
+        replies.append({"custom": {"outcome": result.outcome, "booking_ref": result.booking_ref}})
+    if result.end_call:
+        replies.append({"custom": {"end_call": True}})
+    tracker = {
+        "slots": dict(result.slots),
+        "latest_message": {
+            "intent": {"name": result.intent, "confidence": result.intent_confidence},
+            "entities": [dict(e) for e in result.entities],
+        },
+    }
+    return replies, tracker
+
+
+class RasaDialogue:
+    """DialogueEngine backed by a Rasa server started with `--enable-api`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = 3.0,
+        session: aiohttp.ClientSession | None = None,
+        scope: str = "live",
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._timeout = timeout
+        self._session = session
+        self._own_session = session is None
+        self._scope = scope
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+            self._own_session = True
+        return self._session
+
+    def _conv_url(self, conversation_id: str, tail: str) -> str:
+        return f"{self._base}/conversations/{quote(conversation_id, safe='')}/{tail}"
+
+    async def _request(self, method: str, url: str, conversation_id: str, **kwargs: Any) -> Any:
+        try:
+            async with asyncio.timeout(self._timeout):
+                async with self._http().request(method, url, **kwargs) as resp:
+                    if resp.status >= 400:
+                        body = (await resp.text())[:200]
+                        raise DialogueError("dialogue-failed", f"rasa {method} {url}: {resp.status} {body}")
+                    return await resp.json(content_type=None)
+        except TimeoutError as exc:
+            raise DialogueError("dialogue-timeout", f"rasa did not answer within {self._timeout}s") from exc
+        except aiohttp.ClientError as exc:
+            _LOGGER.warning("rasa request failed: %s", exc, extra={"call_id": conversation_id})
+            raise DialogueError("dialogue-failed", f"rasa {method} {url}: {exc}") from exc
+
+    async def start(self, conversation_id: str, context: CallContext, scope: str | None = None) -> None:
+        """Open a fresh conversation carrying the call's context (now, caller, call id, booking scope)."""
+        # CallContext may carry its own scope one day; an explicit argument wins, then the constructor's.
+        chosen = scope or getattr(context, "scope", None) or self._scope
+        await self._request(
+            "PUT",
+            self._conv_url(conversation_id, "tracker/events"),
+            conversation_id,
+            json=context_events(context, str(chosen)),
+        )
+
+    async def send(self, conversation_id: str, text: str, asr_confidence: float = 1.0) -> DialogueResult:
+        """One caller turn: the bot's replies, the understood intent, the slots and the bot's signals."""
+        started = time.monotonic()
+        replies = await self._request(
+            "POST",
+            f"{self._base}/webhooks/rest/webhook",
+            conversation_id,
+            json={"sender": conversation_id, "message": text, "metadata": {"asr_confidence": asr_confidence}},
+        )
+        tracker = await self._request(
+            "GET", self._conv_url(conversation_id, "tracker?include_events=AFTER_RESTART"), conversation_id
+        )
+        if not isinstance(replies, list) or not isinstance(tracker, dict):
+            raise DialogueError("dialogue-failed", "unexpected reply shape from rasa")
+        result = result_from_rasa(replies, tracker, (time.monotonic() - started) * 1000.0)
+        _LOGGER.debug(
+            "rasa turn: intent=%s (%.2f) replies=%d",
+            result.intent,
+            result.intent_confidence,
+            len(result.replies),
+            extra={"call_id": conversation_id},
+        )
+        return result
+
+    async def end(self, conversation_id: str) -> None:
+        """Forget the conversation (best effort): the in-memory tracker is emptied."""
+        try:
+            await self._request("PUT", self._conv_url(conversation_id, "tracker/events"), conversation_id, json=[])
+        except DialogueError as exc:
+            _LOGGER.info("rasa end failed: %s", exc, extra={"call_id": conversation_id})
+
+    async def not_ready_reason(self) -> str | None:
+        """None when the server answers /status with a loaded model, else why not."""
+        try:
+            status = await self._request("GET", f"{self._base}/status", "-")
+        except DialogueError as exc:
+            return f"rasa: {exc}"
+        if not isinstance(status, dict) or not status.get("model_file"):
+            return "rasa: no model loaded"
+        return None
+
+    async def close(self) -> None:
+        """Close the HTTP session if this object created it."""
+        if self._own_session and self._session is not None:
+            await self._session.close()
+        self._session = None
