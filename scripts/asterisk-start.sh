@@ -31,7 +31,18 @@ fi
 [ -x "$ASTERISK_ROOT/usr/sbin/asterisk" ] || die "no Asterisk root in $ASTERISK_ROOT: run scripts/setup-asterisk.sh"
 
 if asterisk_running && ari_ready; then
-    echo "Asterisk already running (pid $(cat "$ASTERISK_PID_FILE")), ARI on 127.0.0.1:$ARI_PORT" >&2
+    # Already up: bring its configuration in line with asterisk_conf/ (a reload keeps live calls).
+    fresh=$(mktemp -d)
+    render_conf "$fresh"
+    if diff -rq "$fresh" "$ASTERISK_ROOT$STACK_CONF_DIR" >/dev/null 2>&1; then
+        echo "Asterisk already running (pid $(cat "$ASTERISK_PID_FILE")), ARI on 127.0.0.1:$ARI_PORT" >&2
+    else
+        step "configuration changed: render and reload the running Asterisk"
+        render_conf "$ASTERISK_ROOT$STACK_CONF_DIR"
+        asterisk_rx "core reload" >/dev/null
+        step_done "reloaded (a new transport/http port needs scripts/asterisk-stop.sh first)"
+    fi
+    rm -rf "$fresh"
     exit 0
 fi
 if asterisk_running; then
