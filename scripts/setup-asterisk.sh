@@ -40,8 +40,7 @@ build_tarball() {
         >>"$CACHE_DIR/asterisk-debootstrap.log" 2>&1 \
         || die "apt-get install in the sid root failed (see $CACHE_DIR/asterisk-debootstrap.log)"
     # cdr_pgsql is part of asterisk-modules; fail now rather than at the first call without CDRs.
-    ls "$work"/usr/lib/*/asterisk/modules/cdr_pgsql.so >/dev/null 2>&1 \
-        || ls "$work"/usr/lib/asterisk/modules/cdr_pgsql.so >/dev/null 2>&1 \
+    compgen -G "$work/usr/lib/*/asterisk/modules/cdr_pgsql.so" >/dev/null \
         || die "cdr_pgsql.so is missing from the sid asterisk-modules package"
     chroot "$work" apt-get clean
     rm -rf "$work"/var/lib/apt/lists/* "$work"/usr/share/doc/* "$work"/usr/share/man/*
@@ -77,4 +76,7 @@ step "check Asterisk root"
 mkdir -p "$ASTERISK_ROOT/var/lib/ari-agent/sounds" "$ASTERISK_ROOT/var/lib/ari-agent/recordings" \
     "$ASTERISK_ROOT/var/log/asterisk" "$ASTERISK_ROOT/var/run/asterisk" "$ASTERISK_ROOT/var/spool/asterisk"
 version=$(chroot "$ASTERISK_ROOT" asterisk -V 2>/dev/null) || die "asterisk does not run in $ASTERISK_ROOT"
+compgen -G "$ASTERISK_ROOT/usr/lib/*/asterisk/modules/cdr_pgsql.so" >/dev/null \
+    || die "cdr_pgsql.so is missing from $ASTERISK_ROOT (scripts/setup-asterisk.sh --rebuild)"
+[ -x "$ASTERISK_ROOT/usr/bin/baresip" ] || die "baresip is missing from $ASTERISK_ROOT (--rebuild)"
 step_done "$version in $ASTERISK_ROOT"

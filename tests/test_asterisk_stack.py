@@ -603,3 +603,36 @@ async def test_sip_caller_talks_to_the_agent_app(tmp_path: Path, tone_sound: Ton
     loud = heard[np.abs(heard) > 500]
     assert len(loud) > rate // 2, "the caller heard no prompt"
     assert abs(dominant_hz(heard, rate) - 1000.0) < 15
+
+
+async def test_cdr_of_a_call_reaches_postgresql() -> None:
+    """cdr_pgsql writes the CDR of a finished call into table cdr, with linkedid and userfield set."""
+    psycopg = pytest.importorskip("psycopg")
+    dsn = (
+        f"host={os.environ.get('PG_HOST', '127.0.0.1')} port={os.environ.get('PG_PORT', '5432')} "
+        f"dbname={os.environ.get('PG_DB', 'ari_agent')} user={os.environ.get('PG_USER', 'ari_agent')} "
+        f"password={os.environ.get('PG_PASSWORD', 'ari_agent')}"
+    )
+    app = own_app()
+    async with ari_app(app) as ari:
+        caller = await ari.originate(
+            endpoint="Local/caller@ari-agent-sim", app=app, json_body={"variables": {"ARI_AGENT_SIM_HOLD": "10"}}
+        )
+        await ari.stasis_start(caller["id"])
+        await ari.request(
+            "POST", f"/channels/{caller['id']}/variable", expect=204, variable="CDR(userfield)", value="test-outcome"
+        )
+        await ari.request("DELETE", f"/channels/{caller['id']}", expect=204)
+        await ari.wait_for(lambda e: e["type"] == "StasisEnd" and e["channel"]["id"] == caller["id"])
+    async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        async with asyncio.timeout(10):
+            while True:
+                cur = await conn.execute(
+                    "SELECT linkedid, userfield, disposition FROM cdr WHERE uniqueid = %s", (caller["id"],)
+                )
+                row = await cur.fetchone()
+                if row is not None:
+                    break
+                await conn.rollback()
+                await asyncio.sleep(0.2)
+    assert row == (caller["id"], "test-outcome", "ANSWERED")
