@@ -17,7 +17,8 @@ asterisk_running() {  # our Asterisk process is alive
     local pid
     [ -f "$ASTERISK_PID_FILE" ] || return 1
     pid=$(cat "$ASTERISK_PID_FILE")
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null
+    # Check the name too: a stale pid file must never make us signal an unrelated process.
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = asterisk ]
 }
 
 ari_ready() {  # ARI answers with our credentials
