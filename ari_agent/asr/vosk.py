@@ -18,6 +18,7 @@ from typing import Any
 import vosk
 
 from ari_agent.asr.base import AsrResult
+from ari_agent.media.audio import HighBandFill
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ class VoskStream:
     def __init__(self, engine: VoskEngine) -> None:
         self._engine = engine
         self._rec: Any = self._new_recognizer()
+        level = engine.band_fill_dbfs
+        self._fill = HighBandFill(level) if level is not None else None
         self._lock = asyncio.Lock()
         self._segments: list[str] = []
         self._words: list[dict[str, Any]] = []
@@ -70,6 +73,8 @@ class VoskStream:
 
     def _accept(self, pcm16: bytes) -> str | None:
         started = time.perf_counter()
+        if self._fill is not None:
+            pcm16 = self._fill.process(pcm16)
         if self._rec.AcceptWaveform(pcm16):
             # Vosk's own silence detection closed a segment mid-utterance: keep it, the final joins them all.
             self._take(json.loads(self._rec.Result()))
@@ -132,8 +137,17 @@ class VoskStream:
 class VoskEngine:
     """Implements AsrEngine: loads one vosk.Model, hands out a recogniser per call."""
 
-    def __init__(self, model_path: str, sample_rate: int = 16000, executor: Executor | None = None) -> None:
+    def __init__(
+        self,
+        model_path: str,
+        sample_rate: int = 16000,
+        executor: Executor | None = None,
+        *,
+        band_fill_dbfs: float | None = None,
+    ) -> None:
         path = check_model_dir(model_path)
+        # Opt-in: faint 4-8 kHz noise for telephone-band callers (see media.audio.HighBandFill for numbers).
+        self.band_fill_dbfs = band_fill_dbfs
         self.model_path = str(path)
         self.sample_rate = sample_rate
         started = time.perf_counter()

@@ -180,13 +180,28 @@ def active_power(pcm: bytes, frame_samples: int = FRAME_SAMPLES, range_db: float
     return float(active.mean())
 
 
-def mix_noise(pcm: bytes, snr_db: float, seed: int = 0, noise: bytes | None = None) -> bytes:
-    """Add noise (white Gaussian unless `noise` is given, looped) at `snr_db` relative to the active speech level."""
+def coloured_noise(n: int, colour: str = "white", seed: int = 0) -> FloatArray:
+    """Unit-variance Gaussian noise: white (flat), pink (-3 dB/octave, like room noise) or brown (-6 dB/octave)."""
+    white = np.random.default_rng(seed).standard_normal(n)
+    if colour == "white" or n < 2:
+        return np.asarray(white, dtype=np.float64)
+    exponent = {"pink": 0.5, "brown": 1.0}.get(colour)
+    if exponent is None:
+        raise ValueError(f"unknown noise colour {colour!r} (white, pink, brown)")
+    spectrum = np.fft.rfft(white)
+    f = np.fft.rfftfreq(n)
+    f[0] = f[1]  # no infinite gain at DC
+    shaped = np.fft.irfft(spectrum / f**exponent, n)
+    return np.asarray(shaped / np.std(shaped), dtype=np.float64)
+
+
+def mix_noise(pcm: bytes, snr_db: float, seed: int = 0, noise: bytes | None = None, colour: str = "white") -> bytes:
+    """Add noise (Gaussian of `colour`, or `noise` looped) at `snr_db` relative to the active speech level."""
     x = pcm_to_array(pcm).astype(np.float64)
     if len(x) == 0:
         return pcm
     if noise is None:
-        n = np.random.default_rng(seed).standard_normal(len(x))
+        n = coloured_noise(len(x), colour, seed)
     else:
         base = pcm_to_array(noise).astype(np.float64)
         if len(base) == 0:
@@ -197,6 +212,33 @@ def mix_noise(pcm: bytes, snr_db: float, seed: int = 0, noise: bytes | None = No
         return pcm
     target = active_power(pcm) / (10 ** (snr_db / 10))
     return array_to_pcm(x + n * np.sqrt(target / noise_power))
+
+
+class HighBandFill:
+    """Adds faint noise above 4 kHz to telephone-band audio before a wideband (16 kHz) recogniser.
+
+    Audio that crossed an 8 kHz leg has an empty 4-8 kHz band, which a model trained on wideband speech never
+    saw, and in noise its accuracy collapses. Filling the band at -50 dBFS brings back statistics it knows.
+    Measured on the small English Vosk model (3 flite sentences x 3 seeds, keyword recall), phone line with
+    noise added before it at 15 dB SNR: pink 0.20 -> 0.56, white 0.02 -> 0.40; but clean wideband 1.00 -> 0.93
+    and a clean phone line 0.89 -> 0.80: use it for noisy narrowband callers only. The noise is one second of
+    circular (FFT-shaped) noise, looped seamlessly.
+    """
+
+    def __init__(self, level_dbfs: float = -50.0, seed: int = 0) -> None:
+        n = SAMPLE_RATE
+        spectrum = np.fft.rfft(np.random.default_rng(seed).standard_normal(n))
+        spectrum[np.fft.rfftfreq(n, 1 / SAMPLE_RATE) < 4000] = 0
+        shaped = np.fft.irfft(spectrum, n)
+        self._noise = shaped / np.std(shaped) * 32768 * 10 ** (level_dbfs / 20)
+        self._pos = 0
+
+    def process(self, pcm: bytes) -> bytes:
+        """Return `pcm` with the high-band noise added (continuing where the last chunk stopped)."""
+        x = pcm_to_array(pcm).astype(np.float64)
+        idx = (self._pos + np.arange(len(x))) % len(self._noise)
+        self._pos = (self._pos + len(x)) % len(self._noise)
+        return array_to_pcm(x + self._noise[idx])
 
 
 def telephone_roundtrip(pcm16k: bytes) -> bytes:

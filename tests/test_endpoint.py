@@ -1,0 +1,200 @@
+"""Turn-taking decisions on scripted frame timelines and on generated audio (audio time only, no clocks)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from ari_agent.media import audio as A
+from ari_agent.media.endpoint import (
+    BargeIn,
+    BargeInConfig,
+    BargeInDetector,
+    EndpointConfig,
+    Endpointer,
+    EndpointEvent,
+    EndpointEventType,
+    has_content_word,
+)
+from ari_agent.media.vad import Vad
+from tests.audio_fixtures import cough, first_active_ms, mix, noise, scale, tts
+
+S, Q = True, False  # a speech frame, a quiet frame
+
+
+def timeline(*parts: tuple[bool, int]) -> list[bool]:
+    """(is_speech, ms) segments -> one flag per 20 ms frame."""
+    return [flag for flag, ms in parts for _ in range(ms // 20)]
+
+
+def run(ep: Endpointer, flags: Sequence[bool], partials: dict[int, str] | None = None) -> list[EndpointEvent]:
+    """Feed flags (and partials keyed by frame index); collect the decisions."""
+    events = []
+    for i, flag in enumerate(flags):
+        ev = ep.feed(flag, (partials or {}).get(i))
+        if ev is not None:
+            events.append(ev)
+    return events
+
+
+def test_onset_and_end_of_turn() -> None:
+    ep = Endpointer(EndpointConfig(min_speech_ms=120, end_silence_ms=700))
+    events = run(ep, timeline((Q, 500), (S, 1000), (Q, 1000)))
+    assert [e.type for e in events] == [EndpointEventType.SPEECH_START, EndpointEventType.END_OF_TURN]
+    start, end = events
+    assert (start.audio_ms, start.speech_start_ms) == (620, 500)
+    assert (end.audio_ms, end.speech_start_ms, end.speech_end_ms) == (2200, 500, 1500)
+    assert end.endpoint_wait_ms == 700
+
+
+def test_click_and_short_cough_do_not_start_a_turn() -> None:
+    ep = Endpointer(EndpointConfig(min_speech_ms=120, no_input_ms=3000))
+    flags = timeline((Q, 400), (S, 40), (Q, 600), (S, 100), (Q, 3000))
+    events = run(ep, flags)
+    assert [e.type for e in events] == [EndpointEventType.NO_INPUT]
+    assert events[0].audio_ms == 3000
+
+
+def test_onset_tolerates_vad_flicker() -> None:
+    ep = Endpointer(EndpointConfig(min_speech_ms=120, onset_gap_ms=40))
+    events = run(ep, timeline((Q, 100), (S, 60), (Q, 20), (S, 60), (Q, 20), (S, 40)))
+    assert events and events[0].type is EndpointEventType.SPEECH_START
+    assert events[0].speech_start_ms == 100
+    ep2 = Endpointer(EndpointConfig(min_speech_ms=120, onset_gap_ms=40))
+    assert run(ep2, timeline((Q, 100), (S, 100), (Q, 60), (S, 100))) == []  # gap too long: restart
+
+
+def test_pause_shorter_than_end_silence_keeps_the_turn() -> None:
+    ep = Endpointer(EndpointConfig(end_silence_ms=700))
+    events = run(ep, timeline((S, 600), (Q, 600), (S, 600), (Q, 800)))
+    assert [e.type for e in events] == [EndpointEventType.SPEECH_START, EndpointEventType.END_OF_TURN]
+    assert events[1].speech_end_ms == 1800 and events[1].audio_ms == 2500
+
+
+def test_stable_partial_ends_the_turn_sooner() -> None:
+    cfg = EndpointConfig(end_silence_ms=700, stable_end_silence_ms=400)
+    flags = timeline((S, 1000), (Q, 1000))
+    stable = run(Endpointer(cfg), flags, {10: "book a", 45: "book a table"})
+    assert stable[-1].type is EndpointEventType.END_OF_TURN and stable[-1].endpoint_wait_ms == 400
+    # The partial still changes 200 ms into the silence: the words are not in yet, wait longer.
+    moving = run(Endpointer(cfg), flags, {10: "book a", 45: "book a table", 60: "book a table for"})
+    assert moving[-1].audio_ms == 60 * 20 + 20 + 400 and moving[-1].endpoint_wait_ms == 620
+    no_partial = run(Endpointer(cfg), flags)
+    assert no_partial[-1].endpoint_wait_ms == 700
+
+
+def test_max_utterance_caps_a_caller_who_keeps_talking() -> None:
+    ep = Endpointer(EndpointConfig(max_utterance_ms=5000))
+    events = run(ep, timeline((Q, 200), (S, 8000)))
+    assert [e.type for e in events] == [EndpointEventType.SPEECH_START, EndpointEventType.MAX_UTTERANCE]
+    assert events[1].audio_ms == 5200
+
+
+def test_no_input_and_reset() -> None:
+    ep = Endpointer(EndpointConfig(no_input_ms=2000))
+    events = run(ep, timeline((Q, 3000)))
+    assert [(e.type, e.audio_ms) for e in events] == [(EndpointEventType.NO_INPUT, 2000)]
+    assert ep.feed(True) is None  # done until reset
+    ep.reset()
+    assert ep.audio_ms == 0
+    assert [e.type for e in run(ep, timeline((S, 200)))] == [EndpointEventType.SPEECH_START]
+
+
+def test_endpointer_on_flite_speech() -> None:
+    vad = Vad()
+    speech = tts("I would like to book an appointment for tomorrow")
+    audio = noise(800, dbfs=-60) + speech + noise(1500, dbfs=-60, seed=4)
+    ep = Endpointer(EndpointConfig(min_speech_ms=120, end_silence_ms=700))
+    events = run(ep, [vad.is_speech(f) for f in A.frames(audio)])
+    assert [e.type for e in events] == [EndpointEventType.SPEECH_START, EndpointEventType.END_OF_TURN]
+    onset = 800 + first_active_ms(speech)
+    last_active = 800 + len(speech) // 32 - first_active_ms(A.array_to_pcm(A.pcm_to_array(speech)[::-1]))
+    assert abs(events[0].speech_start_ms - onset) <= 60  # type: ignore[operator]
+    assert events[0].audio_ms - onset <= 200
+    assert abs(events[1].speech_end_ms - last_active) <= 80  # type: ignore[operator]
+    assert events[1].endpoint_wait_ms == 700
+
+
+# --- barge-in --------------------------------------------------------------------------------------------
+def feed_audio(
+    det: BargeInDetector,
+    caller: bytes,
+    agent: bytes | None = None,
+    partials: dict[int, str] | None = None,
+) -> BargeIn | None:
+    """Run the detector over caller audio (with the agent's outgoing audio as echo reference, if given)."""
+    vad = Vad()
+    agent_frames = A.frames(agent) if agent is not None else []
+    for i, frame in enumerate(A.frames(caller)):
+        vf = vad.classify(frame)
+        ref = A.rms_dbfs(agent_frames[i]) if i < len(agent_frames) else None
+        hit = det.feed(vf.is_speech, vf.energy_dbfs, ref, (partials or {}).get(i))
+        if hit is not None:
+            return hit
+    return None
+
+
+def test_barge_in_reaction_on_generated_speech() -> None:
+    caller = tts("Sorry, I need to change my booking")
+    audio = noise(1000, dbfs=-60) + caller + noise(500, dbfs=-60, seed=5)
+    hit = feed_audio(BargeInDetector(BargeInConfig(min_speech_ms=200)), audio)
+    assert hit is not None
+    onset = 1000 + first_active_ms(caller)
+    reaction = hit.audio_ms - onset
+    print(f"barge-in reaction: {reaction} audio ms after the caller's onset")
+    assert 200 <= reaction <= 320
+    assert abs(hit.onset_ms - onset) <= 60
+
+
+def test_cough_and_click_do_not_barge_in() -> None:
+    audio = noise(500, dbfs=-60) + cough(150) + noise(800, dbfs=-60) + cough(60, seed=7) + noise(500, dbfs=-60)
+    assert feed_audio(BargeInDetector(), audio) is None
+
+
+def test_backchannel_needs_asr_confirmation() -> None:
+    mhm = tts("mhm")  # flite draws it out to ~800 ms of voicing: long enough to pass the duration test
+    audio = noise(500, dbfs=-60) + mhm + noise(1000, dbfs=-60)
+    partials = {25 + len(mhm) // 640 // 2: "mhm"}
+    assert feed_audio(BargeInDetector(), audio, partials=partials) is not None  # duration alone is fooled
+    confirm = BargeInConfig(confirm_with_asr=True, max_unconfirmed_ms=1200)
+    assert feed_audio(BargeInDetector(confirm), audio, partials=partials) is None
+    # The same detector fires on real words once the partial shows them.
+    sentence = tts("wait, I want Tuesday instead")
+    audio2 = noise(500, dbfs=-60) + sentence + noise(500, dbfs=-60)
+    onset = 500 + first_active_ms(sentence)
+    partial_frame = (onset + 300) // 20
+    hit = feed_audio(BargeInDetector(confirm), audio2, partials={partial_frame: "wait i want"})
+    assert hit is not None and hit.confirmed_by_asr and hit.text == "wait i want"
+    assert hit.audio_ms == partial_frame * 20 + 20
+
+
+def test_line_echo_of_the_agent_does_not_barge_in_but_the_caller_does() -> None:
+    agent = tts("Your appointment is booked for Tuesday at ten. Is there anything else I can help you with?")
+    echo = scale(A.silence(40) + agent, -20)[: len(agent)]  # 40 ms echo path, 20 dB return loss
+    line = mix(noise(len(agent) // 32, dbfs=-60), echo)
+    assert feed_audio(BargeInDetector(), line, agent=agent) is None
+    caller = tts("No, I need to cancel it")
+    talk_at = 1500
+    over = mix(line, scale(caller, -3), offset_ms=talk_at)
+    hit = feed_audio(BargeInDetector(), over, agent=agent + A.silence(len(over) - len(agent)))
+    assert hit is not None
+    reaction = hit.audio_ms - (talk_at + first_active_ms(caller))
+    print(f"barge-in over echo: reaction {reaction} audio ms")
+    assert 200 <= reaction <= 500
+
+
+def test_adaptive_floor_follows_steady_noise() -> None:
+    det = BargeInDetector()
+    for _ in range(500):  # 10 s of steady -35 dBFS noise (that the VAD calls speech)
+        det.feed(False, -35.0)
+    assert det.floor_dbfs > -37
+    assert not det.qualifies(True, -30.0)
+    assert det.qualifies(True, -20.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "content"), [("mhm", False), ("uh huh yeah", False), ("", False), ("cancel", True), ("yeah wait", True)]
+)
+def test_filler_words(text: str, content: bool) -> None:
+    assert has_content_word(text) is content

@@ -1,0 +1,188 @@
+"""Vosk engine: the real English model on flite speech, clean, over a phone line and in noise.
+
+The model comes from scripts/setup-vosk.sh (path: $ARI_AGENT_VOSK_MODEL, default
+~/.cache/ari-agent/vosk-model-en). A missing model FAILS these tests: it is a broken set-up, not a skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from ari_agent.asr.vosk import VoskEngine, VoskModelError, check_model_dir
+from ari_agent.media import audio as A
+from ari_agent.media.vad import Vad, VadGate
+from tests.audio_fixtures import noise, tts
+
+MODEL = os.environ.get("ARI_AGENT_VOSK_MODEL", str(Path.home() / ".cache/ari-agent/vosk-model-en"))
+SENTENCE = "I would like to book an appointment for tomorrow morning at ten"
+KEYWORDS = {"book", "appointment", "tomorrow", "morning", "ten"}
+
+
+def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(VoskModelError, match=str(tmp_path / "nope")):
+        VoskEngine(str(tmp_path / "nope"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(VoskModelError, match="not a Vosk model"):
+        check_model_dir(tmp_path / "empty")
+
+
+def check_model_dir_or_fail() -> str:
+    """The model path; fails the test (never skips) with a clear message when the model is missing."""
+    try:
+        return str(check_model_dir(MODEL))
+    except VoskModelError as exc:
+        pytest.fail(f"{exc}. Set ARI_AGENT_VOSK_MODEL or run scripts/setup-vosk.sh", pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def engine() -> Iterator[VoskEngine]:
+    eng = VoskEngine(check_model_dir_or_fail())
+    yield eng
+    eng.close()
+
+
+async def recognise(engine: VoskEngine, pcm: bytes, chunk_ms: int = 100) -> tuple[str, float, list[str], float]:
+    """Stream PCM in chunks; returns final text, confidence, partials seen, decode seconds."""
+    stream = engine.new_stream()
+    partials: list[str] = []
+    step = chunk_ms * 32
+    for i in range(0, len(pcm), step):
+        partial = await stream.push(pcm[i : i + step])
+        if partial is not None:
+            partials.append(partial)
+    result = await stream.finish()
+    stream.close()
+    assert result.audio_ms == len(pcm) // 32
+    return result.text, result.confidence, partials, result.decode_ms / 1000
+
+
+def words_found(text: str) -> set[str]:
+    """Keywords present in the hypothesis."""
+    return KEYWORDS & set(text.split())
+
+
+def padded(pcm: bytes) -> bytes:
+    """Speech with the quiet lead-in and tail of a real turn."""
+    return noise(300, dbfs=-65) + pcm + noise(500, dbfs=-65, seed=9)
+
+
+@pytest.mark.integration
+async def test_recognises_clean_flite_speech(engine: VoskEngine) -> None:
+    pcm = padded(tts(SENTENCE))
+    text, conf, partials, decode_s = await recognise(engine, pcm)
+    print(f"clean: {text!r} conf={conf:.2f} RTF={decode_s / (len(pcm) / 32000):.3f}")
+    assert words_found(text) >= {"book", "appointment", "tomorrow", "morning"}, text
+    assert 0.5 < conf <= 1.0
+    assert partials and "appointment" in " ".join(partials)
+
+
+@pytest.mark.integration
+async def test_recognises_speech_through_the_telephone_band(engine: VoskEngine) -> None:
+    pcm = A.telephone_roundtrip(padded(tts(SENTENCE)))
+    text, conf, _, _ = await recognise(engine, pcm)
+    print(f"8 kHz mu-law: {text!r} conf={conf:.2f}")
+    assert {"appointment", "tomorrow", "morning"} <= words_found(text), text
+
+
+NOISY_SENTENCES = {
+    SENTENCE: KEYWORDS,
+    "Can I book a table for four people on Friday evening": {"book", "table", "four", "people", "friday", "evening"},
+    "I need to reschedule my appointment to next Tuesday": {"reschedule", "appointment", "next", "tuesday"},
+}
+
+
+async def keyword_recall(engine: VoskEngine, condition: Callable[[bytes], bytes]) -> tuple[float, list[str]]:
+    """Fraction of the keywords of NOISY_SENTENCES recognised under a degradation."""
+    found = total = 0
+    texts = []
+    for sentence, keywords in NOISY_SENTENCES.items():
+        text, _, _, _ = await recognise(engine, condition(padded(tts(sentence))))
+        found += len(keywords & set(text.split()))
+        total += len(keywords)
+        texts.append(text)
+    return found / total, texts
+
+
+@pytest.mark.integration
+async def test_recognises_speech_in_noise_at_15_db_snr(engine: VoskEngine) -> None:
+    # Pink noise (room-like) at 15 dB SNR on wideband audio. Measured recall: 0.60 with this seed, 0.73 over 3.
+    recall, texts = await keyword_recall(engine, lambda pcm: A.mix_noise(pcm, 15.0, seed=0, colour="pink"))
+    print(f"pink noise 15 dB: recall {recall:.2f} {texts}")
+    assert recall >= 0.5, texts
+
+
+@pytest.mark.integration
+async def test_recognises_noisy_telephone_speech_with_band_fill() -> None:
+    # Noise at the caller's end, then the 8 kHz mu-law line: the hardest case for a wideband model. Without
+    # the high-band fill recall was 0.20 (3 seeds); with it 0.56.
+    def phone(pcm: bytes) -> bytes:
+        return A.telephone_roundtrip(A.mix_noise(pcm, 15.0, seed=0, colour="pink"))
+
+    filled = VoskEngine(check_model_dir_or_fail(), band_fill_dbfs=-50.0)
+    try:
+        recall, texts = await keyword_recall(filled, phone)
+    finally:
+        filled.close()
+    print(f"phone + pink noise 15 dB, band fill: recall {recall:.2f} {texts}")
+    assert recall >= 0.4, texts
+
+
+@pytest.mark.integration
+async def test_stream_is_reusable_and_streams_run_concurrently(engine: VoskEngine) -> None:
+    first, second = tts("I want to cancel my booking"), tts("Can I speak to a person")
+    stream = engine.new_stream()
+    for pcm, expect in ((first, {"cancel", "booking"}), (second, {"speak", "person"})):
+        await stream.push(padded(pcm))
+        result = await stream.finish()
+        assert expect <= set(result.text.split()), result.text
+    stream.close()
+    with pytest.raises(RuntimeError):
+        await stream.push(b"\x00" * 640)
+    texts = await asyncio.gather(*(recognise(engine, padded(p)) for p in (first, second)))
+    assert "cancel" in texts[0][0] and "person" in texts[1][0]
+
+
+@pytest.mark.integration
+async def test_gated_decoding_keeps_the_words_and_saves_cpu(engine: VoskEngine) -> None:
+    audio = noise(3000, dbfs=-60) + tts(SENTENCE) + noise(3000, dbfs=-60, seed=3)
+    vad, gate = Vad(), VadGate(preroll_ms=300, hangover_ms=400)
+    gated = b"".join(b"".join(gate.push(f, vad.is_speech(f))) for f in A.frames(audio))
+    full_text, _, _, full_s = await recognise(engine, audio)
+    gated_text, _, _, gated_s = await recognise(engine, gated)
+    print(f"ungated {full_s:.2f} s CPU for {len(audio) // 32} ms; gated {gated_s:.2f} s for {len(gated) // 32} ms")
+    assert words_found(gated_text) >= words_found(full_text) - {"ten"}
+    assert len(gated) < len(audio) * 0.6
+
+
+@pytest.mark.integration
+def test_model_load_time_rss_and_real_time_factor(engine: VoskEngine) -> None:
+    """Measures (and prints) what a deployment needs to know; bounds are generous sanity checks."""
+    probe = (
+        "import resource,time,sys\n"
+        "def rss():\n"
+        "    return int([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1]) // 1024\n"
+        "from ari_agent.asr.vosk import VoskEngine\n"
+        "before = rss(); t = time.perf_counter(); e = VoskEngine(sys.argv[1])\n"
+        "print(time.perf_counter() - t, before, rss())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, MODEL], check=True, capture_output=True, text=True)
+    load_s, rss_before, rss_after = out.stdout.split()
+    pcm = padded(tts(SENTENCE)) * 3
+    started = time.perf_counter()
+    text, _, _, decode_s = asyncio.run(recognise(engine, pcm))
+    wall = time.perf_counter() - started
+    audio_s = len(pcm) / 32000
+    print(
+        f"model load {float(load_s):.2f} s, RSS +{int(rss_after) - int(rss_before)} MB (process {rss_after} MB); "
+        f"RTF decode {decode_s / audio_s:.3f}, wall {wall / audio_s:.3f} on {audio_s:.1f} s of audio"
+    )
+    assert float(load_s) < 30 and decode_s / audio_s < 1.0
+    assert "appointment" in text
