@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the asterisk-*.sh scripts: settings of the local Asterisk stack. Sourced, never executed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
