@@ -12,6 +12,8 @@ MAX_VERSION="0.3.70"
 # Central serves no maven-metadata.xml for this artifact (measured: 404), so a version range cannot be
 # resolved there; 0.3.45 is the newest version whose aar it serves.
 FALLBACK_VERSION="0.3.45"
+# Maven's own repository lives in the cache too, so a re-run after a wiped model needs no network.
+M2_REPO="$CACHE_DIR/m2"
 
 is_model() { [ -d "$1/am" ] && [ -d "$1/conf" ] && [ -d "$1/graph" ]; }
 
@@ -42,7 +44,8 @@ if [ -z "$version" ]; then
   </dependencies>
 </project>
 POM
-    if (cd "$work" && mvn -B -q -U org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies \
+    if (cd "$work" && mvn -B -q -U -Dmaven.repo.local="$M2_REPO" \
+            org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy-dependencies \
             -DexcludeTransitive=true -DoutputDirectory="$work/aar" >"$work/mvn-range.log" 2>&1); then
         aar="$(ls "$work"/aar/vosk-model-en-*.aar)"
         version="$(basename "$aar" .aar)"
@@ -55,7 +58,7 @@ POM
 fi
 
 if [ ! -f "$work/aar/vosk-model-en-$version.aar" ]; then
-    (cd "$work" && mvn -B -q org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy \
+    (cd "$work" && mvn -B -q -Dmaven.repo.local="$M2_REPO" org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy \
         -Dartifact="com.alphacephei:vosk-model-en:$version:aar" -DoutputDirectory="$work/aar" \
         >"$work/mvn-copy.log" 2>&1) || { cat "$work/mvn-copy.log" >&2; die "maven could not fetch vosk-model-en:$version:aar"; }
 fi
