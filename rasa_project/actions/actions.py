@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
@@ -22,11 +23,13 @@ from . import calendar
 from .spoken import (
     PERIODS,
     SERVICES,
+    SpokenTime,
     find_name_statement,
     parse_date,
     parse_name,
     parse_service,
     parse_time,
+    normalise,
     say_date,
     say_datetime,
     say_time,
@@ -154,6 +157,9 @@ def prompt_for(slot: str, tracker: Tracker) -> str:
     if slot == "date":
         return "Which day would you like to move it to?" if task == "reschedule" else "Which day suits you?"
     if slot == "time":
+        offered = tracker.get_slot("offered_times") or []
+        if offered:
+            return f"Would {' or '.join(say_time(time.fromisoformat(t)) for t in offered)} suit you?"
         day = _slot_date(tracker, "date")
         return f"What time suits you {on_day(day, today)}?" if day else "What time suits you?"
     if slot == "name":
@@ -211,6 +217,12 @@ def extract_details(tracker: Tracker, requested: Optional[str]) -> Dict[str, Any
     service = parse_service(text)
     if service:
         found["service"] = service
+    pick = re.search(r"\b(first|earlier|second|later|last|other) one\b", normalise(text))
+    offered = tracker.get_slot("offered_times") or []
+    if pick and offered:  # "the first one" after two offers is a time, not the first of the month
+        found["spoken_time"] = SpokenTime(at=time.fromisoformat(
+            offered[0] if pick.group(1) in ("first", "earlier") else offered[-1]))
+        return found
     day = parse_date(text, today)
     if day:
         found["day"] = day
@@ -453,12 +465,14 @@ class ActionAskSlot(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
+        asides = ASIDES.intersection(_actions_since_user(tracker))
+        if self.slot_name == "time" and tracker.get_slot("offered_times") and _said_since_user(tracker) \
+                and not asides:
+            return []  # the offer of free times was just made: it is the question
         text = prompt_for(self.slot_name, tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if ASIDES.intersection(_actions_since_user(tracker)) or intent == "out_of_scope":
+        if asides or intent == "out_of_scope":
             text = "So, " + text[0].lower() + text[1:]
-        elif intent == "nlu_fallback":
-            text = "Could you tell me again? " + text
         dispatcher.utter_message(text=text)
         return []
 

@@ -131,7 +131,7 @@ def parse_date(text: str, today: date) -> Optional[date]:
             by_day = _next_month_day(today, day) if day else None
             return by_day or resolved
         return resolved
-    m = re.search(rf"\bthe\s+{ordinal}\b", t) or re.search(r"\b(\d{1,2}th)\b", t)
+    m = re.search(rf"\bthe\s+{ordinal}\b(?!\s+one)", t) or re.search(r"\b(\d{1,2}th)\b", t)
     if m:
         day = _day_number(m.group(1))
         if day is not None:
