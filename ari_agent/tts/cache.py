@@ -142,7 +142,10 @@ class PromptCache:
     def _write_atomic(self, path: Path, data: bytes) -> None:
         """Temp file in the same directory + rename: Asterisk never sees a half-written prompt."""
         if not self._dir_ready:
-            self.directory.mkdir(parents=True, exist_ok=True, mode=_DIR_MODE)
+            if not self.directory.is_dir():
+                self.directory.mkdir(parents=True, exist_ok=True)
+                # mkdir's mode is cut by the umask; an admin's own directory is left as they made it.
+                os.chmod(self.directory, _DIR_MODE)
             self._dir_ready = True
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=self.directory)
         try:
