@@ -22,8 +22,19 @@ _LOGGER = logging.getLogger(__name__)
 # Slots the agent sets at the start of a call; the custom actions read them.
 CONTEXT_SLOTS = ("call_now", "caller_number", "call_id", "booking_scope")
 # Slots worth reporting to the agent (transcripts, handoff summaries); the rest is the bot's bookkeeping.
-REPORTED_SLOTS = ("task", "service", "date", "time", "name", "phone", "old_date", "booking_ref",
-                  "handoff_reason", "requested_slot", "confirmed")
+REPORTED_SLOTS = (
+    "task",
+    "service",
+    "date",
+    "time",
+    "name",
+    "phone",
+    "old_date",
+    "booking_ref",
+    "handoff_reason",
+    "requested_slot",
+    "confirmed",
+)
 HANDOFF_REASONS = frozenset(
     {"requested", "dtmf", "urgent", "misunderstood", "out_of_scope", "frustration", "error", "no_input"}
 )
@@ -57,9 +68,7 @@ def handoff_summary(slots: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def result_from_rasa(
-    replies: list[dict[str, Any]], tracker: dict[str, Any], latency_ms: float = 0.0
-) -> DialogueResult:
+def result_from_rasa(replies: list[dict[str, Any]], tracker: dict[str, Any], latency_ms: float = 0.0) -> DialogueResult:
     """Translate a REST-channel reply list and the tracker after the turn into a DialogueResult."""
     texts: list[str] = []
     handoff: Handoff | None = None
@@ -79,8 +88,7 @@ def result_from_rasa(
             if reason not in HANDOFF_REASONS:
                 _LOGGER.warning("unknown handoff reason %r from the bot", reason)
             queue = custom["handoff"].get("queue")
-            handoff = Handoff(reason=reason, queue=str(queue) if queue else None,
-                              summary=handoff_summary(slots))
+            handoff = Handoff(reason=reason, queue=str(queue) if queue else None, summary=handoff_summary(slots))
         if custom.get("outcome"):
             outcome = str(custom["outcome"])
             booking_ref = str(custom["booking_ref"]) if custom.get("booking_ref") else None
@@ -194,6 +202,10 @@ class RasaDialogue:
         )
         if not isinstance(replies, list) or not isinstance(tracker, dict):
             raise DialogueError("dialogue-failed", "unexpected reply shape from rasa")
+        if not replies:
+            # Every turn of the bot says something; silence means an action failed (e.g. the action server
+            # is down, which Rasa only logs). The agent treats it as a failure and hands off.
+            raise DialogueError("dialogue-failed", "rasa returned no reply (action server down?)")
         result = result_from_rasa(replies, tracker, (time.monotonic() - started) * 1000.0)
         _LOGGER.debug(
             "rasa turn: intent=%s (%.2f) replies=%d",

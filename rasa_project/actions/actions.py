@@ -12,7 +12,7 @@ import os
 import re
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 import yaml
 from rasa_sdk import Action, Tracker
@@ -25,11 +25,11 @@ from .spoken import (
     SERVICES,
     SpokenTime,
     find_name_statement,
+    normalise,
     parse_date,
     parse_name,
     parse_service,
     parse_time,
-    normalise,
     say_date,
     say_datetime,
     say_time,
@@ -54,7 +54,7 @@ TASK_STATE = ["service", "date", "time", "time_period", "old_date", "booking_ref
               "confirmed", "correcting", "offered_times", "failed_lookups"]
 
 
-def _policy() -> Dict[str, Any]:
+def _policy() -> dict[str, Any]:
     path = Path(os.environ.get("ARI_AGENT_HANDOFF_POLICY", Path(__file__).parent.parent / "handoff.yml"))
     with open(path, encoding="utf-8") as fh:
         return dict(yaml.safe_load(fh))
@@ -79,7 +79,7 @@ def scope_of(tracker: Tracker) -> str:
     return str(tracker.get_slot("booking_scope") or "live")
 
 
-def handoff(dispatcher: CollectingDispatcher, reason: str, say: Optional[str] = None) -> List[EventType]:
+def handoff(dispatcher: CollectingDispatcher, reason: str, say: str | None = None) -> list[EventType]:
     """Tell the caller, signal the agent, record the reason; the call leaves the bot here."""
     queue = POLICY["urgent_queue"] if reason == "urgent" else POLICY["default_queue"]
     dispatcher.utter_message(text=say or "I'll put you through to a member of our team now. Please hold.")
@@ -102,7 +102,7 @@ def _count_intent(tracker: Tracker, intent: str) -> int:
                if e.get("event") == "user" and (e.get("parse_data") or {}).get("intent", {}).get("name") == intent)
 
 
-def _actions_since_user(tracker: Tracker) -> List[str]:
+def _actions_since_user(tracker: Tracker) -> list[str]:
     names = []
     for event in reversed(tracker.events):
         if event.get("event") == "user":
@@ -122,12 +122,12 @@ def _said_since_user(tracker: Tracker) -> int:
     return count
 
 
-def _slot_date(tracker: Tracker, slot: str) -> Optional[date]:
+def _slot_date(tracker: Tracker, slot: str) -> date | None:
     value = tracker.get_slot(slot)
     return date.fromisoformat(value) if value else None
 
 
-def _slot_time(tracker: Tracker) -> Optional[time]:
+def _slot_time(tracker: Tracker) -> time | None:
     value = tracker.get_slot("time")
     return time.fromisoformat(value) if value else None
 
@@ -189,14 +189,15 @@ def confirmation_text(tracker: Tracker) -> str:
     new = when(datetime.combine(day, at), today)
     if task == "reschedule":
         old = datetime.fromisoformat(found["starts_at"])
-        return f"So I'll move your {found['service']} from {when(old, today)[3:] if when(old, today).startswith('on ') else when(old, today)} to {new[3:] if new.startswith('on ') else new}. Is that right?"
+        old_said = when(old, today).removeprefix("on ")
+        return f"So I'll move your {found['service']} from {old_said} to {new.removeprefix('on ')}. Is that right?"
     phone = "at the number you're calling from" if tracker.get_slot("caller_number") else \
         f"on {' '.join(str(tracker.get_slot('phone') or ''))}"
     return (f"So that's a {tracker.get_slot('service')} {new}, for {tracker.get_slot('name')}, "
             f"and we'll reach you {phone}. Shall I book it?")
 
 
-def required_slots(tracker: Tracker, values: Dict[str, Any]) -> List[str]:
+def required_slots(tracker: Tracker, values: dict[str, Any]) -> list[str]:
     """Slots of the current task, in the order they are asked; phone only without caller id."""
     task = values.get("task") or tracker.get_slot("task") or "book"
     slots = list(TASK_SLOTS[task])
@@ -205,13 +206,13 @@ def required_slots(tracker: Tracker, values: Dict[str, Any]) -> List[str]:
     return slots
 
 
-def extract_details(tracker: Tracker, requested: Optional[str]) -> Dict[str, Any]:
+def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
     """Booking details in the latest caller turn, in any order: service, date, time, name, phone."""
     message = tracker.latest_message or {}
     text = message.get("text") or ""
     intent = (message.get("intent") or {}).get("name")
     today = call_now(tracker).date()
-    found: Dict[str, Any] = {}
+    found: dict[str, Any] = {}
     if intent in NOT_DETAILS or not text:
         return found
     service = parse_service(text)
@@ -242,14 +243,14 @@ def extract_details(tracker: Tracker, requested: Optional[str]) -> Dict[str, Any
 class ActionStartTask(Action):
     """Sets the task from the intent (book, cancel, reschedule) and keeps any details already given."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_start_task"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         task = TASK_BY_INTENT.get(intent or "", "book")
-        events: List[EventType] = [SlotSet("task", task)]
+        events: list[EventType] = [SlotSet("task", task)]
         if tracker.get_slot("task") != task or tracker.get_slot("booking_ref"):
             events += [SlotSet(slot, None) for slot in TASK_STATE]
         # The form validates these at activation, so "a cleaning on Friday" fills two slots at once.
@@ -272,11 +273,11 @@ class ActionStartTask(Action):
 class ValidateAppointmentForm(Action):
     """Extracts, resolves and checks every detail; decides what to ask next."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "validate_appointment_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         try:
             return await self._run(dispatcher, tracker)
         except Exception:  # the caller must never hear silence: a failure hands the call over
@@ -284,13 +285,13 @@ class ValidateAppointmentForm(Action):
             return handoff(dispatcher, "error", "I'm sorry, something went wrong on my side. "
                                                  "Let me put you through to a member of our team.")
 
-    async def _run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    async def _run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         requested = tracker.get_slot("requested_slot")
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         # The caller's turn is fresh if nothing was said since; after an answered aside the form only
         # resumes and must not read the question again as booking details.
         after_user = _said_since_user(tracker) == 0
-        values: Dict[str, Any] = {}
+        values: dict[str, Any] = {}
         slot = tracker.get_slot
         if after_user:
             task = slot("task") or "book"
@@ -344,7 +345,7 @@ class ValidateAppointmentForm(Action):
         events.append(SlotSet("requested_slot", missing[0] if missing else None))
         return events
 
-    def _misunderstood(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    def _misunderstood(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         if _consecutive_intents(tracker, "nlu_fallback") >= POLICY["max_misunderstandings"]:
             return handoff(dispatcher, "misunderstood", "I'm sorry, I'm having trouble understanding. "
                                                         "Let me put you through to a member of our team.")
@@ -352,7 +353,7 @@ class ValidateAppointmentForm(Action):
         return [SlotSet("requested_slot", tracker.get_slot("requested_slot"))]
 
     async def _check(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                     values: Dict[str, Any]) -> List[EventType]:
+                     values: dict[str, Any]) -> list[EventType]:
         """Resolves dates and times against the calendar; edits `values` in place."""
         slot = tracker.get_slot
         now = call_now(tracker)
@@ -432,8 +433,8 @@ class ValidateAppointmentForm(Action):
             return await self._offer(dispatcher, conn, scope, start, minutes, now, exclude, values, text)
 
     async def _offer(self, dispatcher: CollectingDispatcher, conn: Any, scope: str, wanted: datetime,
-                     minutes: int, now: datetime, exclude: Optional[str], values: Dict[str, Any],
-                     lead: str, clear_date: bool = False) -> List[EventType]:
+                     minutes: int, now: datetime, exclude: str | None, values: dict[str, Any],
+                     lead: str, clear_date: bool = False) -> list[EventType]:
         """Say why, then offer the nearest free starts; the time is asked again."""
         free = await calendar.nearest_free(conn, scope, wanted, minutes, now, 2, exclude)
         values["time"] = None
@@ -460,11 +461,11 @@ class ActionAskSlot(Action):
 
     slot_name = ""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return f"action_ask_{self.slot_name}"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         asides = ASIDES.intersection(_actions_since_user(tracker))
         if self.slot_name == "time" and tracker.get_slot("offered_times") and _said_since_user(tracker) \
                 and not asides:
@@ -484,11 +485,11 @@ for _slot in ("service", "date", "time", "name", "old_date", "phone", "confirmed
 class ActionCompleteTask(Action):
     """Books, cancels or moves once the caller confirmed; reports the outcome to the agent."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_complete_task"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         if tracker.get_slot("handoff_reason") or not tracker.get_slot("confirmed"):
             return []  # the form stopped for a handoff: nothing to complete
         try:
@@ -498,7 +499,7 @@ class ActionCompleteTask(Action):
             return handoff(dispatcher, "error", "I'm sorry, I couldn't save that. "
                                                  "Let me put you through to a member of our team.")
 
-    async def _complete(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+    async def _complete(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         slot = tracker.get_slot
         task = slot("task") or "book"
         scope = scope_of(tracker)
@@ -532,10 +533,10 @@ class ActionCompleteTask(Action):
         dispatcher.utter_message(text=f"You're booked in. Your reference is {spelled}. "
                                       "Is there anything else I can help with?")
         dispatcher.utter_message(json_message={"outcome": "booked", "booking_ref": ref})
-        return reset + [SlotSet("booking_ref", ref)]
+        return [*reset, SlotSet("booking_ref", ref)]
 
 
-def out_of_scope(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+def out_of_scope(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """First time: say honestly this line can't help and offer a human; again: hand off."""
     if _count_intent(tracker, "out_of_scope") >= POLICY["max_out_of_scope"]:
         return handoff(dispatcher, "out_of_scope", "That's something our team can help with better than I can. "
@@ -550,22 +551,22 @@ def out_of_scope(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Eve
 class ActionOutOfScope(Action):
     """Out-of-scope outside a form (inside, the form's validation handles it)."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_out_of_scope"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         return out_of_scope(dispatcher, tracker)
 
 
 class ActionFallback(Action):
     """A misunderstanding outside a form: one clarifying question, then a human."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent != "nlu_fallback":
             # Understood, but no rule fits here (a stray "yes"): ask, and forget the turn so the
@@ -582,11 +583,11 @@ class ActionFallback(Action):
 class ActionHandoff(Action):
     """Immediate handoff: the caller asked, urgent symptoms, or frustration."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent == "report_urgent":
             return handoff(dispatcher, "urgent", "That sounds like it needs attention today. "
@@ -600,11 +601,11 @@ class ActionHandoff(Action):
 class ActionEndCall(Action):
     """Says goodbye and tells the agent the call can end."""
 
-    def name(self) -> Text:
+    def name(self) -> str:
         return "action_end_call"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
+                  domain: dict[str, Any]) -> list[EventType]:
         dispatcher.utter_message(text="Thank you for calling Riverside Dental Clinic. Goodbye.")
         dispatcher.utter_message(json_message={"end_call": True})
         return [ActiveLoop(None), SlotSet("requested_slot", None)]

@@ -9,7 +9,6 @@ import os
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import List, Optional, Tuple
 
 import psycopg
 
@@ -47,13 +46,13 @@ def within_hours(start: datetime, minutes: int) -> bool:
     return hours[0] <= start.time() and end.date() == start.date() and end.time() <= hours[1]
 
 
-def _overlaps(start: datetime, minutes: int, busy: List[Tuple[datetime, int]]) -> bool:
+def _overlaps(start: datetime, minutes: int, busy: list[tuple[datetime, int]]) -> bool:
     end = start + timedelta(minutes=minutes)
     return any(b_start < end and start < b_start + timedelta(minutes=b_min) for b_start, b_min in busy)
 
 
 async def busy_on(conn: psycopg.AsyncConnection, scope: str, day: date,
-                  exclude_ref: Optional[str] = None) -> List[Tuple[datetime, int]]:
+                  exclude_ref: str | None = None) -> list[tuple[datetime, int]]:
     """(start, minutes) of the booked appointments of one day."""
     cur = await conn.execute(
         "SELECT starts_at, duration_minutes FROM bookings WHERE scope = %s AND status = 'booked' "
@@ -64,7 +63,7 @@ async def busy_on(conn: psycopg.AsyncConnection, scope: str, day: date,
 
 
 async def why_unavailable(conn: psycopg.AsyncConnection, scope: str, start: datetime, minutes: int,
-                          now: datetime, exclude_ref: Optional[str] = None) -> Optional[str]:
+                          now: datetime, exclude_ref: str | None = None) -> str | None:
     """None if the slot is free, else 'past' | 'closed_day' | 'outside_hours' | 'taken'."""
     if start < now:
         return "past"
@@ -78,8 +77,8 @@ async def why_unavailable(conn: psycopg.AsyncConnection, scope: str, start: date
 
 
 async def nearest_free(conn: psycopg.AsyncConnection, scope: str, wanted: datetime, minutes: int,
-                       now: datetime, count: int = 2, exclude_ref: Optional[str] = None,
-                       window: Optional[Tuple[time, time]] = None) -> List[datetime]:
+                       now: datetime, count: int = 2, exclude_ref: str | None = None,
+                       window: tuple[time, time] | None = None) -> list[datetime]:
     """The free starts closest to `wanted`: same day first, then the following open days."""
     for offset in range(0, 14):
         day = wanted.date() + timedelta(days=offset)
@@ -108,7 +107,7 @@ def new_reference() -> str:
 
 
 async def find_bookings(conn: psycopg.AsyncConnection, scope: str, name: str,
-                        day: Optional[date]) -> List[Booking]:
+                        day: date | None) -> list[Booking]:
     """Booked appointments of a caller (name match ignores case), optionally on one day."""
     query = ("SELECT reference, name, service, starts_at, duration_minutes FROM bookings "
              "WHERE scope = %s AND status = 'booked' AND lower(name) = lower(%s)")
@@ -120,8 +119,8 @@ async def find_bookings(conn: psycopg.AsyncConnection, scope: str, name: str,
     return [Booking(*row) for row in await cur.fetchall()]
 
 
-async def book(conn: psycopg.AsyncConnection, scope: str, name: str, phone: Optional[str], service: str,
-               start: datetime, call_id: Optional[str]) -> str:
+async def book(conn: psycopg.AsyncConnection, scope: str, name: str, phone: str | None, service: str,
+               start: datetime, call_id: str | None) -> str:
     """Insert a booking; returns its reference."""
     reference = new_reference()
     await conn.execute(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Optional
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
@@ -44,8 +43,8 @@ PERIODS = {"morning": (time(8, 0), time(12, 0)), "afternoon": (time(12, 0), time
 class SpokenTime:
     """A time heard on the phone: an exact time, or only a part of the day."""
 
-    at: Optional[time] = None
-    period: Optional[str] = None  # morning | afternoon | evening | lunchtime
+    at: time | None = None
+    period: str | None = None  # morning | afternoon | evening | lunchtime
     approximate: bool = False  # "around four"
 
 
@@ -66,14 +65,14 @@ def normalise(text: str) -> str:
     return _words_to_numbers(re.sub(r"\s+", " ", text).strip())
 
 
-def _day_number(token: str) -> Optional[int]:
+def _day_number(token: str) -> int | None:
     m = re.fullmatch(r"(\d{1,2})th", token)
     if m:
         return int(m.group(1))
     return _ORDINAL_WORDS.get(token)
 
 
-def _next_month_day(today: date, day: int, month: Optional[int] = None) -> Optional[date]:
+def _next_month_day(today: date, day: int, month: int | None = None) -> date | None:
     """The first date on or after today with this day (and month, if given)."""
     for offset in range(0, 13):
         year = today.year + (today.month - 1 + offset) // 12
@@ -96,7 +95,7 @@ def _next_month_day(today: date, day: int, month: Optional[int] = None) -> Optio
     return None
 
 
-def parse_date(text: str, today: date) -> Optional[date]:
+def parse_date(text: str, today: date) -> date | None:
     """The date a caller means: 'tomorrow', 'next tuesday', 'the 3rd', 'december the first', '2024-12-03'."""
     t = normalise(text)
     m = re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", t)
@@ -141,13 +140,13 @@ def parse_date(text: str, today: date) -> Optional[date]:
     return None
 
 
-def _hour_value(token: str) -> Optional[int]:
+def _hour_value(token: str) -> int | None:
     if token.isdigit():
         return int(token)
     return _NUMBER_WORDS.get(token)
 
 
-def _clinic_hour(hour: int, meridiem: Optional[str]) -> int:
+def _clinic_hour(hour: int, meridiem: str | None) -> int:
     """'at four' at a dental clinic means 16:00: bare hours 1-7 are afternoon."""
     if meridiem in ("pm", "p.m.", "p m") and hour < 12:
         return hour + 12
@@ -158,7 +157,7 @@ def _clinic_hour(hour: int, meridiem: Optional[str]) -> int:
     return hour
 
 
-def parse_time(text: str, bare_number_is_hour: bool = False) -> Optional[SpokenTime]:
+def parse_time(text: str, bare_number_is_hour: bool = False) -> SpokenTime | None:
     """The time a caller means: 'half past two', 'around four', '10:30', 'quarter to five', 'in the morning'.
 
     A bare number ('ten') counts only when the agent has just asked for a time (`bare_number_is_hour`).
@@ -169,7 +168,7 @@ def parse_time(text: str, bare_number_is_hour: bool = False) -> Optional[SpokenT
     approx = bool(re.search(r"\b(around|about|roughly|ish|or so)\b", t))
     mer = r"(?:\s*(am|pm|in the morning|in the afternoon|in the evening))?"
 
-    def build(hour: int, minute: int, meridiem: Optional[str]) -> Optional[SpokenTime]:
+    def build(hour: int, minute: int, meridiem: str | None) -> SpokenTime | None:
         mapped = {"in the morning": "am", "in the afternoon": "pm", "in the evening": "pm"}.get(
             meridiem or "", meridiem)
         h = _clinic_hour(hour, mapped)
@@ -204,7 +203,8 @@ def parse_time(text: str, bare_number_is_hour: bool = False) -> Optional[SpokenT
             meridiem = after.group(1) if after else None
         if hour is not None:
             return build(hour, 0, meridiem)
-    m = re.search(rf"\b(?:at|around|about|for|by|after|make it|change it to|move it to)\s+{num}\b(?!\s*(?:th|days?|weeks?|minutes?)){mer}", t)
+    lead = r"(?:at|around|about|for|by|after|make it|change it to|move it to)"
+    m = re.search(rf"\b{lead}\s+{num}\b(?!\s*(?:th|days?|weeks?|minutes?)){mer}", t)
     if m and not re.search(rf"\b(?:the|for)\s+{m.group(1)}th\b", t):
         hour = _hour_value(m.group(1))
         if hour is not None:
@@ -223,7 +223,7 @@ def parse_time(text: str, bare_number_is_hour: bool = False) -> Optional[SpokenT
     return None
 
 
-def parse_service(text: str) -> Optional[str]:
+def parse_service(text: str) -> str | None:
     """The canonical service named in the text: check-up, cleaning or filling."""
     t = normalise(text)
     for service, words in _SERVICE_WORDS.items():
@@ -244,7 +244,7 @@ _NOT_NAME_WORDS = {
 _NAME_STOP = re.compile(r"\s+(?:and|please|thanks|thank you|speaking|here)\b.*$")
 
 
-def parse_name(text: str) -> Optional[str]:
+def parse_name(text: str) -> str | None:
     """A caller's name from 'I'm Jennifer Wood' or 'jennifer wood please'; None if it does not look like one."""
     t = normalise(text)
     m = _NAME_PREFIX.match(t)
@@ -260,7 +260,7 @@ def parse_name(text: str) -> Optional[str]:
     return " ".join(w[:1].upper() + w[1:] for w in words)
 
 
-def find_name_statement(text: str) -> Optional[str]:
+def find_name_statement(text: str) -> str | None:
     """A name volunteered out of order: 'my name is Jennifer Wood' (only explicit forms, to avoid guesses)."""
     t = normalise(text)
     m = re.search(r"\b(?:my name is|my name's|name is|this is|it's|booking for|book it under)\s+([a-z' -]+)",
@@ -286,7 +286,7 @@ def say_time(value: time) -> str:
     return f"{hour12} {value.minute:02d}" if value.minute >= 10 else f"{hour12} oh {value.minute}"
 
 
-def say_date(value: date, today: Optional[date] = None) -> str:
+def say_date(value: date, today: date | None = None) -> str:
     """2024-12-03 -> 'Tuesday the third of December' ('tomorrow, Tuesday the third of December')."""
     day = _ORDINAL_SPOKEN.get(value.day)
     if day is None:
@@ -300,6 +300,6 @@ def say_date(value: date, today: Optional[date] = None) -> str:
     return text
 
 
-def say_datetime(value: datetime, today: Optional[date] = None) -> str:
+def say_datetime(value: datetime, today: date | None = None) -> str:
     """'Tuesday the third of December at half past four'."""
     return f"{say_date(value.date(), today)} at {say_time(value.time())}"

@@ -1,0 +1,153 @@
+"""Unit tests of the Rasa wire translation (no network) and of the spoken date/time parsing."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from datetime import date, datetime, time
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from ari_agent.dialogue.base import CallContext, DialogueResult, Handoff
+from ari_agent.dialogue.rasa import context_events, handoff_summary, result_from_rasa, result_to_rasa
+
+
+def _load_spoken() -> ModuleType:
+    path = Path(__file__).parent.parent / "rasa_project" / "actions" / "spoken.py"
+    spec = importlib.util.spec_from_file_location("rasa_spoken", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["rasa_spoken"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+spoken = _load_spoken()
+TODAY = date(2026, 11, 26)  # a Thursday
+
+
+def test_round_trip_full_result() -> None:
+    result = DialogueResult(
+        replies=["You're booked in.", "Anything else?"],
+        intent="affirm",
+        intent_confidence=0.94,
+        entities=[{"entity": "date", "value": "friday", "start": 0, "end": 6, "extractor": "RegexEntityExtractor"}],
+        slots={"task": "book", "service": "cleaning", "name": "Jennifer Wood"},
+        handoff=Handoff(reason="urgent", queue="urgent", summary="task book; service cleaning; name Jennifer Wood"),
+        outcome="booked",
+        booking_ref="AB123",
+        end_call=True,
+    )
+    replies, tracker = result_to_rasa(result)
+    assert result_from_rasa(replies, tracker) == result
+
+
+def test_round_trip_plain_reply() -> None:
+    result = DialogueResult(replies=["Which day suits you?"], intent="book_appointment", intent_confidence=0.9)
+    assert result_from_rasa(*result_to_rasa(result)) == result
+
+
+def test_last_user_event_wins_over_stale_latest_message() -> None:
+    tracker = {
+        "slots": {"requested_slot": "time", "call_now": "2026-11-26T10:00:00"},
+        "latest_message": {"intent": {"name": "inform", "confidence": 0.8}},
+        "events": [
+            {"event": "user", "parse_data": {"intent": {"name": "inform", "confidence": 0.8}}},
+            {"event": "user", "parse_data": {"intent": {"name": "affirm", "confidence": 0.93}, "entities": []}},
+            {"event": "action", "name": "action_listen"},
+        ],
+    }
+    result = result_from_rasa([{"recipient_id": "x", "text": "Done."}], tracker)
+    assert (result.intent, result.intent_confidence) == ("affirm", 0.93)
+    assert result.slots == {"requested_slot": "time"}  # the agent's own context slots are not echoed
+
+
+def test_handoff_payload_without_queue_and_unknown_reason() -> None:
+    result = result_from_rasa([{"custom": {"handoff": {"reason": "something-new"}}}], {"slots": {}})
+    assert result.handoff == Handoff(reason="something-new", queue=None, summary="")
+    assert result.replies == []
+
+
+def test_context_events_carry_now_caller_and_scope() -> None:
+    ctx = CallContext(now=datetime(2026, 11, 26, 10, 5), caller_number="+4412345", call_id="c-1")
+    events = context_events(ctx, "replay-7")
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert slots == {
+        "call_now": "2026-11-26T10:05:00",
+        "caller_number": "+4412345",
+        "call_id": "c-1",
+        "booking_scope": "replay-7",
+    }
+    assert events[0]["name"] == "action_session_start" and events[-1]["name"] == "action_listen"
+
+
+def test_handoff_summary_lists_what_the_caller_gave() -> None:
+    assert (
+        handoff_summary({"task": "book", "service": "filling", "date": "2026-11-27"})
+        == "task book; service filling; date 2026-11-27"
+    )
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("tomorrow", date(2026, 11, 27)),
+        ("next tuesday", date(2026, 12, 1)),
+        ("on the 3rd", date(2026, 12, 3)),
+        ("the twenty first", date(2026, 12, 21)),
+        ("december the first", date(2026, 12, 1)),
+        ("thursday", date(2026, 12, 3)),  # said on a Thursday: next week's
+        ("the first one", None),
+        ("i'd like to book", None),
+    ],
+)
+def test_parse_date(said: str, expected: date | None) -> None:
+    assert spoken.parse_date(said, TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("said", "bare", "expected"),
+    [
+        ("half past two", False, time(14, 30)),
+        ("around four", False, time(16, 0)),
+        ("quarter to five", False, time(16, 45)),
+        ("at 10", False, time(10, 0)),
+        ("10:30", False, time(10, 30)),
+        ("actually make it four", False, time(16, 0)),
+        ("at eleven in the morning", False, time(11, 0)),
+        ("ten is fine", False, None),
+        ("ten is fine", True, time(10, 0)),
+    ],
+)
+def test_parse_time(said: str, bare: bool, expected: time | None) -> None:
+    heard = spoken.parse_time(said, bare_number_is_hour=bare)
+    assert (heard.at if heard else None) == expected
+
+
+def test_parse_time_period() -> None:
+    assert spoken.parse_time("in the morning").period == "morning"
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("I'm Jennifer Wood", "Jennifer Wood"),
+        ("jennifer wood please", "Jennifer Wood"),
+        ("my name is tom smith", "Tom Smith"),
+        ("i want to book", None),
+        ("friday", None),
+    ],
+)
+def test_parse_name(said: str, expected: str | None) -> None:
+    assert spoken.parse_name(said) == expected
+
+
+def test_spoken_output_is_for_the_ear() -> None:
+    assert spoken.say_time(time(15, 30)) == "half past three"
+    assert spoken.say_time(time(9, 0)) == "nine o'clock"
+    assert spoken.say_time(time(16, 45)) == "quarter to five"
+    assert spoken.say_date(date(2026, 12, 1)) == "Tuesday the first of December"
+    assert spoken.say_date(date(2026, 11, 27), TODAY) == "tomorrow, Friday the twenty-seventh of November"
+    assert spoken.say_datetime(datetime(2026, 12, 1, 15, 30)) == "Tuesday the first of December at half past three"

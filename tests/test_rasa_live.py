@@ -1,0 +1,159 @@
+"""Real multi-turn conversations through RasaDialogue against the started Rasa server, action server and
+PostgreSQL (scripts/rasa-start.sh; DSN from ARI_AGENT_DB_DSN). Each test books in its own scope."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import aiohttp
+import psycopg
+import pytest
+
+from ari_agent.dialogue.base import CallContext, DialogueResult
+from ari_agent.dialogue.rasa import RasaDialogue
+
+pytestmark = pytest.mark.integration
+
+RASA_URL = f"http://127.0.0.1:{os.environ.get('RASA_PORT', '15005')}"
+DSN = os.environ.get("ARI_AGENT_DB_DSN", "postgresql://ari_agent:ari_agent@127.0.0.1:5432/ari_agent")
+NOW = datetime(2026, 11, 26, 10, 0)  # a Thursday morning
+
+
+class Call:
+    """One conversation: says lines, keeps every result."""
+
+    def __init__(self, dialogue: RasaDialogue, scope: str) -> None:
+        self.dialogue, self.scope, self.id = dialogue, scope, f"test-{uuid.uuid4().hex}"
+        self.results: list[DialogueResult] = []
+
+    async def start(self, caller: str = "+441632960001") -> None:
+        await self.dialogue.start(
+            self.id, CallContext(now=NOW, caller_number=caller, call_id=self.id), scope=self.scope
+        )
+
+    async def say(self, text: str) -> DialogueResult:
+        result = await self.dialogue.send(self.id, text)
+        self.results.append(result)
+        return result
+
+
+@pytest.fixture
+async def call() -> AsyncIterator[Call]:
+    async with aiohttp.ClientSession() as session:
+        try:
+            async with session.get(f"{RASA_URL}/status", timeout=aiohttp.ClientTimeout(total=2)) as resp:
+                resp.raise_for_status()
+        except aiohttp.ClientError as exc:
+            pytest.skip(f"Rasa is not running at {RASA_URL} (scripts/rasa-start.sh): {exc}")
+        dialogue = RasaDialogue(RASA_URL, timeout=10.0, session=session)
+        scope = f"test-{uuid.uuid4().hex[:12]}"
+        c = Call(dialogue, scope)
+        await c.start()
+        yield c
+        await dialogue.end(c.id)
+        with psycopg.connect(DSN, autocommit=True) as conn:
+            conn.execute("DELETE FROM bookings WHERE scope = %s", (scope,))
+
+
+def _spoken(result: DialogueResult) -> str:
+    return " ".join(result.replies)
+
+
+async def test_booking_with_partial_info_and_a_correction(call: Call) -> None:
+    r = await call.say("i'd like to book a cleaning on friday")
+    assert r.slots["service"] == "cleaning" and r.slots["date"] == "2026-11-27"
+    assert "what time" in _spoken(r).lower()  # service and day were given: neither is asked again
+    r = await call.say("half past two")
+    assert r.slots["time"] == "14:30" and "name" in _spoken(r).lower()
+    r = await call.say("I'm Jennifer Wood")
+    assert r.slots["name"] == "Jennifer Wood"
+    assert "tomorrow, Friday the twenty-seventh of November, at half past two" in _spoken(r)
+    r = await call.say("no, wednesday")
+    assert r.slots["date"] == "2026-12-02" and r.slots["time"] == "14:30"
+    assert "Wednesday the second of December at half past two" in _spoken(r) and r.outcome is None
+    r = await call.say("yes")
+    assert r.outcome == "booked" and r.booking_ref
+    with psycopg.connect(DSN) as conn:
+        row = conn.execute(
+            "SELECT name, service, starts_at, duration_minutes, phone, status FROM bookings "
+            "WHERE scope = %s AND reference = %s",
+            (call.scope, r.booking_ref),
+        ).fetchone()
+    assert row == ("Jennifer Wood", "cleaning", datetime(2026, 12, 2, 14, 30), 45, "+441632960001", "booked")
+    r = await call.say("no thanks")
+    assert r.end_call
+    asked = [reply for res in call.results for reply in res.replies]
+    assert sum("What time" in a for a in asked) == 1 and sum("your name" in a for a in asked) == 1
+
+
+async def test_question_mid_flow_then_resume(call: Call) -> None:
+    await call.say("i need a check up")
+    r = await call.say("what are your opening hours")
+    assert r.intent == "ask_opening_hours"
+    assert "Monday to Friday" in r.replies[0] and r.replies[-1] == "So, which day suits you?"
+    r = await call.say("monday")
+    assert r.slots["date"] == "2026-11-30" and r.slots["service"] == "check-up"
+
+
+async def test_taken_slot_offers_nearest_free_times(call: Call) -> None:
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO bookings (reference, scope, name, service, starts_at, duration_minutes) "
+            "VALUES (%s, %s, 'Someone Else', 'filling', '2026-11-30 10:00', 60)",
+            (f"T{uuid.uuid4().hex[:8]}", call.scope),
+        )
+    r = await call.say("can i book a check up on monday at ten")
+    text = _spoken(r)
+    assert "Ten o'clock is already taken" in text and "nine o'clock or half past nine" in text
+    assert "time" not in r.slots  # 09:00 and 11:00 are equally near: the earlier wins
+    r = await call.say("the second one")
+    assert r.slots["time"] == "09:30" and r.slots["date"] == "2026-11-30"
+
+
+async def test_out_of_scope_twice_hands_off(call: Call) -> None:
+    r = await call.say("can you recommend a good toothpaste")
+    assert r.intent == "out_of_scope" and r.handoff is None and "can't help" in _spoken(r)
+    r = await call.say("what antibiotics should i take")
+    assert r.handoff is not None and (r.handoff.reason, r.handoff.queue) == ("out_of_scope", "reception")
+
+
+async def test_explicit_request_hands_off(call: Call) -> None:
+    await call.say("i'd like to book a cleaning")
+    r = await call.say("can i speak to a person")
+    assert r.handoff is not None and (r.handoff.reason, r.handoff.queue) == ("requested", "reception")
+    assert r.handoff.summary == "task book; service cleaning"
+
+
+async def test_urgent_symptom_hands_off_to_urgent_queue(call: Call) -> None:
+    r = await call.say("my gums are bleeding")
+    assert r.handoff is not None and (r.handoff.reason, r.handoff.queue) == ("urgent", "urgent")
+
+
+async def test_cancel_an_existing_booking(call: Call) -> None:
+    ref = f"C{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO bookings (reference, scope, name, service, starts_at, duration_minutes) "
+            "VALUES (%s, %s, 'Jennifer Wood', 'cleaning', '2026-11-27 14:30', 45)",
+            (ref, call.scope),
+        )
+    await call.say("i need to cancel my appointment")
+    r = await call.say("my name is jennifer wood")
+    assert "Which day" in _spoken(r)
+    r = await call.say("it's on friday")
+    assert "cleaning tomorrow, Friday the twenty-seventh of November, at half past two" in _spoken(r)
+    r = await call.say("yes")
+    assert (r.outcome, r.booking_ref) == ("cancelled", ref)
+    with psycopg.connect(DSN) as conn:
+        status = conn.execute("SELECT status FROM bookings WHERE reference = %s", (ref,)).fetchone()
+    assert status == ("cancelled",)
+
+
+async def test_two_misunderstandings_hand_off(call: Call) -> None:
+    r = await call.say("purple monkey dishwasher")
+    assert r.handoff is None and "another way" in _spoken(r)
+    r = await call.say("flibbertigibbet")
+    assert r.handoff is not None and r.handoff.reason == "misunderstood"
