@@ -205,6 +205,7 @@ class CallSession:
                 caller_number=self.channel.caller_number,
                 caller_name=self.channel.caller_name,
                 call_id=self.call_id,
+                scope=self.deps.scope,
             ),
         )
         await self._conversation()

@@ -32,6 +32,7 @@ class CallContext:
     caller_number: str = ""
     caller_name: str = ""
     call_id: str = ""
+    scope: str = "live"  # bookings scope: replayed cases each get their own, isolated from live bookings
 
 
 @dataclass(frozen=True, slots=True)
