@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Validates docker/prometheus.yml and docker/alerts.yml with promtool, and runs the alert unit tests
+# (docker/alerts_test.yml). promtool comes from Debian's `prometheus` package: the .deb is downloaded and
+# unpacked into the cache, not installed, so no Prometheus service is started on this machine.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+PROMTOOL_DIR="$CACHE_DIR/promtool"
+
+ensure_promtool() {
+    if command -v promtool >/dev/null 2>&1; then
+        PROMTOOL=$(command -v promtool)
+        return
+    fi
+    PROMTOOL="$PROMTOOL_DIR/root/usr/bin/promtool"
+    [ -x "$PROMTOOL" ] && return
+    step "unpack promtool from Debian package prometheus"
+    command -v apt-get >/dev/null || die "promtool not found and no apt-get: install Prometheus' promtool"
+    if ! apt-cache show prometheus >/dev/null 2>&1; then
+        apt-get update -qq && touch "$CACHE_DIR/.apt-updated"
+    fi
+    rm -rf "$PROMTOOL_DIR" && mkdir -p "$PROMTOOL_DIR/root"
+    # apt warns that _apt cannot write the cache dir and downloads as root: harmless here.
+    (cd "$PROMTOOL_DIR" && apt-get download -qq prometheus 2>&1 | grep -v unsandboxed >&2 || true)
+    ls "$PROMTOOL_DIR"/prometheus_*.deb >/dev/null 2>&1 \
+        || die "apt-get download prometheus failed"
+    dpkg-deb -x "$PROMTOOL_DIR"/prometheus_*.deb "$PROMTOOL_DIR/root"
+    rm -f "$PROMTOOL_DIR"/prometheus_*.deb "$PROMTOOL_DIR"/root/usr/bin/prometheus  # only promtool is kept
+    [ -x "$PROMTOOL" ] || die "the prometheus package holds no usr/bin/promtool"
+    step_done "$("$PROMTOOL" --version 2>&1 | head -1)"
+}
+
+ensure_promtool
+step "promtool check config + rules + alert tests"
+"$PROMTOOL" check config "$REPO_ROOT/docker/prometheus.yml" >&2
+"$PROMTOOL" check rules "$REPO_ROOT/docker/alerts.yml" >&2
+"$PROMTOOL" test rules "$REPO_ROOT/docker/alerts_test.yml" >&2
+step_done "ok"
