@@ -32,7 +32,7 @@ lint: setup
 
 test-unit:
 	@bash scripts/setup.sh venv
-	$(VENV)/bin/pytest -q -m "not integration"
+	$(VENV)/bin/pytest -q -m "not integration and not coqui"
 
 test: setup
 	@bash scripts/test.sh

@@ -138,6 +138,7 @@ class Agent:
         self.listener = listener = EventListener(
             ari, manager.dispatch, manager.resync, max_backoff=s.ari.reconnect_max_seconds
         )
+        metrics.set_ari_connected_function(listener.connected.is_set)
         task = asyncio.create_task(listener.run(), name="ari-events")
 
         async def stop_listener() -> None:

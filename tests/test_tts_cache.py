@@ -60,7 +60,7 @@ async def test_miss_then_hit_with_the_documented_name_uri_and_duration(tmp_path:
     text = "Hello and welcome"
     key = hashlib.sha256("\0".join(["tone", "a", "16000", text]).encode()).hexdigest()[:20]
     first = await cache.get(text)
-    assert first.path == tmp_path / "prompts" / f"{key}.wav"
+    assert first.path == tmp_path / "prompts" / f"{key}.wav16"
     assert first.uri == f"sound:/var/lib/asterisk/sounds/agent/{key}"
     assert first.duration_ms == len(text) * 50
     assert not first.cached and first.tts_ms > 0
@@ -177,7 +177,7 @@ async def test_no_temporary_files_are_left_behind(tmp_path: Path) -> None:
     cache = PromptCache(ToneTts(), tmp_path)
     await asyncio.gather(*(cache.get(f"prompt number {i}") for i in range(20)))
     names = [p.name for p in tmp_path.iterdir()]
-    assert len(names) == 20 and all(n.endswith(".wav") and not n.startswith(".") for n in names)
+    assert len(names) == 20 and all(n.endswith(".wav16") and not n.startswith(".") for n in names)
 
 
 async def test_prerender_keeps_order_and_synthesises_each_text_once(tmp_path: Path) -> None:

@@ -23,6 +23,9 @@ _FILE_MODE = 0o644
 _DIR_MODE = 0o755
 
 
+_SUFFIXES = {8000: ".wav", 16000: ".wav16"}
+
+
 @dataclass(frozen=True, slots=True)
 class Prompt:
     """One synthesised prompt on disk."""
@@ -55,10 +58,15 @@ class PromptCache:
         self._durations: dict[str, int] = {}  # key -> duration of a file known to be complete on disk
         self._inflight: dict[str, asyncio.Task[int]] = {}
         self._dir_ready = False
+        # Asterisk picks the format by extension and refuses a 16 kHz file named .wav ("frequency mismatch":
+        # ARI answers 201, then the playback fails); 16 kHz WAVs must be named .wav16.
+        if engine.sample_rate not in _SUFFIXES:
+            raise TtsError(f"{engine.name}: prompts must be 8000 or 16000 Hz for Asterisk, not {engine.sample_rate}")
+        self._suffix = _SUFFIXES[engine.sample_rate]
 
     def path_for(self, text: str) -> Path:
         """Where the WAV of `text` lives (whether or not it exists yet)."""
-        return self.directory / f"{prompt_key(self.engine, text)}.wav"
+        return self.directory / f"{prompt_key(self.engine, text)}{self._suffix}"
 
     def uri_for(self, text: str) -> str:
         """The sound URI Asterisk plays for `text`."""
@@ -68,7 +76,7 @@ class PromptCache:
         """The prompt for `text`, synthesising it on a miss. Raises TtsError."""
         text = text.strip()
         key = prompt_key(self.engine, text)
-        path = self.directory / f"{key}.wav"
+        path = self.directory / f"{key}{self._suffix}"
         started = time.perf_counter()
         known = self._durations.get(key)
         if known is None and key not in self._inflight:
