@@ -77,7 +77,10 @@ def cmd_demo_call(args: argparse.Namespace) -> int:
     """Place one simulated call through the real Asterisk and print its transcript."""
     from ari_agent.demo import run_demo_call
 
-    return asyncio.run(run_demo_call(_settings(args), args.script, timeout=args.timeout))
+    settings = _settings(args)
+    return asyncio.run(
+        run_demo_call(settings, args.script, timeout=args.timeout, verbose=args.verbose, voice=args.voice)
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--script", help="YAML case with the caller's turns (default: the built-in booking call)")
     p.add_argument("--timeout", type=float, default=120.0)
+    p.add_argument("--verbose", "-v", action="store_true", help="print every CallEvent as it happens")
+    p.add_argument("--voice", default="rms", help="caller voice: a flite voice, or espeak:<voice> (default rms)")
     p.set_defaults(func=cmd_demo_call)
     return parser
 

@@ -19,7 +19,7 @@ import yaml
 
 from ari_agent.app import Agent
 from ari_agent.config import Settings
-from ari_agent.events import EventBus, EventRecorder, EventType
+from ari_agent.events import CallEvent, EventBus, EventRecorder, EventType
 from ari_agent.sim.caller import CallerTurn, SimulatedCaller
 
 _LOGGER = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ _LOGGER = logging.getLogger(__name__)
 DEMO_SCRIPT: dict[str, Any] = {
     "description": "a caller books a cleaning, giving the day and time in one go",
     "turns": [
-        {"text": "Hi, I would like to book a cleaning please."},
+        {"text": "Hello, I need an appointment for a cleaning."},
         {"text": "Next Tuesday at half past two in the afternoon."},
         {"text": "My name is Jennifer Wood."},
         {"text": "Yes, that's right."},
@@ -37,9 +37,13 @@ DEMO_SCRIPT: dict[str, Any] = {
 
 
 class CallerVoice:
-    """Renders the caller's lines to 8 kHz WAVs inside Asterisk's view of the sounds directory."""
+    """Renders the caller's lines to 16 kHz WAVs inside Asterisk's view of the sounds directory.
 
-    def __init__(self, settings: Settings, voice: str = "en-us") -> None:
+    The caller speaks with another voice than the agent (flite "rms" by default, or an espeak-ng voice
+    written "espeak:en-us"), so the recogniser never hears the agent's own voice as the caller.
+    """
+
+    def __init__(self, settings: Settings, voice: str = "rms") -> None:
         self.host_dir = Path(settings.tts.cache_dir) / "caller"
         self.asterisk_dir = settings.tts.asterisk_sound_dir.rstrip("/") + "/caller"
         self.voice = voice
@@ -47,22 +51,26 @@ class CallerVoice:
 
     async def render(self, text: str) -> str:
         """Sound URI of `text` spoken by the caller's voice."""
-        name = hashlib.sha256(f"espeak|{self.voice}|{text}".encode()).hexdigest()[:20]
-        target = self.host_dir / f"{name}.wav"
+        name = hashlib.sha256(f"{self.voice}|{text}".encode()).hexdigest()[:20]
+        # Asterisk reads 16 kHz WAVs only under the .wav16 extension.
+        target = self.host_dir / f"{name}.wav16"
         if not target.exists():
-            raw = target.with_suffix(".raw.wav")
-            await _run("espeak-ng", "-v", self.voice, "-s", "160", "-w", str(raw), text)
-            await _run("sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(target))
+            raw = self.host_dir / f"{name}.raw.wav"
+            if self.voice.startswith("espeak:"):
+                await _run("espeak-ng", "-v", self.voice.removeprefix("espeak:"), "-s", "150", "-w", str(raw), text)
+            else:
+                await _run("flite", "-voice", self.voice, "-t", text, "-o", str(raw))
+            await _run("sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", "-t", "wav", str(target))
             raw.unlink(missing_ok=True)
             target.chmod(0o644)
         return f"sound:{self.asterisk_dir}/{name}"
 
     async def from_wav(self, path: Path) -> str:
-        """Sound URI of a recorded caller turn (converted to 8 kHz mono for Asterisk)."""
+        """Sound URI of a recorded caller turn (converted to 16 kHz mono for Asterisk)."""
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:20]
-        target = self.host_dir / f"rec-{digest}.wav"
+        target = self.host_dir / f"rec-{digest}.wav16"
         if not target.exists():
-            await _run("sox", str(path), "-r", "8000", "-c", "1", "-b", "16", str(target))
+            await _run("sox", str(path), "-r", "16000", "-c", "1", "-b", "16", "-t", "wav", str(target))
             target.chmod(0o644)
         return f"sound:{self.asterisk_dir}/rec-{digest}"
 
@@ -96,7 +104,14 @@ async def script_to_turns(script: dict[str, Any], voice: CallerVoice, base: Path
     return turns
 
 
-async def run_demo_call(settings: Settings, script_path: str | None, *, timeout: float) -> int:
+def _print_event(event: CallEvent) -> None:
+    shown = {k: v for k, v in event.data.items() if k not in ("entities", "slots", "replies")}
+    print(f"  {event.at.strftime('%H:%M:%S.%f')[:-3]} {event.type.value:<17} {shown}")
+
+
+async def run_demo_call(
+    settings: Settings, script_path: str | None, *, timeout: float, verbose: bool = False, voice: str = "rms"
+) -> int:
     """Place the demo call, print the transcript from PostgreSQL and the outcome."""
     from ari_agent.store.queries import get_call
 
@@ -105,8 +120,9 @@ async def run_demo_call(settings: Settings, script_path: str | None, *, timeout:
     bus = EventBus()
     recorder = EventRecorder()
     bus.subscribe(recorder)
-    voice = CallerVoice(settings)
-    turns = await script_to_turns(script, voice, base)
+    if verbose:
+        bus.subscribe(_print_event)
+    turns = await script_to_turns(script, CallerVoice(settings, voice), base)
     print(f"demo: {script.get('description', '')}")
     async with Agent(settings, bus=bus, serve_http=False) as agent:
         assert agent.listener is not None

@@ -260,6 +260,8 @@ class CallSession:
         while True:
             event = await self.inbox.get()
             if event.type in HANGUP_EVENTS and event.channel_id == self.channel.id:
+                if self._outcome.hangup_by == "agent-hanging-up":
+                    raise _CallFinished()
                 raise CallerHungUp()
             if event.type == "ChannelDtmfReceived" and event.channel_id == self.channel.id:
                 self.emit(EventType.DTMF, digit=event.digit)
@@ -479,6 +481,8 @@ class CallSession:
         return f"Handoff ({reason}); last intent {said}" + (f"; {slots}" if slots else "")
 
     async def _hangup_by_agent(self) -> None:
+        # Our own hangup comes back as StasisEnd: it must not be mistaken for the caller leaving.
+        self._outcome.hangup_by = "agent-hanging-up"
         await self._ari.hangup(self.channel.id)
         raise _CallFinished()
 
@@ -516,6 +520,8 @@ class CallSession:
             async with asyncio.timeout(2):
                 await self.deps.dialogue.end(self.call_id)
         outcome = self._outcome
+        if outcome.hangup_by == "agent-hanging-up":
+            outcome.hangup_by = "agent"
         final = outcome.outcome
         if final is None:
             final = "answered" if outcome.answered_questions else "hangup"
