@@ -59,6 +59,7 @@ header.top { background:#1d2330; color:#fff; padding:10px 24px; display:flex; ga
 header.top a { color:#fff; text-decoration:none; font-weight:bold; }
 main { padding:16px 24px; max-width:1400px; }
 h1 { font-size:22px; margin:4px 0 12px; } h2 { font-size:17px; margin:18px 0 8px; }
+h3 { font-size:14px; margin:10px 0 4px; }
 a { color:#1a56c4; }
 table { border-collapse:collapse; width:100%; background:#fff; }
 th, td { text-align:left; padding:6px 8px; border-bottom:1px solid var(--line); vertical-align:top; }
@@ -77,7 +78,7 @@ form.filters input, form.filters select { font-size:14px; padding:4px; }
 .o-live { background:#e3ecff; color:#1a56c4; }
 .summary { display:grid; grid-template-columns:repeat(auto-fill, minmax(230px, 1fr)); gap:4px 18px;
            background:#fff; border:1px solid var(--line); padding:10px 14px; }
-.summary div span { display:block; font-size:12px; color:var(--muted); }
+.summary .label { display:block; font-size:12px; color:var(--muted); }
 .columns { display:grid; grid-template-columns:minmax(0, 2fr) minmax(280px, 1fr); gap:20px; }
 @media (max-width: 900px) { .columns { grid-template-columns:1fr; } }
 ol.timeline { list-style:none; margin:0; padding:0; }
@@ -103,7 +104,10 @@ aside dt { color:var(--muted); } aside dd { margin:0; overflow-wrap:anywhere; }
 aside section { margin-bottom:12px; }
 .note { color:var(--muted); font-size:13px; }
 .refused { background:#fff; border:1px solid var(--line); padding:16px; max-width:720px; }
-audio { width:100%; margin-top:6px; }
+.recording { display:flex; align-items:center; gap:12px; margin-top:10px; background:#fff;
+             border:1px solid var(--line); padding:4px 12px; }
+.recording .label { font-size:12px; color:var(--muted); }
+.recording audio { flex:1; height:36px; }
 """
 _CSS_HASH = base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
 # No script may run, ever; the one inline style block is allowed by its hash; audio only from this server.
@@ -393,7 +397,8 @@ def _cdrs_html(cdrs: list[dict[str, Any]]) -> str:
                 continue
             shown = value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else value
             rows.append(f"<dt>{escape(name)}</dt><dd>{_e(shown)}</dd>")
-        sections.append(f"<section><h2>CDR {i} of {len(cdrs)}</h2><dl>{''.join(rows)}</dl></section>")
+        heading = f"<h3>CDR {i} of {len(cdrs)}</h3>" if len(cdrs) > 1 else ""
+        sections.append(f"<section>{heading}<dl>{''.join(rows)}</dl></section>")
     return "".join(sections)
 
 
@@ -420,7 +425,7 @@ def _call_html(detail: queries.CallDetail, tz: tzinfo | None, recording: str) ->
         ("Linkedid", _e(c["linkedid"])),
         ("SIP Call-ID", _e(c["sip_call_id"])),
     ]
-    summary = "".join(f"<div><span>{escape(k)}</span>{v}</div>" for k, v in fields)
+    summary = "".join(f'<div><span class="label">{escape(k)}</span>{v}</div>' for k, v in fields)
     return (
         f'<h1>{escape(title)}</h1><div class="summary">{summary}</div>{recording}'
         '<div class="columns"><section><h2>Transcript</h2>'
@@ -503,8 +508,8 @@ class SupervisorPages:
             if self._recordings.resolve(path) is not None:
                 src = escape(_call_href(call_id) + "/recording")
                 recording = (
-                    f'<h2>Recording</h2><audio controls preload="none" src="{src}"></audio>'
-                    f'<p class="note"><a href="{src}">download</a></p>'
+                    f'<div class="recording"><span class="label">Recording</span>'
+                    f'<audio controls preload="none" src="{src}"></audio><a href="{src}">download</a></div>'
                 )
             else:
                 recording = '<p class="note">A recording was made but its file is no longer available.</p>'
