@@ -579,7 +579,9 @@ def add_pages(
         finally:
             await pool.close()
 
-    app.cleanup_ctx.append(pool_ctx)
+    if auth.enabled:
+        # Disabled pages refuse before any query: no pool, so no connection attempts to log about either.
+        app.cleanup_ctx.append(pool_ctx)
     router = app.router
     router.add_get("/", protect(auth, pages.index, refusal_page))
     router.add_get("/calls", protect(auth, pages.calls, refusal_page))
