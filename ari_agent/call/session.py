@@ -142,6 +142,7 @@ class CallSession:
         self._slots: dict[str, Any] = {}
         self._last_intent: str | None = None
         self._task_group: asyncio.TaskGroup | None = None
+        self._transferring = False
 
     # --- observation ----------------------------------------------------------------------------------
     def emit(self, type_: EventType, **data: Any) -> None:
@@ -260,7 +261,7 @@ class CallSession:
         while True:
             event = await self.inbox.get()
             if event.type in HANGUP_EVENTS and event.channel_id == self.channel.id:
-                if self._outcome.hangup_by == "agent-hanging-up":
+                if self._outcome.hangup_by == "agent-hanging-up" or self._transferring:
                     raise _CallFinished()
                 raise CallerHungUp()
             if event.type == "ChannelDtmfReceived" and event.channel_id == self.channel.id:
@@ -463,6 +464,8 @@ class CallSession:
         for name, value in variables.items():
             with contextlib.suppress(AriError):
                 await self._ari.set_var(self.channel.id, name, _dialplan_safe(value))
+        # The channel leaving Stasis for the queue comes back as StasisEnd: not the caller hanging up.
+        self._transferring = True
         await self._ari.continue_in_dialplan(self.channel.id, call.handoff_context, queue)
         raise _CallFinished()
 
