@@ -55,6 +55,7 @@ class Agent:
         dialogue: DialogueEngine | None = None,
         serve_http: bool = True,
         store: bool = True,
+        scope: str = "live",
     ) -> None:
         self.settings = settings
         self.bus = bus or EventBus()
@@ -62,6 +63,7 @@ class Agent:
         self._dialogue = dialogue
         self._serve_http = serve_http
         self._store = store
+        self._scope = scope  # bookings scope: tests and replays keep their bookings apart from live ones
         self._stack = contextlib.AsyncExitStack()
         self.manager: CallManager | None = None
         self.listener: EventListener | None = None
@@ -131,7 +133,13 @@ class Agent:
         )
         self._stack.push_async_callback(ari.close)
         deps = CallDeps(
-            settings=s, ari=ari, asr=self._asr, dialogue=self._dialogue, prompts=prompts, bus=self.bus
+            settings=s,
+            ari=ari,
+            asr=self._asr,
+            dialogue=self._dialogue,
+            prompts=prompts,
+            bus=self.bus,
+            scope=self._scope,
         )
         self.manager = manager = CallManager(deps)
         metrics.set_active_calls_function(lambda: manager.active_calls)

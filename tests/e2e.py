@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import os
 import urllib.parse
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,20 @@ class CallRun:
     def caller_texts(self) -> list[str]:
         return [str(e.data["text"]) for e in self.of(EventType.CALLER_TURN)]
 
+    def dialogue(self) -> list[str]:
+        """The conversation as it happened, for assertion messages."""
+        out = []
+        for e in self.events:
+            if e.call_id != self.call_id:
+                continue
+            if e.type is EventType.CALLER_TURN:
+                out.append(f"caller: {e.data['text']}")
+            elif e.type is EventType.DIALOGUE_RESULT:
+                out.append(f"  intent: {e.data.get('intent')} {e.data.get('intent_confidence', 0):.2f}")
+            elif e.type is EventType.AGENT_TURN:
+                out.append(f"agent: {e.data['text']}")
+        return out
+
     def intents(self) -> list[str | None]:
         return [e.data.get("intent") for e in self.of(EventType.DIALOGUE_RESULT)]
 
@@ -56,6 +71,8 @@ async def running_agent(settings: Settings, **kwargs: Any) -> AsyncIterator[tupl
     bus = EventBus()
     recorder = EventRecorder()
     bus.subscribe(recorder)
+    # Each test books in its own scope, so bookings of earlier runs never make its slots unavailable.
+    kwargs.setdefault("scope", f"test-{uuid.uuid4().hex[:10]}")
     async with Agent(settings, bus=bus, serve_http=kwargs.pop("serve_http", False), **kwargs) as agent:
         assert agent.listener is not None
         async with asyncio.timeout(15):

@@ -48,7 +48,7 @@ async def test_booking_call_is_booked_stored_and_linked_to_its_cdr() -> None:
     )
     async with running_agent(settings) as (agent, recorder):
         run = await place_call(agent, recorder, script)
-    assert run.ended.data["outcome"] == "booked", run.caller_texts()
+    assert run.ended.data["outcome"] == "booked", "\n".join(run.dialogue())
     ref = run.ended.data["booking_ref"]
     assert ref
     assert run.intents()[0] == "book_appointment"
