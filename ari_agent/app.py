@@ -119,11 +119,9 @@ class Agent:
             rasa = RasaDialogue(s.dialogue.rasa_url, timeout=s.dialogue.timeout_seconds)
             self._stack.push_async_callback(rasa.close)
             self._dialogue = rasa
-
-            async def rasa_ready() -> str | None:
-                return await rasa.not_ready_reason()
-
-            self.readiness.add("rasa", rasa_ready)
+        probe = getattr(self._dialogue, "not_ready_reason", None)
+        if probe is not None:
+            self.readiness.add("rasa", probe)
 
         prompts = PromptCache(make_tts(s), Path(s.tts.cache_dir), s.tts.asterisk_sound_dir)
         await prompts.prerender([s.call.greeting, *FIXED_PROMPTS])
@@ -132,6 +130,14 @@ class Agent:
             s.ari.url, s.ari.username, s.ari.password, s.ari.app, timeout=s.ari.request_timeout_seconds
         )
         self._stack.push_async_callback(ari.close)
+        recorder = None
+        if s.recording.enabled:
+            from ari_agent.recording import CallRecorder, prune_older_than
+
+            recordings = Path(s.recording.directory)
+            pruned = prune_older_than(recordings, s.recording.retention_days)
+            _LOGGER.info("recording calls to %s (%d expired recordings deleted)", recordings, pruned)
+            recorder = CallRecorder(recordings)
         deps = CallDeps(
             settings=s,
             ari=ari,
@@ -140,6 +146,7 @@ class Agent:
             prompts=prompts,
             bus=self.bus,
             scope=self._scope,
+            recorder=recorder,
         )
         self.manager = manager = CallManager(deps)
         metrics.set_active_calls_function(lambda: manager.active_calls)

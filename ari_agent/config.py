@@ -127,6 +127,16 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordingSettings:
+    """Per-call recordings: the caller's turns as the agent's endpointing cut them, plus what the agent said."""
+
+    enabled: bool = False
+    # The directory the supervisor pages serve recordings from (Asterisk's view of it, inside its chroot).
+    directory: str = str(DEFAULT_CACHE / "asterisk-root" / "var" / "lib" / "ari-agent" / "recordings")
+    retention_days: int = 90  # call directories older than this are deleted at start-up; 0 keeps them forever
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Every setting of the agent."""
 
@@ -139,6 +149,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     http: HttpSettings = field(default_factory=HttpSettings)
     logging: LoggingSettings = field(default_factory=LoggingSettings)
+    recording: RecordingSettings = field(default_factory=RecordingSettings)
 
     def secrets(self) -> list[str]:
         """Values that must never appear in logs."""
@@ -227,6 +238,8 @@ def _validate(section: str, key: str, value: Any) -> Any:
             raise ConfigError(f"{where} = {shown}: expected a postgresql:// URL")
     if (section, key) == ("http", "port") and not 0 < value < 65536:
         raise ConfigError(f"{where} = {shown}: expected a TCP port between 1 and 65535")
+    if (section, key) == ("recording", "retention_days") and value < 0:
+        raise ConfigError(f"{where} = {shown}: must be 0 (keep forever) or a number of days")
     if (section, key) == ("call", "operator_digit") and value not in (*"0123456789*#", ""):
         raise ConfigError(f"{where} = {shown}: expected one DTMF digit (0-9, * or #) or empty to disable")
     return value

@@ -11,7 +11,7 @@ import collections
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ari_agent.asr.base import AsrEngine
@@ -56,6 +56,9 @@ class Utterance:
     ended_mono: float  # monotonic time at which the end of speech was decided
     barge_in: bool = False
     capped: bool = False  # the caller talked past the maximum utterance length
+    # The 16 kHz PCM the recogniser heard (pre-roll to end): what call recording keeps of the turn.
+    audio: bytes = field(default=b"", repr=False)
+    source: str = "speech"  # speech | text (a replayed text-only turn that bypassed the recogniser)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,44 @@ class Listener:
         self._audio_ms = 0  # audio clock of the whole call
         self._phase_start_ms = 0  # audio clock when the endpointer was last reset
         self._partial = ""
+        self._audio: list[bytes] = []  # the current utterance's frames, for recording
+        self._returned = 0  # turns handed to the session so far
+
+    # --- state for replay: the simulated line pauses audio time while the agent thinks ---------------
+    @property
+    def waiting_idle(self) -> bool:
+        """The session waits for the caller's next turn and no turn is in progress or queued."""
+        return self._waiting and not self._asr_active and self._utterances.empty()
+
+    @property
+    def consumes_audio(self) -> bool:
+        """Audio matters now: the session waits for a turn or a turn is being recognised."""
+        return self._waiting or self._asr_active
+
+    @property
+    def turns_returned(self) -> int:
+        """How many results next_utterance() has returned (counts early wake-ups too)."""
+        return self._returned
+
+    def put_text(self, text: str, *, barge_in: bool = False) -> None:
+        """A turn given as text (replayed text-only turns): bypasses VAD and the recogniser."""
+        if barge_in and self._speaking and self._interruptible and not self._barged:
+            self._barged = True
+            self._on_barge_in(0.0)
+        self._reset_endpointer()
+        self._utterances.put_nowait(
+            Utterance(
+                text=text,
+                confidence=1.0,
+                audio_start_ms=self._audio_ms,
+                audio_end_ms=self._audio_ms,
+                endpoint_wait_ms=0,
+                asr_final_ms=0.0,
+                ended_mono=time.monotonic(),
+                barge_in=barge_in,
+                source="text",
+            )
+        )
 
     # --- control from the session ---------------------------------------------------------------------
     def agent_started_speaking(self, interruptible: bool) -> None:
@@ -129,6 +170,7 @@ class Listener:
             return await self._utterances.get()
         finally:
             self._waiting = False
+            self._returned += 1
 
     def interrupt_wait(self) -> None:
         """Wake next_utterance() (returns None)."""
@@ -161,6 +203,7 @@ class Listener:
             return
         if self._asr_active:
             self._batch.append(frame)
+            self._audio.append(frame)
             if len(self._batch) >= ASR_BATCH_FRAMES:
                 await self._flush_batch()
         decision = self._endpointer.feed(vf.is_speech, self._partial if self._asr_active else None)
@@ -195,6 +238,7 @@ class Listener:
         self._batch = [f for i, (f, _) in enumerate(frames) if oldest_ms + i * FRAME_MS >= first_ms]
         self._asr_active = True
         self._partial = ""
+        self._audio = list(self._batch)
         await self._flush_batch()
 
     async def _start_utterance_from_ring(self) -> None:
@@ -228,6 +272,8 @@ class Listener:
         result = await self._asr.finish()
         asr_ms = (time.monotonic() - ended) * 1000
         barge_in = self._barged
+        audio = b"".join(self._audio)
+        self._audio = []
         self._asr_active = False
         self._barged = False
         self._partial = ""
@@ -252,5 +298,6 @@ class Listener:
                 ended_mono=ended,
                 barge_in=barge_in,
                 capped=capped,
+                audio=audio,
             )
         )

@@ -24,6 +24,7 @@ from ari_agent.config import Settings
 from ari_agent.dialogue.base import CallContext, DialogueEngine, DialogueError, DialogueResult, Handoff
 from ari_agent.events import CallEvent, EventBus, EventType
 from ari_agent.media.rtp import RtpReceiver
+from ari_agent.recording import CallRecorder
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -99,6 +100,7 @@ class CallDeps:
     now: Callable[[], datetime] = datetime.now
     scope: str = "live"  # booking scope passed to the dialogue (replay isolates cases with it)
     media_factory: Callable[[str], MediaSource] = _rtp_receiver
+    recorder: CallRecorder | None = None  # None: calls are not recorded
 
 
 @dataclass
@@ -149,6 +151,11 @@ class CallSession:
         """Emit one CallEvent for this call."""
         self.deps.bus.emit(CallEvent(type_, self.call_id, data))
 
+    @property
+    def listener(self) -> Listener | None:
+        """The call's listener once media is set up (replay drives its simulated line from it)."""
+        return self._listener
+
     def deliver(self, event: AriEvent) -> None:
         """Called by the manager (never blocks): urgent control is acted on at once, the rest is queued."""
         if event.type == "StasisStart" and event.channel_id in self._stasis_started:
@@ -160,6 +167,8 @@ class CallSession:
     async def run(self) -> None:
         """The whole call. Returns when the call is over and everything it started is gone."""
         ch = self.channel
+        recorder = self.deps.recorder
+        recording = {"recording_path": str(recorder.start(self.call_id))} if recorder else {}
         self.emit(
             EventType.CALL_STARTED,
             channel_id=ch.id,
@@ -169,6 +178,7 @@ class CallSession:
             caller_name=ch.caller_name,
             extension=ch.exten,
             scope=self.deps.scope,
+            **recording,
         )
         try:
             async with asyncio.timeout(self._settings.call.max_call_seconds), asyncio.TaskGroup() as tg:
@@ -306,7 +316,11 @@ class CallSession:
         async with asyncio.timeout(self._settings.call.stage_timeout_seconds):
             prompt = await self.deps.prompts.get(text)
         tts_ms = (time.monotonic() - started) * 1000
-        self.emit(EventType.AGENT_TURN, text=text)
+        recorded: dict[str, str] = {}
+        if self.deps.recorder is not None:
+            path = self.deps.recorder.agent_turn(self.call_id, getattr(prompt, "path", None), text)
+            recorded = {"audio_path": str(path)} if path else {}
+        self.emit(EventType.AGENT_TURN, text=text, **recorded)
         self.emit(EventType.TTS_DONE, tts_ms=tts_ms, cached=bool(prompt.cached))
         self._playback_seq += 1
         speech = _Speech(playback_id=f"{self.call_id}-pb{self._playback_seq}")
@@ -357,6 +371,8 @@ class CallSession:
         while True:
             turn = await self._next_turn()
             if isinstance(turn, NoInput):
+                if self.deps.recorder is not None:
+                    self.deps.recorder.no_input(self.call_id, turn.waited_ms)
                 self.emit(EventType.REPROMPT, count=reprompts + 1)
                 reprompts += 1
                 if reprompts > self._settings.call.max_reprompts:
@@ -365,16 +381,24 @@ class CallSession:
                 await self.speak(REPROMPT)
                 continue
             reprompts = 0
+            recorded: dict[str, str] = {}
             if isinstance(turn, str):  # DTMF
+                if self.deps.recorder is not None:
+                    self.deps.recorder.dtmf(self.call_id, turn)
                 if turn == self._settings.call.operator_digit:
                     await self.handoff(Handoff("dtmf"))
                     return
                 text, confidence, source = turn, 1.0, "dtmf"
             else:
-                text, confidence, source = turn.text, turn.confidence, "speech"
+                text, confidence, source = turn.text, turn.confidence, turn.source
+                if self.deps.recorder is not None and turn.audio:
+                    path = self.deps.recorder.caller_turn(
+                        self.call_id, turn.audio, text=text, barge_in=turn.barge_in, heard=bool(text.strip())
+                    )
+                    recorded = {"audio_path": str(path)}
                 if not text.strip():
                     continue  # noise the recogniser made nothing of: keep listening, do not answer noise
-            self.emit(EventType.CALLER_TURN, text=text, confidence=confidence, source=source)
+            self.emit(EventType.CALLER_TURN, text=text, confidence=confidence, source=source, **recorded)
             result = await self._understand(text, confidence)
             if result is None:
                 return
@@ -522,6 +546,8 @@ class CallSession:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(2):
                 await self.deps.dialogue.end(self.call_id)
+        if self.deps.recorder is not None:
+            self.deps.recorder.finish(self.call_id)
         outcome = self._outcome
         if outcome.hangup_by == "agent-hanging-up":
             outcome.hangup_by = "agent"

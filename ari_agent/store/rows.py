@@ -148,6 +148,8 @@ class CallRowMapper:
             seq = self._seq(event, state)
             state.last_agent_seq = seq
             fields = {"speaker": "agent", "text": self._redact(str(data.get("text", ""))), "at": event.at}
+            if data.get("audio_path"):
+                fields["audio_path"] = str(data["audio_path"])
             return [RowOp(OpKind.INSERT_TURN, event.call_id, event.at, seq=seq, fields=fields)]
         if kind is EventType.TURN_LATENCY:
             # The latency of answering the caller's last turn: stored on that turn.
@@ -222,6 +224,7 @@ class CallRowMapper:
             # Offsets given with the turn win over those remembered from SPEECH_STARTED / SPEECH_ENDED.
             "audio_start_ms": _int_or_none(data.get("audio_start_ms", state.speech_start_ms)),
             "audio_end_ms": _int_or_none(data.get("audio_end_ms", state.speech_end_ms)),
+            "audio_path": _str_or_none(data.get("audio_path")),  # the turn's recording (migration 0003)
             "at": event.at,
         }
         state.speech_start_ms = state.speech_end_ms = None
