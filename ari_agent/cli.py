@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ari_agent.config import ConfigError, Settings, load_settings
 
@@ -48,11 +50,16 @@ def cmd_db(args: argparse.Namespace) -> int:
         downgrade(settings.database.dsn, args.revision)
         print(f"database schema at {args.revision}")
     elif args.db_command == "purge":
+        from ari_agent.recording import calls_older_than, delete_call_dirs
         from ari_agent.store.queries import purge_older_than
 
         days = _parse_days(args.older_than)
+        # The ids first: once the rows are gone nothing says which recording directories were theirs.
+        doomed = asyncio.run(calls_older_than(settings.database.dsn, days))
         result = asyncio.run(purge_older_than(settings.database.dsn, days))
+        removed = delete_call_dirs(Path(settings.recording.directory), doomed)
         print(f"purged {result.calls} calls and {result.cdrs} CDRs older than {days} days")
+        print(f"deleted {removed} call recordings")
     return 0
 
 
@@ -78,9 +85,34 @@ def cmd_demo_call(args: argparse.Namespace) -> int:
     from ari_agent.demo import run_demo_call
 
     settings = _settings(args)
+    # The demo records its call, so that `ari-agent export-call` can turn it into a replay case.
+    settings = dataclasses.replace(settings, recording=dataclasses.replace(settings.recording, enabled=True))
     return asyncio.run(
         run_demo_call(settings, args.script, timeout=args.timeout, verbose=args.verbose, voice=args.voice)
     )
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Replay cases (offline, or through Asterisk with --live) and report; 0 only if every case passes."""
+    from ari_agent.replay.runner import replay
+
+    settings = _settings(args)
+    report = Path(args.report) if args.report else None
+    return asyncio.run(replay(settings, [Path(p) for p in args.case_dirs], report=report, live=args.live))
+
+
+def cmd_export_call(args: argparse.Namespace) -> int:
+    """Write a replay case (call.yaml + caller WAVs) from a recorded call."""
+    from ari_agent.replay.export import ExportError, export_call
+
+    settings = _settings(args)
+    try:
+        path = asyncio.run(export_call(settings, args.call_id, Path(args.dir)))
+    except ExportError as exc:
+        print(f"ari-agent export-call: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {path}: confirm the transcripts, intents and expectations before adding it to the corpus")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -129,6 +161,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--verbose", "-v", action="store_true", help="print every CallEvent as it happens")
     p.add_argument("--voice", default="rms", help="caller voice: a flite voice, or espeak:<voice> (default rms)")
     p.set_defaults(func=cmd_demo_call)
+
+    p = sub.add_parser("replay", help="replay call cases (a dir with call.yaml, or a dir of them) and report")
+    p.add_argument("case_dirs", nargs="+", metavar="CASE_DIR")
+    p.add_argument("--report", metavar="FILE.json", help="write the report as JSON too")
+    p.add_argument("--live", action="store_true", help="through the real Asterisk (default: offline)")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("export-call", help="turn a recorded call into a replay case (call.yaml + WAVs)")
+    p.add_argument("call_id")
+    p.add_argument("dir", metavar="DIR")
+    p.set_defaults(func=cmd_export_call)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Replay of recorded or scripted calls: the regression corpus runner."""
