@@ -145,6 +145,7 @@ class CallSession:
         self._last_intent: str | None = None
         self._task_group: asyncio.TaskGroup | None = None
         self._transferring = False
+        self._media: MediaSource | None = None
 
     # --- observation ----------------------------------------------------------------------------------
     def emit(self, type_: EventType, **data: Any) -> None:
@@ -224,6 +225,7 @@ class CallSession:
     async def _setup_media(self, tg: asyncio.TaskGroup) -> None:
         settings = self._settings
         receiver = self.deps.media_factory(settings.media.bind_host)
+        self._media = receiver
         await receiver.start()
         tg.create_task(self._close_on_end(receiver), name=f"{self.call_id}-rtp-close")
         media_id = f"{self.call_id}-media"
@@ -560,7 +562,19 @@ class CallSession:
             handoff_reason=outcome.handoff_reason,
             booking_ref=outcome.booking_ref,
             hangup_by=outcome.hangup_by,
+            media=self._media_stats(),
         )
+
+    def _media_stats(self) -> dict[str, int]:
+        """Audio health of the call: packets received, loss concealed, frames the agent was too slow for."""
+        stats = getattr(self._media, "stats", None)
+        if stats is None:
+            return {}
+        return {
+            "packets": int(stats.packets),
+            "concealed_ms": int(stats.concealed_ms),
+            "dropped_frames": int(stats.dropped_frames),
+        }
 
     async def wait_ended(self) -> None:
         """Wait until the call is over and cleaned up."""

@@ -1,0 +1,264 @@
+"""Benchmarks through the real stack: turn latency, barge-in reaction, 10 concurrent calls.
+
+Run by `make bench` (the stack must be up: scripts/bench.sh starts it). Prints the numbers, writes
+bench/results/latest.json and the performance table in README.md.
+
+Turn latency = end of the caller's speech -> Asterisk reports the reply's playback started (PlaybackStarted,
+i.e. the first frame is being written to the caller's channel), including the endpointing wait.
+Barge-in reaction = caller speech onset -> the agent's playback is stopped (audio-time detection plus the time
+until Asterisk confirms the stop).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ari_agent.app import Agent
+from ari_agent.config import Settings, load_settings
+from ari_agent.demo import CallerVoice, script_to_turns
+from ari_agent.events import CallEvent, EventBus, EventRecorder, EventType
+from ari_agent.sim.caller import SimulatedCaller
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "latest.json"
+README = ROOT / "README.md"
+
+BOOKING = {
+    "turns": [
+        {"text": "Hello, I need an appointment for a cleaning."},
+        {"text": "Next Wednesday at ten in the morning."},
+        {"text": "My name is Jennifer Wood."},
+        {"text": "Yes, that's right."},
+        {"text": "No, that's all. Thank you, goodbye."},
+    ]
+}
+BARGE = {
+    "turns": [
+        {"text": "Hello, I need an appointment for a cleaning.", "barge_in": True},
+        {"text": "Can I speak to a real person please?"},
+    ]
+}
+
+
+def pct(values: list[float], q: float) -> float:
+    """Percentile with linear interpolation (q in 0..100)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def rss_mb(pid: int | str = "self") -> float:
+    """Resident memory of a process in MB."""
+    match = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+    return int(match.group(1)) / 1024 if match else float("nan")
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on."""
+    model = ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    mem = re.search(r"MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text())
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "memory_gb": round(int(mem.group(1)) / 1024 / 1024, 1) if mem else None,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }
+
+
+async def one_call(agent: Agent, recorder: EventRecorder, script: dict[str, Any], voice: CallerVoice) -> str:
+    """Place one call and wait for its end; returns the call id."""
+    s = agent.settings
+    turns = await script_to_turns(script, voice)
+    async with SimulatedCaller(s.ari.url, s.ari.username, s.ari.password, agent.bus) as caller:
+        call_id = await caller.dial(timeout=60)
+        async with asyncio.timeout(300):
+            await caller.run_turns(turns, end_timeout=120)
+        await recorder.wait_for(EventType.CALL_ENDED, call_id, timeout=60)
+    return call_id
+
+
+def turn_latencies(events: list[CallEvent], call_ids: set[str]) -> list[dict[str, Any]]:
+    return [e.data for e in events if e.type is EventType.TURN_LATENCY and e.call_id in call_ids]
+
+
+def barge_in_ms(events: list[CallEvent], call_ids: set[str]) -> list[float]:
+    """Onset -> playback stopped, per barge-in."""
+    out = []
+    for b in (e for e in events if e.type is EventType.BARGE_IN and e.call_id in call_ids):
+        fin = next(
+            (
+                e
+                for e in events
+                if e.type is EventType.PLAYBACK_FINISHED
+                and e.call_id == b.call_id
+                and e.data.get("playback_id") == b.data.get("playback_id")
+            ),
+            None,
+        )
+        stop_ms = (fin.mono - b.mono) * 1000 if fin else float("nan")
+        out.append(float(b.data["reaction_ms"]) + stop_ms)
+    return out
+
+
+def summarise(lat: list[dict[str, Any]]) -> dict[str, Any]:
+    total = [float(x["total_ms"]) for x in lat]
+    stages = ("endpointing_ms", "asr_ms", "dialogue_ms", "tts_ms", "playback_start_ms")
+    return {
+        "turns": len(total),
+        "p50": round(pct(total, 50)),
+        "p95": round(pct(total, 95)),
+        "breakdown_p50_ms": {k: round(pct([float(x[k]) for x in lat], 50), 1) for k in stages},
+    }
+
+
+async def run(settings: Settings, sequential: int, barge: int, concurrent: int) -> dict[str, Any]:
+    bus = EventBus()
+    recorder = EventRecorder()
+    bus.subscribe(recorder)
+    voice = CallerVoice(settings)
+    scope = f"bench-{uuid.uuid4().hex[:8]}"
+    async with Agent(settings, bus=bus, serve_http=False, scope=scope) as agent:
+        assert agent.listener is not None
+        await asyncio.wait_for(agent.listener.connected.wait(), 15)
+        # Warm-up call: prompt cache, Rasa conversation code paths, Vosk first decode.
+        await one_call(agent, recorder, BOOKING, voice)
+
+        seq_ids = set()
+        for i in range(sequential):
+            seq_ids.add(await one_call(agent, recorder, BOOKING, voice))
+            print(f"  sequential call {i + 1}/{sequential} done", flush=True)
+        barge_ids = set()
+        for i in range(barge):
+            barge_ids.add(await one_call(agent, recorder, BARGE, voice))
+            print(f"  barge-in call {i + 1}/{barge} done", flush=True)
+
+        rss_idle = rss_mb()
+        busy0, total0 = cpu_jiffies()
+        started = time.monotonic()
+        peak = rss_idle
+        calls = [asyncio.create_task(one_call(agent, recorder, BOOKING, voice)) for _ in range(concurrent)]
+
+        async def sample() -> None:
+            nonlocal peak
+            while True:
+                peak = max(peak, rss_mb())
+                await asyncio.sleep(0.5)
+
+        sampler = asyncio.create_task(sample())
+        conc_ids = set(await asyncio.gather(*calls))
+        sampler.cancel()
+        wall = time.monotonic() - started
+        busy1, total1 = cpu_jiffies()
+        print(f"  {concurrent} concurrent calls done in {wall:.0f} s", flush=True)
+
+    events = recorder.events
+    ended = {e.call_id: e.data for e in events if e.type is EventType.CALL_ENDED}
+    cores = os.cpu_count() or 1
+    machine_busy = (busy1 - busy0) / max(1, total1 - total0)  # fraction of all cores
+    single = summarise(turn_latencies(events, seq_ids))
+    conc = summarise(turn_latencies(events, conc_ids))
+    barge_values = barge_in_ms(events, barge_ids)
+    media = [ended[c].get("media", {}) for c in conc_ids]
+    outcomes = [ended[c].get("outcome") for c in seq_ids | conc_ids]
+    return {
+        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "turn_latency_ms": single,
+        "barge_in_ms": {
+            "count": len(barge_values),
+            "p50": round(pct(barge_values, 50)),
+            "p95": round(pct(barge_values, 95)),
+            "detection_p95": round(
+                pct([float(e.data["reaction_ms"]) for e in events if e.type is EventType.BARGE_IN], 95)
+            ),
+        },
+        "concurrent_calls": concurrent,
+        "concurrent_turn_latency_ms": conc,
+        "concurrent_p95_vs_single": round(conc["p95"] / single["p95"], 2) if single["p95"] else None,
+        # Whole machine (agent + Asterisk + Rasa + PostgreSQL) during the concurrent calls, per call, in cores.
+        "cpu_per_call": round(machine_busy * cores / concurrent, 3),
+        "machine_cpu_busy": round(machine_busy, 3),
+        "rss_mb_per_call": round((peak - rss_idle) / concurrent, 1),
+        "agent_rss_mb_idle": round(rss_idle, 1),
+        "audio": {
+            "dropped_frames": sum(int(m.get("dropped_frames", 0)) for m in media),
+            "concealed_ms": sum(int(m.get("concealed_ms", 0)) for m in media),
+            "packets": sum(int(m.get("packets", 0)) for m in media),
+        },
+        "outcomes": {o: outcomes.count(o) for o in sorted(set(map(str, outcomes)))},
+    }
+
+
+def write_readme(result: dict[str, Any]) -> None:
+    """Replace the table between the bench markers in README.md."""
+    if not README.exists():
+        return
+    t, b, c = result["turn_latency_ms"], result["barge_in_ms"], result["concurrent_turn_latency_ms"]
+    bd = t["breakdown_p50_ms"]
+    rows = [
+        "| metric | goal | measured |",
+        "|---|---|---|",
+        f"| turn latency p50 / p95 (1 call, {t['turns']} turns) | <= 600 / 900 ms | {t['p50']} / {t['p95']} ms |",
+        f"| breakdown p50: endpointing / ASR final / dialogue / TTS / playback start | | "
+        f"{bd['endpointing_ms']} / {bd['asr_ms']} / {bd['dialogue_ms']} / {bd['tts_ms']} / "
+        f"{bd['playback_start_ms']} ms |",
+        f"| barge-in: onset -> playback stopped, p95 ({b['count']} barge-ins) | <= 300 ms | {b['p95']} ms |",
+        f"| {result['concurrent_calls']} concurrent calls: turn latency p50 / p95 ({c['turns']} turns) | "
+        f"p95 <= 1.5x single | {c['p50']} / {c['p95']} ms ({result['concurrent_p95_vs_single']}x) |",
+        f"| audio dropped during concurrent calls | none | {result['audio']['dropped_frames']} frames dropped, "
+        f"{result['audio']['concealed_ms']} ms concealed of {result['audio']['packets']} packets |",
+        f"| CPU per call (whole stack) | | {result['cpu_per_call']} cores |",
+        f"| agent memory per additional call | | {result['rss_mb_per_call']} MB "
+        f"(idle agent {result['agent_rss_mb_idle']} MB) |",
+        "",
+        f"Measured {result['measured_at']} on {result['machine']['cpu']}, {result['machine']['cores']} cores, "
+        f"{result['machine']['memory_gb']} GB, by `make bench`.",
+    ]
+    text = README.read_text()
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        README.write_text(head + start + "\n" + "\n".join(rows) + "\n" + end + tail)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sequential", type=int, default=4, help="single calls for turn latency (5 turns each)")
+    parser.add_argument("--barge", type=int, default=6, help="calls that interrupt the greeting")
+    parser.add_argument("--concurrent", type=int, default=10)
+    args = parser.parse_args()
+    result = asyncio.run(run(load_settings(), args.sequential, args.barge, args.concurrent))
+    print(json.dumps(result, indent=2))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    write_readme(result)
+
+
+if __name__ == "__main__":
+    main()
