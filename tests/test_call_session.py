@@ -163,3 +163,31 @@ async def test_dialogue_handoff_goes_to_the_queue_it_names(speech: list[bytes]) 
         h.media.push(speech)
     assert h.ari.continued == [("chan-1", "ari-agent-handoff", "urgent")]
     assert h.ended()["handoff_reason"] == "urgent"
+
+
+def test_replies_are_cut_into_sentences_for_streaming_tts() -> None:
+    from ari_agent.call.session import split_sentences
+
+    assert split_sentences("Which day suits you?") == ["Which day suits you?"]
+    assert split_sentences("Of course. I'll put you through to reception now.") == [
+        "Of course. I'll put you through to reception now."
+    ]
+    assert split_sentences(
+        "You're booked in. Your reference is E P 7 3 9. Is there anything else I can help with?"
+    ) == ["You're booked in.", "Your reference is E P 7 3 9.", "Is there anything else I can help with?"]
+    assert split_sentences("  ") == []
+
+
+async def test_a_multi_sentence_reply_plays_sentence_by_sentence(speech: list[bytes]) -> None:
+    two = DialogueResult(
+        replies=["The clinic is at 12 River Street. We are open Monday to Friday from eight to six. Goodbye."],
+        intent="ask_address",
+        end_call=True,
+    )
+    async with Harness(["where are you"], {"where are you": two}) as h:
+        await h.agent_finished_speaking(1)
+        h.media.push(speech)
+    assert len(h.ari.played) == 1 + 3  # greeting + three sentences
+    assert len(h.rec.of(EventType.AGENT_TURN)) == 2  # one transcript line per reply
+    assert len(h.rec.of(EventType.PLAYBACK_FINISHED)) == 2
+    assert h.ended()["outcome"] == "answered"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -114,8 +115,9 @@ class _Outcome:
 
 @dataclass
 class _Speech:
-    playback_id: str
+    playback_id: str  # the reply's id (its first sentence's playback); events and barge-ins name it
     finished: asyncio.Future[bool] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    current_id: str = ""  # the sentence playing now
     started_mono: float | None = None
     interrupted: bool = False
 
@@ -288,7 +290,7 @@ class CallSession:
                     self.emit(EventType.PLAYBACK_STARTED, playback_id=event.playback_id)
             elif event.type == "PlaybackFinished":
                 speech = self._speech
-                if speech is not None and speech.playback_id == event.playback_id:
+                if speech is not None and speech.current_id == event.playback_id:
                     if not speech.finished.done():
                         speech.finished.set_result(event.playback_state != "failed")
 
@@ -296,57 +298,81 @@ class CallSession:
     def _on_barge_in(self, reaction_ms: float) -> None:
         """Called by the listener when the caller takes the turn over the agent's playback."""
         speech = self._speech
-        if speech is None or speech.finished.done() or speech.interrupted:
+        if speech is None or speech.interrupted:
             return
         speech.interrupted = True
         self.emit(EventType.BARGE_IN, reaction_ms=reaction_ms, playback_id=speech.playback_id)
-        if self._task_group is not None:
+        if self._task_group is not None and not speech.finished.done():
             # Urgent control: stopping the playback must not wait behind anything else.
             self._task_group.create_task(self._stop_playback(speech), name=f"{self.call_id}-barge-in")
 
     async def _stop_playback(self, speech: _Speech) -> None:
         with contextlib.suppress(AriError):
-            await self._ari.stop_playback(speech.playback_id)
+            await self._ari.stop_playback(speech.current_id)
         if not speech.finished.done():
             speech.finished.set_result(False)
 
     async def speak(self, text: str, *, interruptible: bool = True) -> bool:
-        """Say `text` to the caller. Returns False when the caller barged in (or playback failed)."""
-        if not text.strip():
+        """Say `text` to the caller. Returns False when the caller barged in (or playback failed).
+
+        The reply is synthesised and played a sentence at a time: the caller hears the first sentence while
+        the next one is synthesised, so the turn latency pays for one short sentence of TTS, not the reply.
+        """
+        sentences = split_sentences(text)
+        if not sentences:
             return True
+        timeout = self._settings.call.stage_timeout_seconds
         started = time.monotonic()
-        async with asyncio.timeout(self._settings.call.stage_timeout_seconds):
-            prompt = await self.deps.prompts.get(text)
-        tts_ms = (time.monotonic() - started) * 1000
-        recorded: dict[str, str] = {}
-        if self.deps.recorder is not None:
-            path = self.deps.recorder.agent_turn(self.call_id, getattr(prompt, "path", None), text)
-            recorded = {"audio_path": str(path)} if path else {}
-        self.emit(EventType.AGENT_TURN, text=text, **recorded)
-        self.emit(EventType.TTS_DONE, tts_ms=tts_ms, cached=bool(prompt.cached))
+        pending = asyncio.ensure_future(self.deps.prompts.get(sentences[0]))
         self._playback_seq += 1
         speech = _Speech(playback_id=f"{self.call_id}-pb{self._playback_seq}")
         self._speech = speech
         if self._listener is not None:
             self._listener.agent_started_speaking(interruptible)
         try:
-            await self._ari.play(self.channel.id, prompt.uri, speech.playback_id)
-            # The playback's own length bounds the wait; a lost PlaybackFinished never hangs the call.
-            limit = prompt.duration_ms / 1000 + self._settings.call.stage_timeout_seconds
-            try:
-                async with asyncio.timeout(limit):
-                    finished_ok = await speech.finished
-            except TimeoutError:
-                self.emit(EventType.ERROR, code="playback-timeout", message=speech.playback_id)
-                finished_ok = False
-            self._report_turn_latency(speech, tts_ms)
-            self.emit(
-                EventType.PLAYBACK_FINISHED, playback_id=speech.playback_id, interrupted=speech.interrupted
-            )
+            finished_ok = True
+            for index in range(len(sentences)):
+                async with asyncio.timeout(timeout):
+                    prompt = await pending
+                if speech.interrupted:  # the caller barged in between two sentences
+                    break
+                if index + 1 < len(sentences):
+                    pending = asyncio.ensure_future(self.deps.prompts.get(sentences[index + 1]))
+                recorded: dict[str, str] = {}
+                if self.deps.recorder is not None:
+                    path = self.deps.recorder.agent_turn(self.call_id, getattr(prompt, "path", None), sentences[index])
+                    recorded = {"audio_path": str(path)} if path else {}
+                if index == 0:
+                    tts_ms = (time.monotonic() - started) * 1000
+                    self.emit(EventType.AGENT_TURN, text=" ".join(sentences), **recorded)
+                    self.emit(EventType.TTS_DONE, tts_ms=tts_ms, cached=bool(prompt.cached))
+                finished_ok = await self._play_one(speech, prompt, index)
+                if index == 0:
+                    self._report_turn_latency(speech, tts_ms)
+                if not finished_ok or speech.interrupted:
+                    break
+            self.emit(EventType.PLAYBACK_FINISHED, playback_id=speech.playback_id, interrupted=speech.interrupted)
             return finished_ok and not speech.interrupted
         finally:
+            if not pending.done():
+                pending.cancel()
             if self._listener is not None:
                 self._listener.agent_stopped_speaking()
+
+    async def _play_one(self, speech: _Speech, prompt: Any, index: int) -> bool:
+        """Play one sentence of a reply; False if it failed or was stopped."""
+        playback_id = speech.playback_id if index == 0 else f"{speech.playback_id}s{index}"
+        speech.current_id = playback_id
+        speech.finished = asyncio.get_running_loop().create_future()
+        await self._ari.play(self.channel.id, prompt.uri, playback_id)
+        # The playback's own length bounds the wait; a lost PlaybackFinished never hangs the call.
+        limit = prompt.duration_ms / 1000 + self._settings.call.stage_timeout_seconds
+        try:
+            async with asyncio.timeout(limit):
+                return await speech.finished
+        except TimeoutError:
+            self.emit(EventType.ERROR, code="playback-timeout", message=playback_id)
+            return False
 
     def _report_turn_latency(self, speech: _Speech, tts_ms: float) -> None:
         utt = self._last_utterance
@@ -443,9 +469,7 @@ class CallSession:
         except (DialogueError, TimeoutError) as exc:
             code = exc.code if isinstance(exc, DialogueError) else "dialogue-timeout"
             self.emit(EventType.ERROR, code=code, message=str(exc)[:500])
-            await self.handoff(
-                Handoff("error", summary=f"dialogue failed: {code}"), say=f"{APOLOGY} {CONNECTING}"
-            )
+            await self.handoff(Handoff("error", summary=f"dialogue failed: {code}"), say=f"{APOLOGY} {CONNECTING}")
             return None
         self._dialogue_ms = (time.monotonic() - started) * 1000
         self._slots.update({k: v for k, v in result.slots.items() if v not in (None, "", [])})
@@ -497,15 +521,11 @@ class CallSession:
 
     def _caller_details(self) -> str:
         parts = [f"number={self.channel.caller_number}"] if self.channel.caller_number else []
-        parts += [
-            f"{k}={v}" for k, v in sorted(self._slots.items()) if k in ("name", "service", "date", "time")
-        ]
+        parts += [f"{k}={v}" for k, v in sorted(self._slots.items()) if k in ("name", "service", "date", "time")]
         return " ".join(parts)
 
     def _summary(self, reason: str) -> str:
-        slots = ", ".join(
-            f"{k} {v}" for k, v in sorted(self._slots.items()) if k in ("service", "date", "time")
-        )
+        slots = ", ".join(f"{k} {v}" for k, v in sorted(self._slots.items()) if k in ("service", "date", "time"))
         said = self._last_intent or "nothing understood"
         return f"Handoff ({reason}); last intent {said}" + (f"; {slots}" if slots else "")
 
@@ -579,6 +599,21 @@ class CallSession:
     async def wait_ended(self) -> None:
         """Wait until the call is over and cleaned up."""
         await self._ended.wait()
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")
+
+
+def split_sentences(text: str) -> list[str]:
+    """A reply cut into sentences (short fragments are kept with their neighbour)."""
+    parts = [p.strip() for p in _SENTENCE_END.split(text.strip()) if p.strip()]
+    merged: list[str] = []
+    for part in parts:
+        if merged and (len(merged[-1]) < 12 or len(part) < 12):
+            merged[-1] = f"{merged[-1]} {part}"
+        else:
+            merged.append(part)
+    return merged
 
 
 def _dialplan_safe(value: str) -> str:
