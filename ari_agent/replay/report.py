@@ -27,6 +27,7 @@ class TurnCheck:
     heard: str | None
     intent_expected: str | None
     intent_got: str | None
+    replies: list[str] = field(default_factory=list)  # what the agent answered to this turn
 
     @property
     def intent_ok(self) -> bool | None:
@@ -121,6 +122,7 @@ def judge(case: Case, run: CaseRun) -> CaseResult:
             heard=heard,
             intent_expected=turn.intent,
             intent_got=understood[0] if understood else None,
+            replies=[" ".join(e.data.get("replies") or []) for e in events if e.type is EventType.DIALOGUE_RESULT],
         )
         result.turns.append(check)
         if turn.kind == "audio" and turn.text and index < run.turns_played:
@@ -226,6 +228,7 @@ def table(results: list[CaseResult]) -> str:
             for t in r.turns:
                 if t.kind in ("audio", "text"):
                     lines.append(f"    turn {t.index}: said {t.reference!r} heard {t.heard!r} -> {t.intent_got}")
+                    lines.extend(f"        agent: {reply}" for reply in t.replies)
     return "\n".join(lines)
 
 

@@ -1,0 +1,517 @@
+#!/usr/bin/env python3
+"""Generate the starter replay corpus tests/corpus/ (call.yaml + turn WAVs per case), deterministically.
+
+Callers speak with voices other than the agent's (flite slt): flite rms, awb, kal16 and espeak-ng en-us,
+en-gb, en-us+f2. Some lines get pink/white noise at 10-20 dB SNR (seeded) or an 8 kHz G.711 mu-law round
+trip (stored as 8 kHz WAVs). Expectations say what the agent SHOULD do, never what it happened to do.
+
+Usage: .venv/bin/python scripts/make-corpus.py [--out tests/corpus]   (needs flite, espeak-ng and sox)
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ari_agent.media.audio import (
+    downsample_16k_to_8k,
+    mix_noise,
+    read_wav,
+    ulaw_decode,
+    ulaw_encode,
+    write_wav,
+)
+
+NOW = "2026-11-25T10:00:00"  # a Wednesday: "next Tuesday" is 2026-12-01, "Friday" 2026-11-27
+
+BOOK_TAIL = [
+    {"say": "My name is Jennifer Wood.", "intent": "inform"},
+    {"say": "Yes, that's right.", "intent": "affirm"},
+    {"say": "No, that's all. Thank you, goodbye."},
+]
+
+# name -> case definition. Turns: say (synthesised), text (text-only), dtmf, silence; intent, barge_in.
+CASES: dict[str, dict[str, Any]] = {
+    "book-basic": {
+        "description": "books a cleaning: service, then day and time, then name",
+        "voice": "rms",
+        "turns": [
+            {"say": "Hello, I need an appointment for a cleaning.", "intent": "book_appointment"},
+            {"say": "Next Tuesday at half past two in the afternoon.", "intent": "inform"},
+            *BOOK_TAIL,
+        ],
+        "expect": {"outcome": "booked", "slots": {"service": "cleaning"}, "max_turns": 6},
+    },
+    "book-one-sentence": {
+        "description": "everything in one sentence",
+        "voice": "awb",
+        "turns": [
+            {"say": "I'd like to book a check up next Thursday at ten in the morning.", "intent": "book_appointment"},
+            {"say": "My name is Tom Baker.", "intent": "inform"},
+            {"say": "Yes please."},
+            {"say": "No thanks, goodbye."},
+        ],
+        "expect": {"outcome": "booked", "slots": {"service": "check-up"}, "max_turns": 5},
+    },
+    "book-kal16": {
+        "description": "books a filling with the kal16 voice",
+        "voice": "kal16",
+        "turns": [
+            {"say": "Hi, I lost a filling and I need an appointment to get it fixed.", "intent": "book_appointment"},
+            {"say": "Friday at eleven in the morning.", "intent": "inform"},
+            {"say": "My name is Maria Garcia."},
+            {"say": "Yes, that's right."},
+            {"say": "No, that's everything. Bye."},
+        ],
+        "expect": {"outcome": "booked", "slots": {"service": "filling"}},
+    },
+    "book-partial-service-first": {
+        "description": "partial information: asks for an appointment, gives the service, then the day, then the time",
+        "voice": "rms",
+        "turns": [
+            {"say": "I'd like to make an appointment please.", "intent": "book_appointment"},
+            {"say": "It's for a cleaning.", "intent": "inform"},
+            {"say": "Next Monday.", "intent": "inform"},
+            {"say": "At nine in the morning.", "intent": "inform"},
+            *BOOK_TAIL,
+        ],
+        "expect": {"outcome": "booked", "slots": {"service": "cleaning"}},
+    },
+    "book-out-of-order": {
+        "description": "out of order: day and time before saying what for",
+        "voice": "espeak:en-us",
+        "turns": [
+            {"say": "Can I come in next Monday at nine in the morning?"},
+            {"say": "It's for a check up.", "intent": "inform"},
+            *BOOK_TAIL,
+        ],
+        "expect": {"outcome": "booked", "slots": {"service": "check-up"}},
+    },
+    "book-espeak-gb": {
+        "description": "books a cleaning with a British espeak voice",
+        "voice": "espeak:en-gb",
+        "turns": [
+            {"say": "Hello, I need an appointment for a cleaning.", "intent": "book_appointment"},
+            {"say": "Next Tuesday at half past two in the afternoon.", "intent": "inform"},
+            *BOOK_TAIL,
+        ],
+        "expect": {"outcome": "booked", "slots": {"service": "cleaning"}},
+    },
+    "correction-day": {
+        "description": "corrects the day at the confirmation: no, make it Wednesday",
+        "voice": "rms",
+        "turns": [
+            {"say": "Hello, I need an appointment for a cleaning next Tuesday at three in the afternoon."},
+            {"say": "My name is Jennifer Wood.", "intent": "inform"},
+            {"say": "No, make it Wednesday."},
+            {"say": "Yes, that's right.", "intent": "affirm"},
+            {"say": "No, that's all. Thank you, goodbye."},
+        ],
+        "expect": {"outcome": "booked", "slots": {"service": "cleaning", "date": "2026-12-02"}},
+    },
+    "correction-time": {
+        "description": "corrects the time at the confirmation",
+        "voice": "awb",
+        "turns": [
+            {"say": "I need an appointment for a check up on Friday at ten in the morning."},
+            {"say": "My name is Tom Baker.", "intent": "inform"},
+            {"say": "Sorry, can we make it eleven instead?"},
+            {"say": "Yes please.", "intent": "affirm"},
+            {"say": "No thanks, goodbye."},
+        ],
+        "expect": {"outcome": "booked", "slots": {"service": "check-up", "time": "11:00"}},
+    },
+    "barge-in-greeting": {
+        "description": "the caller talks over the greeting",
+        "voice": "rms",
+        "turns": [
+            {"say": "Hello, I need an appointment for a cleaning.", "intent": "book_appointment", "barge_in": True},
+            {"say": "Next Tuesday at half past two in the afternoon.", "intent": "inform"},
+            *BOOK_TAIL,
+        ],
+        "expect": {"outcome": "booked"},
+    },
+    "barge-in-confirmation": {
+        "description": "the caller confirms over the agent's read-back",
+        "voice": "kal16",
+        "turns": [
+            {"say": "Hello, I need an appointment for a cleaning.", "intent": "book_appointment"},
+            {"say": "Next Tuesday at half past two in the afternoon.", "intent": "inform"},
+            {"say": "My name is Jennifer Wood.", "intent": "inform"},
+            {"say": "Yes, that's right.", "intent": "affirm", "barge_in": True},
+            {"say": "No, that's all. Thank you, goodbye."},
+        ],
+        "expect": {"outcome": "booked"},
+    },
+    "hours-mid-booking": {
+        "description": "asks the opening hours in the middle of a booking, then the booking resumes",
+        "voice": "rms",
+        "turns": [
+            {"say": "Hello, I need an appointment for a cleaning.", "intent": "book_appointment"},
+            {"say": "What time do you open on Saturday?", "intent": "ask_opening_hours"},
+            {"say": "Next Tuesday at half past two in the afternoon.", "intent": "inform"},
+            *BOOK_TAIL,
+        ],
+        "expect": {"outcome": "booked", "slots": {"service": "cleaning"}},
+    },
+    "address-mid-booking": {
+        "known_failure": "espeak en-gb 'Yes please.' heard 'the leave' -> nlu_fallback; the booking is never confirmed",
+        "description": "asks the address during a booking, then the booking resumes",
+        "voice": "espeak:en-gb",
+        "turns": [
+            {"say": "I'd like to book a check up please.", "intent": "book_appointment"},
+            {"say": "Where are you located?", "intent": "ask_address"},
+            {"say": "Thursday at ten in the morning.", "intent": "inform"},
+            {"say": "My name is Tom Baker.", "intent": "inform"},
+            {"say": "Yes please.", "intent": "affirm"},
+            {"say": "No thanks, goodbye."},
+        ],
+        "expect": {"outcome": "booked", "slots": {"service": "check-up"}},
+    },
+    "price-mid-booking": {
+        "description": "asks the price during a booking, then the booking resumes",
+        "voice": "awb",
+        "turns": [
+            {"say": "Hello, I need an appointment for a cleaning.", "intent": "book_appointment"},
+            {"say": "How much does a cleaning cost?", "intent": "ask_price"},
+            {"say": "Next Tuesday at half past two in the afternoon.", "intent": "inform"},
+            *BOOK_TAIL,
+        ],
+        "expect": {"outcome": "booked"},
+    },
+    "hours-only": {
+        "description": "only wants the opening hours",
+        "voice": "kal16",
+        "turns": [
+            {"say": "What are your opening hours?", "intent": "ask_opening_hours"},
+            {"say": "Thank you, goodbye.", "intent": "goodbye"},
+        ],
+        "expect": {"outcome": "answered", "max_turns": 2},
+    },
+    "address-only": {
+        "description": "only wants the address",
+        "voice": "espeak:en-us",
+        "turns": [
+            {"say": "What is your address?", "intent": "ask_address"},
+            {"say": "Thank you, goodbye.", "intent": "goodbye"},
+        ],
+        "expect": {"outcome": "answered"},
+    },
+    "price-only": {
+        "description": "only asks a price",
+        "voice": "rms",
+        "turns": [
+            {"say": "How much does a check up cost?", "intent": "ask_price"},
+            {"say": "Okay, thanks. Goodbye."},
+        ],
+        "expect": {"outcome": "answered"},
+    },
+    "out-of-scope-twice": {
+        "description": "two out-of-scope requests: handed to a human",
+        "voice": "rms",
+        "turns": [
+            {"say": "Can you recommend a good restaurant nearby?", "intent": "out_of_scope"},
+            {"say": "Do you sell car insurance?", "intent": "out_of_scope"},
+        ],
+        "expect": {"outcome": "handoff", "handoff_reason": "out_of_scope"},
+    },
+    "out-of-scope-espeak": {
+        "known_failure": (
+            "espeak en-us+f2 'What's the weather...' heard 'what's know where...' -> classified ask_address"
+        ),
+        "description": "two out-of-scope requests, espeak female voice",
+        "voice": "espeak:en-us+f2",
+        "turns": [
+            {"say": "What's the weather going to be like tomorrow?", "intent": "out_of_scope"},
+            {"say": "Can you order me a pizza?", "intent": "out_of_scope"},
+        ],
+        "expect": {"outcome": "handoff", "handoff_reason": "out_of_scope"},
+    },
+    "handoff-explicit": {
+        "description": "asks for a person straight away",
+        "voice": "awb",
+        "turns": [{"say": "I'd like to speak to a real person please.", "intent": "request_human"}],
+        "expect": {"outcome": "handoff", "handoff_reason": "requested", "max_turns": 1},
+    },
+    "handoff-mid-booking": {
+        "description": "starts booking, then asks for the receptionist",
+        "voice": "kal16",
+        "turns": [
+            {"say": "Hello, I need an appointment for a cleaning.", "intent": "book_appointment"},
+            {"say": "Actually, can I talk to the receptionist?", "intent": "request_human"},
+        ],
+        "expect": {"outcome": "handoff", "handoff_reason": "requested"},
+    },
+    "frustration": {
+        "description": "implicit handoff: the caller gets frustrated",
+        "voice": "rms",
+        "turns": [
+            {"say": "Hello, I need an appointment for a cleaning.", "intent": "book_appointment"},
+            {"say": "This is useless. You're not helping me at all.", "intent": "frustration"},
+        ],
+        "expect": {"outcome": "handoff", "handoff_reason": "frustration"},
+    },
+    "urgent": {
+        "description": "urgent symptoms go straight to a human",
+        "voice": "rms",
+        "turns": [{"say": "My tooth is bleeding a lot and my face is swollen.", "intent": "report_urgent"}],
+        "expect": {"outcome": "handoff", "handoff_reason": "urgent", "max_turns": 1},
+    },
+    "urgent-mid-booking": {
+        "description": "says it is an emergency while booking",
+        "voice": "espeak:en-gb",
+        "turns": [
+            {"say": "I need an appointment please.", "intent": "book_appointment"},
+            {"say": "I'm in terrible pain, my tooth is broken and it's bleeding.", "intent": "report_urgent"},
+        ],
+        "expect": {"outcome": "handoff", "handoff_reason": "urgent"},
+    },
+    "confused-caller": {
+        "description": "two turns the agent cannot understand: handed over as misunderstood",
+        "voice": "espeak:en-us+f2",
+        "turns": [
+            {"say": "Blue elephant under the stairs."},
+            {"say": "Purple seven banana window."},
+            {"say": "Green lamp over there."},
+        ],
+        "expect": {"outcome": "handoff", "handoff_reason": "misunderstood"},
+    },
+    "silence-handoff": {
+        "description": "says nothing at all: reprompts, then a human",
+        "voice": "rms",
+        "turns": [{"silence": 30}],
+        "expect": {"outcome": "handoff", "handoff_reason": "no_input"},
+    },
+    "silence-then-question": {
+        "description": "silent at first, reprompted, then asks the hours",
+        "voice": "awb",
+        "turns": [
+            {"silence": 7},
+            {"say": "Sorry. What are your opening hours?", "intent": "ask_opening_hours"},
+            {"say": "Thank you, goodbye."},
+        ],
+        "expect": {"outcome": "answered"},
+    },
+    "dtmf-operator": {
+        "description": "presses 0 for the operator",
+        "voice": "rms",
+        "turns": [{"dtmf": "0"}],
+        "expect": {"outcome": "handoff", "handoff_reason": "dtmf", "max_turns": 1},
+    },
+    "dtmf-during-greeting": {
+        "description": "presses 0 over the greeting",
+        "voice": "rms",
+        "turns": [{"dtmf": "0", "barge_in": True}],
+        "expect": {"outcome": "handoff", "handoff_reason": "dtmf"},
+    },
+    "cancel": {
+        "known_failure": (
+            "ASR hears 'Jennifer Wood' as 'Jennifer would' and the booking lookup needs the"
+            " exact name (measured 2026-11, small Vosk model, flite rms)"
+        ),
+        "description": "cancels an existing booking (created by setup in the case's scope)",
+        "voice": "rms",
+        "setup": {"bookings": [{"name": "Jennifer Wood", "service": "cleaning", "starts_at": "2026-11-27T10:00:00"}]},
+        "turns": [
+            {"say": "Hi, I need to cancel my appointment.", "intent": "cancel_appointment"},
+            {"say": "My name is Jennifer Wood.", "intent": "inform"},
+            {"say": "It's on Friday.", "intent": "inform"},
+            {"say": "Yes please.", "intent": "affirm"},
+            {"say": "No thanks, goodbye."},
+        ],
+        "expect": {"outcome": "cancelled"},
+    },
+    "reschedule": {
+        "known_failure": (
+            "'At half past two.' is heard 'but half past do' -> nlu_fallback, and the task is not completed"
+        ),
+        "description": "moves an existing booking to another day (booking created by setup)",
+        "voice": "awb",
+        "setup": {"bookings": [{"name": "Tom Baker", "service": "check-up", "starts_at": "2026-11-26T11:00:00"}]},
+        "turns": [
+            {"say": "I need to reschedule my appointment.", "intent": "reschedule_appointment"},
+            {"say": "My name is Tom Baker.", "intent": "inform"},
+            {"say": "It's on Thursday.", "intent": "inform"},
+            {"say": "Next Tuesday.", "intent": "inform"},
+            {"say": "At half past two.", "intent": "inform"},
+            {"say": "Yes please.", "intent": "affirm"},
+            {"say": "No thanks, goodbye."},
+        ],
+        "expect": {"outcome": "rescheduled", "slots": {"date": "2026-12-01"}},
+    },
+    "noisy-pink-20-book": {
+        "known_failure": (
+            "pink noise: 'half past two' heard 'half past due', the time is not understood"
+            " and the following 'yes' drops out of the booking form"
+        ),
+        "description": "books a cleaning on a line with pink noise at 20 dB SNR",
+        "voice": "rms",
+        "noise": ("pink", 20),
+        "turns": [
+            {"say": "Hello, I need an appointment for a cleaning.", "intent": "book_appointment"},
+            {"say": "Next Tuesday at half past two in the afternoon.", "intent": "inform"},
+            *BOOK_TAIL,
+        ],
+        "expect": {"outcome": "booked"},
+    },
+    "noisy-pink-15-hours": {
+        "description": "asks the hours with pink noise at 15 dB SNR",
+        "voice": "awb",
+        "noise": ("pink", 15),
+        "turns": [
+            {"say": "What are your opening hours?", "intent": "ask_opening_hours"},
+            {"say": "Thank you, goodbye."},
+        ],
+        "expect": {"outcome": "answered"},
+    },
+    "noisy-white-10-human": {
+        "description": "asks for a person with white noise at 10 dB SNR",
+        "voice": "kal16",
+        "noise": ("white", 10),
+        "turns": [{"say": "I'd like to speak to a real person please.", "intent": "request_human"}],
+        "expect": {"outcome": "handoff", "handoff_reason": "requested"},
+    },
+    "phone-book": {
+        "known_failure": (
+            "phone band: 'half past two' heard 'half past due', the time is not understood"
+            " and the following 'yes' drops out of the booking form"
+        ),
+        "description": "books over a telephone line (8 kHz mu-law round trip)",
+        "voice": "rms",
+        "phone": True,
+        "turns": [
+            {"say": "Hello, I need an appointment for a cleaning.", "intent": "book_appointment"},
+            {"say": "Next Tuesday at half past two in the afternoon.", "intent": "inform"},
+            *BOOK_TAIL,
+        ],
+        "expect": {"outcome": "booked"},
+    },
+    "phone-urgent": {
+        "description": "urgent symptoms over a telephone line",
+        "voice": "awb",
+        "phone": True,
+        "turns": [{"say": "My tooth is bleeding a lot and my face is swollen.", "intent": "report_urgent"}],
+        "expect": {"outcome": "handoff", "handoff_reason": "urgent"},
+    },
+    "phone-noisy-hours": {
+        "description": "asks the hours over a telephone line with pink noise at 20 dB SNR",
+        "voice": "rms",
+        "phone": True,
+        "noise": ("pink", 20),
+        "turns": [
+            {"say": "What are your opening hours?", "intent": "ask_opening_hours"},
+            {"say": "Thank you, goodbye."},
+        ],
+        "expect": {"outcome": "answered"},
+    },
+    "text-turns-book": {
+        "description": "text-only turns (bypass ASR): the dialogue path alone",
+        "voice": "",
+        "turns": [
+            {"text": "Hello, I need an appointment for a cleaning.", "intent": "book_appointment"},
+            {"text": "Next Tuesday at half past two in the afternoon.", "intent": "inform"},
+            {"text": "My name is Jennifer Wood.", "intent": "inform"},
+            {"text": "Yes, that's right.", "intent": "affirm"},
+            {"text": "No, that's all. Thank you, goodbye."},
+        ],
+        "expect": {
+            "outcome": "booked",
+            "slots": {"service": "cleaning", "date": "2026-12-01", "time": "14:30"},
+            "max_turns": 5,
+        },
+    },
+    "bot-challenge-then-human": {
+        "description": "asks if it is a robot, then for a person",
+        "voice": "espeak:en-us",
+        "turns": [
+            {"say": "Am I talking to a robot?", "intent": "bot_challenge"},
+            {"say": "I want to talk to a human.", "intent": "request_human"},
+        ],
+        "expect": {"outcome": "handoff", "handoff_reason": "requested"},
+    },
+}
+
+
+def _synth(text: str, voice: str, out: Path) -> bytes:
+    """16 kHz s16le PCM of `text` in `voice` (flite name or espeak:<voice>)."""
+    raw = out.with_suffix(".raw.wav")
+    if voice.startswith("espeak:"):
+        cmd = ["espeak-ng", "-v", voice.removeprefix("espeak:"), "-s", "150", "-w", str(raw), text]
+    else:
+        cmd = ["flite", "-voice", voice, "-t", text, "-o", str(raw)]
+    subprocess.run(cmd, check=True, capture_output=True)
+    subprocess.run(["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)], check=True)
+    raw.unlink()
+    return read_wav(out)
+
+
+def build_case(name: str, spec: dict[str, Any], out: Path, tmp: Path) -> None:
+    """Write one case directory."""
+    case_dir = out / name
+    if case_dir.exists():
+        shutil.rmtree(case_dir)
+    case_dir.mkdir(parents=True)
+    turns = []
+    for i, t in enumerate(spec["turns"], 1):
+        turn: dict[str, Any] = {}
+        if "say" in t:
+            pcm = _synth(t["say"], spec["voice"], tmp / f"{name}-{i}.wav")
+            if "noise" in spec:
+                colour, snr = spec["noise"]
+                pcm = mix_noise(pcm, snr, seed=i, colour=colour)
+            file = f"{i:02d}.wav"
+            if spec.get("phone"):
+                write_wav(case_dir / file, ulaw_decode(ulaw_encode(downsample_16k_to_8k(pcm))), 8000)
+            else:
+                write_wav(case_dir / file, pcm, 16000)
+            turn["audio"] = file
+            turn["text"] = t["say"]
+        for key in ("text", "dtmf", "silence", "intent", "barge_in"):
+            if key in t:
+                turn[key] = t[key]
+        turns.append(turn)
+    case: dict[str, Any] = {"description": spec["description"], "now": NOW, "caller": "+15551230000"}
+    if spec.get("voice"):
+        case["description"] += f" (voice {spec['voice']})"
+    if "setup" in spec:
+        case["setup"] = spec["setup"]
+    case["turns"] = turns
+    case["expect"] = spec["expect"]
+    if "known_failure" in spec:
+        case["known_failure"] = spec["known_failure"]
+    header = "# Generated by scripts/make-corpus.py: edit the script, not this file.\n"
+    (case_dir / "call.yaml").write_text(header + yaml.safe_dump(case, sort_keys=False, width=110))
+
+
+def main() -> int:
+    """Regenerate the corpus."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "tests" / "corpus"))
+    parser.add_argument("--only", nargs="*", help="case names to regenerate")
+    args = parser.parse_args()
+    for tool in ("flite", "espeak-ng", "sox"):
+        if shutil.which(tool) is None:
+            print(f"make-corpus: {tool} is missing (apt-get install {tool})", file=sys.stderr)
+            return 1
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, spec in CASES.items():
+            if args.only and name not in args.only:
+                continue
+            build_case(name, spec, out, Path(tmp))
+    print(f"make-corpus: {len(CASES)} cases in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
