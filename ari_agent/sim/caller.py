@@ -43,13 +43,15 @@ class SimulatedCaller:
         password: str,
         bus: EventBus,
         *,
-        app: str = "ari-agent-caller",
+        app: str | None = None,
         context: str = "ari-agent-incoming",
         exten: str = "100",
         caller_id: str = '"Demo Caller" <+15551230000>',
     ) -> None:
-        self.app = app
-        self._ari = AriClient(ari_url, username, password, app)
+        # One Stasis app per caller: ARI gives an app's events to one WebSocket only, so concurrent simulated
+        # callers sharing a name would steal each other's events.
+        self.app = app or f"ari-agent-caller-{uuid.uuid4().hex[:8]}"
+        self._ari = AriClient(ari_url, username, password, self.app)
         self._bus = bus
         self._context = context
         self._exten = exten
