@@ -93,6 +93,8 @@ class CallSettings:
     default_queue: str = "reception"
     handoff_context: str = "ari-agent-handoff"
     operator_digit: str = "0"
+    # The queue member hears a short spoken summary (who, why, what was gathered) before the bridge.
+    announce_summary: bool = True
     # A timezone name for the call's "now" (dates like "tomorrow"); empty means the machine's local time.
     timezone: str = ""
 

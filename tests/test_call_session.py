@@ -191,3 +191,33 @@ async def test_a_multi_sentence_reply_plays_sentence_by_sentence(speech: list[by
     assert len(h.rec.of(EventType.AGENT_TURN)) == 2  # one transcript line per reply
     assert len(h.rec.of(EventType.PLAYBACK_FINISHED)) == 2
     assert h.ended()["outcome"] == "answered"
+
+
+async def test_the_queue_member_hears_a_spoken_summary() -> None:
+    async with Harness([], {}) as h:
+        await h.agent_finished_speaking(1)
+        h.session.deliver(AriEvent(type="ChannelDtmfReceived", application="ari-agent", channel=CALLER, digit="0"))
+    announce = h.ari.variables[("chan-1", "ARI_AGENT_ANNOUNCE")]
+    assert announce.startswith("fake/")  # the prompt's sound path, without "sound:" or an extension
+
+
+async def test_a_stalled_recogniser_hands_off_instead_of_hanging(speech: list[bytes]) -> None:
+    class StalledStream:
+        async def push(self, pcm16: bytes) -> str | None:
+            await asyncio.sleep(3600)
+            return None
+
+        async def finish(self) -> Any:
+            await asyncio.sleep(3600)
+
+        def close(self) -> None:
+            return None
+
+    h = Harness([], {}, stage_timeout_seconds=0.5)
+    h.session.deps.asr.stream = StalledStream()  # type: ignore[attr-defined]
+    async with h:
+        await h.agent_finished_speaking(1)
+        h.media.push(speech)
+    assert [e.data["code"] for e in h.rec.of(EventType.ERROR)] == ["asr-timeout"]
+    assert h.ended()["handoff_reason"] == "error"
+    assert h.ari.continued

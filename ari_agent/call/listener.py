@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ari_agent.asr.base import AsrEngine
+from ari_agent.errors import StageError
 from ari_agent.events import EventType
 from ari_agent.media.audio import FRAME_MS
 from ari_agent.media.endpoint import (
@@ -41,6 +42,7 @@ class ListenerConfig:
     barge_in_ms: int = 200
     no_input_ms: int = 6000
     max_utterance_ms: int = 20000
+    stage_timeout_s: float = 8.0  # a push or final result of the recogniser taking longer is a failure
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,17 +261,24 @@ class Listener:
             return
         chunk = b"".join(self._batch)
         self._batch = []
-        partial = await self._asr.push(chunk)
+        # A recogniser that stalls must not hang the call: the session turns this into a handoff.
+        try:
+            async with asyncio.timeout(self.config.stage_timeout_s):
+                partial = await self._asr.push(chunk)
+        except TimeoutError:
+            raise StageError("asr-timeout", "the recogniser did not keep up with the audio") from None
         if partial is not None and partial != self._partial:
             self._partial = partial
             self._emit(EventType.ASR_PARTIAL, text=partial)
 
-    async def _finish_utterance(
-        self, endpoint_wait_ms: int, *, start_ms: int, end_ms: int, capped: bool
-    ) -> None:
+    async def _finish_utterance(self, endpoint_wait_ms: int, *, start_ms: int, end_ms: int, capped: bool) -> None:
         ended = time.monotonic()
         await self._flush_batch()
-        result = await self._asr.finish()
+        try:
+            async with asyncio.timeout(self.config.stage_timeout_s):
+                result = await self._asr.finish()
+        except TimeoutError:
+            raise StageError("asr-timeout", "the recogniser gave no final result") from None
         asr_ms = (time.monotonic() - ended) * 1000
         barge_in = self._barged
         audio = b"".join(self._audio)

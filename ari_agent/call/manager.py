@@ -109,9 +109,7 @@ class CallManager:
                     await self.deps.ari.hangup(channel.id)
                 continue
             if channel.app_name == "Stasis" and channel.app_data.split(",")[0] == self.deps.ari.app:
-                _LOGGER.warning(
-                    "channel %s was orphaned while disconnected: sending it to the queue", channel.id
-                )
+                _LOGGER.warning("channel %s was orphaned while disconnected: sending it to the queue", channel.id)
                 await self._send_to_queue(channel.id)
 
     async def drain(self, timeout: float) -> None:

@@ -23,6 +23,7 @@ from ari_agent.asr.base import AsrEngine
 from ari_agent.call.listener import Listener, ListenerConfig, NoInput, Utterance
 from ari_agent.config import Settings
 from ari_agent.dialogue.base import CallContext, DialogueEngine, DialogueError, DialogueResult, Handoff
+from ari_agent.errors import StageError
 from ari_agent.events import CallEvent, EventBus, EventType
 from ari_agent.media.rtp import RtpReceiver
 from ari_agent.recording import CallRecorder
@@ -36,6 +37,16 @@ CONNECTING = "Let me connect you with a member of our team. One moment please."
 REPROMPT = "Are you still there? How can I help you?"
 NO_INPUT_GOODBYE = "I can't hear anything, so I'll connect you with a colleague."
 GOODBYE = "Thank you for calling. Goodbye."
+HANDOFF_REASONS_SPOKEN = {
+    "requested": "asked for a person",
+    "dtmf": "pressed zero for the operator",
+    "urgent": "has an urgent problem",
+    "misunderstood": "was not understood twice",
+    "out_of_scope": "asked for something this line cannot help with",
+    "frustration": "sounded frustrated",
+    "error": "hit a technical problem",
+    "no_input": "did not say anything",
+}
 FIXED_PROMPTS = (APOLOGY, CONNECTING, REPROMPT, NO_INPUT_GOODBYE, GOODBYE)
 
 
@@ -240,9 +251,12 @@ class CallSession:
         )
         await self._ari.snoop(self.channel.id, snoop_id, spy="in")
         # externalMedia returns before the channel is in Stasis; adding it to a bridge earlier gives 422.
-        async with asyncio.timeout(settings.call.stage_timeout_seconds):
-            for cid in (media_id, snoop_id):
-                await self._stasis_started[cid].wait()
+        try:
+            async with asyncio.timeout(settings.call.stage_timeout_seconds):
+                for cid in (media_id, snoop_id):
+                    await self._stasis_started[cid].wait()
+        except TimeoutError:
+            raise StageError("media-timeout", "snoop/externalMedia channels never entered Stasis") from None
         for cid in (media_id, snoop_id):
             with contextlib.suppress(AriError):
                 await self._ari.set_var(cid, "CDR_PROP(disable)", "1")
@@ -257,6 +271,7 @@ class CallSession:
                 barge_in_ms=call.barge_in_ms,
                 no_input_ms=int(call.no_input_seconds * 1000),
                 max_utterance_ms=int(call.max_utterance_seconds * 1000),
+                stage_timeout_s=call.stage_timeout_seconds,
             ),
             on_barge_in=self._on_barge_in,
             emit=self.emit,
@@ -332,8 +347,11 @@ class CallSession:
         try:
             finished_ok = True
             for index in range(len(sentences)):
-                async with asyncio.timeout(timeout):
-                    prompt = await pending
+                try:
+                    async with asyncio.timeout(timeout):
+                        prompt = await pending
+                except TimeoutError:
+                    raise StageError("tts-timeout", "speech synthesis took too long") from None
                 if speech.interrupted:  # the caller barged in between two sentences
                     break
                 if index + 1 < len(sentences):
@@ -511,6 +529,14 @@ class CallSession:
             "__ARI_AGENT_CALLER": self._caller_details(),
             "__ARI_AGENT_TRANSCRIPT_URL": url,
         }
+        if call.announce_summary:
+            # The queue member hears who is calling and why before being bridged (Queue announceoverride).
+            try:
+                async with asyncio.timeout(call.stage_timeout_seconds):
+                    prompt = await self.deps.prompts.get(self._announcement(handoff.reason))
+                variables["ARI_AGENT_ANNOUNCE"] = str(prompt.uri).removeprefix("sound:")
+            except Exception as exc:  # the transfer matters more than the announcement
+                _LOGGER.warning("handoff announcement failed: %r", exc, extra={"call_id": self.call_id})
         for name, value in variables.items():
             with contextlib.suppress(AriError):
                 await self._ari.set_var(self.channel.id, name, _dialplan_safe(value))
@@ -518,6 +544,17 @@ class CallSession:
         self._transferring = True
         await self._ari.continue_in_dialplan(self.channel.id, call.handoff_context, queue)
         raise _CallFinished()
+
+    def _announcement(self, reason: str) -> str:
+        """What the queue member hears before the caller is put through."""
+        why = HANDOFF_REASONS_SPOKEN.get(reason, reason.replace("_", " "))
+        parts = [f"Transferred call. The caller {why}."]
+        wanted = [str(self._slots[k]) for k in ("service", "date", "time") if self._slots.get(k)]
+        if wanted:
+            parts.append("They were booking: " + ", ".join(wanted) + ".")
+        if self._slots.get("name"):
+            parts.append(f"Name: {self._slots['name']}.")
+        return " ".join(parts)
 
     def _caller_details(self) -> str:
         parts = [f"number={self.channel.caller_number}"] if self.channel.caller_number else []
