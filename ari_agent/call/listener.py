@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -17,7 +18,7 @@ from typing import Any
 from ari_agent.asr.base import AsrEngine
 from ari_agent.errors import StageError
 from ari_agent.events import EventType
-from ari_agent.media.audio import FRAME_MS
+from ari_agent.media.audio import FRAME_BYTES, FRAME_MS, read_wav, rms_dbfs
 from ari_agent.media.endpoint import (
     BargeInConfig,
     BargeInDetector,
@@ -70,6 +71,16 @@ class NoInput:
     waited_ms: int
 
 
+@functools.lru_cache(maxsize=512)
+def prompt_levels(path: str) -> list[float]:
+    """Level (dBFS) of each 20 ms frame of a prompt file: the reference for echo-robust barge-in."""
+    try:
+        pcm = read_wav(path)
+    except (OSError, ValueError, EOFError):
+        return []
+    return [rms_dbfs(pcm[i : i + FRAME_BYTES]) for i in range(0, len(pcm) - FRAME_BYTES + 1, FRAME_BYTES)]
+
+
 class Listener:
     """Owns the recogniser of one call and turns its audio into utterances."""
 
@@ -103,6 +114,8 @@ class Listener:
         self._utterances: asyncio.Queue[Utterance | NoInput | None] = asyncio.Queue()
         self._speaking = False
         self._interruptible = False
+        self._ref_levels: list[float] = []  # levels of the agent's prompt now playing, per 20 ms frame
+        self._ref_start_ms = 0
         self._barged = False
         self._waiting = False
         self._asr_active = False
@@ -157,11 +170,21 @@ class Listener:
         self._barged = False
         self._barge.reset()
 
+    def agent_audio_started(self, levels_dbfs: list[float]) -> None:
+        """The agent's prompt started playing: its per-frame levels tell line echo from the caller's voice."""
+        self._ref_levels = levels_dbfs
+        self._ref_start_ms = self._audio_ms
+
+    def _ref_dbfs(self) -> float | None:
+        index = (self._audio_ms - self._ref_start_ms) // FRAME_MS
+        return self._ref_levels[index] if 0 <= index < len(self._ref_levels) else None
+
     def agent_stopped_speaking(self) -> None:
         """The agent stopped talking: a fresh listening phase (the no-input clock starts now)."""
         was_speaking = self._speaking
         self._speaking = False
         self._interruptible = False
+        self._ref_levels = []
         if was_speaking and not self._barged and not self._asr_active:
             self._reset_endpointer()
 
@@ -195,7 +218,7 @@ class Listener:
         self._ring.append((frame, vf.is_speech))
         if self._speaking and not self._barged:
             if self._interruptible:
-                barge = self._barge.feed(vf.is_speech, vf.energy_dbfs)
+                barge = self._barge.feed(vf.is_speech, vf.energy_dbfs, self._ref_dbfs())
                 if barge is not None:
                     self._barged = True
                     self._on_barge_in(float(barge.reaction_ms))

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from ari_agent.ari.client import AriClient, AriError
 from ari_agent.ari.models import AriEvent, Channel
 from ari_agent.asr.base import AsrEngine
-from ari_agent.call.listener import Listener, ListenerConfig, NoInput, Utterance
+from ari_agent.call.listener import Listener, ListenerConfig, NoInput, Utterance, prompt_levels
 from ari_agent.config import Settings
 from ari_agent.dialogue.base import CallContext, DialogueEngine, DialogueError, DialogueResult, Handoff
 from ari_agent.errors import StageError
@@ -129,6 +129,7 @@ class _Speech:
     playback_id: str  # the reply's id (its first sentence's playback); events and barge-ins name it
     finished: asyncio.Future[bool] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     current_id: str = ""  # the sentence playing now
+    current_path: str = ""  # its file: its levels tell line echo from the caller's voice
     started_mono: float | None = None
     interrupted: bool = False
 
@@ -300,9 +301,12 @@ class CallSession:
                     self._listener.interrupt_wait()
             elif event.type == "PlaybackStarted":
                 speech = self._speech
-                if speech is not None and speech.playback_id == event.playback_id:
-                    speech.started_mono = time.monotonic()
-                    self.emit(EventType.PLAYBACK_STARTED, playback_id=event.playback_id)
+                if speech is not None and speech.current_id == event.playback_id:
+                    if self._listener is not None and speech.current_path:
+                        self._listener.agent_audio_started(prompt_levels(speech.current_path))
+                    if speech.playback_id == event.playback_id:
+                        speech.started_mono = time.monotonic()
+                        self.emit(EventType.PLAYBACK_STARTED, playback_id=event.playback_id)
             elif event.type == "PlaybackFinished":
                 speech = self._speech
                 if speech is not None and speech.current_id == event.playback_id:
@@ -381,6 +385,7 @@ class CallSession:
         """Play one sentence of a reply; False if it failed or was stopped."""
         playback_id = speech.playback_id if index == 0 else f"{speech.playback_id}s{index}"
         speech.current_id = playback_id
+        speech.current_path = str(getattr(prompt, "path", "") or "")
         speech.finished = asyncio.get_running_loop().create_future()
         await self._ari.play(self.channel.id, prompt.uri, playback_id)
         # The playback's own length bounds the wait; a lost PlaybackFinished never hangs the call.
