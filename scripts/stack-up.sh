@@ -15,7 +15,9 @@ if [ "$with_agent" = 1 ]; then
     if [ -f "$RUN_DIR/agent.pid" ] && kill -0 "$(cat "$RUN_DIR/agent.pid")" 2>/dev/null; then
         step_done "already running"
     else
-        nohup "$AGENT_VENV/bin/ari-agent" run >"$RUN_DIR/agent.log" 2>&1 &
+        # The local stack records calls (so they can be exported as replay cases) unless told otherwise.
+        ARI_AGENT_RECORDING_ENABLED="${ARI_AGENT_RECORDING_ENABLED:-1}" \
+            nohup "$AGENT_VENV/bin/ari-agent" run >"$RUN_DIR/agent.log" 2>&1 &
         echo $! >"$RUN_DIR/agent.pid"
         wait_for_port 127.0.0.1 "$AGENT_HTTP_PORT" 60 "ari-agent"
         for _ in $(seq 1 100); do

@@ -54,7 +54,7 @@ def test_upgrade_downgrade_round_trip(scratch_schema: str) -> None:
     assert migrate.current(dsn) is None
 
     migrate.upgrade(dsn)
-    assert migrate.current(dsn) == "0002"
+    assert migrate.current(dsn) == "0003"
     relations = _relations(scratch_schema)
     for table in ("calls", "turns", "call_events", "bookings", "cdr", "alembic_version"):
         assert relations.get(table) == "BASE TABLE", table
@@ -67,6 +67,15 @@ def test_upgrade_downgrade_round_trip(scratch_schema: str) -> None:
         ).fetchall()
     assert [c for (c,) in columns] == CDR_COLUMNS
 
+    migrate.downgrade(dsn, "0002")
+    assert migrate.current(dsn) == "0002"
+    with psycopg.connect(TEST_DSN) as conn:
+        turn_columns = conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = 'turns'",
+            [scratch_schema],
+        ).fetchall()
+    assert "audio_path" not in {c for (c,) in turn_columns}
+
     migrate.downgrade(dsn, "0001")
     assert migrate.current(dsn) == "0001"
     relations = _relations(scratch_schema)
@@ -77,7 +86,7 @@ def test_upgrade_downgrade_round_trip(scratch_schema: str) -> None:
     assert set(_relations(scratch_schema)) == {"alembic_version"}
 
     migrate.upgrade(dsn)  # and up again from nothing
-    assert migrate.current(dsn) == "0002"
+    assert migrate.current(dsn) == "0003"
 
 
 def test_schema_constraints(scratch_schema: str) -> None:

@@ -63,6 +63,7 @@ class TurnRow(TypedDict):
     audio_end_ms: int | None
     latency: dict[str, Any] | None
     barge_in: bool
+    audio_path: str | None  # the turn's recording, when the call was recorded
     at: datetime
 
 
@@ -178,7 +179,7 @@ async def get_call(db: Db, call_id: str) -> CallDetail | None:
             return None
         await cur.execute(
             """SELECT seq, speaker, text, source, asr_confidence, intent, intent_confidence, entities,
-                      audio_start_ms, audio_end_ms, latency, barge_in, at
+                      audio_start_ms, audio_end_ms, latency, barge_in, audio_path, at
                FROM turns WHERE call_id = %s ORDER BY seq""",
             [call_id],
         )

@@ -63,6 +63,7 @@ _TURN_COLUMNS = frozenset(
         "audio_end_ms",
         "latency",
         "barge_in",
+        "audio_path",
         "at",
     }
 )
