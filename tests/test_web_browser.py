@@ -2,13 +2,15 @@
 
 The pages run on a real aiohttp server over a seeded scratch schema of the real PostgreSQL (same seed as
 tests/test_web_pages.py). Chromium logs in with Basic credentials in the URL, dumps the DOM it built and takes
-a screenshot, kept at tests/artifacts/call-page.png (and calls-list.png) for people to look at.
+a screenshot, kept at tests/artifacts/call-page.png (and calls-list.png, and call-page-turn-audio.png for a
+recorded call with one player per turn) for people to look at.
 Chromium comes from scripts/setup-chromium.sh (apt, idempotent).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import struct
 import subprocess
 from collections.abc import AsyncIterator
@@ -20,7 +22,15 @@ import pytest
 from aiohttp import web
 
 from ari_agent.web.pages import add_pages
-from tests.test_web_pages import PASSWORD, USER, Seeded, page_settings, scratch_database, seed_calls
+from tests.test_web_pages import (
+    PASSWORD,
+    RECORDED_TURNS,
+    USER,
+    Seeded,
+    page_settings,
+    scratch_database,
+    seed_calls,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +67,7 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
         recordings = tmp_path / "recordings"
         ids = await seed_calls(dsn, recordings, tmp_path / "spool.jsonl")
         app = web.Application()
-        add_pages(app, page_settings(dsn), recordings_dir=recordings)
+        add_pages(app, page_settings(dsn, recordings))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         try:
@@ -140,6 +150,25 @@ async def test_call_page_renders_in_chromium(chromium: str, served: Served, tmp_
     listing = ARTIFACTS / "calls-list.png"
     await run_chromium(chromium, tmp_path / "p3", f"--screenshot={listing}", with_login(served.base, "/calls"))
     assert png_size(listing) == (WIDTH, HEIGHT)
+
+
+async def test_recorded_call_page_has_turn_players_in_chromium(chromium: str, served: Served, tmp_path: Path) -> None:
+    ids = served.ids
+    url = with_login(served.base, f"/calls/{ids.recorded}")
+    dom = await run_chromium(chromium, tmp_path / "p1", "--dump-dom", url)
+    for text in RECORDED_TURNS:
+        assert text in dom, text
+    # One <audio> per turn whose WAV exists, pointing at that turn's audio route; none for the whole call.
+    srcs = re.findall(r'<audio[^>]* src="([^"]+)"', dom)
+    assert srcs == [f"/calls/{ids.recorded}/turns/{ids.turn_seq[text]}/audio" for text in ids.turn_audio]
+    assert f"/calls/{ids.recorded}/recording" not in dom
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "call-page-turn-audio.png"
+    shot.unlink(missing_ok=True)
+    await run_chromium(chromium, tmp_path / "p2", f"--screenshot={shot}", url)
+    assert png_size(shot) == (WIDTH, HEIGHT)
+    assert shot.stat().st_size > 40_000, shot.stat().st_size
 
 
 async def test_browser_without_login_sees_no_transcript(chromium: str, served: Served, tmp_path: Path) -> None:

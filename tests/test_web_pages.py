@@ -1,4 +1,4 @@
-"""Supervisor pages: login, calls list with filters and paging, the call page, recordings, escaping.
+"""Supervisor pages: login, calls list with filters and paging, the call page, recordings, turn audio, escaping.
 
 The integration tests serve the real pages through aiohttp's test client against the real PostgreSQL (a migrated
 scratch schema of the _test database); the calls are written by the real TranscriptWriter from scripted
@@ -17,6 +17,7 @@ import wave
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from html import escape
 from pathlib import Path
 
 import psycopg
@@ -24,7 +25,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from ari_agent.config import CallSettings, DatabaseSettings, HttpSettings, Settings
+from ari_agent.config import CallSettings, DatabaseSettings, HttpSettings, RecordingSettings, Settings
 from ari_agent.events import CallEvent, EventType
 from ari_agent.store import migrate
 from ari_agent.store.redact import Redactor
@@ -87,6 +88,14 @@ def test_recording_store_refuses_paths_outside_its_directory(tmp_path: Path) -> 
     assert store.resolve("sub/b.wav") == (root / "sub" / "b.wav").resolve()
     assert store.resolve(str(root / "a.wav")) == (root / "a.wav").resolve()
     assert store.resolve("/var/lib/ari-agent/recordings/sub/b.wav") == (root / "sub" / "b.wav").resolve()
+    # A recorded call's directory (calls.recording_path since call recording) resolves as a directory only.
+    assert store.resolve_dir("sub") == (root / "sub").resolve()
+    assert store.resolve_dir(str(root / "sub")) == (root / "sub").resolve()
+    assert store.resolve_dir("/var/lib/ari-agent/recordings/sub") == (root / "sub").resolve()
+    (tmp_path / "outside").mkdir()
+    (root / "away").symlink_to(tmp_path / "outside")
+    for bad_dir in ("a.wav", "..", "../outside", str(tmp_path / "outside"), "away", "missing", "", None):
+        assert store.resolve_dir(bad_dir) is None, bad_dir
     for bad in (
         "../secret.wav",
         "sub/../../secret.wav",
@@ -120,12 +129,15 @@ def test_formatters() -> None:
 
 async def test_pages_refuse_everything_without_a_configured_password(tmp_path: Path) -> None:
     # No database is needed: the refusal happens before any query.
-    settings = Settings(http=HttpSettings(supervisor_user=USER, supervisor_password=""))
+    settings = Settings(
+        http=HttpSettings(supervisor_user=USER, supervisor_password=""),
+        recording=RecordingSettings(directory=str(tmp_path)),
+    )
     app = web.Application()
     add_health_routes(app, Readiness())
-    add_pages(app, settings, recordings_dir=tmp_path)
+    add_pages(app, settings)
     async with TestClient(TestServer(app)) as client:
-        for path in ("/", "/calls", "/calls/x", "/calls/x/recording"):
+        for path in ("/", "/calls", "/calls/x", "/calls/x/recording", "/calls/x/turns/1/audio"):
             for headers in ({}, basic(USER, ""), GOOD):
                 response = await client.get(path, headers=headers, allow_redirects=False)
                 assert response.status == 403, (path, headers)
@@ -153,11 +165,11 @@ def scratch_database() -> Iterator[str]:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def write_wav(path: Path, seconds: float = 1.0, rate: int = 8000) -> None:
-    """A 440 Hz tone: a recording the browser can play."""
+def write_wav(path: Path, seconds: float = 1.0, rate: int = 8000, hz: float = 440) -> None:
+    """A tone: a recording the browser can play (different `hz` give different files)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     frames = b"".join(
-        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate))) for i in range(int(seconds * rate))
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * hz * i / rate))) for i in range(int(seconds * rate))
     )
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
@@ -174,6 +186,9 @@ class Seeded:
     handoff: str
     traversal: str
     recording: Path
+    recorded: str  # a call recorded by ari_agent/recording.py: a directory with one WAV per turn
+    turn_seq: dict[str, int]  # the recorded call's turns: text -> seq
+    turn_audio: dict[str, Path]  # text -> WAV, for the turns whose audio exists under the recordings directory
 
 
 def handoff_call(call_id: str, at: datetime, recording_path: str) -> list[CallEvent]:
@@ -199,6 +214,37 @@ def handoff_call(call_id: str, at: datetime, recording_path: str) -> list[CallEv
     return [CallEvent(t, call_id, d, at=at + timedelta(seconds=s)) for s, t, d in steps]
 
 
+RECORDED_TURNS = (
+    "Hello, Riverside Dental Clinic. How can I help?",
+    "I need to move my appointment",
+    "Which day suits you?",
+    "next tuesday",  # its audio_path is crafted to climb out of the recordings directory
+    "Done: Tuesday at 9.",  # its WAV was never written (or was purged)
+)
+
+
+def recorded_call(call_id: str, at: datetime, call_dir: Path) -> list[CallEvent]:
+    """A rescheduling recorded the way the agent records: recording_path is the call's directory, each turn
+    carries the path of its WAV (caller-NN / agent-NN), as ari_agent/call/session.py stores them."""
+    t = RECORDED_TURNS
+    steps: list[tuple[float, EventType, dict[str, object]]] = [
+        (0.0, EventType.CALL_STARTED, {
+            "caller": "+33123456", "caller_name": "Zoé Martin", "channel_id": "1900.3",
+            "recording_path": str(call_dir),
+        }),
+        (0.1, EventType.CALL_ANSWERED, {}),
+        (0.3, EventType.AGENT_TURN, {"text": t[0], "audio_path": str(call_dir / "agent-01.wav")}),
+        (3.0, EventType.CALLER_TURN, {"text": t[1], "confidence": 0.88, "audio_path": str(call_dir / "caller-01.wav")}),
+        (3.1, EventType.DIALOGUE_RESULT, {"intent": "reschedule", "intent_confidence": 0.93}),
+        (3.3, EventType.AGENT_TURN, {"text": t[2], "audio_path": str(call_dir / "agent-02.wav")}),
+        (5.0, EventType.CALLER_TURN, {"text": t[3], "confidence": 0.8, "audio_path": f"{call_dir}/../../secret.wav"}),
+        (5.3, EventType.AGENT_TURN, {"text": t[4], "audio_path": str(call_dir / "agent-03.wav")}),
+        (5.4, EventType.BOOKING, {"reference": "BK-7007", "action": "rescheduled"}),
+        (6.0, EventType.CALL_ENDED, {"outcome": "rescheduled"}),
+    ]  # fmt: skip
+    return [CallEvent(kind, call_id, d, at=at + timedelta(seconds=s)) for s, kind, d in steps]
+
+
 def booked_call(call_id: str, at: datetime) -> list[CallEvent]:
     """A short booking with a barge-in and known intent/ASR confidences."""
     steps: list[tuple[float, EventType, dict[str, object]]] = [
@@ -221,11 +267,24 @@ def booked_call(call_id: str, at: datetime) -> list[CallEvent]:
 
 async def seed_calls(dsn: str, recordings: Path, spool: Path) -> Seeded:
     """Write the scripted calls through the real TranscriptWriter, a CDR row, and a recording file."""
+    recorded = f"call-recorded-{uuid.uuid4().hex[:8]}"
+    call_dir = recordings / recorded
+    # Different tones (and rates, as the recorder writes 16 kHz caller audio) so each turn's file is distinct.
+    turn_audio = {
+        RECORDED_TURNS[0]: call_dir / "agent-01.wav",
+        RECORDED_TURNS[1]: call_dir / "caller-01.wav",
+        RECORDED_TURNS[2]: call_dir / "agent-02.wav",
+    }
+    for i, wav in enumerate(turn_audio.values()):
+        write_wav(wav, seconds=0.6, rate=16000, hz=330 + 110 * i)
     ids = Seeded(
         booked=f"call-booked-{uuid.uuid4().hex[:8]}",
         handoff=f"call-handoff-{uuid.uuid4().hex[:8]}",
         traversal=f"call-traversal-{uuid.uuid4().hex[:8]}",
         recording=recordings / "handoff.wav",
+        recorded=recorded,
+        turn_seq={},
+        turn_audio=turn_audio,
     )
     write_wav(ids.recording)
     (recordings.parent / "secret.wav").write_bytes(b"not for supervisors")
@@ -236,12 +295,15 @@ async def seed_calls(dsn: str, recordings: Path, spool: Path) -> Seeded:
             *booked_call(ids.booked, DAY1),
             *handoff_call(ids.handoff, DAY2, "/var/lib/ari-agent/recordings/handoff.wav"),
             *booked_call(ids.traversal, DAY1 + timedelta(hours=1))[:1],
+            *recorded_call(recorded, DAY1 - timedelta(days=1), call_dir),
         ]:
             writer(event)
         assert await writer.flush(10)
     finally:
         await writer.close(5)
     async with await psycopg.AsyncConnection.connect(dsn) as conn:
+        rows = await (await conn.execute("SELECT text, seq FROM turns WHERE call_id = %s", [recorded])).fetchall()
+        ids.turn_seq.update({text: seq for text, seq in rows})
         await conn.execute(
             "UPDATE calls SET recording_path = '../secret.wav', ended_at = started_at + interval '5 s', "
             "outcome = 'hangup' WHERE call_id = %s",
@@ -275,12 +337,13 @@ class Site:
     dsn: str
 
 
-def page_settings(dsn: str, password: str = PASSWORD) -> Settings:
-    """Settings for the pages under test: UTC display, the scratch database."""
+def page_settings(dsn: str, recordings: Path, password: str = PASSWORD) -> Settings:
+    """Settings for the pages under test: UTC display, the scratch database, the recordings directory."""
     return Settings(
         http=HttpSettings(supervisor_user=USER, supervisor_password=password),
         database=DatabaseSettings(dsn=dsn),
         call=CallSettings(timezone="UTC"),
+        recording=RecordingSettings(directory=str(recordings)),
     )
 
 
@@ -292,7 +355,7 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
         ids = await seed_calls(dsn, recordings, tmp_path / "spool.jsonl")
         app = web.Application()
         add_health_routes(app, Readiness())
-        add_pages(app, page_settings(dsn), recordings_dir=recordings)
+        add_pages(app, page_settings(dsn, recordings))
         async with TestClient(TestServer(app)) as client:
             yield Site(client, ids, dsn)
 
@@ -313,13 +376,14 @@ def call_ids_listed(html: str) -> list[str]:
 
 @pytest.mark.integration
 async def test_login_is_required(site: Site) -> None:
-    for path in ("/", "/calls", f"/calls/{site.ids.handoff}", f"/calls/{site.ids.handoff}/recording"):
+    audio = f"/calls/{site.ids.recorded}/turns/{site.ids.turn_seq[RECORDED_TURNS[1]]}/audio"
+    for path in ("/", "/calls", f"/calls/{site.ids.handoff}", f"/calls/{site.ids.handoff}/recording", audio):
         for headers in ({}, basic(USER, "wrong"), basic("someone", PASSWORD), {"Authorization": "Basic %%%"}):
             response = await site.client.get(path, headers=headers, allow_redirects=False)
             assert response.status == 401, (path, headers)
             assert response.headers["WWW-Authenticate"].startswith('Basic realm="ari-agent supervisor"')
             body = await response.text()
-            assert "+15550100" not in body and PASSWORD not in body
+            assert "+15550100" not in body and PASSWORD not in body and "RIFF" not in body
     assert (await site.client.get("/healthz")).status == 200
     assert (await site.client.get("/metrics")).status == 200
 
@@ -334,7 +398,7 @@ async def test_root_redirects_to_calls(site: Site) -> None:
 async def test_calls_list_and_filters(site: Site) -> None:
     ids = site.ids
     html = await get_text(site, "/calls")
-    assert call_ids_listed(html) == [ids.handoff, ids.traversal, ids.booked]  # newest first
+    assert call_ids_listed(html) == [ids.handoff, ids.traversal, ids.booked, ids.recorded]  # newest first
     assert "BK-4242" in html and "no_input" in html and "reception" in html
 
     assert call_ids_listed(await get_text(site, "/calls?outcome=handoff")) == [ids.handoff]
@@ -344,7 +408,8 @@ async def test_calls_list_and_filters(site: Site) -> None:
     assert call_ids_listed(await get_text(site, "/calls?caller=4412")) == [ids.traversal, ids.booked]
     assert call_ids_listed(await get_text(site, "/calls?caller=%25")) == []  # LIKE wildcards are literal
     assert call_ids_listed(await get_text(site, "/calls?from=2026-11-21")) == [ids.handoff]
-    assert call_ids_listed(await get_text(site, "/calls?to=2026-11-20")) == [ids.traversal, ids.booked]
+    assert call_ids_listed(await get_text(site, "/calls?to=2026-11-20")) == [ids.traversal, ids.booked, ids.recorded]
+    assert call_ids_listed(await get_text(site, "/calls?outcome=rescheduled")) == [ids.recorded]
     assert call_ids_listed(await get_text(site, "/calls?from=2026-11-25&to=2026-11-25")) == [ids.handoff]
     filtered = await get_text(site, "/calls?outcome=handoff&caller=555")
     assert '<option value="handoff" selected>' in filtered and 'value="555"' in filtered
@@ -451,6 +516,8 @@ async def test_recording_is_served_and_path_traversal_refused(site: Site) -> Non
     assert refused.status == 404 and b"not for supervisors" not in await refused.read()
     page = await get_text(site, f"/calls/{site.ids.traversal}")
     assert "<audio" not in page and "no longer available" in page
+    # A recorded call's directory is not a file: no whole-call recording is served for it.
+    assert (await site.client.get(f"/calls/{site.ids.recorded}/recording", headers=GOOD)).status == 404
     # Other routes to the same file: every one refused.
     for path in ("/calls/..%2Fsecret.wav/recording", "/calls/../secret.wav", f"/calls/{site.ids.booked}/recording"):
         response = await site.client.get(path, headers=GOOD)
@@ -462,11 +529,86 @@ async def test_recording_is_served_and_path_traversal_refused(site: Site) -> Non
 async def test_database_down_gives_503(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pages, "_DB_TIMEOUT", 0.5)
     # A closed loopback port: nothing listens on port 1.
-    settings = page_settings("postgresql://ari_agent:x@127.0.0.1:1/ari_agent_test")
+    settings = page_settings("postgresql://ari_agent:x@127.0.0.1:1/ari_agent_test", tmp_path)
     app = web.Application()
-    add_pages(app, settings, recordings_dir=tmp_path)
+    add_pages(app, settings)
     async with TestClient(TestServer(app)) as client:
-        for path in ("/calls", "/calls/abc"):
+        for path in ("/calls", "/calls/abc", "/calls/abc/turns/1/audio"):
             response = await client.get(path, headers=GOOD)
             assert response.status == 503
             assert "cannot be reached" in await response.text()
+
+
+def turn_audio_src(site: Site, text: str) -> str:
+    """The URL of the player of the recorded call's turn that said `text`."""
+    return f"/calls/{site.ids.recorded}/turns/{site.ids.turn_seq[text]}/audio"
+
+
+@pytest.mark.integration
+async def test_recorded_call_has_a_player_per_turn(site: Site) -> None:
+    ids = site.ids
+    assert set(ids.turn_seq) == set(RECORDED_TURNS)
+    html = await get_text(site, f"/calls/{ids.recorded}")
+    # Each playable turn has its own player, inside that turn's bubble: after its words, before the next turn's.
+    ends = [html.index(escape(text)) for text in RECORDED_TURNS[1:]] + [len(html)]
+    for text, end in zip(RECORDED_TURNS, ends, strict=True):
+        start = html.index(escape(text))
+        player = f'<audio controls preload="none" src="{turn_audio_src(site, text)}"'
+        if text in ids.turn_audio:
+            assert start < html.index(player) < end, text
+        else:
+            # The crafted path and the missing WAV get no player.
+            assert turn_audio_src(site, text) not in html, text
+    assert html.count("<audio") == len(ids.turn_audio)
+    # The directory is the recording: no whole-call player and no "missing" note.
+    assert f"/calls/{ids.recorded}/recording" not in html and "no longer available" not in html
+    assert "Booking rescheduled, reference BK-7007" in html
+
+    for text, wav in ids.turn_audio.items():
+        response = await site.client.get(turn_audio_src(site, text), headers=GOOD)
+        assert response.status == 200, text
+        assert response.headers["Content-Type"] == "audio/wav"
+        assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+        assert await response.read() == wav.read_bytes(), text
+    first = ids.turn_audio[RECORDED_TURNS[0]].read_bytes()
+    partial = await site.client.get(turn_audio_src(site, RECORDED_TURNS[0]), headers={**GOOD, "Range": "bytes=100-199"})
+    assert partial.status == 206 and await partial.read() == first[100:200]
+    # The three WAVs differ, so serving each turn its own file is what the equality checks above prove.
+    assert len({wav.read_bytes() for wav in ids.turn_audio.values()}) == len(ids.turn_audio)
+
+
+@pytest.mark.integration
+async def test_turn_audio_refuses_traversal_and_unknown_turns(site: Site) -> None:
+    ids = site.ids
+    crafted = turn_audio_src(site, "next tuesday")  # audio_path = <call dir>/../../secret.wav
+    async with await psycopg.AsyncConnection.connect(site.dsn) as conn:
+        row = await (
+            await conn.execute(
+                "SELECT audio_path FROM turns WHERE call_id = %s AND seq = %s",
+                [ids.recorded, ids.turn_seq["next tuesday"]],
+            )
+        ).fetchone()
+        assert row is not None and row[0].endswith("/../../secret.wav")
+        assert Path(row[0]).resolve().read_bytes() == b"not for supervisors"  # the file really is there
+        event_seq = await (
+            await conn.execute("SELECT min(seq) FROM call_events WHERE call_id = %s", [ids.handoff])
+        ).fetchone()
+    assert event_seq is not None and event_seq[0] is not None
+    recorded = f"/calls/{ids.recorded}/turns"
+    for path in (
+        crafted,
+        turn_audio_src(site, "Done: Tuesday at 9."),  # the WAV does not exist
+        f"/calls/{ids.booked}/turns/{ids.turn_seq[RECORDED_TURNS[1]]}/audio",  # another call's seq: no audio
+        f"/calls/{ids.handoff}/turns/{event_seq[0]}/audio",  # an event's seq, not a turn
+        f"{recorded}/999/audio",
+        f"{recorded}/abc/audio",
+        f"{recorded}/-1/audio",
+        f"{recorded}/%C2%B2/audio",  # '²' passes str.isdigit
+        f"{recorded}/99999999999/audio",  # beyond PostgreSQL's integer
+        f"{recorded}/..%2F..%2Fsecret.wav/audio",
+        "/calls/..%2Fsecret.wav/turns/1/audio",
+    ):
+        response = await site.client.get(path, headers=GOOD)
+        body = await response.read()
+        assert response.status == 404, (path, response.status)
+        assert b"not for supervisors" not in body and not body.startswith(b"RIFF"), path

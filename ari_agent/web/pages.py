@@ -6,7 +6,12 @@ login (ari_agent/web/auth.py):
     GET /                          -> 302 /calls
     GET /calls                     recent calls; filters outcome, reason, caller, from, to (YYYY-MM-DD), page
     GET /calls/{call_id}           the call page; the handoff link `{public_url}/calls/{call_id}` opens it
-    GET /calls/{call_id}/recording the call's recording, only from the configured recordings directory
+    GET /calls/{call_id}/recording the call's recording when calls.recording_path is a FILE (e.g. MixMonitor)
+    GET /calls/{call_id}/turns/{seq}/audio  one turn's recording (turns.audio_path)
+
+Recordings are served only from under the recordings directory (settings.recording.directory): a recorded
+call is a directory `<call_id>/` there with caller-NN.wav / agent-NN.wav (ari_agent/recording.py), so its
+page gets one small player per turn instead of a whole-call player.
 
 Everything stored is treated as untrusted (callers' words, caller names, CDR fields): every value is escaped,
 and the Content-Security-Policy forbids scripts altogether, so an escaping slip still cannot run code.
@@ -18,7 +23,6 @@ import base64
 import contextlib
 import hashlib
 import logging
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -32,7 +36,7 @@ import psycopg
 from aiohttp import web
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from ari_agent.config import DEFAULT_CACHE, Settings
+from ari_agent.config import RecordingSettings, Settings
 from ari_agent.store import queries
 from ari_agent.store.rows import OUTCOMES
 from ari_agent.web import format as fmt
@@ -42,8 +46,9 @@ _LOGGER = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
 MAX_PAGE = 10_000
-# Where Asterisk (in its chroot) writes recordings, and the same directory as the agent sees it.
-DEFAULT_RECORDINGS_DIR = DEFAULT_CACHE / "asterisk-root" / "var" / "lib" / "ari-agent" / "recordings"
+# The recordings directory as the agent sees it when none is configured (the [recording] default), and the
+# same directory as Asterisk sees it inside its chroot, which is what a dialplan MixMonitor path holds.
+DEFAULT_RECORDINGS_DIR = Path(RecordingSettings().directory)
 ASTERISK_RECORDINGS_DIR = "/var/lib/ari-agent/recordings"
 AUDIO_TYPES = {".wav": "audio/wav", ".wav16": "audio/wav", ".mp3": "audio/mpeg", ".ogg": "audio/ogg"}
 
@@ -108,6 +113,7 @@ aside section { margin-bottom:12px; }
              border:1px solid var(--line); padding:4px 12px; }
 .recording .label { font-size:12px; color:var(--muted); }
 .recording audio { flex:1; height:36px; }
+.turn audio { display:block; width:100%; max-width:340px; height:28px; margin-top:4px; }
 """
 _CSS_HASH = base64.b64encode(hashlib.sha256(_CSS.encode()).digest()).decode()
 # No script may run, ever; the one inline style block is allowed by its hash; audio only from this server.
@@ -158,7 +164,8 @@ def refusal_page(status: int, message: str) -> web.Response:
 
 @dataclass(frozen=True, slots=True)
 class RecordingStore:
-    """Maps a calls.recording_path to a file under the recordings directory, refusing anything outside it.
+    """Maps a stored recording path (calls.recording_path, turns.audio_path) to a file or directory under the
+    recordings directory, refusing anything outside it.
 
     A path may be relative to the directory, absolute under it, or absolute under the directory as Asterisk
     sees it (its chroot), which is what the dialplan stores.
@@ -169,6 +176,15 @@ class RecordingStore:
 
     def resolve(self, recording_path: str | None) -> Path | None:
         """The existing regular file for this path, or None (missing, outside the directory, not a file)."""
+        real = self._contained(recording_path)
+        return real if real is not None and real.is_file() else None
+
+    def resolve_dir(self, recording_path: str | None) -> Path | None:
+        """The existing directory for this path (a recorded call's), or None (missing, outside, not a dir)."""
+        real = self._contained(recording_path)
+        return real if real is not None and real.is_dir() else None
+
+    def _contained(self, recording_path: str | None) -> Path | None:
         if not recording_path or "\x00" in recording_path:
             return None
         pure = PurePosixPath(recording_path)
@@ -185,9 +201,7 @@ class RecordingStore:
             real = candidate.resolve(strict=True)
         except (OSError, RuntimeError):
             return None
-        if not real.is_relative_to(root) or not real.is_file():
-            return None
-        return real
+        return real if real.is_relative_to(root) else None
 
 
 def _timezone(settings: Settings) -> tzinfo | None:
@@ -319,7 +333,11 @@ def _chip(text: str, low: bool = False) -> str:
     return f'<span class="chip{" low" if low else ""}">{escape(text)}</span>'
 
 
-def _turn_html(turn: queries.TurnRow) -> str:
+def _turn_audio_href(call_id: str, seq: int) -> str:
+    return f"{_call_href(call_id)}/turns/{seq}/audio"
+
+
+def _turn_html(turn: queries.TurnRow, audio_src: str | None = None) -> str:
     chips: list[str] = []
     if turn["speaker"] == "caller":
         if turn["intent"] is not None or turn["intent_confidence"] is not None:
@@ -345,10 +363,16 @@ def _turn_html(turn: queries.TurnRow) -> str:
         chips.append(_chip("interrupted by caller", True))
     who = "Caller" if turn["speaker"] == "caller" else "Agent"
     chips_html = f'<div class="chips">{"".join(chips)}</div>' if chips else ""
+    # preload="none": a long transcript must not fetch every turn's WAV just to show the page.
+    player = (
+        f'<audio controls preload="none" src="{escape(audio_src)}" title="{who} turn audio"></audio>'
+        if audio_src
+        else ""
+    )
     return (
         f'<div class="turn {escape(turn["speaker"])}"><div class="who">{who}</div>'
         f'<div class="said">{escape(turn["text"]) or "<em>(nothing heard)</em>"}</div>'
-        f"{chips_html}</div>"
+        f"{chips_html}{player}</div>"
     )
 
 
@@ -360,13 +384,19 @@ def _event_html(event: queries.EventRow) -> str:
     return f'<div class="event {escape(event["kind"])}">{escape(sentence)}{raw_html}</div>'
 
 
-def _timeline_html(detail: queries.CallDetail, tz: tzinfo | None) -> str:
+def _timeline_html(detail: queries.CallDetail, tz: tzinfo | None, playable: frozenset[int]) -> str:
+    call_id = detail["call"]["call_id"]
     start = detail["call"]["started_at"]
     items = []
     for entry in detail["timeline"]:
         item: Any = entry["item"]
         at: datetime = item["at"]
-        body = _turn_html(cast(queries.TurnRow, item)) if entry["type"] == "turn" else _event_html(item)
+        if entry["type"] == "turn":
+            turn = cast(queries.TurnRow, item)
+            src = _turn_audio_href(call_id, turn["seq"]) if turn["seq"] in playable else None
+            body = _turn_html(turn, src)
+        else:
+            body = _event_html(item)
         items.append(
             f'<li><div class="t" title="{escape(fmt.clock(at, tz))}">{escape(fmt.offset(at, start))}</div>{body}</li>'
         )
@@ -402,7 +432,9 @@ def _cdrs_html(cdrs: list[dict[str, Any]]) -> str:
     return "".join(sections)
 
 
-def _call_html(detail: queries.CallDetail, tz: tzinfo | None, recording: str) -> str:
+def _call_html(
+    detail: queries.CallDetail, tz: tzinfo | None, recording: str, playable: frozenset[int] = frozenset()
+) -> str:
     c = detail["call"]
     title = f"Call from {c['caller_number'] or 'unknown number'}" + (
         f" ({c['caller_name']})" if c["caller_name"] else ""
@@ -429,7 +461,8 @@ def _call_html(detail: queries.CallDetail, tz: tzinfo | None, recording: str) ->
     return (
         f'<h1>{escape(title)}</h1><div class="summary">{summary}</div>{recording}'
         '<div class="columns"><section><h2>Transcript</h2>'
-        f"{_timeline_html(detail, tz)}</section><aside><h2>Asterisk CDR</h2>{_cdrs_html(detail['cdrs'])}</aside>"
+        f"{_timeline_html(detail, tz, playable)}</section>"
+        f"<aside><h2>Asterisk CDR</h2>{_cdrs_html(detail['cdrs'])}</aside>"
         "</div>"
     )
 
@@ -493,7 +526,7 @@ class SupervisorPages:
         return render_page("Recent calls", body)
 
     async def call(self, request: web.Request) -> web.StreamResponse:
-        """GET /calls/{call_id} : header, transcript timeline, CDRs, recording player."""
+        """GET /calls/{call_id} : header, transcript timeline with per-turn audio, CDRs, recording player."""
         call_id = request.match_info["call_id"]
         try:
             async with self._db(request) as conn:
@@ -502,6 +535,9 @@ class SupervisorPages:
             return self._db_down(exc)
         if detail is None:
             return refusal_page(404, f"There is no call with id {call_id}.")
+        # The same check the audio route makes, so a player is only shown when its audio will be served.
+        turns = [cast(queries.TurnRow, e["item"]) for e in detail["timeline"] if e["type"] == "turn"]
+        playable = frozenset(t["seq"] for t in turns if self._recordings.resolve(t["audio_path"]) is not None)
         recording = ""
         path = detail["call"]["recording_path"]
         if path:
@@ -511,9 +547,11 @@ class SupervisorPages:
                     f'<div class="recording"><span class="label">Recording</span>'
                     f'<audio controls preload="none" src="{src}"></audio><a href="{src}">download</a></div>'
                 )
+            elif self._recordings.resolve_dir(path) is not None and playable:
+                recording = ""  # a recorded call's directory: the per-turn players are its recording
             else:
-                recording = '<p class="note">A recording was made but its file is no longer available.</p>'
-        return render_page(f"Call {call_id}", _call_html(detail, self._tz, recording))
+                recording = '<p class="note">A recording was made but its audio is no longer available.</p>'
+        return render_page(f"Call {call_id}", _call_html(detail, self._tz, recording, playable))
 
     async def recording(self, request: web.Request) -> web.StreamResponse:
         """GET /calls/{call_id}/recording : the recording file, only from under the recordings directory."""
@@ -525,35 +563,64 @@ class SupervisorPages:
                 ).fetchone()
         except (psycopg.Error, PoolTimeout) as exc:
             return self._db_down(exc)
+        stored = row[0] if row else None
+        file = self._recordings.resolve(stored)
+        if file is None:
+            # A recorded call's directory is no file to serve (its turns are); anything else is worth a warning.
+            if stored and self._recordings.resolve_dir(stored) is None:
+                _LOGGER.warning("recording of call %s refused or missing", call_id, extra={"call_id": call_id})
+            return refusal_page(404, "This call has no recording available.")
+        return _audio_response(file)
+
+    async def turn_audio(self, request: web.Request) -> web.StreamResponse:
+        """GET /calls/{call_id}/turns/{seq}/audio : one turn's WAV, only from under the recordings directory."""
+        call_id = request.match_info["call_id"]
+        seq_text = request.match_info["seq"]
+        # ASCII digits only (str.isdigit also accepts '²'); nine of them stay inside PostgreSQL's integer.
+        if not (seq_text.isascii() and seq_text.isdigit() and len(seq_text) <= 9):
+            return refusal_page(404, "There is no such turn.")
+        try:
+            async with self._db(request) as conn:
+                row = await (
+                    await conn.execute(
+                        "SELECT audio_path FROM turns WHERE call_id = %s AND seq = %s", [call_id, int(seq_text)]
+                    )
+                ).fetchone()
+        except (psycopg.Error, PoolTimeout) as exc:
+            return self._db_down(exc)
         file = self._recordings.resolve(row[0] if row else None)
         if file is None:
             if row and row[0]:
-                _LOGGER.warning("recording of call %s refused or missing", call_id, extra={"call_id": call_id})
-            return refusal_page(404, "This call has no recording available.")
-        headers = dict(_HEADERS)
-        headers["Content-Type"] = AUDIO_TYPES.get(file.suffix.lower(), "application/octet-stream")
-        return web.FileResponse(file, headers=headers)
+                _LOGGER.warning(
+                    "audio of turn %s of call %s refused or missing", seq_text, call_id, extra={"call_id": call_id}
+                )
+            return refusal_page(404, "This turn has no recording available.")
+        return _audio_response(file)
 
     def _db_down(self, exc: BaseException) -> web.Response:
         _LOGGER.warning("supervisor page: database unavailable: %s", type(exc).__name__)
         return refusal_page(503, "The call database cannot be reached right now; try again in a moment.")
 
 
-def _recording_store(settings: Settings, recordings_dir: str | os.PathLike[str] | None) -> RecordingStore:
-    # http.recordings_dir / http.asterisk_recordings_dir are read if the settings have them (see the report).
-    directory = recordings_dir or getattr(settings.http, "recordings_dir", None) or DEFAULT_RECORDINGS_DIR
-    asterisk_dir = getattr(settings.http, "asterisk_recordings_dir", None) or ASTERISK_RECORDINGS_DIR
-    return RecordingStore(Path(directory).expanduser(), str(asterisk_dir))
+def _audio_response(file: Path) -> web.FileResponse:
+    headers = dict(_HEADERS)
+    headers["Content-Type"] = AUDIO_TYPES.get(file.suffix.lower(), "application/octet-stream")
+    # FileResponse answers Range requests, which is how a browser's <audio> seeks.
+    return web.FileResponse(file, headers=headers)
 
 
-def add_pages(
-    app: web.Application, settings: Settings, *, recordings_dir: str | os.PathLike[str] | None = None
-) -> None:
+def recording_store(settings: Settings) -> RecordingStore:
+    """The recordings the pages may serve: settings.recording.directory (the recorder writes there)."""
+    directory = settings.recording.directory or str(DEFAULT_RECORDINGS_DIR)
+    return RecordingStore(Path(directory).expanduser(), ASTERISK_RECORDINGS_DIR)
+
+
+def add_pages(app: web.Application, settings: Settings) -> None:
     """Attach the supervisor pages (login required) and the connection pool they read through."""
     auth = SupervisorAuth(settings.http.supervisor_user, settings.http.supervisor_password)
     if not auth.enabled:
         _LOGGER.warning("supervisor pages disabled: set ARI_AGENT_HTTP_SUPERVISOR_PASSWORD to enable them")
-    pages = SupervisorPages(settings, _recording_store(settings, recordings_dir))
+    pages = SupervisorPages(settings, recording_store(settings))
     timeout_ms = int(settings.database.statement_timeout_seconds * 1000)
 
     async def configure(conn: psycopg.AsyncConnection[Any]) -> None:
@@ -587,3 +654,4 @@ def add_pages(
     router.add_get("/calls", protect(auth, pages.calls, refusal_page))
     router.add_get("/calls/{call_id}", protect(auth, pages.call, refusal_page))
     router.add_get("/calls/{call_id}/recording", protect(auth, pages.recording, refusal_page))
+    router.add_get("/calls/{call_id}/turns/{seq}/audio", protect(auth, pages.turn_audio, refusal_page))
