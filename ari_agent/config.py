@@ -83,6 +83,8 @@ class CallSettings:
 
     greeting: str = "Hello, you've reached Riverside Dental Clinic. How can I help you today?"
     end_of_turn_ms: int = 600
+    # Shorter trailing silence that ends the turn once the recogniser's partial result has stopped changing.
+    fast_end_of_turn_ms: int = 350
     min_speech_ms: int = 120
     barge_in_ms: int = 200
     no_input_seconds: float = 6.0
@@ -173,6 +175,7 @@ _POSITIVE = {
     ("ari", "request_timeout_seconds"),
     ("dialogue", "timeout_seconds"),
     ("call", "end_of_turn_ms"),
+    ("call", "fast_end_of_turn_ms"),
     ("call", "barge_in_ms"),
     ("call", "no_input_seconds"),
     ("call", "max_utterance_seconds"),

@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import re
+import resource
 import time
 import uuid
 from datetime import UTC, datetime
@@ -33,15 +34,37 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "latest.json"
 README = ROOT / "README.md"
 
-BOOKING = {
-    "turns": [
-        {"text": "Hello, I need an appointment for a cleaning."},
-        {"text": "Next Wednesday at ten in the morning."},
-        {"text": "My name is Jennifer Wood."},
-        {"text": "Yes, that's right."},
-        {"text": "No, that's all. Thank you, goodbye."},
-    ]
-}
+SLOTS = [
+    f"{day} at {time}"
+    for day in ("Next Wednesday", "Next Thursday", "Next Friday")
+    for time in (
+        "nine in the morning",
+        "ten in the morning",
+        "eleven in the morning",
+        "two in the afternoon",
+        "three in the afternoon",
+        "four in the afternoon",
+    )
+]
+_slot = 0
+
+
+def booking() -> dict[str, Any]:
+    """A booking call for a slot no other benchmark call takes (a taken slot changes the dialogue)."""
+    global _slot
+    when = SLOTS[_slot % len(SLOTS)]
+    _slot += 1
+    return {
+        "turns": [
+            {"text": "Hello, I need an appointment for a cleaning."},
+            {"text": f"{when}."},
+            {"text": "My name is Jennifer Wood."},
+            {"text": "Yes, that's right."},
+            {"text": "No, that's all. Thank you, goodbye."},
+        ]
+    }
+
+
 BARGE = {
     "turns": [
         {"text": "Hello, I need an appointment for a cleaning.", "barge_in": True},
@@ -136,7 +159,7 @@ def summarise(lat: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def run(settings: Settings, sequential: int, barge: int, concurrent: int) -> dict[str, Any]:
+async def run(settings: Settings, sequential: int, barge: int, concurrent: int, stagger: float) -> dict[str, Any]:
     bus = EventBus()
     recorder = EventRecorder()
     bus.subscribe(recorder)
@@ -146,11 +169,11 @@ async def run(settings: Settings, sequential: int, barge: int, concurrent: int) 
         assert agent.listener is not None
         await asyncio.wait_for(agent.listener.connected.wait(), 15)
         # Warm-up call: prompt cache, Rasa conversation code paths, Vosk first decode.
-        await one_call(agent, recorder, BOOKING, voice)
+        await one_call(agent, recorder, booking(), voice)
 
         seq_ids = set()
         for i in range(sequential):
-            seq_ids.add(await one_call(agent, recorder, BOOKING, voice))
+            seq_ids.add(await one_call(agent, recorder, booking(), voice))
             print(f"  sequential call {i + 1}/{sequential} done", flush=True)
         barge_ids = set()
         for i in range(barge):
@@ -161,7 +184,15 @@ async def run(settings: Settings, sequential: int, barge: int, concurrent: int) 
         busy0, total0 = cpu_jiffies()
         started = time.monotonic()
         peak = rss_idle
-        calls = [asyncio.create_task(one_call(agent, recorder, BOOKING, voice)) for _ in range(concurrent)]
+        cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+
+        async def staggered(i: int) -> str:
+            # Calls overlap fully but do not start in the same second, as on a real line: identical scripts
+            # started together would make every caller speak in lockstep.
+            await asyncio.sleep(i * stagger)
+            return await one_call(agent, recorder, booking(), voice)
+
+        calls = [asyncio.create_task(staggered(i)) for i in range(concurrent)]
 
         async def sample() -> None:
             nonlocal peak
@@ -174,6 +205,8 @@ async def run(settings: Settings, sequential: int, barge: int, concurrent: int) 
         sampler.cancel()
         wall = time.monotonic() - started
         busy1, total1 = cpu_jiffies()
+        cpu1 = resource.getrusage(resource.RUSAGE_SELF)
+        agent_cpu_s = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
         print(f"  {concurrent} concurrent calls done in {wall:.0f} s", flush=True)
 
     events = recorder.events
@@ -203,6 +236,9 @@ async def run(settings: Settings, sequential: int, barge: int, concurrent: int) 
         # Whole machine (agent + Asterisk + Rasa + PostgreSQL) during the concurrent calls, per call, in cores.
         "cpu_per_call": round(machine_busy * cores / concurrent, 3),
         "machine_cpu_busy": round(machine_busy, 3),
+        # The agent process alone (VAD, Vosk, endpointing, the simulated callers' clients), per call, in cores.
+        "agent_cpu_per_call": round(agent_cpu_s / wall / concurrent, 3),
+        "concurrent_start_stagger_s": stagger,
         "rss_mb_per_call": round((peak - rss_idle) / concurrent, 1),
         "agent_rss_mb_idle": round(rss_idle, 1),
         "audio": {
@@ -228,11 +264,13 @@ def write_readme(result: dict[str, Any]) -> None:
         f"{bd['endpointing_ms']} / {bd['asr_ms']} / {bd['dialogue_ms']} / {bd['tts_ms']} / "
         f"{bd['playback_start_ms']} ms |",
         f"| barge-in: onset -> playback stopped, p95 ({b['count']} barge-ins) | <= 300 ms | {b['p95']} ms |",
-        f"| {result['concurrent_calls']} concurrent calls: turn latency p50 / p95 ({c['turns']} turns) | "
+        f"| {result['concurrent_calls']} concurrent calls (starts {result['concurrent_start_stagger_s']} s apart): "
+        f"turn latency p50 / p95 ({c['turns']} turns) | "
         f"p95 <= 1.5x single | {c['p50']} / {c['p95']} ms ({result['concurrent_p95_vs_single']}x) |",
         f"| audio dropped during concurrent calls | none | {result['audio']['dropped_frames']} frames dropped, "
         f"{result['audio']['concealed_ms']} ms concealed of {result['audio']['packets']} packets |",
-        f"| CPU per call (whole stack) | | {result['cpu_per_call']} cores |",
+        f"| CPU per call: whole stack / agent process | | {result['cpu_per_call']} / "
+        f"{result['agent_cpu_per_call']} cores |",
         f"| agent memory per additional call | | {result['rss_mb_per_call']} MB "
         f"(idle agent {result['agent_rss_mb_idle']} MB) |",
         "",
@@ -252,8 +290,9 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=4, help="single calls for turn latency (5 turns each)")
     parser.add_argument("--barge", type=int, default=6, help="calls that interrupt the greeting")
     parser.add_argument("--concurrent", type=int, default=10)
+    parser.add_argument("--stagger", type=float, default=1.0, help="seconds between concurrent call starts")
     args = parser.parse_args()
-    result = asyncio.run(run(load_settings(), args.sequential, args.barge, args.concurrent))
+    result = asyncio.run(run(load_settings(), args.sequential, args.barge, args.concurrent, args.stagger))
     print(json.dumps(result, indent=2))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")

@@ -73,7 +73,7 @@ def test_pause_shorter_than_end_silence_keeps_the_turn() -> None:
 
 
 def test_stable_partial_ends_the_turn_sooner() -> None:
-    cfg = EndpointConfig(end_silence_ms=700, stable_end_silence_ms=400)
+    cfg = EndpointConfig(end_silence_ms=700, stable_end_silence_ms=400, partial_stable_ms=400)
     flags = timeline((S, 1000), (Q, 1000))
     stable = run(Endpointer(cfg), flags, {10: "book a", 45: "book a table"})
     assert stable[-1].type is EndpointEventType.END_OF_TURN and stable[-1].endpoint_wait_ms == 400
@@ -198,3 +198,11 @@ def test_adaptive_floor_follows_steady_noise() -> None:
 )
 def test_filler_words(text: str, content: bool) -> None:
     assert has_content_word(text) is content
+
+
+def test_a_partial_that_settled_shortly_after_the_speech_still_ends_the_turn_fast() -> None:
+    cfg = EndpointConfig(end_silence_ms=600, stable_end_silence_ms=350, partial_stable_ms=200)
+    flags = timeline((S, 1000), (Q, 1000))
+    # The last word lands 100 ms into the silence (frame 55), then the partial stays put.
+    events = run(Endpointer(cfg), flags, {10: "book a", 55: "book a table"})
+    assert events[-1].type is EndpointEventType.END_OF_TURN and events[-1].endpoint_wait_ms == 360

@@ -39,6 +39,7 @@ class ListenerConfig:
     """Turn-taking thresholds (audio milliseconds)."""
 
     end_of_turn_ms: int = 600
+    fast_end_of_turn_ms: int = 350  # once the recogniser's partial result has settled
     min_speech_ms: int = 120
     barge_in_ms: int = 200
     no_input_ms: int = 6000
@@ -100,7 +101,7 @@ class Listener:
                 frame_ms=FRAME_MS,
                 min_speech_ms=config.min_speech_ms,
                 end_silence_ms=config.end_of_turn_ms,
-                stable_end_silence_ms=min(400, config.end_of_turn_ms),
+                stable_end_silence_ms=min(config.fast_end_of_turn_ms, config.end_of_turn_ms),
                 max_utterance_ms=config.max_utterance_ms,
                 no_input_ms=config.no_input_ms,
             )

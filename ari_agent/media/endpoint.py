@@ -38,6 +38,9 @@ class EndpointConfig:
     # Shorter trailing silence, used once the ASR partial has not changed for this long either: the words
     # are in, waiting longer only adds latency.
     stable_end_silence_ms: int = 400
+    # How long the partial must have stayed the same for it to count as stable. Partials arrive in ~100 ms
+    # batches and the decoder often settles the last word just after the speech ends, so this is shorter.
+    partial_stable_ms: int = 200
     max_utterance_ms: int = 15000
     no_input_ms: int = 6000
 
@@ -124,7 +127,7 @@ class Endpointer:
             return self._finish(EndpointEventType.MAX_UTTERANCE)
         if self._silence_ms >= cfg.end_silence_ms:
             return self._finish(EndpointEventType.END_OF_TURN)
-        stable = self._partial != "" and now - self._partial_changed_ms >= cfg.stable_end_silence_ms
+        stable = self._partial != "" and now - self._partial_changed_ms >= cfg.partial_stable_ms
         if stable and self._silence_ms >= cfg.stable_end_silence_ms:
             return self._finish(EndpointEventType.END_OF_TURN)
         return None
