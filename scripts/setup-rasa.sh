@@ -39,7 +39,9 @@ fi
 [ "${1:-}" = "--venv" ] && exit 0
 
 step "rasa model"
-hash=$(tree_hash rasa_project/config.yml rasa_project/domain.yml rasa_project/data rasa_project/endpoints.yml)
+# components/ holds the custom NLU code the model runs (loaded by module path): part of the key too.
+hash=$(tree_hash rasa_project/config.yml rasa_project/domain.yml rasa_project/data rasa_project/endpoints.yml \
+    rasa_project/components)
 model="$MODELS_CACHE/$hash.tar.gz"
 mkdir -p "$MODELS_CACHE" "$RASA_PROJECT/models"
 if [ -f "$model" ]; then
@@ -47,9 +49,11 @@ if [ -f "$model" ]; then
 else
     # Train into a scratch directory and move: an interrupted run never leaves a half model in the cache.
     tmp=$(mktemp -d "$MODELS_CACHE/train.XXXXXX")
+    t0=$(date +%s.%N)
     (cd "$RASA_PROJECT" && "$RASA_VENV/bin/rasa" train --quiet --data data --config config.yml \
         --domain domain.yml --out "$tmp" --fixed-model-name model \
         > "$RUN_DIR/rasa-train.log" 2>&1) || { tail -30 "$RUN_DIR/rasa-train.log" >&2; rm -rf "$tmp"; die "rasa train failed"; }
+    echo "$t0 $(date +%s.%N)" | awk '{printf "%.1f\n", $2 - $1}' > "$RUN_DIR/rasa-train-seconds"
     mv "$tmp/model.tar.gz" "$model"
     rm -rf "$tmp"
     step_done "trained ($hash)"
