@@ -157,3 +157,44 @@ async def test_two_misunderstandings_hand_off(call: Call) -> None:
     assert r.handoff is None and "another way" in _spoken(r)
     r = await call.say("flibbertigibbet")
     assert r.handoff is not None and r.handoff.reason == "misunderstood"
+
+
+async def _parse(text: str) -> tuple[str, float]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{RASA_URL}/model/parse", json={"text": text}, timeout=aiohttp.ClientTimeout(total=5)) as resp,
+    ):
+        resp.raise_for_status()
+        intent = (await resp.json())["intent"]
+    return str(intent["name"]), float(intent["confidence"])
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("nah", "deny"),
+        ("operator", "request_human"),
+        ("goodbye", "goodbye"),
+        ("nope", "deny"),
+        ("cheers bye", "goodbye"),
+        ("two thirty", "inform"),
+        ("the second one", "inform"),
+    ],
+)
+async def test_short_turns_are_understood(call: Call, text: str, intent: str) -> None:
+    assert (await _parse(text))[0] == intent
+
+
+@pytest.mark.parametrize("text", ["blorp fizz", "hmm", "um er", "the of and", "qwerty uiop", "zork"])
+async def test_gibberish_is_not_understood(call: Call, text: str) -> None:
+    assert (await _parse(text))[0] == "nlu_fallback"
+
+
+async def test_a_hesitation_at_the_confirmation_books_nothing(call: Call) -> None:
+    await call.say("i'd like a check up on monday at half past two")
+    r = await call.say("my name is tom baker")
+    assert "Shall I book it?" in _spoken(r)
+    r = await call.say("hmm")
+    assert r.intent == "nlu_fallback" and r.outcome is None and r.handoff is None
+    r = await call.say("yes")
+    assert r.outcome == "booked"
