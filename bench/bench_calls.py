@@ -260,7 +260,8 @@ def write_readme(result: dict[str, Any]) -> None:
         "| metric | goal | measured |",
         "|---|---|---|",
         f"| turn latency p50 / p95 (1 call, {t['turns']} turns) | <= 600 / 900 ms | {t['p50']} / {t['p95']} ms |",
-        f"| breakdown p50: endpointing / ASR final / dialogue / TTS / playback start | | "
+        f"| breakdown p50: endpointing wait / ASR final / dialogue / TTS first sentence / end of turn -> "
+        f"playback started (includes the three before) | | "
         f"{bd['endpointing_ms']} / {bd['asr_ms']} / {bd['dialogue_ms']} / {bd['tts_ms']} / "
         f"{bd['playback_start_ms']} ms |",
         f"| barge-in: onset -> playback stopped, p95 ({b['count']} barge-ins) | <= 300 ms | {b['p95']} ms |",
