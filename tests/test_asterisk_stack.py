@@ -28,6 +28,8 @@ import aiohttp
 import numpy as np
 import pytest
 
+from tests.e2e import queue_lines
+
 pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -453,26 +455,9 @@ async def test_play_of_missing_file_fails_after_201() -> None:
         assert done["playback"]["state"] == "failed"
 
 
-def _queue_lines(marker: str) -> list[dict[str, str]]:
-    """Lines of the queue member log that mention `marker`, parsed into URI-decoded fields."""
-    if not QUEUE_LOG.exists():
-        return []
-    out = []
-    for line in QUEUE_LOG.read_text().splitlines():
-        if marker not in line:
-            continue
-        stamp, _, rest = line.partition(" ")
-        fields = {"at": stamp}
-        for item in rest.split(" "):
-            key, _, value = item.partition("=")
-            fields[key] = urllib.parse.unquote(value)
-        out.append(fields)
-    return out
-
-
 async def _wait_queue_line(marker: str, timeout: float = 15.0) -> dict[str, str]:
     async with asyncio.timeout(timeout):
-        while not (lines := _queue_lines(marker)):
+        while not (lines := queue_lines(marker)):
             await asyncio.sleep(0.2)
     assert len(lines) == 1, lines
     return lines[0]
