@@ -59,7 +59,6 @@ def _cache_dir() -> Path:
 ASTERISK_ROOT = Path(os.environ.get("ASTERISK_ROOT", str(_cache_dir() / "asterisk-root")))
 SOUNDS_HOST = ASTERISK_ROOT / "var/lib/ari-agent/sounds"
 SOUNDS_PBX = "/var/lib/ari-agent/sounds"
-QUEUE_LOG = ASTERISK_ROOT / "var/log/asterisk/ari-agent-queue.log"
 
 
 # --------------------------------------------------------------------------------------------- helpers
