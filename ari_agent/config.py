@@ -18,7 +18,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 ENV_PREFIX = "ARI_AGENT_"
-DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))) / "ari-agent"
+# The same cache directory as scripts/lib.sh: ARI_AGENT_CACHE, else $XDG_CACHE_HOME/ari-agent, else ~/.cache/ari-agent.
+DEFAULT_CACHE = Path(
+    os.environ.get("ARI_AGENT_CACHE")
+    or str(Path(os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")) / "ari-agent")
+)
 
 
 class ConfigError(ValueError):
