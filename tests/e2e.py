@@ -9,20 +9,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import os
 import urllib.parse
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from ari_agent.app import Agent
-from ari_agent.config import Settings, load_settings
+from ari_agent.config import DEFAULT_CACHE, Settings, load_settings
 from ari_agent.demo import CallerVoice, script_to_turns
 from ari_agent.events import CallEvent, EventBus, EventRecorder, EventType
 from ari_agent.sim.caller import SimulatedCaller
 
-CACHE = Path(os.environ.get("ARI_AGENT_CACHE", str(Path.home() / ".cache" / "ari-agent")))
+CACHE = DEFAULT_CACHE
 QUEUE_LOG = CACHE / "asterisk-root" / "var" / "log" / "asterisk" / "ari-agent-queue.log"
 
 

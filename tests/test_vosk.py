@@ -17,11 +17,12 @@ from pathlib import Path
 import pytest
 
 from ari_agent.asr.vosk import VoskEngine, VoskModelError, check_model_dir
+from ari_agent.config import DEFAULT_CACHE
 from ari_agent.media import audio as A
 from ari_agent.media.vad import Vad, VadGate
 from tests.audio_fixtures import noise, tts
 
-MODEL = os.environ.get("ARI_AGENT_VOSK_MODEL", str(Path.home() / ".cache/ari-agent/vosk-model-en"))
+MODEL = os.environ.get("ARI_AGENT_VOSK_MODEL", str(DEFAULT_CACHE / "vosk-model-en"))
 SENTENCE = "I would like to book an appointment for tomorrow morning at ten"
 KEYWORDS = {"book", "appointment", "tomorrow", "morning", "ten"}
 
