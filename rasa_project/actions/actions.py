@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from components.cues import yes_or_no
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
@@ -50,7 +51,7 @@ TASK_SLOTS = {
     "reschedule": ["name", "old_date", "date", "time", "confirmed"],
 }
 # Slots cleared when a task starts or ends; the caller's name and phone are kept for the whole call.
-TASK_STATE = ["service", "date", "time", "time_period", "old_date", "booking_ref", "found_booking",
+TASK_STATE = ["service", "date", "time", "time_period", "time_unclear", "old_date", "booking_ref", "found_booking",
               "confirmed", "correcting", "offered_times", "failed_lookups"]
 
 
@@ -160,6 +161,8 @@ def prompt_for(slot: str, tracker: Tracker) -> str:
         offered = tracker.get_slot("offered_times") or []
         if offered:
             return f"Would {' or '.join(say_time(time.fromisoformat(t)) for t in offered)} suit you?"
+        if tracker.get_slot("time_unclear") and tracker.get_slot("time_period"):
+            return f"Sorry, I didn't catch the time. What time in the {tracker.get_slot('time_period')} suits you?"
         day = _slot_date(tracker, "date")
         return f"What time suits you {on_day(day, today)}?" if day else "What time suits you?"
     if slot == "name":
@@ -195,6 +198,21 @@ def confirmation_text(tracker: Tracker) -> str:
         f"on {' '.join(str(tracker.get_slot('phone') or ''))}"
     return (f"So that's a {tracker.get_slot('service')} {new}, for {tracker.get_slot('name')}, "
             f"and we'll reach you {phone}. Shall I book it?")
+
+
+def yes_no_answer(intent: str | None, text: str) -> str | None:
+    """The answer to a yes/no question: the NLU's affirm/deny, else the cue words of a garbled short turn.
+
+    The form knows a yes/no question is pending, which the NLU does not: a turn the classifier gave another
+    intent (a polite "<noise> please" read as inform) is still a yes when its words are all affirmative.
+    """
+    if intent == "affirm":
+        return "yes"
+    if intent == "deny":
+        return "no"
+    if intent in NOT_DETAILS:
+        return None  # goodbyes and questions are handled by the rules, never read as an answer
+    return yes_or_no(text)
 
 
 def required_slots(tracker: Tracker, values: dict[str, Any]) -> list[str]:
@@ -266,7 +284,7 @@ class ActionStartTask(Action):
             if st.at:
                 events.append(SlotSet("time", st.at.strftime("%H:%M")))
             else:
-                events.append(SlotSet("time_period", st.period))
+                events += [SlotSet("time_period", st.period), SlotSet("time_unclear", st.unclear or None)]
         return events
 
 
@@ -313,21 +331,27 @@ class ValidateAppointmentForm(Action):
                 else:
                     values["time_period"] = st.period
                     values["time"] = None
+                values["time_unclear"] = st.unclear or None
             if "name" in found:
                 values["name"] = found["name"]
             if "phone" in found:
                 values["phone"] = found["phone"]
             offered = slot("offered_times") or []
-            if requested == "time" and intent == "affirm" and offered and "time" not in values:
-                values["time"] = offered[0]  # "yes, that's fine" after one or two offers: the first
+            answer = yes_no_answer(intent, tracker.latest_message.get("text") or "")
+            if requested == "time" and answer == "yes" and "time" not in values:
+                if offered:
+                    values["time"] = offered[0]  # "yes, that's fine" after one or two offers: the first
+                elif slot("time_unclear") and slot("time_period"):
+                    values["time_unclear"] = None  # "yes, whatever you have": the earliest of that part of day
+                    values["time_period"] = slot("time_period")
             values = {k: v for k, v in values.items() if slot(k) != v or k == "time_period"}
             if requested == "confirmed":
                 if values:
                     values["confirmed"] = None
                     values["correcting"] = None
-                elif intent == "affirm":
+                elif answer == "yes":
                     values["confirmed"] = True
-                elif intent == "deny":
+                elif answer == "no":
                     values["correcting"] = True
                 else:
                     return []
@@ -400,6 +424,9 @@ class ValidateAppointmentForm(Action):
         exclude = current("booking_ref") if task == "reschedule" else None
         period = current("time_period")
         at = current("time")
+        unclear = current("time_unclear")
+        if not at and period and unclear and ("time_period" in values or not values):
+            return []  # a time was said but not understood: ask for it (prompt_for) rather than guess
         async with await calendar.connect() as conn:
             if not at and period:
                 window = PERIODS[period]
@@ -408,10 +435,15 @@ class ValidateAppointmentForm(Action):
                 if free and free[0].date() == day_d:
                     values["time"] = free[0].strftime("%H:%M")
                     values["time_period"] = None
-                    dispatcher.utter_message(text=f"The earliest I have that {period} is "
-                                                  f"{say_time(free[0].time())}.")
+                    values["time_unclear"] = None
+                    # Asked once and the caller went on with other details: propose the earliest, saying so;
+                    # the read-back confirmation still lets them change it.
+                    lead = "I didn't get a time, so" if unclear else ""
+                    said = f"{lead} the earliest I have that {period} is {say_time(free[0].time())}.".strip()
+                    dispatcher.utter_message(text=said[0].upper() + said[1:])
                     return []
                 values["time_period"] = None
+                values["time_unclear"] = None
                 return await self._offer(dispatcher, conn, scope, datetime.combine(day_d, window[0]),
                                          minutes, now, exclude, values, f"I have nothing free that {period}.")
             if day_d.weekday() not in calendar.OPENING_HOURS:

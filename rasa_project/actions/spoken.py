@@ -46,6 +46,7 @@ class SpokenTime:
     at: time | None = None
     period: str | None = None  # morning | afternoon | evening | lunchtime
     approximate: bool = False  # "around four"
+    unclear: bool = False  # a part of day after a word that stood where the time would be ("at <noise> in the morning")
 
 
 def _words_to_numbers(text: str) -> str:
@@ -218,9 +219,43 @@ def parse_time(text: str, bare_number_is_hour: bool = False) -> SpokenTime | Non
             if hour is not None:
                 return build(hour, 0, m.group(2))
     for period in ("morning", "afternoon", "evening", "lunchtime"):
-        if re.search(rf"\b{period}\b", t):
-            return SpokenTime(period=period, approximate=True)
+        m = re.search(rf"\b{period}s?\b", t)
+        if m:
+            return SpokenTime(period=period, approximate=True, unclear=_time_word_missed(t[:m.start()]))
     return None
+
+
+# Words that may come right before a part of the day without naming a time: "friday in the morning",
+# "sometime in the afternoon", "a cleaning in the morning", "first thing in the morning".
+_BEFORE_PERIOD = frozenset(
+    """
+some sometime anytime any time preferably ideally maybe perhaps probably possibly early earlier late later thing
+first best please just only ok okay yes yeah well so and or but then also else rather the a an this that it is
+be would could good fine free available like prefer want need i i'd i'm we me us day week next coming
+tomorrow today tonight appointment booking book come in up check checkup check-up cleaning filling clean exam
+visit slot one mid
+""".split()
+)
+_TIME_LEADS = frozenset({"at", "around", "about", "by", "for", "after", "before"})
+
+
+def _time_word_missed(before: str) -> bool:
+    """True when the words before a part of the day look like a time the ASR garbled.
+
+    "next thursday at <noise> in the morning": the caller said a time there, and picking the earliest free start
+    would replace it silently. A time lead with no number ("at in the morning") counts as well.
+    """
+    words = re.sub(r"\b(?:in|on|during)(?:\s+the)?\s*$|\bthe\s*$|\bthis\s*$", "", before.strip()).split()
+    if not words:
+        return False
+    last = words[-1]
+    if last in _TIME_LEADS:
+        return True
+    if last in _BEFORE_PERIOD or last in WEEKDAYS or last.rstrip("s") in WEEKDAYS or last in MONTHS:
+        return False
+    if _day_number(last) is not None or last.isdigit():
+        return False
+    return True
 
 
 def parse_service(text: str) -> str | None:

@@ -1,0 +1,91 @@
+"""ShortAnswerCues: short answers and closings that the ASR garbled, read from their cue words.
+
+Why: the classifier is trained on clean phrasings. "yes please" heard as "<noise> please" keeps only a polite
+word, so the classifier is unsure and FallbackClassifier answers nlu_fallback; "thank you goodbye" heard as
+"thank you <noise> by" can even be a confident `deny` because the noise was "don't". The rules in
+`components/cues.py` look at cue words only (affirmative words, negations, thanks + a sound of "bye"), never
+at particular misrecognitions. Place this after FallbackClassifier and UnknownWordsFallback:
+- a closing (thanks ... bye-sound) becomes `goodbye` whatever the classifier said;
+- a turn that fell back becomes `affirm` when it is a short yes (affirmative cue, no negation, nothing else),
+  or `deny` when it is a short no ("nope thanks"). Everything else passes unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.cues import is_closing, is_short_no, is_short_yes
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class ShortAnswerCues(GraphComponent, IntentClassifier):
+    """Turns garbled closings into goodbye, and fallen-back short yes/no answers into affirm/deny."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """Confidence reported with a rule's intent (a rule is certain or does not fire)."""
+        return {"rule_confidence": 1.0}
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self._config = {**self.get_default_config(), **config}
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ShortAnswerCues:
+        """The component; it has nothing to train."""
+        return cls(config)
+
+    def decide(self, text: str, intent: str | None) -> str | None:
+        """The intent the cues give this turn, or None to keep the classifier's."""
+        if intent != "goodbye" and is_closing(text):
+            return "goodbye"
+        if intent == DEFAULT_NLU_FALLBACK_INTENT_NAME:
+            if is_short_no(text):
+                return "deny"
+            if is_short_yes(text):
+                return "affirm"
+        return None
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Overrules the classifier where a cue rule fires."""
+        for message in messages:
+            current = message.get(INTENT) or {}
+            decided = self.decide(str(message.get(TEXT) or ""), current.get(INTENT_NAME_KEY))
+            if decided is None:
+                continue
+            chosen = {INTENT_NAME_KEY: decided, PREDICTED_CONFIDENCE_KEY: float(self._config["rule_confidence"])}
+            # The classifier's own scores stay in the ranking below the rule's choice (for the logs).
+            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != decided]
+            message.set(INTENT, chosen, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, [chosen, *ranking], add_to_output=True)
+            _LOGGER.debug("cue rule: %r -> %s (classifier: %s)", message.get(TEXT), decided,
+                          current.get(INTENT_NAME_KEY))
+        return messages
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        """Training data passes unchanged."""
+        return training_data
