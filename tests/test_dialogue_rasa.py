@@ -24,7 +24,18 @@ def _load_spoken() -> ModuleType:
     return module
 
 
+def _load_cues() -> ModuleType:
+    path = Path(__file__).parent.parent / "rasa_project" / "components" / "cues.py"
+    spec = importlib.util.spec_from_file_location("rasa_cues", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["rasa_cues"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 spoken = _load_spoken()
+cues = _load_cues()
 TODAY = date(2026, 11, 26)  # a Thursday
 
 
@@ -128,6 +139,65 @@ def test_parse_time(said: str, bare: bool, expected: time | None) -> None:
 
 def test_parse_time_period() -> None:
     assert spoken.parse_time("in the morning").period == "morning"
+
+
+@pytest.mark.parametrize(
+    ("said", "period", "unclear"),
+    [
+        ("in the morning", "morning", False),
+        ("friday in the morning", "morning", False),
+        ("sometime this afternoon", "afternoon", False),
+        ("first thing in the morning", "morning", False),
+        ("a cleaning on monday morning", "morning", False),
+        # a word where the time would be, but no time understood: the caller said one, it was garbled
+        ("next monday at in the morning", "morning", True),
+        ("on friday a tan in the morning", "morning", True),
+        ("tuesday at half past blue in the afternoons", "afternoon", True),
+    ],
+)
+def test_parse_time_period_with_a_garbled_time(said: str, period: str, unclear: bool) -> None:
+    heard = spoken.parse_time(said)
+    assert heard is not None and heard.at is None
+    assert (heard.period, heard.unclear) == (period, unclear)
+
+
+@pytest.mark.parametrize(
+    ("said", "answer"),
+    [
+        ("yes", "yes"),
+        ("this please", "yes"),  # "yes" lost, the polite word kept
+        ("uh sure", "yes"),
+        ("that's fine thanks", "yes"),
+        ("nope", "no"),
+        ("no thanks", "no"),
+        ("not really", "no"),
+        ("hmm", None),  # a hesitation is not consent
+        ("um er", None),
+        ("please", "yes"),
+        ("yes but not on friday", None),  # a negation inside: the classifier and the form judge it
+        ("cleaning please", None),  # content beyond yes/no
+        ("thank you", None),
+        ("actually wait please", None),
+    ],
+)
+def test_yes_or_no_from_cue_words(said: str, answer: str | None) -> None:
+    assert cues.yes_or_no(said) == answer
+
+
+@pytest.mark.parametrize(
+    ("said", "closing"),
+    [
+        ("thank you goodbye", True),
+        ("thanks a lot good buy", True),
+        ("cheers by", True),
+        ("thank you won't bye", True),
+        ("thank you", False),
+        ("can i drop by", False),  # no thanks: a visit, not a goodbye
+        ("thanks for booking me in on friday i will come by", False),  # long turns: the classifier judges
+    ],
+)
+def test_closing_from_cue_words(said: str, closing: bool) -> None:
+    assert cues.is_closing(said) == closing
 
 
 @pytest.mark.parametrize(

@@ -198,3 +198,45 @@ async def test_a_hesitation_at_the_confirmation_books_nothing(call: Call) -> Non
     assert r.intent == "nlu_fallback" and r.outcome is None and r.handoff is None
     r = await call.say("yes")
     assert r.outcome == "booked"
+
+
+@pytest.mark.parametrize("answer", ["this please", "uh sure", "that's fine thanks"])
+async def test_a_garbled_yes_at_the_confirmation_books(call: Call, answer: str) -> None:
+    # The yes word is lost or replaced by the ASR; the polite rest of the turn still says yes.
+    await call.say("i'd like a check up on monday at half past two")
+    r = await call.say("my name is tom baker")
+    assert "Shall I book it?" in _spoken(r)
+    r = await call.say(answer)
+    assert r.outcome == "booked" and r.booking_ref
+
+
+async def test_a_garbled_no_at_the_confirmation_asks_what_to_change(call: Call) -> None:
+    await call.say("i'd like a check up on monday at half past two")
+    await call.say("my name is tom baker")
+    r = await call.say("nope thanks")
+    assert r.outcome is None and "What would you like to change?" in _spoken(r)
+
+
+@pytest.mark.parametrize("text", ["thanks a lot good buy", "thank you won't by", "cheers then bi"])
+async def test_a_garbled_closing_is_a_goodbye(call: Call, text: str) -> None:
+    await call.say("what is your address")
+    r = await call.say(text)
+    assert r.intent == "goodbye" and r.end_call
+
+
+async def test_a_part_of_day_with_a_garbled_time_asks_for_the_time(call: Call) -> None:
+    r = await call.say("i'd like a check up on monday at blah in the morning")
+    assert r.slots.get("time") is None and "What time in the morning suits you?" in _spoken(r)
+    r = await call.say("ten")
+    assert r.slots["time"] == "10:00" and "name" in _spoken(r).lower()
+
+
+async def test_a_garbled_time_not_repeated_takes_the_earliest_and_says_so(call: Call) -> None:
+    await call.say("i'd like a check up on monday at blah in the morning")
+    r = await call.say("my name is tom baker")
+    assert r.slots["time"] == "08:00" and "I didn't get a time" in _spoken(r) and "Shall I book it?" in _spoken(r)
+
+
+async def test_a_plain_part_of_day_takes_the_earliest(call: Call) -> None:
+    r = await call.say("i'd like a check up on monday morning")
+    assert r.slots["time"] == "08:00" and "The earliest I have that morning is eight o'clock" in _spoken(r)

@@ -71,8 +71,7 @@ def is_short_no(text: str) -> bool:
     if not words or len(words) > MAX_SHORT_TOKENS:
         return False
     content = [w for w in words if w not in FILLER and w not in NO_WORDS]
-    return any(w in NO_WORDS for w in words) and all(w in AFFIRM_WORDS | {"really", "that", "all"}
-                                                      for w in content)
+    return any(w in NO_WORDS for w in words) and all(w in AFFIRM_WORDS | {"really", "that", "all"} for w in content)
 
 
 def yes_or_no(text: str) -> str | None:

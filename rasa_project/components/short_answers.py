@@ -82,8 +82,9 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
             ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != decided]
             message.set(INTENT, chosen, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [chosen, *ranking], add_to_output=True)
-            _LOGGER.debug("cue rule: %r -> %s (classifier: %s)", message.get(TEXT), decided,
-                          current.get(INTENT_NAME_KEY))
+            _LOGGER.debug(
+                "cue rule: %r -> %s (classifier: %s)", message.get(TEXT), decided, current.get(INTENT_NAME_KEY)
+            )
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
