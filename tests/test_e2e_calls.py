@@ -7,6 +7,7 @@ phone call would enter the agent's Stasis app.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -199,3 +200,52 @@ async def test_ari_websocket_dropped_mid_call_the_call_goes_on_and_new_calls_are
         second = await place_call(agent, recorder, say("Can I speak to a real person please?"))
         assert second.ended.data["handoff_reason"] == "requested"
     assert second.queue_line is not None
+
+
+async def test_postgresql_gone_mid_call_every_turn_is_stored_exactly_once_afterwards(tmp_path: Any) -> None:
+    base = stack_settings()
+    db = urlsplit(base.database.dsn)
+    relay = TcpRelay(db.hostname or "127.0.0.1", db.port or 5432)
+    await relay.start()
+    dsn = base.database.dsn.replace(f"{db.hostname}:{db.port}", f"127.0.0.1:{relay.port}")
+    settings = dataclasses.replace(
+        base, database=dataclasses.replace(base.database, dsn=dsn, spool_path=str(tmp_path / "spool.jsonl"))
+    )
+    restarted = asyncio.Event()
+    try:
+        async with running_agent(settings) as (agent, recorder):
+
+            def on_event(event: Any) -> None:
+                # PostgreSQL "crashes" after the first caller turn and is back two turns later.
+                results = [e for e in recorder.events if e.type is EventType.DIALOGUE_RESULT]
+                if event.type is EventType.DIALOGUE_RESULT and len(results) == 1:
+                    asyncio.get_running_loop().create_task(relay.kill())
+                elif event.type is EventType.DIALOGUE_RESULT and len(results) == 3 and not restarted.is_set():
+                    restarted.set()
+                    asyncio.get_running_loop().create_task(relay.start())
+
+            agent.bus.subscribe(on_event)
+            run = await place_call(
+                agent,
+                recorder,
+                say(
+                    "Hello, I need an appointment for a cleaning.",
+                    "What are your opening hours?",
+                    "Where are you located?",
+                    "Thank you, goodbye.",
+                ),
+            )
+        # Leaving the agent drained the writer: the spooled turns were replayed once PostgreSQL was back.
+    finally:
+        await relay.kill()
+    assert restarted.is_set()
+    async with await psycopg.AsyncConnection.connect(base.database.dsn) as conn:
+        cur = await conn.execute(
+            "select speaker, count(*), count(distinct seq) from turns where call_id = %s group by speaker",
+            [run.call_id],
+        )
+        counts = {speaker: (n, distinct) for speaker, n, distinct in await cur.fetchall()}
+    caller_turns = len(run.of(EventType.CALLER_TURN))
+    agent_turns = len(run.of(EventType.AGENT_TURN))
+    assert counts["caller"] == (caller_turns, caller_turns)
+    assert counts["agent"] == (agent_turns, agent_turns)
