@@ -11,6 +11,7 @@ import logging
 import signal
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from aiohttp import web
 
@@ -68,6 +69,7 @@ class Agent:
         self.manager: CallManager | None = None
         self.listener: EventListener | None = None
         self.readiness = Readiness()
+        self.writer: Any = None  # the TranscriptWriter, when the store is on
 
     async def __aenter__(self) -> Agent:
         try:
@@ -98,6 +100,7 @@ class Agent:
             from ari_agent.store.writer import TranscriptWriter
 
             writer = TranscriptWriter.from_settings(s.database, Redactor().redact)
+            self.writer = writer
             await writer.start()
             self._stack.push_async_callback(writer.close)
             self._stack.callback(self.bus.subscribe(writer))

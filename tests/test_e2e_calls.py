@@ -235,10 +235,12 @@ async def test_postgresql_gone_mid_call_every_turn_is_stored_exactly_once_afterw
                     "Thank you, goodbye.",
                 ),
             )
+            stats = agent.writer.stats
         # Leaving the agent drained the writer: the spooled turns were replayed once PostgreSQL was back.
     finally:
         await relay.kill()
     assert restarted.is_set()
+    assert stats.spooled_ops > 0 and stats.replayed_ops > 0, stats  # the outage really was ridden out
     async with await psycopg.AsyncConnection.connect(base.database.dsn) as conn:
         cur = await conn.execute(
             "select speaker, count(*), count(distinct seq) from turns where call_id = %s group by speaker",
