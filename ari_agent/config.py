@@ -91,6 +91,8 @@ class CallSettings:
     fast_end_of_turn_ms: int = 350
     min_speech_ms: int = 120
     barge_in_ms: int = 200
+    # Line echo is assumed at least this far below the agent's prompt (see ListenerConfig).
+    echo_return_loss_db: float = 25.0
     no_input_seconds: float = 6.0
     max_reprompts: int = 2
     max_utterance_seconds: float = 20.0
@@ -181,6 +183,7 @@ _POSITIVE = {
     ("call", "end_of_turn_ms"),
     ("call", "fast_end_of_turn_ms"),
     ("call", "barge_in_ms"),
+    ("call", "echo_return_loss_db"),
     ("call", "no_input_seconds"),
     ("call", "max_utterance_seconds"),
     ("call", "stage_timeout_seconds"),

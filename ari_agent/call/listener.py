@@ -44,6 +44,10 @@ class ListenerConfig:
     barge_in_ms: int = 200
     no_input_ms: int = 6000
     max_utterance_ms: int = 20000
+    # How far below the agent's prompt line echo is assumed to be: caller audio quieter than that, while a
+    # prompt plays, is taken for echo. 25 dB suits networks with echo cancellation (G.168); lower it for lines
+    # with strong echo, at the price of callers needing to speak up to interrupt.
+    echo_return_loss_db: float = 25.0
     stage_timeout_s: float = 8.0  # a push or final result of the recogniser taking longer is a failure
 
 
@@ -106,7 +110,11 @@ class Listener:
                 no_input_ms=config.no_input_ms,
             )
         )
-        self._barge = BargeInDetector(BargeInConfig(frame_ms=FRAME_MS, min_speech_ms=config.barge_in_ms))
+        self._barge = BargeInDetector(
+            BargeInConfig(
+                frame_ms=FRAME_MS, min_speech_ms=config.barge_in_ms, assumed_erl_db=config.echo_return_loss_db
+            )
+        )
         self._on_barge_in = on_barge_in
         self._emit = emit
         self._ring: collections.deque[tuple[bytes, bool]] = collections.deque(

@@ -274,6 +274,7 @@ class CallSession:
                 no_input_ms=int(call.no_input_seconds * 1000),
                 max_utterance_ms=int(call.max_utterance_seconds * 1000),
                 stage_timeout_s=call.stage_timeout_seconds,
+                echo_return_loss_db=call.echo_return_loss_db,
             ),
             on_barge_in=self._on_barge_in,
             emit=self.emit,
