@@ -225,9 +225,6 @@ CASES: dict[str, dict[str, Any]] = {
         "expect": {"outcome": "handoff", "handoff_reason": "out_of_scope"},
     },
     "out-of-scope-espeak": {
-        "known_failure": (
-            "espeak en-us+f2 'What's the weather...' heard 'what's know where...' -> classified ask_address"
-        ),
         "description": "two out-of-scope requests, espeak female voice",
         "voice": "espeak:en-us+f2",
         "turns": [
@@ -381,10 +378,6 @@ CASES: dict[str, dict[str, Any]] = {
         "expect": {"outcome": "handoff", "handoff_reason": "requested"},
     },
     "phone-book": {
-        "known_failure": (
-            "phone band: 'half past two' heard 'half past due', the time is not understood"
-            " and the following 'yes' drops out of the booking form"
-        ),
         "description": "books over a telephone line (8 kHz mu-law round trip)",
         "voice": "rms",
         "phone": True,
