@@ -5,6 +5,8 @@ source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 started=$(date +%s)
 
+bash "$REPO_ROOT/scripts/check-promtool.sh"  # Prometheus config, alert rules and their unit tests
+
 step "lint (ruff, mypy --strict)"
 "$AGENT_VENV/bin/ruff" check ari_agent tests bench
 "$AGENT_VENV/bin/mypy"
