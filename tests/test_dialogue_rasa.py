@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from types import ModuleType
@@ -24,6 +25,16 @@ def _load_spoken() -> ModuleType:
     return module
 
 
+def _load_matching() -> ModuleType:
+    path = Path(__file__).parent.parent / "rasa_project" / "actions" / "matching.py"
+    spec = importlib.util.spec_from_file_location("rasa_matching", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["rasa_matching"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def _load_cues() -> ModuleType:
     path = Path(__file__).parent.parent / "rasa_project" / "components" / "cues.py"
     spec = importlib.util.spec_from_file_location("rasa_cues", path)
@@ -36,6 +47,7 @@ def _load_cues() -> ModuleType:
 
 spoken = _load_spoken()
 cues = _load_cues()
+matching = _load_matching()
 TODAY = date(2026, 11, 26)  # a Thursday
 
 
@@ -221,3 +233,80 @@ def test_spoken_output_is_for_the_ear() -> None:
     assert spoken.say_date(date(2026, 12, 1)) == "Tuesday the first of December"
     assert spoken.say_date(date(2026, 11, 27), TODAY) == "tomorrow, Friday the twenty-seventh of November"
     assert spoken.say_datetime(datetime(2026, 12, 1, 15, 30)) == "Tuesday the first of December at half past three"
+
+
+@dataclass(frozen=True)
+class _Booking:
+    name: str
+    phone: str | None = None
+    starts_at: datetime = datetime(2026, 12, 4, 9, 30)
+
+
+def _match(bookings: list[_Booking], heard: str, caller: str | None = None) -> tuple[str, str | None]:
+    m = matching.match_booking(bookings, heard, caller)
+    return m.status, m.booking.name if m.booking else None
+
+
+# Made-up names with the kinds of garbling a small recogniser produces (a word heard as a like-sounding
+# word, a dropped or changed letter, a lost first name); none of them are the replay corpus' strings.
+@pytest.mark.parametrize(
+    ("heard", "stored"),
+    [
+        ("Marcus O'Neill", "Marcus ONeill"),
+        ("marcus oneal", "Marcus O'Neill"),
+        ("priya knight", "Priya Night"),
+        ("oliver could", "Oliver Good"),
+        ("sandra philips", "Sandra Phillips"),
+        ("sandra", "Sandra Phillips"),
+        ("gregory hall please", "Gregory Hall"),
+    ],
+)
+def test_a_near_miss_finds_the_only_similar_booking(heard: str, stored: str) -> None:
+    others = [_Booking("Derek Chu"), _Booking("Lucy Armstrong")]
+    assert _match([*others, _Booking(stored)], heard) == ("found", stored)
+
+
+def test_an_exact_name_is_found_among_others() -> None:
+    bookings = [_Booking("Amal Haddad"), _Booking("Ruth Ellison"), _Booking("Pete Kowalski")]
+    assert _match(bookings, "ruth ellison") == ("found", "Ruth Ellison")
+
+
+def test_two_similar_names_are_ambiguous() -> None:
+    bookings = [_Booking("Carl Jensen"), _Booking("Karl Jenson"), _Booking("Lucy Armstrong")]
+    assert _match(bookings, "carl jensen")[0] == "ambiguous"
+
+
+def test_an_unrelated_name_finds_nothing() -> None:
+    bookings = [_Booking("Amal Haddad"), _Booking("Ruth Ellison")]
+    assert _match(bookings, "victor stavros") == ("none", None)
+    assert _match([], "victor stavros") == ("none", None)
+
+
+def test_the_callers_number_decides_between_similar_names() -> None:
+    bookings = [_Booking("Carl Jensen", "+44 1632 960111"), _Booking("Karl Jenson", "01632 960222")]
+    assert _match(bookings, "carl jensen", "+441632960222") == ("found", "Karl Jenson")
+
+
+def test_the_callers_number_rescues_a_badly_garbled_name() -> None:
+    bookings = [_Booking("Beatrice Okafor", "+1 555 010 4477"), _Booking("Amal Haddad", "+1 555 010 9000")]
+    assert _match(bookings, "bee tricks oh kafka") == ("none", None)  # too far off on its own
+    assert _match(bookings, "bee tricks oh kafka", "5550104477") == ("found", "Beatrice Okafor")
+
+
+def test_the_callers_number_alone_does_not_override_a_different_name() -> None:
+    bookings = [_Booking("Amal Haddad", "+1 555 010 4477")]
+    assert _match(bookings, "victor stavros", "+15550104477") == ("none", None)
+
+
+def test_sound_key_follows_the_sound_not_the_spelling() -> None:
+    assert matching.sound_key("knight") == matching.sound_key("night")
+    assert matching.sound_key("would") == matching.sound_key("wood")
+    assert matching.sound_key("phillips") == matching.sound_key("filips")
+    assert matching.sound_key("baker") != matching.sound_key("walker")
+
+
+def test_phone_numbers_match_on_their_last_digits() -> None:
+    assert matching.phone_matches("+44 1632 960001", "01632960001")
+    assert not matching.phone_matches("+44 1632 960001", "+44 1632 960002")
+    assert not matching.phone_matches(None, "01632960001")
+    assert not matching.phone_matches("anonymous", "")

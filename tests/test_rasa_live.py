@@ -144,7 +144,7 @@ async def test_cancel_an_existing_booking(call: Call) -> None:
     r = await call.say("my name is jennifer wood")
     assert "Which day" in _spoken(r)
     r = await call.say("it's on friday")
-    assert "cleaning tomorrow, Friday the twenty-seventh of November, at half past two" in _spoken(r)
+    assert "cleaning for Jennifer Wood tomorrow, Friday the twenty-seventh of November, at half past two" in _spoken(r)
     r = await call.say("yes")
     assert (r.outcome, r.booking_ref) == ("cancelled", ref)
     with psycopg.connect(DSN) as conn:
@@ -240,3 +240,77 @@ async def test_a_garbled_time_not_repeated_takes_the_earliest_and_says_so(call: 
 async def test_a_plain_part_of_day_takes_the_earliest(call: Call) -> None:
     r = await call.say("i'd like a check up on monday morning")
     assert r.slots["time"] == "08:00" and "The earliest I have that morning is eight o'clock" in _spoken(r)
+
+
+def _insert(scope: str, name: str, starts_at: str, phone: str | None = None, service: str = "cleaning") -> str:
+    ref = f"M{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO bookings (reference, scope, name, phone, service, starts_at, duration_minutes) "
+            "VALUES (%s, %s, %s, %s, %s, %s, 45)",
+            (ref, scope, name, phone, service, starts_at),
+        )
+    return ref
+
+
+def _status(ref: str) -> str:
+    with psycopg.connect(DSN) as conn:
+        row = conn.execute("SELECT status FROM bookings WHERE reference = %s", (ref,)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+async def test_a_misheard_name_finds_the_booking_and_reads_the_stored_name_back(call: Call) -> None:
+    ref = _insert(call.scope, "Harriet Moss", "2026-11-27 09:30")
+    _insert(call.scope, "Gordon Pike", "2026-11-27 11:00")
+    await call.say("i need to cancel my appointment")
+    await call.say("harriet most")
+    r = await call.say("it's on friday")
+    assert "cleaning for Harriet Moss tomorrow" in _spoken(r) and "Shall I cancel it?" in _spoken(r)
+    r = await call.say("yes")
+    assert (r.outcome, r.booking_ref) == ("cancelled", ref)
+    assert _status(ref) == "cancelled"
+
+
+async def test_the_callers_number_finds_a_badly_misheard_name(call: Call) -> None:
+    ref = _insert(call.scope, "Oscar Lindqvist", "2026-11-27 15:00", phone="01632 960001")  # the caller's line
+    _insert(call.scope, "Amal Haddad", "2026-11-27 16:00", phone="+441632960999")
+    await call.say("i need to cancel my appointment")
+    await call.say("oscar lint quest")
+    r = await call.say("friday")
+    assert "for Oscar Lindqvist" in _spoken(r)
+    r = await call.say("no")
+    assert r.outcome is None and _status(ref) == "booked"  # a wrong match is never acted on silently
+
+
+async def test_two_similar_names_on_the_day_ask_for_the_name_again(call: Call) -> None:
+    first = _insert(call.scope, "Carl Jensen", "2026-11-27 09:00")
+    _insert(call.scope, "Karl Jenson", "2026-11-27 10:00")
+    await call.say("i need to cancel my appointment")
+    await call.say("carl jensen")
+    r = await call.say("friday")
+    assert "more than one booking" in _spoken(r) and "What name" in _spoken(r)
+    assert r.outcome is None and _status(first) == "booked"
+
+
+async def test_an_unrelated_name_is_not_found(call: Call) -> None:
+    _insert(call.scope, "Harriet Moss", "2026-11-27 09:30")
+    await call.say("i need to cancel my appointment")
+    await call.say("victor stavros")
+    r = await call.say("friday")
+    assert "can't find a booking for Victor Stavros" in _spoken(r)
+
+
+async def test_reschedule_says_the_found_booking_at_once(call: Call) -> None:
+    ref = _insert(call.scope, "Harriet Moss", "2026-11-27 09:30", service="check-up")
+    await call.say("i need to move my appointment")
+    await call.say("harriet mass")
+    r = await call.say("friday")
+    assert "check-up for Harriet Moss tomorrow" in _spoken(r) and "Which day would you like to move it to?" in _spoken(
+        r
+    )
+    await call.say("next tuesday")
+    r = await call.say("half past two")
+    assert "move the check-up for Harriet Moss from" in _spoken(r)
+    r = await call.say("yes")
+    assert (r.outcome, r.booking_ref) == ("rescheduled", ref)

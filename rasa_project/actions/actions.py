@@ -21,6 +21,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet, UserUtteranceReverte
 from rasa_sdk.executor import CollectingDispatcher
 
 from . import calendar
+from .matching import match_booking
 from .spoken import (
     PERIODS,
     SERVICES,
@@ -185,7 +186,7 @@ def confirmation_text(tracker: Tracker) -> str:
     found = tracker.get_slot("found_booking") or {}
     if task == "cancel":
         start = datetime.fromisoformat(found["starts_at"])
-        return f"I have your {found['service']} {when(start, today)}. Shall I cancel it?"
+        return f"I have a {found['service']} for {found['name']} {when(start, today)}. Shall I cancel it?"
     day, at = _slot_date(tracker, "date"), _slot_time(tracker)
     if day is None or at is None:  # cannot happen: the form asks date and time first
         return "Shall I go ahead?"
@@ -193,7 +194,8 @@ def confirmation_text(tracker: Tracker) -> str:
     if task == "reschedule":
         old = datetime.fromisoformat(found["starts_at"])
         old_said = when(old, today).removeprefix("on ")
-        return f"So I'll move your {found['service']} from {old_said} to {new.removeprefix('on ')}. Is that right?"
+        return (f"So I'll move the {found['service']} for {found['name']} from {old_said} "
+                f"to {new.removeprefix('on ')}. Is that right?")
     phone = "at the number you're calling from" if tracker.get_slot("caller_number") else \
         f"on {' '.join(str(tracker.get_slot('phone') or ''))}"
     return (f"So that's a {tracker.get_slot('service')} {new}, for {tracker.get_slot('name')}, "
@@ -394,25 +396,39 @@ class ValidateAppointmentForm(Action):
                 values[key] = None
         if task in ("cancel", "reschedule") and current("name") and current("old_date") \
                 and not current("booking_ref"):
+            day_d = date.fromisoformat(current("old_date"))
             async with await calendar.connect() as conn:
-                found = await calendar.find_bookings(conn, scope, current("name"),
-                                                     date.fromisoformat(current("old_date")))
-            if not found:
+                candidates = await calendar.bookings_to_match(conn, scope, day_d, now)
+            match = match_booking(candidates, current("name"), slot("caller_number"))
+            _LOGGER.info("booking lookup %s: %d candidates, best %s", match.status, len(candidates),
+                         [(round(score, 2), b.reference) for score, b in match.scored[:2]])
+            if match.booking is None:
                 fails = int(slot("failed_lookups") or 0) + 1
                 values["failed_lookups"] = fails
-                day = on_day(date.fromisoformat(current("old_date")), today)
+                day = on_day(day_d, today)
                 if fails >= 2:
                     return handoff(dispatcher, "misunderstood",
                                    f"I still can't find a booking for {current('name')} {day}. "
                                    "Let me put you through to reception, they can look it up.")
-                dispatcher.utter_message(text=f"I can't find a booking for {current('name')} {day}.")
-                values["old_date"] = None
+                if match.status == "ambiguous":
+                    # Two bookings that day under similar names: only the name can tell them apart.
+                    dispatcher.utter_message(text=f"I have more than one booking {day} under a similar name.")
+                    values["name"] = None
+                else:
+                    dispatcher.utter_message(text=f"I can't find a booking for {current('name')} {day}.")
+                    values["old_date"] = None
             else:
-                b = found[0]
+                b = match.booking
                 values["booking_ref"] = b.reference
-                values["found_booking"] = {"reference": b.reference, "service": b.service,
+                # From here on the stored name is the one said back, never the recogniser's version.
+                values["name"] = b.name
+                values["found_booking"] = {"reference": b.reference, "service": b.service, "name": b.name,
                                            "starts_at": b.starts_at.isoformat(),
                                            "duration_minutes": b.duration_minutes}
+                if task == "reschedule":
+                    # Said at once, so a wrong match is caught before the caller picks a new time.
+                    dispatcher.utter_message(
+                        text=f"I have a {b.service} for {b.name} {when(b.starts_at, today)}.")
         if task == "cancel":
             return []
         day = current("date")

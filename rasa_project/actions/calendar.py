@@ -30,6 +30,7 @@ class Booking:
     service: str
     starts_at: datetime
     duration_minutes: int
+    phone: str | None = None
 
 
 def dsn() -> str:
@@ -106,12 +107,13 @@ def new_reference() -> str:
     return "".join(secrets.choice(letters) for _ in range(2)) + f"{secrets.randbelow(1000):03d}"
 
 
-async def find_bookings(conn: psycopg.AsyncConnection, scope: str, name: str,
-                        day: date | None) -> list[Booking]:
-    """Booked appointments of a caller (name match ignores case), optionally on one day."""
-    query = ("SELECT reference, name, service, starts_at, duration_minutes FROM bookings "
-             "WHERE scope = %s AND status = 'booked' AND lower(name) = lower(%s)")
-    params: list = [scope, name]
+async def bookings_to_match(conn: psycopg.AsyncConnection, scope: str, day: date | None,
+                            since: datetime) -> list[Booking]:
+    """Booked appointments of the scope from `since` on (only that day if given): the candidates for
+    matching.match_booking, which compares names tolerantly; SQL cannot, the recogniser garbles names."""
+    query = ("SELECT reference, name, service, starts_at, duration_minutes, phone FROM bookings "
+             "WHERE scope = %s AND status = 'booked' AND starts_at >= %s")
+    params: list = [scope, since]
     if day is not None:
         query += " AND starts_at >= %s AND starts_at < %s"
         params += [datetime.combine(day, time(0)), datetime.combine(day + timedelta(days=1), time(0))]
