@@ -311,10 +311,6 @@ CASES: dict[str, dict[str, Any]] = {
         "expect": {"outcome": "handoff", "handoff_reason": "dtmf"},
     },
     "cancel": {
-        "known_failure": (
-            "ASR hears 'Jennifer Wood' as 'Jennifer would' and the booking lookup needs the"
-            " exact name (measured 2026-11, small Vosk model, flite rms)"
-        ),
         "description": "cancels an existing booking (created by setup in the case's scope)",
         "voice": "rms",
         "setup": {"bookings": [{"name": "Jennifer Wood", "service": "cleaning", "starts_at": "2026-11-27T10:00:00"}]},
