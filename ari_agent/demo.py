@@ -60,7 +60,7 @@ class CallerVoice:
                 await _run("espeak-ng", "-v", self.voice.removeprefix("espeak:"), "-s", "150", "-w", str(raw), text)
             else:
                 await _run("flite", "-voice", self.voice, "-t", text, "-o", str(raw))
-            await _run("sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", "-t", "wav", str(target))
+            await _to_wav16(raw, target)
             raw.unlink(missing_ok=True)
             target.chmod(0o644)
         return f"sound:{self.asterisk_dir}/{name}"
@@ -70,9 +70,14 @@ class CallerVoice:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:20]
         target = self.host_dir / f"rec-{digest}.wav16"
         if not target.exists():
-            await _run("sox", str(path), "-r", "16000", "-c", "1", "-b", "16", "-t", "wav", str(target))
+            await _to_wav16(path, target)
             target.chmod(0o644)
         return f"sound:{self.asterisk_dir}/rec-{digest}"
+
+
+async def _to_wav16(source: Path, target: Path) -> None:
+    # Asterisk reads 16 kHz mono WAVs only under the .wav16 extension, so sox is told the format explicitly.
+    await _run("sox", str(source), "-r", "16000", "-c", "1", "-b", "16", "-t", "wav", str(target))
 
 
 async def _run(*cmd: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -26,6 +27,21 @@ def scoped_dsn(schema: str) -> str:
     """The test DSN with search_path pinned to one schema, so concurrent test runs never meet."""
     sep = "&" if "?" in TEST_DSN else "?"
     return f"{TEST_DSN}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+@contextlib.contextmanager
+def scratch_database() -> Iterator[str]:
+    """A migrated scratch schema of the _test database; dropped afterwards. Yields its DSN."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(TEST_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        dsn = scoped_dsn(schema)
+        migrate.upgrade(dsn)
+        yield dsn
+    finally:
+        with psycopg.connect(TEST_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 @pytest.fixture

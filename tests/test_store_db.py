@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import contextlib
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,10 +22,10 @@ import pytest
 
 from ari_agent.config import DatabaseSettings, Settings
 from ari_agent.events import CallEvent, EventBus, EventType
-from ari_agent.store import cli_views, migrate, queries
+from ari_agent.store import cli_views, queries
 from ari_agent.store.redact import Redactor
 from ari_agent.store.writer import TranscriptWriter
-from tests.test_migrations import TEST_DSN, scoped_dsn
+from tests.test_migrations import scratch_database
 from tests.test_store_rows import synthetic_call
 
 pytestmark = pytest.mark.integration
@@ -35,16 +34,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def dsn() -> Iterator[str]:
     """A migrated scratch schema; dropped afterwards."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(TEST_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        scoped = scoped_dsn(schema)
-        migrate.upgrade(scoped)
+    with scratch_database() as scoped:
         yield scoped
-    finally:
-        with psycopg.connect(TEST_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 class Relay:

@@ -8,13 +8,12 @@ CallEvents, the CDR row as Asterisk's cdr_pgsql writes it. Unit tests at the top
 from __future__ import annotations
 
 import base64
-import contextlib
 import math
 import re
 import struct
 import uuid
 import wave
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -27,7 +26,6 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from ari_agent.config import CallSettings, DatabaseSettings, HttpSettings, RecordingSettings, Settings
 from ari_agent.events import CallEvent, EventType
-from ari_agent.store import migrate
 from ari_agent.store.redact import Redactor
 from ari_agent.store.writer import TranscriptWriter
 from ari_agent.web import format as fmt
@@ -35,7 +33,7 @@ from ari_agent.web import pages
 from ari_agent.web.auth import SupervisorAuth
 from ari_agent.web.health import Readiness, add_health_routes
 from ari_agent.web.pages import PAGE_SIZE, RecordingStore, add_pages
-from tests.test_migrations import TEST_DSN, scoped_dsn
+from tests.test_migrations import scratch_database
 
 USER, PASSWORD = "supervisor", "s3cret-pässword"
 XSS_SAID = "<script>alert('said')</script> & more"
@@ -148,21 +146,6 @@ async def test_pages_refuse_everything_without_a_configured_password(tmp_path: P
 
 
 # --- integration: real PostgreSQL ---------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def scratch_database() -> Iterator[str]:
-    """A migrated scratch schema of the _test database; dropped afterwards. Yields its DSN."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(TEST_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        dsn = scoped_dsn(schema)
-        migrate.upgrade(dsn)
-        yield dsn
-    finally:
-        with psycopg.connect(TEST_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def write_wav(path: Path, seconds: float = 1.0, rate: int = 8000, hz: float = 440) -> None:

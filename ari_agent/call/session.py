@@ -53,15 +53,26 @@ FIXED_PROMPTS = (APOLOGY, CONNECTING, REPROMPT, NO_INPUT_GOODBYE, GOODBYE)
 class Prompt(Protocol):
     """A rendered prompt, as the prompt cache returns it."""
 
-    uri: str
-    duration_ms: int
-    cached: bool
+    @property
+    def uri(self) -> str:
+        """The sound URI Asterisk plays."""
+        ...
+
+    @property
+    def duration_ms(self) -> int:
+        """Its length."""
+        ...
+
+    @property
+    def cached(self) -> bool:
+        """Whether it came from the cache."""
+        ...
 
 
 class PromptSource(Protocol):
     """The prompt cache: text -> a file Asterisk can play."""
 
-    async def get(self, text: str) -> Any:
+    async def get(self, text: str) -> Prompt:
         """Render (or find) the prompt for `text`."""
         ...
 
@@ -383,7 +394,7 @@ class CallSession:
             if self._listener is not None:
                 self._listener.agent_stopped_speaking()
 
-    async def _play_one(self, speech: _Speech, prompt: Any, index: int) -> bool:
+    async def _play_one(self, speech: _Speech, prompt: Prompt, index: int) -> bool:
         """Play one sentence of a reply; False if it failed or was stopped."""
         playback_id = speech.playback_id if index == 0 else f"{speech.playback_id}s{index}"
         speech.current_id = playback_id
