@@ -114,7 +114,9 @@ class Agent:
         if self._asr is None:
             from ari_agent.asr.vosk import VoskEngine
 
-            self._asr = VoskEngine(s.asr.vosk_model_path, sample_rate=s.asr.sample_rate)
+            self._asr = VoskEngine(
+                s.asr.vosk_model_path, sample_rate=s.asr.sample_rate, expectation_hints=s.asr.expectation_hints
+            )
 
         if self._dialogue is None:
             from ari_agent.dialogue.rasa import RasaDialogue

@@ -57,6 +57,9 @@ class AsrSettings:
 
     vosk_model_path: str = str(DEFAULT_CACHE / "vosk-model-en")
     sample_rate: int = 16000
+    # When the bot asked for a service, a day/time, a phone number or a yes/no, decode the answer a second time
+    # against those phrases and send that reading to the dialogue as a hint (asr.expectations).
+    expectation_hints: bool = True
 
 
 @dataclass(frozen=True, slots=True)

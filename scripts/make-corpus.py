@@ -164,7 +164,6 @@ CASES: dict[str, dict[str, Any]] = {
         "expect": {"outcome": "booked", "slots": {"service": "cleaning"}},
     },
     "address-mid-booking": {
-        "known_failure": "espeak en-gb 'Yes please.' heard 'the leave' -> nlu_fallback; the booking is never confirmed",
         "description": "asks the address during a booking, then the booking resumes",
         "voice": "espeak:en-gb",
         "turns": [
@@ -324,9 +323,6 @@ CASES: dict[str, dict[str, Any]] = {
         "expect": {"outcome": "cancelled"},
     },
     "reschedule": {
-        "known_failure": (
-            "'At half past two.' is heard 'but half past do' -> nlu_fallback, and the task is not completed"
-        ),
         "description": "moves an existing booking to another day (booking created by setup)",
         "voice": "awb",
         "setup": {"bookings": [{"name": "Tom Baker", "service": "check-up", "starts_at": "2026-11-26T11:00:00"}]},
@@ -339,13 +335,41 @@ CASES: dict[str, dict[str, Any]] = {
             {"say": "Yes please.", "intent": "affirm"},
             {"say": "No thanks, goodbye."},
         ],
-        "expect": {"outcome": "rescheduled", "slots": {"date": "2026-12-01"}},
+        "expect": {"outcome": "rescheduled", "slots": {"date": "2026-12-01", "time": "14:30"}},
+    },
+    "book-withheld-number": {
+        "description": "a caller with a withheld number books and reads out a phone number",
+        "voice": "espeak:en-us",
+        "caller": "",
+        "turns": [
+            # The service comes when asked: said in the opening sentence, espeak en-us's service words are lost
+            # ("book a filling" -> "book a feeling", "a cleaning" -> "out leading"), a weakness left documented
+            # rather than matched away ("I'm not feeling well" must never book a filling).
+            {"say": "Hello, I'd like to make an appointment please.", "intent": "book_appointment"},
+            {"say": "A cleaning.", "intent": "inform"},
+            {"say": "Friday at eleven in the morning.", "intent": "inform"},
+            {"say": "Sarah Jones.", "intent": "inform"},
+            {"say": "Five five five, two one four, three eight nine nine.", "intent": "inform"},
+            {"say": "Yes.", "intent": "affirm"},
+            {"say": "No, goodbye."},
+        ],
+        "expect": {"outcome": "booked", "slots": {"service": "cleaning", "date": "2026-11-27", "time": "11:00",
+                                                  "phone": "5552143899"}},
+    },
+    "time-asked-separately": {
+        "description": "gives the day, then the time on its own when asked",
+        "voice": "kal16",
+        "turns": [
+            # No intent label: kal16's "Can I book" is heard "kanye bucket", and "<garbage> check up" is
+            # rightly an inform that starts the booking; the case is about the time answered on its own.
+            {"say": "Can I book a check up?"},
+            {"say": "Monday please.", "intent": "inform"},
+            {"say": "Quarter to four.", "intent": "inform"},
+            *BOOK_TAIL,
+        ],
+        "expect": {"outcome": "booked", "slots": {"service": "check-up", "date": "2026-11-30", "time": "15:45"}},
     },
     "noisy-pink-20-book": {
-        "known_failure": (
-            "pink noise: 'half past two' heard 'half past due', the time is not understood"
-            " and the following 'yes' drops out of the booking form"
-        ),
         "description": "books a cleaning on a line with pink noise at 20 dB SNR",
         "voice": "rms",
         "noise": ("pink", 20),
@@ -354,7 +378,7 @@ CASES: dict[str, dict[str, Any]] = {
             {"say": "Next Tuesday at half past two in the afternoon.", "intent": "inform"},
             *BOOK_TAIL,
         ],
-        "expect": {"outcome": "booked"},
+        "expect": {"outcome": "booked", "slots": {"service": "cleaning", "date": "2026-12-01", "time": "14:30"}},
     },
     "noisy-pink-15-hours": {
         "description": "asks the hours with pink noise at 15 dB SNR",
@@ -468,7 +492,9 @@ def build_case(name: str, spec: dict[str, Any], out: Path, tmp: Path) -> None:
             if key in t:
                 turn[key] = t[key]
         turns.append(turn)
-    case: dict[str, Any] = {"description": spec["description"], "now": NOW, "caller": "+15551230000"}
+    case: dict[str, Any] = {"description": spec["description"], "now": NOW}
+    if spec.get("caller", "+15551230000"):  # "" in a spec: a withheld number, so the agent asks for one
+        case["caller"] = spec.get("caller", "+15551230000")
     if spec.get("voice"):
         case["description"] += f" (voice {spec['voice']})"
     if "setup" in spec:

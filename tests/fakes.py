@@ -15,7 +15,7 @@ from typing import Any
 
 from ari_agent.ari.client import AriClient, AriError
 from ari_agent.ari.models import AriEvent, Channel
-from ari_agent.asr.base import AsrResult
+from ari_agent.asr.base import AsrHint, AsrResult
 from ari_agent.dialogue.base import CallContext, DialogueError, DialogueResult, Handoff
 from ari_agent.media.audio import FRAME_BYTES, read_wav
 
@@ -71,6 +71,8 @@ class ScriptedMedia:
 class FakeAsrStream:
     texts: list[str]
     pushed: int = 0
+    expected: list[str | None] = field(default_factory=list)  # every expect() call, in order
+    hint_text: str = "hinted"  # what the "constrained decoder" reads when an answer is expected
 
     async def push(self, pcm16: bytes) -> str | None:
         self.pushed += len(pcm16)
@@ -78,7 +80,14 @@ class FakeAsrStream:
 
     async def finish(self) -> AsrResult:
         text = self.texts.pop(0) if self.texts else ""
-        return AsrResult(text=text, confidence=0.9 if text else 0.0, audio_ms=self.pushed // 32, decode_ms=1.0)
+        kind = self.expected[-1] if self.expected else None
+        hint = AsrHint(kind, self.hint_text, complete=False) if kind else None
+        return AsrResult(
+            text=text, confidence=0.9 if text else 0.0, audio_ms=self.pushed // 32, decode_ms=1.0, hint=hint
+        )
+
+    def expect(self, kind: str | None) -> None:
+        self.expected.append(kind)
 
     def close(self) -> None:
         return None
@@ -101,11 +110,15 @@ class FakeDialogue:
     script: dict[str, DialogueResult]
     started: list[CallContext] = field(default_factory=list)
     ended: list[str] = field(default_factory=list)
+    hints: list[AsrHint | None] = field(default_factory=list)  # the hint sent with each turn
 
     async def start(self, conversation_id: str, context: CallContext) -> None:
         self.started.append(context)
 
-    async def send(self, conversation_id: str, text: str, asr_confidence: float = 1.0) -> DialogueResult:
+    async def send(
+        self, conversation_id: str, text: str, asr_confidence: float = 1.0, *, hint: AsrHint | None = None
+    ) -> DialogueResult:
+        self.hints.append(hint)
         if text == "BOOM":
             raise DialogueError("dialogue-failed", "rasa is down")
         return self.script.get(text, DialogueResult(replies=["Sorry?"], intent="nlu_fallback"))

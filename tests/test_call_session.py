@@ -97,6 +97,27 @@ async def test_a_turn_then_goodbye_books_and_leaves_nothing_behind(speech: list[
     assert len(h.rec.of(EventType.TURN_LATENCY)) == 2
 
 
+async def test_the_answer_the_bot_asked_for_is_decoded_against_its_phrases(speech: list[bytes]) -> None:
+    # The bot asks for a time: the next utterance gets a constrained second read, sent along as a hint; an
+    # open question (no requested slot) turns the expectation off again.
+    asks_time = DialogueResult(replies=["What time?"], intent="book_appointment", slots={"requested_slot": "time"})
+    script = {"book a cleaning": asks_time, "half past do": DialogueResult(replies=["Anything else?"], intent="inform")}
+    async with Harness(["book a cleaning", "half past do"], script) as h:
+        await h.agent_finished_speaking(1)
+        h.media.push(speech)
+        await h.agent_finished_speaking(2)
+        h.media.push(speech)
+        await h.agent_finished_speaking(3)
+        h.hang_up()
+    stream = h.session.deps.asr.stream  # type: ignore[attr-defined]
+    assert stream.expected == ["when", None]
+    assert h.dialogue.hints[0] is None
+    hint = h.dialogue.hints[1]
+    assert hint is not None and (hint.kind, hint.text) == ("when", "hinted")
+    finals = h.rec.of(EventType.ASR_FINAL)
+    assert "hint" not in finals[0].data and finals[1].data["hint"]["kind"] == "when"
+
+
 async def test_caller_hangs_up_mid_sentence_ends_every_task(speech: list[bytes]) -> None:
     async with Harness(["never finished"], {}) as h:
         await h.agent_finished_speaking(1)

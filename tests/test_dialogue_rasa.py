@@ -140,6 +140,9 @@ def test_parse_date(said: str, expected: date | None) -> None:
         ("10:30", False, time(10, 30)),
         ("actually make it four", False, time(16, 0)),
         ("at eleven in the morning", False, time(11, 0)),
+        ("friday eleven in the morning", False, time(11, 0)),  # the part of day makes the number an hour
+        ("two in the afternoon", False, time(14, 0)),
+        ("on the 3rd in the morning", False, None),  # a day of the month, not an hour
         ("ten is fine", False, None),
         ("ten is fine", True, time(10, 0)),
     ],
@@ -310,3 +313,79 @@ def test_phone_numbers_match_on_their_last_digits() -> None:
     assert not matching.phone_matches("+44 1632 960001", "+44 1632 960002")
     assert not matching.phone_matches(None, "01632960001")
     assert not matching.phone_matches("anonymous", "")
+
+
+def hint(text: str, kind: str = "when", complete: bool = False) -> dict[str, object]:
+    return {"kind": kind, "text": text, "complete": complete}
+
+
+def test_the_hint_fills_only_what_the_transcript_lacks() -> None:
+    heard = "next tuesday at half past due in the afternoon"  # the free transcript of a noisy line
+    found = {"day": spoken.parse_date(heard, TODAY), "spoken_time": spoken.parse_time(heard)}
+    extra = spoken.hinted_details(hint("next tuesday at half past two in the afternoon"), "date", found, TODAY)
+    assert extra == {"spoken_time": spoken.SpokenTime(at=time(14, 30))}
+    # An exact time in the transcript wins; a hint naming another day is not about these words at all.
+    exact = {"spoken_time": spoken.parse_time("at three")}
+    assert spoken.hinted_details(hint("half past two"), "time", exact, TODAY) == {}
+    assert spoken.hinted_details(hint("monday at two p m"), "date", {"day": date(2026, 11, 27)}, TODAY) == {}
+    assert spoken.hinted_details(hint("on friday"), "date", {}, TODAY) == {"day": date(2026, 11, 27)}
+
+
+def test_a_bare_number_in_the_hint_is_an_hour_only_when_the_whole_turn_fitted() -> None:
+    assert spoken.hinted_details(hint("two"), "time", {}, TODAY) == {}
+    assert spoken.hinted_details(hint("two", complete=True), "time", {}, TODAY) == {
+        "spoken_time": spoken.SpokenTime(at=time(14, 0))
+    }
+    assert spoken.hinted_details(hint("two", complete=True), "date", {}, TODAY) == {}
+
+
+def test_spoken_phone_numbers_and_their_hint() -> None:
+    assert spoken.parse_phone("my number is five five five double one oh two") == "5551102"
+    assert spoken.parse_phone("it's 0 7 7 0 0 9 triple zero") == "077009000"
+    assert spoken.parse_phone("fifty five") is None and spoken.parse_phone("two three") is None
+    digits = hint("five five five one two three four", kind="digits")
+    assert spoken.hinted_details(digits, "phone", {}, TODAY) == {"phone": "5551234"}
+    assert spoken.hinted_details(digits, "name", {}, TODAY) == {}
+    assert spoken.hinted_details(None, "phone", {}, TODAY) == {}
+
+
+@pytest.mark.parametrize(
+    ("reading", "intent"),
+    [
+        (hint("yes please", "yes_no", complete=True), "affirm"),
+        (hint("no thanks", "when", complete=True), "deny"),
+        (hint("yes please", "yes_no", complete=False), None),  # other words were said too: not a clear yes
+        (hint("half past two", "when"), "inform"),
+        (hint("a cleaning", "service"), "inform"),
+        (hint("five five five one two three", "digits"), "inform"),
+        (hint("at the", "when"), None),  # filler only
+        (hint("", "when"), None),
+        (None, None),
+        ({"kind": "when"}, None),
+    ],
+)
+def test_a_fallen_back_turn_is_read_from_the_constrained_reading(reading: object, intent: str | None) -> None:
+    assert cues.hint_intent(reading) == intent
+
+
+@pytest.mark.parametrize(
+    ("said", "service"),
+    [
+        ("i need an appointment for a cleaning", "cleaning"),
+        ("hello i need an appointment for at leaning", "cleaning"),  # one sound lost at the word's edge
+        ("my fillings hurt", "filling"),
+        ("i have a billing question", None),  # two letters off: not a service
+        ("i'm feeling unwell", None),
+        ("it's a clearing", None),
+        ("what does it mean", None),
+    ],
+)
+def test_services_are_heard_even_one_sound_off(said: str, service: str | None) -> None:
+    assert spoken.parse_service(said) == service
+
+
+def test_the_service_hint_fills_the_service_and_the_details_given_with_it() -> None:
+    reading = hint("a cleaning next tuesday at half past two", "service")
+    extra = spoken.hinted_details(reading, "service", {}, TODAY)
+    assert extra == {"service": "cleaning", "day": date(2026, 12, 1), "spoken_time": spoken.SpokenTime(at=time(14, 30))}
+    assert "service" not in spoken.hinted_details(reading, "service", {"service": "filling"}, TODAY)

@@ -65,32 +65,35 @@ def _relations(schema: str) -> dict[str, str]:
     return {name: kind for name, kind in rows}
 
 
+def _columns(schema: str, table: str) -> list[str]:
+    with psycopg.connect(TEST_DSN) as conn:
+        rows = conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+            "ORDER BY ordinal_position",
+            [schema, table],
+        ).fetchall()
+    return [c for (c,) in rows]
+
+
 def test_upgrade_downgrade_round_trip(scratch_schema: str) -> None:
     dsn = scoped_dsn(scratch_schema)
     assert migrate.current(dsn) is None
 
     migrate.upgrade(dsn)
-    assert migrate.current(dsn) == "0003"
+    assert migrate.current(dsn) == "0004"
     relations = _relations(scratch_schema)
     for table in ("calls", "turns", "call_events", "bookings", "cdr", "alembic_version"):
         assert relations.get(table) == "BASE TABLE", table
     assert relations.get("call_cdrs") == "VIEW"
-    with psycopg.connect(TEST_DSN) as conn:
-        columns = conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = 'cdr' "
-            "ORDER BY ordinal_position",
-            [scratch_schema],
-        ).fetchall()
-    assert [c for (c,) in columns] == CDR_COLUMNS
+    assert _columns(scratch_schema, "cdr") == CDR_COLUMNS
 
+    assert {"audio_path", "asr_hint"} <= set(_columns(scratch_schema, "turns"))
+    migrate.downgrade(dsn, "0003")
+    turn_columns = _columns(scratch_schema, "turns")
+    assert "asr_hint" not in turn_columns and "audio_path" in turn_columns
     migrate.downgrade(dsn, "0002")
     assert migrate.current(dsn) == "0002"
-    with psycopg.connect(TEST_DSN) as conn:
-        turn_columns = conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = 'turns'",
-            [scratch_schema],
-        ).fetchall()
-    assert "audio_path" not in {c for (c,) in turn_columns}
+    assert "audio_path" not in _columns(scratch_schema, "turns")
 
     migrate.downgrade(dsn, "0001")
     assert migrate.current(dsn) == "0001"
@@ -102,7 +105,7 @@ def test_upgrade_downgrade_round_trip(scratch_schema: str) -> None:
     assert set(_relations(scratch_schema)) == {"alembic_version"}
 
     migrate.upgrade(dsn)  # and up again from nothing
-    assert migrate.current(dsn) == "0003"
+    assert migrate.current(dsn) == "0004"
 
 
 def test_schema_constraints(scratch_schema: str) -> None:

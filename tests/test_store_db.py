@@ -192,7 +192,9 @@ async def test_synthetic_call_writes_expected_rows(dsn: str, tmp_path: Path) -> 
         (3, "agent", "What day?"),
         (5, "caller", "my card is [redacted]"),
     ]
-    greeting, caller, _, _ = detail["turns"]
+    greeting, caller, _, card = detail["turns"]
+    assert caller["asr_hint"] is None
+    assert card["asr_hint"] == {"kind": "digits", "text": "[redacted]", "complete": False}
     assert greeting["barge_in"] is True
     assert (caller["intent"], caller["intent_confidence"]) == ("book", pytest.approx(0.97))
     assert caller["asr_confidence"] == pytest.approx(0.91)

@@ -38,7 +38,14 @@ def synthetic_call(call_id: str = "c1") -> list[CallEvent]:
         (EventType.AGENT_TURN, {"text": "What day?"}),
         (EventType.TURN_LATENCY, {"total_ms": 640, "asr_ms": 40, "dialogue_ms": 12}),
         (EventType.DTMF, {"digit": "4"}),
-        (EventType.CALLER_TURN, {"text": "my card is 4111 1111 1111 1111", "confidence": 0.8}),
+        (
+            EventType.CALLER_TURN,
+            {
+                "text": "my card is 4111 1111 1111 1111",
+                "confidence": 0.8,
+                "hint": {"kind": "digits", "text": "4111 1111 1111 1111", "complete": False},
+            },
+        ),
         (EventType.ERROR, {"code": "dialogue-timeout", "message": "rasa slow"}),
         (EventType.BOOKING, {"reference": "BK-42", "action": "booked"}),
         (EventType.CALL_ENDED, {"outcome": "booked", "hangup_by": "caller"}),
@@ -85,6 +92,8 @@ def test_synthetic_call_maps_to_ordered_idempotent_ops() -> None:
     assert ops[8].fields == {"latency": {"total_ms": 640, "asr_ms": 40, "dialogue_ms": 12}}
     assert ops[9].fields["data"] == {"digit": "[digit]"}  # single keyed digits never reach the store
     assert ops[10].fields["text"] == "my card is [redacted]"
+    assert ops[10].fields["asr_hint"] == {"kind": "digits", "text": "[redacted]", "complete": False}
+    assert "asr_hint" not in caller  # no answer was expected of the first turn
     assert ops[11].fields["code"] == "dialogue-timeout"
     assert ops[13].fields == {"booking_ref": "BK-42"}
     assert ops[14].fields["outcome"] == "booked"

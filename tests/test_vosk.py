@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from ari_agent.asr.vosk import VoskEngine, VoskModelError, check_model_dir
+from ari_agent.asr import vosk as vosk_module
+from ari_agent.asr.base import AsrResult
+from ari_agent.asr.vosk import VoskEngine, VoskModelError, check_model_dir, hint_from_words
 from ari_agent.config import DEFAULT_CACHE
 from ari_agent.media import audio as A
 from ari_agent.media.vad import Vad, VadGate
@@ -187,3 +189,50 @@ def test_model_load_time_rss_and_real_time_factor(engine: VoskEngine) -> None:
     )
     assert float(load_s) < 30 and decode_s / audio_s < 1.0
     assert "appointment" in text
+
+
+def test_a_hint_keeps_only_confident_words_and_says_whether_the_turn_fitted() -> None:
+    words = [{"word": "[unk]", "conf": 1.0}, {"word": "half", "conf": 1.0}, {"word": "two", "conf": 0.7}]
+    assert hint_from_words(words) == ("half two", False)
+    assert hint_from_words([{"word": "march", "conf": 0.44}, {"word": "two", "conf": 0.9}]) == ("two", False)
+    assert hint_from_words([{"word": "yes", "conf": 1.0}, {"word": "please", "conf": 0.8}]) == ("yes please", True)
+    assert hint_from_words([]) == ("", False)
+
+
+@pytest.mark.integration
+async def test_an_expected_answer_gets_a_constrained_second_read(engine: VoskEngine) -> None:
+    assert engine.supports_grammar  # the small English model has a dynamic graph
+    stream = engine.new_stream()
+
+    async def turn(sentence: str, kind: str | None) -> AsrResult:
+        stream.expect(kind)
+        await stream.push(A.telephone_roundtrip(padded(tts(sentence))))
+        return await stream.finish()
+
+    when = await turn("Next Tuesday at half past two", "when")
+    assert when.hint is not None and when.hint.kind == "when"
+    assert "half past two" in when.hint.text and "tuesday" in when.hint.text, when.hint
+    yes = await turn("Yes please", "yes_no")
+    assert yes.hint is not None and yes.hint.complete and "yes" in yes.hint.text.split(), yes.hint
+    # Speech that is not an answer: the constrained read marks it as not fitting rather than forcing a yes.
+    other = await turn("I would like to speak to somebody about my bill", "yes_no")
+    assert other.hint is not None and not other.hint.complete and "yes" not in other.hint.text, other.hint
+    plain = await turn("Can I speak to a person", None)
+    assert plain.hint is None and "person" in plain.text
+    stream.close()
+
+
+async def test_grammar_phrases_keep_only_words_the_model_knows(
+    engine: VoskEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vosk_module, "phrases", lambda kind: ("half past two", "zorblatt two"))
+    monkeypatch.setattr(engine, "_grammars", {})
+    assert engine.grammar_phrases("when") == ("half past two",)
+    assert engine.grammar_phrases(None) == ()
+    monkeypatch.setattr(engine, "expectation_hints", False)  # [asr] expectation_hints = false
+    assert engine.grammar_phrases("when") == ()
+    stream = engine.new_stream()
+    stream.expect("when")
+    await stream.push(noise(500, dbfs=-40))
+    assert (await stream.finish()).hint is None
+    stream.close()

@@ -7,6 +7,15 @@ from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
+class AsrHint:
+    """The expectation-constrained decoder's reading of an utterance (see asr.expectations)."""
+
+    kind: str  # what was expected: when | yes_no | digits
+    text: str  # its words, the ones it was unsure of left out
+    complete: bool  # every word of the turn fitted the expected phrases
+
+
+@dataclass(frozen=True, slots=True)
 class AsrResult:
     """The final hypothesis of one utterance."""
 
@@ -14,6 +23,7 @@ class AsrResult:
     confidence: float  # 0..1, mean word confidence; 0 when nothing was recognised
     audio_ms: int  # audio fed for this utterance
     decode_ms: float  # CPU wall time spent decoding it
+    hint: AsrHint | None = None  # None when no answer was expected
 
 
 class AsrStream(Protocol):
@@ -25,6 +35,10 @@ class AsrStream(Protocol):
 
     async def finish(self) -> AsrResult:
         """End the current utterance and return its final result; the stream is ready for the next one."""
+        ...
+
+    def expect(self, kind: str | None) -> None:
+        """What the next utterance is expected to answer (asr.expectations kinds), or None; may be ignored."""
         ...
 
     def close(self) -> None:

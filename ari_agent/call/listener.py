@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ari_agent.asr.base import AsrEngine
+from ari_agent.asr.base import AsrEngine, AsrHint
 from ari_agent.errors import StageError
 from ari_agent.events import EventType
 from ari_agent.media.audio import FRAME_BYTES, FRAME_MS, read_wav, rms_dbfs
@@ -67,6 +67,7 @@ class Utterance:
     # The 16 kHz PCM the recogniser heard (pre-roll to end): what call recording keeps of the turn.
     audio: bytes = field(default=b"", repr=False)
     source: str = "speech"  # speech | text (a replayed text-only turn that bypassed the recogniser)
+    hint: AsrHint | None = None  # the expectation-constrained reading, when an answer was expected
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +173,10 @@ class Listener:
         )
 
     # --- control from the session ---------------------------------------------------------------------
+    def expect(self, kind: str | None) -> None:
+        """What the caller's next turn is expected to answer (asr.expectations), for a constrained second read."""
+        self._asr.expect(kind)
+
     def agent_started_speaking(self, interruptible: bool) -> None:
         """The agent starts talking; with `interruptible` the caller may barge in."""
         self._speaking = True
@@ -326,6 +331,8 @@ class Listener:
             "audio_ms": result.audio_ms,
             "decode_ms": result.decode_ms,
         }
+        if result.hint is not None:
+            data["hint"] = {"kind": result.hint.kind, "text": result.hint.text, "complete": result.hint.complete}
         self._emit(EventType.SPEECH_ENDED, audio_ms=end_ms, endpoint_wait_ms=endpoint_wait_ms, capped=capped)
         self._emit(EventType.ASR_FINAL, **data)
         self._utterances.put_nowait(
@@ -340,5 +347,6 @@ class Listener:
                 barge_in=barge_in,
                 capped=capped,
                 audio=audio,
+                hint=result.hint,
             )
         )

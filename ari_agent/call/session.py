@@ -19,7 +19,8 @@ from typing import Any, Protocol
 
 from ari_agent.ari.client import AriClient, AriError
 from ari_agent.ari.models import AriEvent, Channel
-from ari_agent.asr.base import AsrEngine
+from ari_agent.asr.base import AsrEngine, AsrHint
+from ari_agent.asr.expectations import expectation_for
 from ari_agent.call.listener import Listener, ListenerConfig, NoInput, Utterance, prompt_levels
 from ari_agent.config import Settings
 from ari_agent.dialogue.base import CallContext, DialogueEngine, DialogueError, DialogueResult, Handoff
@@ -445,16 +446,16 @@ class CallSession:
                 await self.speak(REPROMPT)
                 continue
             reprompts = 0
-            recorded: dict[str, str] = {}
+            recorded: dict[str, Any] = {}
             if isinstance(turn, str):  # DTMF
                 if self.deps.recorder is not None:
                     self.deps.recorder.dtmf(self.call_id, turn)
                 if turn == self._settings.call.operator_digit:
                     await self.handoff(Handoff("dtmf"))
                     return
-                text, confidence, source = turn, 1.0, "dtmf"
+                text, confidence, source, hint = turn, 1.0, "dtmf", None
             else:
-                text, confidence, source = turn.text, turn.confidence, turn.source
+                text, confidence, source, hint = turn.text, turn.confidence, turn.source, turn.hint
                 if self.deps.recorder is not None and turn.audio:
                     path = self.deps.recorder.caller_turn(
                         self.call_id, turn.audio, text=text, barge_in=turn.barge_in, heard=bool(text.strip())
@@ -462,10 +463,14 @@ class CallSession:
                     recorded = {"audio_path": str(path)}
                 if not text.strip():
                     continue  # noise the recogniser made nothing of: keep listening, do not answer noise
+            if hint is not None:
+                recorded["hint"] = {"kind": hint.kind, "text": hint.text, "complete": hint.complete}
             self.emit(EventType.CALLER_TURN, text=text, confidence=confidence, source=source, **recorded)
-            result = await self._understand(text, confidence)
+            result = await self._understand(text, confidence, hint)
             if result is None:
                 return
+            if self._listener is not None:
+                self._listener.expect(expectation_for(result.slots))
             if result.handoff is not None:
                 reply = " ".join(result.replies)
                 await self.handoff(result.handoff, say=reply or CONNECTING)
@@ -497,11 +502,11 @@ class CallSession:
             self._last_utterance = result
         return result
 
-    async def _understand(self, text: str, confidence: float) -> DialogueResult | None:
+    async def _understand(self, text: str, confidence: float, hint: AsrHint | None = None) -> DialogueResult | None:
         started = time.monotonic()
         try:
             async with asyncio.timeout(self._settings.dialogue.timeout_seconds + 1):
-                result = await self.deps.dialogue.send(self.call_id, text, confidence)
+                result = await self.deps.dialogue.send(self.call_id, text, confidence, hint=hint)
         except (DialogueError, TimeoutError) as exc:
             code = exc.code if isinstance(exc, DialogueError) else "dialogue-timeout"
             self.emit(EventType.ERROR, code=code, message=str(exc)[:500])

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from ari_agent.asr.base import AsrHint
+
 
 class DialogueError(RuntimeError):
     """The dialogue engine failed or timed out; `code` becomes a metric label and a DB column."""
@@ -59,8 +61,10 @@ class DialogueEngine(Protocol):
         """Open a fresh conversation carrying the call's context."""
         ...
 
-    async def send(self, conversation_id: str, text: str, asr_confidence: float = 1.0) -> DialogueResult:
-        """One caller turn. Raises DialogueError on failure or timeout."""
+    async def send(
+        self, conversation_id: str, text: str, asr_confidence: float = 1.0, *, hint: AsrHint | None = None
+    ) -> DialogueResult:
+        """One caller turn (with the recogniser's expectation hint, if any). Raises DialogueError on failure."""
         ...
 
     async def end(self, conversation_id: str) -> None:

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from ari_agent.asr.base import AsrHint
 from ari_agent.dialogue.base import CallContext, DialogueError, DialogueResult, Handoff
 
 _LOGGER = logging.getLogger(__name__)
@@ -188,14 +189,20 @@ class RasaDialogue:
             json=context_events(context, str(chosen)),
         )
 
-    async def send(self, conversation_id: str, text: str, asr_confidence: float = 1.0) -> DialogueResult:
+    async def send(
+        self, conversation_id: str, text: str, asr_confidence: float = 1.0, *, hint: AsrHint | None = None
+    ) -> DialogueResult:
         """One caller turn: the bot's replies, the understood intent, the slots and the bot's signals."""
         started = time.monotonic()
+        metadata: dict[str, Any] = {"asr_confidence": asr_confidence}
+        if hint is not None:
+            # Read by the form validation (rasa_project/actions): a fallback for the value it asked for.
+            metadata["asr_hint"] = {"kind": hint.kind, "text": hint.text, "complete": hint.complete}
         replies = await self._request(
             "POST",
             f"{self._base}/webhooks/rest/webhook",
             conversation_id,
-            json={"sender": conversation_id, "message": text, "metadata": {"asr_confidence": asr_confidence}},
+            json={"sender": conversation_id, "message": text, "metadata": metadata},
         )
         tracker = await self._request(
             "GET", self._conv_url(conversation_id, "tracker?include_events=AFTER_RESTART"), conversation_id

@@ -28,6 +28,7 @@ class TurnCheck:
     intent_expected: str | None
     intent_got: str | None
     replies: list[str] = field(default_factory=list)  # what the agent answered to this turn
+    hint: str | None = None  # the constrained reading of the turn when an answer was expected ("when: ...")
 
     @property
     def intent_ok(self) -> bool | None:
@@ -123,6 +124,7 @@ def judge(case: Case, run: CaseRun) -> CaseResult:
             intent_expected=turn.intent,
             intent_got=understood[0] if understood else None,
             replies=[" ".join(e.data.get("replies") or []) for e in events if e.type is EventType.DIALOGUE_RESULT],
+            hint=next((_hint_text(e.data["hint"]) for e in events if isinstance(e.data.get("hint"), dict)), None),
         )
         result.turns.append(check)
         if turn.kind == "audio" and turn.text and index < run.turns_played:
@@ -227,9 +229,14 @@ def table(results: list[CaseResult]) -> str:
         if r.status != "error":
             for t in r.turns:
                 if t.kind in ("audio", "text"):
-                    lines.append(f"    turn {t.index}: said {t.reference!r} heard {t.heard!r} -> {t.intent_got}")
+                    hint = f" (as {t.hint})" if t.hint else ""
+                    lines.append(f"    turn {t.index}: said {t.reference!r} heard {t.heard!r}{hint} -> {t.intent_got}")
                     lines.extend(f"        agent: {reply}" for reply in t.replies)
     return "\n".join(lines)
+
+
+def _hint_text(hint: dict[str, Any]) -> str:
+    return f"{hint.get('kind', '?')}: {hint.get('text', '')!r}" + ("" if hint.get("complete") else ", partial")
 
 
 def summary(agg: dict[str, Any]) -> str:

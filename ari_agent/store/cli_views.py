@@ -50,6 +50,9 @@ def format_call(detail: queries.CallDetail) -> str:
                 asr = item["asr_confidence"]
                 extra = f"   [intent {item['intent'] or '?'}" + (f" {conf:.2f}" if conf is not None else "")
                 extra += (f", asr {asr:.2f}" if asr is not None else "") + "]"
+                hint = item.get("asr_hint")
+                if isinstance(hint, dict) and hint.get("text"):
+                    extra += f"   (as {hint.get('kind', 'answer')}: {hint['text']})"
             if item["barge_in"]:
                 extra += "   (interrupted)"
             lines.append(f"  {item['seq']:>3} {item['speaker']:>6}: {item['text']}{extra}")

@@ -64,6 +64,7 @@ class TurnRow(TypedDict):
     latency: dict[str, Any] | None
     barge_in: bool
     audio_path: str | None  # the turn's recording, when the call was recorded
+    asr_hint: dict[str, Any] | None  # the expectation-constrained reading {"kind", "text", "complete"}
     at: datetime
 
 
@@ -179,7 +180,7 @@ async def get_call(db: Db, call_id: str) -> CallDetail | None:
             return None
         await cur.execute(
             """SELECT seq, speaker, text, source, asr_confidence, intent, intent_confidence, entities,
-                      audio_start_ms, audio_end_ms, latency, barge_in, audio_path, at
+                      audio_start_ms, audio_end_ms, latency, barge_in, audio_path, asr_hint, at
                FROM turns WHERE call_id = %s ORDER BY seq""",
             [call_id],
         )

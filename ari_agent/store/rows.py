@@ -225,6 +225,8 @@ class CallRowMapper:
             "audio_start_ms": _int_or_none(data.get("audio_start_ms", state.speech_start_ms)),
             "audio_end_ms": _int_or_none(data.get("audio_end_ms", state.speech_end_ms)),
             "audio_path": _str_or_none(data.get("audio_path")),  # the turn's recording (migration 0003)
+            # The recogniser's reading against the expected answer's phrases (migration 0004).
+            "asr_hint": redact_value(data["hint"], self._redact) if isinstance(data.get("hint"), dict) else None,
             "at": event.at,
         }
         state.speech_start_ms = state.speech_end_ms = None

@@ -64,11 +64,12 @@ _TURN_COLUMNS = frozenset(
         "latency",
         "barge_in",
         "audio_path",
+        "asr_hint",
         "at",
     }
 )
 _EVENT_COLUMNS = frozenset({"kind", "code", "data", "at"})
-_JSON_COLUMNS = frozenset({"entities", "latency", "data"})
+_JSON_COLUMNS = frozenset({"entities", "latency", "data", "asr_hint"})
 # Failures that mean "the database is not available now": keep the operations and retry later.
 _TRANSIENT = (psycopg.OperationalError, psycopg.InterfaceError, OSError, TimeoutError)
 # Failures of one operation's content: retrying cannot help, so the operation is set aside (rejected file).

@@ -28,8 +28,10 @@ from .spoken import (
     SpokenTime,
     find_name_statement,
     normalise,
+    hinted_details,
     parse_date,
     parse_name,
+    parse_phone,
     parse_service,
     parse_time,
     say_date,
@@ -217,6 +219,27 @@ def yes_no_answer(intent: str | None, text: str) -> str | None:
     return yes_or_no(text)
 
 
+def asr_hint(tracker: Tracker) -> dict[str, Any] | None:
+    """The voice agent's constrained second reading of the turn (ari_agent/asr/expectations.py), if any.
+
+    When the bot asked for a day, a time, a phone number or a yes/no, the agent also decodes the caller's audio
+    against the phrases of such answers; its words arrive as metadata {"kind", "text", "complete"}. It is a
+    fallback for the value that was asked for, used only where the free transcript has none.
+    """
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    hint = metadata.get("asr_hint") if isinstance(metadata, dict) else None
+    if not isinstance(hint, dict) or not isinstance(hint.get("text"), str) or not hint["text"].strip():
+        return None
+    return hint
+
+
+def hinted_answer(hint: dict[str, Any] | None) -> str | None:
+    """A yes/no read from the hint, only when every word of the turn fitted the yes/no phrases."""
+    if hint is None or not hint.get("complete"):
+        return None
+    return yes_or_no(hint["text"])
+
+
 def required_slots(tracker: Tracker, values: dict[str, Any]) -> list[str]:
     """Slots of the current task, in the order they are asked; phone only without caller id."""
     task = values.get("task") or tracker.get_slot("task") or "book"
@@ -254,9 +277,10 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
     if name:
         found["name"] = name
     if requested == "phone":
-        digits = "".join(c for c in text if c.isdigit())
-        if len(digits) >= 6:
-            found["phone"] = digits
+        phone = parse_phone(text)
+        if phone:
+            found["phone"] = phone
+    found.update(hinted_details(asr_hint(tracker), requested, found, today))
     return found
 
 
@@ -340,6 +364,8 @@ class ValidateAppointmentForm(Action):
                 values["phone"] = found["phone"]
             offered = slot("offered_times") or []
             answer = yes_no_answer(intent, tracker.latest_message.get("text") or "")
+            if answer is None and intent not in NOT_DETAILS:
+                answer = hinted_answer(asr_hint(tracker))
             if requested == "time" and answer == "yes" and "time" not in values:
                 if offered:
                     values["time"] = offered[0]  # "yes, that's fine" after one or two offers: the first
@@ -618,8 +644,14 @@ class ActionFallback(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent != "nlu_fallback":
             # Understood, but no rule fits here (a stray "yes"): ask, and forget the turn so the
-            # conversation continues from where it was.
-            dispatcher.utter_message(text="Sorry, I'm not sure what you mean. How can I help?")
+            # conversation continues from where it was; inside a task that is the question still open.
+            requested = tracker.get_slot("requested_slot")
+            if tracker.active_loop_name == FORM and requested:
+                question = prompt_for(requested, tracker).removeprefix("Sorry, ")
+                question = question[:1].upper() + question[1:]
+            else:
+                question = "How can I help?"
+            dispatcher.utter_message(text=f"Sorry, I'm not sure what you mean. {question}")
             return [UserUtteranceReverted()]
         if _consecutive_intents(tracker, "nlu_fallback") >= POLICY["max_misunderstandings"]:
             return handoff(dispatcher, "misunderstood", "I'm sorry, I'm having trouble understanding. "

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
@@ -204,6 +206,12 @@ def parse_time(text: str, bare_number_is_hour: bool = False) -> SpokenTime | Non
             meridiem = after.group(1) if after else None
         if hour is not None:
             return build(hour, 0, meridiem)
+    # "eleven in the morning", "two in the afternoon": the part of day makes a bare number an hour.
+    m = re.search(rf"\b{num}\s+(in the morning|in the afternoon|in the evening)\b", t)
+    if m:
+        hour = _hour_value(m.group(1))
+        if hour is not None:
+            return build(hour, 0, m.group(2))
     lead = r"(?:at|around|about|for|by|after|make it|change it to|move it to)"
     m = re.search(rf"\b{lead}\s+{num}\b(?!\s*(?:th|days?|weeks?|minutes?)){mer}", t)
     if m and not re.search(rf"\b(?:the|for)\s+{m.group(1)}th\b", t):
@@ -258,13 +266,92 @@ def _time_word_missed(before: str) -> bool:
     return True
 
 
+# A long service word heard one sound off ("a cleaning" -> "at leaning"): similarity of at least this much
+# (difflib ratio; one letter dropped or added in an 8-letter word is 0.93, "billing"/"filling" is 0.86).
+_FUZZY_SERVICE_RATIO = 0.9
+_FUZZY_MIN_LETTERS = 7
+
+
 def parse_service(text: str) -> str | None:
-    """The canonical service named in the text: check-up, cleaning or filling."""
+    """The canonical service named in the text: check-up, cleaning or filling.
+
+    Exact words first; failing that, a long word within one sound of a single-word service name, because ASR
+    on a phone line loses or adds a consonant at word edges and the caller would otherwise be asked again.
+    """
     t = normalise(text)
     for service, words in _SERVICE_WORDS.items():
         if any(re.search(rf"\b{re.escape(w)}\b", t) for w in words):
             return service
+    for token in t.split():
+        if len(token) < _FUZZY_MIN_LETTERS - 1:
+            continue
+        for service, words in _SERVICE_WORDS.items():
+            for word in words:
+                if (" " not in word and len(word) >= _FUZZY_MIN_LETTERS
+                        and SequenceMatcher(None, token, word).ratio() >= _FUZZY_SERVICE_RATIO):
+                    return service
     return None
+
+
+_DIGIT_WORDS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+                "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_REPEATS = {"double": 2, "triple": 3}
+
+
+def parse_phone(text: str) -> str | None:
+    """The digits of a spoken phone number ('five five five, double one, oh two' -> '5551102'), at least six.
+
+    Only digit words, digits and 'double'/'triple' count; a number said in tens ('fifty five') is not a phone
+    number people read out, and words in between ('my number is') are skipped.
+    """
+    digits: list[str] = []
+    repeat = 1
+    for word in re.findall(r"[a-z]+|\d", text.lower()):
+        if word in _REPEATS:
+            repeat = _REPEATS[word]
+            continue
+        digit = word if word.isdigit() else _DIGIT_WORDS.get(word)
+        if digit is not None:
+            digits.append(digit * repeat)
+        repeat = 1
+    number = "".join(digits)
+    return number if len(number) >= 6 else None
+
+
+def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: dict[str, Any],
+                   today: date) -> dict[str, Any]:
+    """Details the voice agent's constrained second reading adds to those of the free transcript.
+
+    `hint` is the turn's metadata["asr_hint"] ({"kind", "text", "complete"}, see ari_agent/asr/expectations.py);
+    it only fills what the transcript lacks: a day, an exact time, a phone number.
+
+    A hint that contradicts the transcript (another day) is about other words than the caller's and is
+    ignored whole. A bare number ("two") only counts as the hour when the whole turn fitted the phrases.
+    """
+    if not hint or not isinstance(hint.get("text"), str):
+        return {}
+    text, complete = hint["text"], bool(hint.get("complete"))
+    extra: dict[str, Any] = {}
+    if hint.get("kind") == "service" and "service" not in found:
+        service = parse_service(text)
+        if service:
+            extra["service"] = service
+    if hint.get("kind") in ("when", "service"):
+        day = parse_date(text, today)
+        if day and "day" in found and found["day"] != day:
+            return {}
+        if day and "day" not in found:
+            extra["day"] = day
+        spoken = parse_time(text, bare_number_is_hour=requested == "time" and complete)
+        heard = found.get("spoken_time")
+        # The transcript's part of day ("at <garbled> in the afternoon") gives way to the hint's exact time.
+        if spoken and (heard is None or (heard.at is None and spoken.at is not None)):
+            extra["spoken_time"] = spoken
+    elif hint.get("kind") == "digits" and requested == "phone" and "phone" not in found:
+        phone = parse_phone(text)
+        if phone:
+            extra["phone"] = phone
+    return extra
 
 
 _NAME_PREFIX = re.compile(

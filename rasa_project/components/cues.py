@@ -89,3 +89,36 @@ def is_closing(text: str) -> bool:
     if not words or len(words) > 8:
         return False
     return words[-1] in BYE_SOUNDS and any(w in THANKS for w in words)
+
+
+# Words of a day, a time, a service or a phone number: what the voice agent's constrained reading of a turn
+# (metadata "asr_hint", see ari_agent/asr/expectations.py) can hold besides yes/no and filler words.
+DETAIL_WORDS = frozenset(
+    """
+monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
+september october november december today tomorrow week morning afternoon evening noon midday lunchtime half
+quarter past o'clock zero oh double triple one two three four five six seven eight nine ten eleven twelve
+fifteen thirty forty twenty first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth
+thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth thirtieth
+cleaning check checkup filling hygienist examination polish
+""".split()
+)
+
+
+def hint_intent(hint: object) -> str | None:
+    """The intent of a turn the classifier fell back on, read from the agent's constrained reading of it.
+
+    A reading that fitted the yes/no phrases entirely is affirm or deny; one holding a day, a time, a service or
+    digits is inform (the form validation then takes the value it asked for). Anything else: None.
+    """
+    if not isinstance(hint, dict) or not isinstance(hint.get("text"), str):
+        return None
+    words = tokens(hint["text"])
+    if hint.get("complete"):
+        answer = yes_or_no(hint["text"])
+        if answer is not None:
+            return "affirm" if answer == "yes" else "deny"
+    if any(w in DETAIL_WORDS for w in words):
+        return "inform"
+    return None
+

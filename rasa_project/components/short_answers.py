@@ -7,7 +7,10 @@ word, so the classifier is unsure and FallbackClassifier answers nlu_fallback; "
 at particular misrecognitions. Place this after FallbackClassifier and UnknownWordsFallback:
 - a closing (thanks ... bye-sound) becomes `goodbye` whatever the classifier said;
 - a turn that fell back becomes `affirm` when it is a short yes (affirmative cue, no negation, nothing else),
-  or `deny` when it is a short no ("nope thanks"). Everything else passes unchanged.
+  or `deny` when it is a short no ("nope thanks");
+- a turn that still fell back is read from the agent's constrained reading (metadata "asr_hint"): a clear
+  yes/no, or `inform` when it holds a day, a time, a service or digits; so is an `out_of_scope` turn whose
+  every word fitted that reading. Everything else passes unchanged.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.cues import is_closing, is_short_no, is_short_yes
+from components.cues import hint_intent, is_closing, is_short_no, is_short_yes
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -59,8 +62,12 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         """The component; it has nothing to train."""
         return cls(config)
 
-    def decide(self, text: str, intent: str | None) -> str | None:
-        """The intent the cues give this turn, or None to keep the classifier's."""
+    def decide(self, text: str, intent: str | None, hint: object = None) -> str | None:
+        """The intent the cues give this turn, or None to keep the classifier's.
+
+        `hint` is the voice agent's constrained reading of the turn (message metadata "asr_hint"), sent when the
+        bot had asked for a day, a time, a phone number or a yes/no: a fallback for a garbled answer.
+        """
         if intent != "goodbye" and is_closing(text):
             return "goodbye"
         if intent == DEFAULT_NLU_FALLBACK_INTENT_NAME:
@@ -68,13 +75,20 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
                 return "deny"
             if is_short_yes(text):
                 return "affirm"
+            return hint_intent(hint)
+        if intent == "out_of_scope" and isinstance(hint, dict) and hint.get("complete"):
+            # Garbled words read as a request the bot can't serve ("quarter to four" -> "court are too far"),
+            # while every word of the turn fitted the answer the bot had asked for: it is that answer.
+            return hint_intent(hint)
         return None
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Overrules the classifier where a cue rule fires."""
         for message in messages:
             current = message.get(INTENT) or {}
-            decided = self.decide(str(message.get(TEXT) or ""), current.get(INTENT_NAME_KEY))
+            metadata = message.get("metadata") or {}
+            hint = metadata.get("asr_hint") if isinstance(metadata, dict) else None
+            decided = self.decide(str(message.get(TEXT) or ""), current.get(INTENT_NAME_KEY), hint)
             if decided is None:
                 continue
             chosen = {INTENT_NAME_KEY: decided, PREDICTED_CONFIDENCE_KEY: float(self._config["rule_confidence"])}

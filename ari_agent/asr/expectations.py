@@ -1,0 +1,73 @@
+"""What the agent expects the caller to say next, as phrase lists for a constrained second decoder.
+
+Why: the small Vosk model turns short, expected answers into near-homophones ("half past two" -> "half past
+do", "yes please" -> "the leave"), and the dialogue then hears nothing it can use. When the bot has just asked
+for a service, a day, a time, a phone number or a yes/no, a second recogniser restricted to those phrases (plus "[unk]"
+for anything else) decodes the same audio. Its hypothesis is only a hint: the dialogue uses it for the value it
+asked for when the free transcript gave none (rasa_project/actions/actions.py), never instead of it.
+
+The phrases are plain English words; `VoskEngine` drops the ones its model does not know, so another model
+or language simply gets fewer (or no) hints.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+# The bot's `requested_slot` -> the kind of answer expected.
+_KIND_BY_SLOT = {
+    "service": "service",
+    "date": "when",
+    "time": "when",
+    "old_date": "when",
+    "confirmed": "yes_no",
+    "phone": "digits",
+}
+KINDS = frozenset(_KIND_BY_SLOT.values())
+
+_HOURS = "one two three four five six seven eight nine ten eleven twelve".split()
+_WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
+_MONTHS = "january february march april may june july august september october november december".split()
+_DAY_WORDS = (
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
+    "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth thirtieth twenty thirty"
+).split()
+_YES_NO = [
+    "yes", "yes please", "yeah", "yep", "sure", "okay", "please", "correct", "that's right", "yes that's right",
+    "that's fine", "that's correct", "sounds good", "go ahead",
+    "no", "no thanks", "no thank you", "nope", "that's wrong", "not quite",
+]  # fmt: skip
+
+
+@cache
+def phrases(kind: str) -> tuple[str, ...]:
+    """The phrases of one kind of answer (the decoder loops over them; "[unk]" absorbs everything else)."""
+    if kind == "yes_no":
+        out = list(_YES_NO)
+    elif kind == "when":
+        out = []
+        for hour in _HOURS:
+            out += [f"half past {hour}", f"quarter past {hour}", f"quarter to {hour}", f"{hour} o'clock"]
+            out += [f"{hour} thirty", f"{hour} fifteen", f"{hour} forty five", f"{hour} a m", f"{hour} p m"]
+            out.append(hour)
+        for day in _WEEKDAYS:
+            out += [day, f"next {day}", f"this {day}", f"on {day}"]
+        out += _MONTHS + _DAY_WORDS
+        out += ["tomorrow", "today", "the day after tomorrow", "next week", "in the morning", "in the afternoon"]
+        out += ["in the evening", "noon", "midday", "lunchtime", "at", "around", "about", "the", "of", "on"]
+        out += _YES_NO  # an offered time is often answered "yes, that's fine"
+    elif kind == "service":
+        # Asked what they want to come in for, callers also give the day and time ("a cleaning on Friday").
+        out = ["cleaning", "a cleaning", "check up", "a check up", "checkup", "filling", "a filling"]
+        out += ["hygienist", "the hygienist", "examination", "scale and polish", *phrases("when")]
+    elif kind == "digits":
+        out = ["zero", "oh", "double", "triple", *_HOURS[:9], "my number is", "it's"]
+    else:
+        raise ValueError(f"unknown expectation {kind!r} (one of {', '.join(sorted(KINDS))})")
+    return tuple(dict.fromkeys(out))
+
+
+def expectation_for(slots: dict[str, object]) -> str | None:
+    """The kind of answer the bot's last turn asked for, from its `requested_slot`; None when open-ended."""
+    requested = slots.get("requested_slot")
+    return _KIND_BY_SLOT.get(requested) if isinstance(requested, str) else None

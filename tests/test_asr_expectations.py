@@ -1,0 +1,31 @@
+"""What the agent expects next, as phrase lists for the constrained second decoder (ari_agent.asr.expectations)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ari_agent.asr.expectations import KINDS, expectation_for, phrases
+
+
+@pytest.mark.parametrize(
+    ("requested", "kind"),
+    [("date", "when"), ("time", "when"), ("old_date", "when"), ("confirmed", "yes_no"), ("phone", "digits"),
+     ("service", "service"), ("name", None), (None, None)],
+)  # fmt: skip
+def test_the_bots_question_decides_the_expected_answer(requested: str | None, kind: str | None) -> None:
+    assert expectation_for({"requested_slot": requested} if requested else {}) == kind
+
+
+def test_every_kind_has_plain_lower_case_phrases_without_repeats() -> None:
+    for kind in KINDS:
+        found = phrases(kind)
+        assert found and len(found) == len(set(found)), kind
+        assert all(p == p.lower().strip() and "[" not in p for p in found), kind
+    # An offered time is often answered "yes, that's fine": the day/time phrases include the yes/no ones.
+    assert set(phrases("yes_no")) <= set(phrases("when")) <= set(phrases("service"))
+    assert "half past two" in phrases("when") and "double" in phrases("digits")
+
+
+def test_an_unknown_kind_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="unknown expectation 'colour'"):
+        phrases("colour")
