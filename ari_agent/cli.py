@@ -98,7 +98,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     report = Path(args.report) if args.report else None
-    return asyncio.run(replay(settings, [Path(p) for p in args.case_dirs], report=report, live=args.live))
+    if args.jobs < 1:
+        print(f"replay: --jobs must be 1 or more, got {args.jobs}")
+        return 2
+    paths = [Path(p) for p in args.case_dirs]
+    return asyncio.run(replay(settings, paths, report=report, live=args.live, jobs=args.jobs))
 
 
 def cmd_export_call(args: argparse.Namespace) -> int:
@@ -166,6 +170,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("case_dirs", nargs="+", metavar="CASE_DIR")
     p.add_argument("--report", metavar="FILE.json", help="write the report as JSON too")
     p.add_argument("--live", action="store_true", help="through the real Asterisk (default: offline)")
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=1,
+        metavar="N",
+        help="offline cases replayed at once (default 1; --live always runs one call at a time)",
+    )
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("export-call", help="turn a recorded call into a replay case (call.yaml + WAVs)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from ari_agent.config import load_settings
 from ari_agent.replay.case import load_case
 from ari_agent.replay.offline import run_case_offline
 from ari_agent.replay.report import aggregate, judge, table
-from ari_agent.replay.runner import offline_engines
+from ari_agent.replay.runner import offline_engines, replay
 
 pytestmark = pytest.mark.integration
 
@@ -50,3 +51,16 @@ async def test_offline_replay_runs_at_least_five_times_faster_than_real_time() -
     print(table(results))
     assert agg["speed_factor"] >= 5
     assert all(r.status == "pass" for r in results), table(results)
+
+
+async def test_cases_replayed_side_by_side_report_in_their_own_order(tmp_path: Path) -> None:
+    # Three short cases, two at a time: each is its own conversation and booking scope, and the report keeps
+    # the order of the directories whatever order they finish in.
+    names = ["handoff-explicit", "book-kal16", "phone-urgent"]
+    for name in names:
+        shutil.copytree(CORPUS / name, tmp_path / "cases" / name)
+    report = tmp_path / "report.json"
+    code = await replay(load_settings(environ={}), [tmp_path / "cases"], report=report, jobs=2)
+    data = json.loads(report.read_text())
+    assert [c["case"] for c in data["cases"]] == sorted(names)
+    assert code == 0 and data["aggregate"]["all_passed"], [c["diff"] for c in data["cases"]]

@@ -30,21 +30,31 @@ async def offline_engines(settings: Settings) -> AsyncIterator[Engines]:
         reason = await rasa.not_ready_reason()
         if reason is not None:
             raise RuntimeError(f"Rasa at {settings.dialogue.rasa_url} is not ready: {reason}")
-        asr = VoskEngine(settings.asr.vosk_model_path, sample_rate=settings.asr.sample_rate)
+        asr = VoskEngine(
+            settings.asr.vosk_model_path,
+            sample_rate=settings.asr.sample_rate,
+            expectation_hints=settings.asr.expectation_hints,
+        )
         prompts = PromptCache(make_tts(settings), Path(settings.tts.cache_dir), settings.tts.asterisk_sound_dir)
         yield Engines(settings=settings, asr=asr, dialogue=rasa, prompts=prompts)
     finally:
         await rasa.close()
 
 
-async def replay(settings: Settings, paths: list[Path], *, report: Path | None = None, live: bool = False) -> int:
-    """Replay every case under `paths`; prints the table and aggregate; 0 only if every case passes."""
+async def replay(
+    settings: Settings, paths: list[Path], *, report: Path | None = None, live: bool = False, jobs: int = 1
+) -> int:
+    """Replay every case under `paths`; prints the table and aggregate; 0 only if every case passes.
+
+    Offline cases are independent conversations with their own booking scope, so `jobs` of them may run at
+    once (the Vosk decoding of one overlaps the Rasa turn of another); live ones share one Stasis app and run
+    one at a time.
+    """
     try:
         directories = find_cases(paths)
     except CaseError as exc:
         print(f"replay: {exc}")
         return 2
-    results: list[CaseResult] = []
     started = time.perf_counter()
     runner: Callable[[Path], Awaitable[CaseResult]]
     async with contextlib.AsyncExitStack() as stack:
@@ -58,18 +68,24 @@ async def replay(settings: Settings, paths: list[Path], *, report: Path | None =
                 return judge(case, await run_case_offline(case, engines))
 
             runner = runner_offline
-        for directory in directories:
-            try:
-                result = await runner(directory)
-            except CaseError as exc:
-                result = malformed(directory, str(exc))
-            results.append(result)
+        slots = asyncio.Semaphore(1 if live else jobs)
+
+        async def run_one(directory: Path) -> CaseResult:
+            async with slots:
+                try:
+                    result = await runner(directory)
+                except CaseError as exc:
+                    result = malformed(directory, str(exc))
             extra = f" ({result.diff[0]})" if result.diff and result.status != "pass" else ""
             print(
                 f"  {result.status.upper():<13} {result.case}  audio {result.audio_s:.1f} s wall {result.wall_s:.1f} s"
                 f"{extra}",
                 flush=True,
             )
+            return result
+
+        # Printed as they finish; the table and the report keep the cases' order.
+        results = list(await asyncio.gather(*(run_one(d) for d in directories)))
     wall = time.perf_counter() - started
     agg = aggregate(results, wall)
     agg["mode"] = "live" if live else "offline"
