@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from ari_agent.ari.client import AriClient
+from ari_agent.config import CallSettings
 from ari_agent.dialogue.rasa import RasaDialogue
 from ari_agent.events import EventType
 from ari_agent.sim.caller import CallerTurn, SimulatedCaller
@@ -62,6 +63,11 @@ async def test_booking_call_is_booked_stored_and_linked_to_its_cdr() -> None:
         assert detail["call"]["outcome"] == "booked"
         speakers = [t["speaker"] for t in detail["turns"]]
         assert speakers.count("caller") == 5 and speakers.count("agent") >= 6
+        # Asked which day, the caller's answer was also read against the day/time phrases, and stored.
+        caller_turns = [t for t in detail["turns"] if t["speaker"] == "caller"]
+        assert caller_turns[0]["asr_hint"] is None
+        hint = caller_turns[1]["asr_hint"]
+        assert hint is not None and hint["kind"] == "when" and "wednesday" in hint["text"], hint
         # Asterisk writes the CDR when the channel is gone; it joins our call by userfield/uniqueid.
         for _ in range(50):
             detail = await get_call(conn, run.call_id)
@@ -72,7 +78,7 @@ async def test_booking_call_is_booked_stored_and_linked_to_its_cdr() -> None:
 
 
 async def test_caller_who_interrupts_the_greeting_is_understood() -> None:
-    settings = stack_settings()
+    settings = stack_settings(greeting=CallSettings().greeting)
     script = {
         "turns": [
             {"text": "Hello, I need an appointment for a cleaning.", "barge_in": True},
