@@ -99,7 +99,7 @@ class Agent:
             from ari_agent.store.redact import Redactor
             from ari_agent.store.writer import TranscriptWriter
 
-            writer = TranscriptWriter.from_settings(s.database, Redactor().redact)
+            writer = TranscriptWriter.from_settings(s.database, Redactor(s.database.redact_patterns).redact)
             self.writer = writer
             await writer.start()
             self._stack.push_async_callback(writer.close)

@@ -7,7 +7,9 @@ Environment overrides are named ARI_AGENT_<SECTION>_<KEY>, e.g. ARI_AGENT_ARI_PA
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
 import tomllib
 import types
 import typing
@@ -118,6 +120,10 @@ class DatabaseSettings:
     spool_path: str = str(DEFAULT_CACHE / "spool" / "events.jsonl")
     spool_max_mb: int = 256
     statement_timeout_seconds: float = 2.0
+    # Regular expressions whose matches are replaced by "[redacted]" before anything is stored, on top of the
+    # Luhn-checked card numbers (e.g. national insurance or patient numbers). TOML: a list of strings;
+    # environment: a JSON list, or one pattern.
+    redact_patterns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +236,17 @@ def _convert(section: str, key: str, raw: Any, target: Any) -> Any:
         if not isinstance(raw, str):
             raise ConfigError(f"{where} = {raw!r}: expected a string")
         return raw
+    if target == tuple[str, ...]:
+        if isinstance(raw, str):
+            # From the environment: a JSON list, else the one pattern itself (a regex may start with "[").
+            try:
+                parsed = json.loads(raw)
+            except json.JSONDecodeError:
+                parsed = None
+            raw = parsed if isinstance(parsed, list) else [raw]
+        if not isinstance(raw, list | tuple) or not all(isinstance(item, str) for item in raw):
+            raise ConfigError(f"{where} = {raw!r}: expected a list of strings")
+        return tuple(raw)
     raise ConfigError(f"{where}: unsupported setting type {target!r}")
 
 
@@ -255,6 +272,15 @@ def _validate(section: str, key: str, value: Any) -> Any:
         raise ConfigError(f"{where} = {shown}: expected a TCP port between 1 and 65535")
     if (section, key) == ("recording", "retention_days") and value < 0:
         raise ConfigError(f"{where} = {shown}: must be 0 (keep forever) or a number of days")
+    if (section, key) == ("database", "redact_patterns"):
+        for index, pattern in enumerate(value):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ConfigError(
+                    f"{where}[{index}] = {pattern!r}: not a regular expression ({exc}); "
+                    "write it as a Python regex, e.g. '\\bAB\\d{6}\\b'"
+                ) from None
     if (section, key) == ("call", "operator_digit") and value not in (*"0123456789*#", ""):
         raise ConfigError(f"{where} = {shown}: expected one DTMF digit (0-9, * or #) or empty to disable")
     return value

@@ -77,3 +77,19 @@ def test_missing_and_invalid_files(tmp_path: Path) -> None:
     bad.write_text("[ari\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings(bad, environ={})
+
+
+def test_redact_patterns_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "s.toml"
+    path.write_text('[database]\nredact_patterns = ["\\\\bAB\\\\d{6}\\\\b", "patient \\\\d+"]\n')
+    assert load_settings(path, environ={}).database.redact_patterns == (r"\bAB\d{6}\b", r"patient \d+")
+    env = {"ARI_AGENT_DATABASE_REDACT_PATTERNS": '["x\\\\d", "y"]'}
+    assert load_settings(environ=env).database.redact_patterns == (r"x\d", "y")
+    # One pattern on its own, even one that starts like a JSON list.
+    one = {"ARI_AGENT_DATABASE_REDACT_PATTERNS": "[0-9]{10}"}
+    assert load_settings(environ=one).database.redact_patterns == ("[0-9]{10}",)
+    with pytest.raises(ConfigError, match=r"redact_patterns\[0\] = '\(unclosed': not a regular expression"):
+        load_settings(environ={"ARI_AGENT_DATABASE_REDACT_PATTERNS": "(unclosed"})
+    path.write_text("[database]\nredact_patterns = [1, 2]\n")
+    with pytest.raises(ConfigError, match="expected a list of strings"):
+        load_settings(path, environ={})
