@@ -10,7 +10,9 @@ stop_one() {
     if kill -0 "$pid" 2>/dev/null; then
         # setsid made the server a group leader: the group holds its worker processes too.
         kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-        for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        # Sanic's graceful shutdown takes ~5 s; nothing durable lives in these processes (in-memory trackers,
+        # stateless actions; transcripts are the agent's), so 1.5 s of grace, then the group is killed.
+        for ((i = 0; i < 15; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -0 "$pid" 2>/dev/null && kill -KILL -- "-$pid" 2>/dev/null || true
     fi
     rm -f "$RUN_DIR/$name.pid"
