@@ -369,6 +369,20 @@ CASES: dict[str, dict[str, Any]] = {
         ],
         "expect": {"outcome": "booked", "slots": {"service": "check-up", "date": "2026-11-30", "time": "15:45"}},
     },
+    "cancel-noisy-white-15": {
+        "description": "cancels on a line with white noise at 15 dB SNR; the name is lost, the day finds the booking",
+        "voice": "kal16",
+        "noise": ("white", 15),
+        "setup": {"bookings": [{"name": "Tom Baker", "service": "cleaning", "starts_at": "2026-11-27T10:00:00"}]},
+        "turns": [
+            {"say": "I want to cancel my appointment.", "intent": "cancel_appointment"},
+            {"say": "Tom Baker."},  # no intent label: the noise leaves nothing of the name to classify
+            {"say": "It's on Friday.", "intent": "inform"},
+            {"say": "Yes.", "intent": "affirm"},
+            {"say": "No, that's all, goodbye."},
+        ],
+        "expect": {"outcome": "cancelled"},
+    },
     "noisy-pink-20-book": {
         "description": "books a cleaning on a line with pink noise at 20 dB SNR",
         "voice": "rms",

@@ -359,6 +359,10 @@ def test_spoken_phone_numbers_and_their_hint() -> None:
         (hint("a cleaning", "service"), "inform"),
         (hint("five five five one two three", "digits"), "inform"),
         (hint("at the", "when"), None),  # filler only
+        (hint("thirty nope", "service"), None),  # a stray number read from gibberish
+        (hint("two", "when", complete=True), "inform"),  # the whole answer to "what time?"
+        (hint("on friday", "when"), "inform"),
+        (hint("double five one two three four", "digits"), "inform"),
         (hint("", "when"), None),
         (None, None),
         ({"kind": "when"}, None),
@@ -389,3 +393,16 @@ def test_the_service_hint_fills_the_service_and_the_details_given_with_it() -> N
     extra = spoken.hinted_details(reading, "service", {}, TODAY)
     assert extra == {"service": "cleaning", "day": date(2026, 12, 1), "spoken_time": spoken.SpokenTime(at=time(14, 30))}
     assert "service" not in spoken.hinted_details(reading, "service", {"service": "filling"}, TODAY)
+
+
+@pytest.mark.parametrize(
+    ("said", "name"),
+    [
+        ("hi this is tom baker i'd like to cancel", "Tom Baker"),
+        ("my name is jennifer wood and i need a cleaning", "Jennifer Wood"),
+        ("it's fun for i do", None),  # "it's on Friday" garbled: not a name volunteered
+        ("it's on friday", None),
+    ],
+)
+def test_names_volunteered_out_of_order_need_an_explicit_form(said: str, name: str | None) -> None:
+    assert spoken.find_name_statement(said) == name

@@ -383,10 +383,13 @@ def parse_name(text: str) -> str | None:
 
 
 def find_name_statement(text: str) -> str | None:
-    """A name volunteered out of order: 'my name is Jennifer Wood' (only explicit forms, to avoid guesses)."""
+    """A name volunteered out of order: 'my name is Jennifer Wood' (only explicit forms, to avoid guesses).
+
+    Not "it's ...": asked for a day, "it's on Friday" garbled into "it's fun for" would make a name of "Fun"
+    (a bare "it's Tom Baker" is read by `parse_name` when the name is what was asked).
+    """
     t = normalise(text)
-    m = re.search(r"\b(?:my name is|my name's|name is|this is|it's|booking for|book it under)\s+([a-z' -]+)",
-                  t)
+    m = re.search(r"\b(?:my name is|my name's|name is|this is|booking for|book it under)\s+([a-z' -]+)", t)
     if not m:
         return None
     candidate = re.split(r"\s+(?:and|i|i'd|i'm|can|could|would|want|on|for|at|please)\b", m.group(1))[0]

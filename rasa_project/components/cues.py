@@ -91,25 +91,43 @@ def is_closing(text: str) -> bool:
     return words[-1] in BYE_SOUNDS and any(w in THANKS for w in words)
 
 
-# Words of a day, a time, a service or a phone number: what the voice agent's constrained reading of a turn
-# (metadata "asr_hint", see ari_agent/asr/expectations.py) can hold besides yes/no and filler words.
-DETAIL_WORDS = frozenset(
+# What the voice agent's constrained reading of a turn (metadata "asr_hint", ari_agent/asr/expectations.py) can
+# hold besides yes/no and filler words. Words that name a value on their own:
+VALUE_WORDS = frozenset(
     """
 monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
-september october november december today tomorrow week morning afternoon evening noon midday lunchtime half
-quarter past o'clock zero oh double triple one two three four five six seven eight nine ten eleven twelve
-fifteen thirty forty twenty first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth
-thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth twentieth thirtieth
+september october november december today tomorrow week morning afternoon evening noon midday lunchtime
 cleaning check checkup filling hygienist examination polish
 """.split()
 )
+# ... and numbers, which name one only in a time phrase, as a whole answer, or as a run of phone digits.
+NUMBER_WORDS = frozenset(
+    """
+zero oh one two three four five six seven eight nine ten eleven twelve fifteen thirty forty twenty first second
+third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth fifteenth sixteenth
+seventeenth eighteenth nineteenth twentieth thirtieth
+""".split()
+)
+_HOUR = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
+_TIME_PHRASE = re.compile(rf"\b(?:(?:half|quarter) (?:past|to) {_HOUR}|{_HOUR} (?:o'clock|thirty|fifteen|forty|a m|p m))\b")
+MIN_PHONE_DIGITS = 6
+
+
+def names_a_value(words: list[str]) -> bool:
+    """True when these words name a day, a time, a service or a phone number (not just a stray number)."""
+    if any(w in VALUE_WORDS for w in words):
+        return True
+    digits = sum(w in NUMBER_WORDS or w in ("double", "triple") for w in words)
+    return digits >= MIN_PHONE_DIGITS or bool(_TIME_PHRASE.search(" ".join(words)))
 
 
 def hint_intent(hint: object) -> str | None:
     """The intent of a turn the classifier fell back on, read from the agent's constrained reading of it.
 
-    A reading that fitted the yes/no phrases entirely is affirm or deny; one holding a day, a time, a service or
-    digits is inform (the form validation then takes the value it asked for). Anything else: None.
+    A reading that fitted the yes/no phrases entirely is affirm or deny; one naming a day, a time, a service or
+    a phone number is inform (the form validation then takes the value it asked for), and so is a lone number
+    when the whole turn fitted the phrases ("two" asked for a time). Anything else ("thirty nope" read from
+    gibberish) is None.
     """
     if not isinstance(hint, dict) or not isinstance(hint.get("text"), str):
         return None
@@ -118,7 +136,7 @@ def hint_intent(hint: object) -> str | None:
         answer = yes_or_no(hint["text"])
         if answer is not None:
             return "affirm" if answer == "yes" else "deny"
-    if any(w in DETAIL_WORDS for w in words):
+    if names_a_value(words) or (hint.get("complete") and any(w in NUMBER_WORDS for w in words)):
         return "inform"
     return None
 
