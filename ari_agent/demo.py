@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import logging
 import shutil
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -129,7 +130,10 @@ async def run_demo_call(
         bus.subscribe(_print_event)
     turns = await script_to_turns(script, CallerVoice(settings, voice), base)
     print(f"demo: {script.get('description', '')}")
-    async with Agent(settings, bus=bus, serve_http=False) as agent:
+    # Its own booking scope per run: the demo books the same slot every time, and a second run must not find
+    # it taken by the first (the transcript and CDR land in the database as for any call).
+    scope = f"demo-{uuid.uuid4().hex[:10]}"
+    async with Agent(settings, bus=bus, serve_http=False, scope=scope) as agent:
         assert agent.listener is not None
         async with asyncio.timeout(15):
             await agent.listener.connected.wait()

@@ -383,6 +383,21 @@ CASES: dict[str, dict[str, Any]] = {
         ],
         "expect": {"outcome": "cancelled"},
     },
+    "asked-time-taken": {
+        "description": "the time asked for is taken; two are offered, the caller gives the name, then says yes"
+                       " (a name turn must not change the day)",
+        "voice": "rms",
+        "setup": {"bookings": [{"name": "Ann Other", "service": "cleaning", "starts_at": "2026-12-01T14:30:00"}]},
+        "turns": [
+            {"say": "Hello, I need an appointment for a cleaning.", "intent": "book_appointment"},
+            {"say": "Next Tuesday at half past two in the afternoon.", "intent": "inform"},
+            {"say": "My name is Jennifer Wood.", "intent": "inform"},
+            {"say": "The first one, please.", "intent": "inform"},
+            {"say": "Yes, that's right.", "intent": "affirm"},
+            {"say": "No, that's all. Thank you, goodbye."},
+        ],
+        "expect": {"outcome": "booked", "slots": {"service": "cleaning", "date": "2026-12-01", "time": "13:30"}},
+    },
     "noisy-pink-20-book": {
         "description": "books a cleaning on a line with pink noise at 20 dB SNR",
         "voice": "rms",

@@ -322,21 +322,37 @@ def hint(text: str, kind: str = "when", complete: bool = False) -> dict[str, obj
 def test_the_hint_fills_only_what_the_transcript_lacks() -> None:
     heard = "next tuesday at half past due in the afternoon"  # the free transcript of a noisy line
     found = {"day": spoken.parse_date(heard, TODAY), "spoken_time": spoken.parse_time(heard)}
-    extra = spoken.hinted_details(hint("next tuesday at half past two in the afternoon"), "date", found, TODAY)
+    reading = hint("next tuesday at half past two in the afternoon")
+    extra = spoken.hinted_details(reading, "date", found, TODAY, heard)
     assert extra == {"spoken_time": spoken.SpokenTime(at=time(14, 30))}
     # An exact time in the transcript wins; a hint naming another day is not about these words at all.
     exact = {"spoken_time": spoken.parse_time("at three")}
-    assert spoken.hinted_details(hint("half past two"), "time", exact, TODAY) == {}
-    assert spoken.hinted_details(hint("monday at two p m"), "date", {"day": date(2026, 11, 27)}, TODAY) == {}
-    assert spoken.hinted_details(hint("on friday"), "date", {}, TODAY) == {"day": date(2026, 11, 27)}
+    assert spoken.hinted_details(hint("half past two"), "time", exact, TODAY, "at three") == {}
+    other_day = {"day": date(2026, 11, 27)}
+    assert spoken.hinted_details(hint("monday at two p m"), "date", other_day, TODAY, "friday at two pm") == {}
+    assert spoken.hinted_details(hint("on friday"), "date", {}, TODAY, "it's fun for i do") == {
+        "day": date(2026, 11, 27)
+    }
+
+
+def test_a_hint_never_invents_a_value_nobody_spoke_of() -> None:
+    # Offered two times, the caller gave a name; the constrained decoder forced "monday" onto it.
+    heard = "my name is jennifer it would"
+    assert spoken.hinted_details(hint("monday"), "time", {}, TODAY, heard) == {}
+    # Even "complete": one phrase fitted out of a six-word sentence is not a reading of it.
+    assert spoken.hinted_details(hint("monday", complete=True), "time", {}, TODAY, heard) == {}
+    # The transcript itself speaking of a time lets the hint's time in, whatever was asked.
+    assert spoken.hinted_details(hint("friday eleven in the morning"), "date", {}, TODAY, "friday at the lamb and "
+                                 "in the morning") == {"day": date(2026, 11, 27), "spoken_time": spoken.SpokenTime(
+                                     at=time(11, 0))}
 
 
 def test_a_bare_number_in_the_hint_is_an_hour_only_when_the_whole_turn_fitted() -> None:
-    assert spoken.hinted_details(hint("two"), "time", {}, TODAY) == {}
-    assert spoken.hinted_details(hint("two", complete=True), "time", {}, TODAY) == {
+    assert spoken.hinted_details(hint("two"), "time", {}, TODAY, "do") == {}
+    assert spoken.hinted_details(hint("two", complete=True), "time", {}, TODAY, "do") == {
         "spoken_time": spoken.SpokenTime(at=time(14, 0))
     }
-    assert spoken.hinted_details(hint("two", complete=True), "date", {}, TODAY) == {}
+    assert spoken.hinted_details(hint("two", complete=True), "date", {}, TODAY, "do") == {}
 
 
 def test_spoken_phone_numbers_and_their_hint() -> None:
@@ -389,10 +405,14 @@ def test_services_are_heard_even_one_sound_off(said: str, service: str | None) -
 
 
 def test_the_service_hint_fills_the_service_and_the_details_given_with_it() -> None:
+    heard = "a clean in next tuesday at half past do"
     reading = hint("a cleaning next tuesday at half past two", "service")
-    extra = spoken.hinted_details(reading, "service", {}, TODAY)
-    assert extra == {"service": "cleaning", "day": date(2026, 12, 1), "spoken_time": spoken.SpokenTime(at=time(14, 30))}
-    assert "service" not in spoken.hinted_details(reading, "service", {"service": "filling"}, TODAY)
+    found = {"day": date(2026, 12, 1)}
+    extra = spoken.hinted_details(reading, "service", found, TODAY, heard)
+    assert extra == {"service": "cleaning", "spoken_time": spoken.SpokenTime(at=time(14, 30))}
+    assert "service" not in spoken.hinted_details(reading, "service", {"service": "filling"}, TODAY, heard)
+    # Not asked for, a service only comes from a hint that read the whole turn.
+    assert "service" not in spoken.hinted_details(reading, "time", found, TODAY, heard)
 
 
 @pytest.mark.parametrize(

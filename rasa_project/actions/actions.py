@@ -280,7 +280,7 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
         phone = parse_phone(text)
         if phone:
             found["phone"] = phone
-    found.update(hinted_details(asr_hint(tracker), requested, found, today))
+    found.update(hinted_details(asr_hint(tracker), requested, found, today, text))
     return found
 
 

@@ -318,21 +318,36 @@ def parse_phone(text: str) -> str | None:
     return number if len(number) >= 6 else None
 
 
+_DAY_CUES = frozenset([*WEEKDAYS, *MONTHS, "today", "tomorrow", "next", "week", *_ORDINAL_WORDS])
+_TIME_CUES = frozenset(["half", "quarter", "past", "o'clock", "oclock", "am", "pm", "morning", "afternoon",
+                        "evening", "noon", "midday", "lunchtime", "thirty", "fifteen"])
+
+
+def _mentions(words: list[str], cues: frozenset[str]) -> bool:
+    return any(w in cues or w.isdigit() or re.fullmatch(r"\d+th", w) is not None for w in words)
+
+
 def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: dict[str, Any],
-                   today: date) -> dict[str, Any]:
+                   today: date, heard_text: str = "") -> dict[str, Any]:
     """Details the voice agent's constrained second reading adds to those of the free transcript.
 
     `hint` is the turn's metadata["asr_hint"] ({"kind", "text", "complete"}, see ari_agent/asr/expectations.py);
-    it only fills what the transcript lacks: a day, an exact time, a phone number.
-
-    A hint that contradicts the transcript (another day) is about other words than the caller's and is
-    ignored whole. A bare number ("two") only counts as the hour when the whole turn fitted the phrases.
+    `heard_text` is the free transcript, `found` what was read from it. The hint only fills what the transcript
+    lacks (a service, a day, an exact time, a phone number), and only where it can be trusted: a constrained
+    decoder forces its phrases onto any speech, so a name said when a time was asked can come out "monday".
+    A value is taken when it is what the bot asked for, or when the transcript itself mentions that kind of
+    value ("half past do" is about a time), or when the whole turn fitted the phrases with about as many words
+    as were heard. A hint that contradicts the transcript (another day) is ignored whole. A bare number ("two")
+    is the hour only when the whole turn fitted.
     """
     if not hint or not isinstance(hint.get("text"), str):
         return {}
-    text, complete = hint["text"], bool(hint.get("complete"))
+    text = hint["text"]
+    words, heard = normalise(text).split(), normalise(heard_text).split()
+    # "Complete" is judged against the transcript too: one word fitted out of a sentence is not a reading of it.
+    complete = bool(hint.get("complete")) and 2 * len(words) >= len(heard)
     extra: dict[str, Any] = {}
-    if hint.get("kind") == "service" and "service" not in found:
+    if hint.get("kind") == "service" and "service" not in found and (requested == "service" or complete):
         service = parse_service(text)
         if service:
             extra["service"] = service
@@ -340,12 +355,14 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
         day = parse_date(text, today)
         if day and "day" in found and found["day"] != day:
             return {}
-        if day and "day" not in found:
+        day_asked = requested in ("date", "old_date")
+        if day and "day" not in found and (day_asked or complete or _mentions(heard, _DAY_CUES)):
             extra["day"] = day
         spoken = parse_time(text, bare_number_is_hour=requested == "time" and complete)
-        heard = found.get("spoken_time")
+        seen = found.get("spoken_time")
+        time_ok = requested == "time" or complete or _mentions(heard, _TIME_CUES)
         # The transcript's part of day ("at <garbled> in the afternoon") gives way to the hint's exact time.
-        if spoken and (heard is None or (heard.at is None and spoken.at is not None)):
+        if spoken and time_ok and (seen is None or (seen.at is None and spoken.at is not None)):
             extra["spoken_time"] = spoken
     elif hint.get("kind") == "digits" and requested == "phone" and "phone" not in found:
         phone = parse_phone(text)
