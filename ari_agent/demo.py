@@ -172,6 +172,9 @@ def format_transcript(call: Mapping[str, Any]) -> str:
             extra = f"   [intent {intent}" + (f" {conf:.2f}" if isinstance(conf, float) else "") + (
                 f", asr {asr:.2f}]" if isinstance(asr, float) else "]"
             )
+            hint = turn.get("asr_hint")
+            if isinstance(hint, dict) and hint.get("text"):
+                extra += f"   (as {hint.get('kind', 'answer')}: {hint['text']})"
         lines.append(f"  {who}: {turn.get('text')}{extra}")
     cdrs = call.get("cdrs") or []
     if cdrs:
