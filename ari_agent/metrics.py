@@ -13,6 +13,7 @@ from typing import Any, ClassVar, TypeVar
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.registry import Collector
 
+from ari_agent.asr.expectations import KINDS
 from ari_agent.events import CallEvent, EventType
 
 _LOGGER = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2
 BARGE_IN_BUCKETS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.0)
 RTF_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 5.0)
 
+HINT_KINDS = KINDS  # label values of ari_agent_asr_hints_total{kind}; anything else is "other"
 STAGES = ("endpointing", "asr", "dialogue", "tts", "playback_start")
 
 # Label values come from our own code, but a bug must not explode the series count: cap distinct values.
@@ -142,6 +144,14 @@ class Metrics:
         self.ari_reconnects = self._add(
             Counter("ari_agent_ari_reconnects", "ARI events WebSocket reconnections", registry=r)
         )
+        self.asr_hints = self._add(
+            Counter(
+                "ari_agent_asr_hints",
+                "Expected answers also read against their phrases, by kind and fit (complete, partial, empty)",
+                ["kind", "fit"],
+                registry=r,
+            )
+        )
         self.ari_connected = self._add(
             Gauge("ari_agent_ari_connected", "1 while the ARI events WebSocket is connected", registry=r)
         )
@@ -227,6 +237,11 @@ class Metrics:
         audio = _ms_to_s(event.data.get("audio_ms"))
         if asr is not None and audio:
             self.asr_rtf.observe(asr / audio)
+        hint = event.data.get("hint")
+        if isinstance(hint, dict):
+            kind = hint.get("kind") if hint.get("kind") in HINT_KINDS else "other"
+            fit = "complete" if hint.get("complete") else ("partial" if hint.get("text") else "empty")
+            self.asr_hints.labels(kind=kind, fit=fit).inc()
 
     def _tts_done(self, event: CallEvent) -> None:
         (self.tts_hits if event.data.get("cached") else self.tts_misses).inc()

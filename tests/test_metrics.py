@@ -155,6 +155,23 @@ def test_asr_realtime_factor(setup: tuple[Metrics, CollectorRegistry, EventBus])
     assert _value(registry, "ari_agent_asr_realtime_factor_bucket", le="0.05") == 1
 
 
+def test_expectation_hints_are_counted_by_kind_and_fit(setup: tuple[Metrics, CollectorRegistry, EventBus]) -> None:
+    _, registry, bus = setup
+    hints = [
+        {"kind": "when", "text": "half past two", "complete": True},
+        {"kind": "when", "text": "half past two", "complete": False},
+        {"kind": "yes_no", "text": "", "complete": False},
+        {"kind": "something new", "text": "x", "complete": True},  # never a new label value
+    ]
+    for hint in hints:
+        bus.emit(CallEvent(EventType.ASR_FINAL, "a", {"text": "x", "asr_ms": 5.0, "audio_ms": 900, "hint": hint}))
+    bus.emit(CallEvent(EventType.ASR_FINAL, "a", {"text": "x", "asr_ms": 5.0, "audio_ms": 900}))  # none expected
+    assert _value(registry, "ari_agent_asr_hints_total", kind="when", fit="complete") == 1
+    assert _value(registry, "ari_agent_asr_hints_total", kind="when", fit="partial") == 1
+    assert _value(registry, "ari_agent_asr_hints_total", kind="yes_no", fit="empty") == 1
+    assert _value(registry, "ari_agent_asr_hints_total", kind="other", fit="complete") == 1
+
+
 def test_labels_stay_low_cardinality(setup: tuple[Metrics, CollectorRegistry, EventBus]) -> None:
     _, registry, bus = setup
     for i in range(200):
@@ -211,6 +228,7 @@ def test_exposition_has_the_documented_names(setup: tuple[Metrics, CollectorRegi
         "ari_agent_tts_cache_hits_total",
         "ari_agent_tts_cache_misses_total",
         "ari_agent_ari_reconnects_total",
+        "ari_agent_asr_hints_total",
         "ari_agent_store_spool_depth",
         "ari_agent_errors_total",
     ]:

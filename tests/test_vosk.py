@@ -236,3 +236,20 @@ async def test_grammar_phrases_keep_only_words_the_model_knows(
     await stream.push(noise(500, dbfs=-40))
     assert (await stream.finish()).hint is None
     stream.close()
+
+
+@pytest.mark.integration
+async def test_an_expectation_set_mid_utterance_waits_for_the_next_one(engine: VoskEngine) -> None:
+    # The caller may still be talking when the bot's turn sets the next expectation: the constrained decoder
+    # must not start halfway through that utterance (it would read a fragment), only with the next one.
+    stream = engine.new_stream()
+    pcm = padded(tts("Next Tuesday at half past two"))
+    half = len(pcm) // 2 // 2 * 2
+    await stream.push(pcm[:half])
+    stream.expect("when")
+    await stream.push(pcm[half:])
+    assert (await stream.finish()).hint is None
+    await stream.push(pcm)
+    hint = (await stream.finish()).hint
+    assert hint is not None and "tuesday" in hint.text, hint
+    stream.close()
