@@ -129,7 +129,15 @@ def check_vosk(settings: Settings) -> CheckResult:
         return CheckResult(
             "vosk", False, f"{path} is not a Vosk model directory (expected am/ and conf/ inside it)"
         )
-    return CheckResult("vosk", True, f"Vosk model at {path}")
+    from ari_agent.asr.vosk import has_runtime_grammar
+
+    if not settings.asr.expectation_hints:
+        hints = "expectation hints off ([asr] expectation_hints = false)"
+    elif has_runtime_grammar(path):
+        hints = "expectation hints on"
+    else:
+        hints = "expectation hints off: the model has no runtime-grammar graph (graph/HCLr.fst)"
+    return CheckResult("vosk", True, f"Vosk model at {path}; {hints}")
 
 
 def check_tts(settings: Settings) -> CheckResult:

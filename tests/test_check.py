@@ -5,8 +5,12 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
+from ari_agent.check import check_vosk
+from ari_agent.config import load_settings
 
 pytestmark = pytest.mark.integration
 
@@ -34,6 +38,20 @@ def test_the_local_stack_checks_ok() -> None:
     assert code == 0, lines
     assert set(lines) == {"asterisk", "database", "rasa", "vosk", "tts"}
     assert all(line.startswith("ok") for line in lines.values())
+    assert lines["vosk"].endswith("expectation hints on"), lines["vosk"]
+
+
+def test_the_vosk_line_says_whether_expected_answers_are_read_twice(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    for sub in ("am", "conf", "graph"):
+        (model / sub).mkdir(parents=True)
+    settings = load_settings(environ={"ARI_AGENT_ASR_VOSK_MODEL_PATH": str(model)})
+    static = check_vosk(settings)  # a large model: static HCLG.fst, no runtime grammar
+    assert static.ok and "hints off: the model has no runtime-grammar graph" in static.message
+    (model / "graph" / "HCLr.fst").write_bytes(b"")
+    assert check_vosk(settings).message.endswith("expectation hints on")
+    off = load_settings(environ={"ARI_AGENT_ASR_VOSK_MODEL_PATH": str(model), "ARI_AGENT_ASR_EXPECTATION_HINTS": "0"})
+    assert check_vosk(off).message.endswith("expectation hints off ([asr] expectation_hints = false)")
 
 
 def test_four_broken_components_give_four_distinct_actionable_messages() -> None:

@@ -45,6 +45,15 @@ def check_model_dir(model_path: str | os.PathLike[str]) -> Path:
     return path
 
 
+def has_runtime_grammar(model_path: str | os.PathLike[str]) -> bool:
+    """Whether the model can decode against a grammar given at run time (a dynamic graph: the small models).
+
+    A static HCLG.fst graph (the large models) silently ignores a grammar, so expectation hints are off there.
+    """
+    path = Path(model_path)
+    return (path / "graph" / "HCLr.fst").is_file() or (path / "HCLr.fst").is_file()
+
+
 def _words(result: dict[str, Any]) -> list[dict[str, Any]]:
     words = result.get("result") or []
     return [w for w in words if isinstance(w, dict)]
@@ -210,8 +219,7 @@ class VoskEngine:
             max_workers=os.cpu_count() or 2, thread_name_prefix="vosk"
         )
         self._closed = threading.Event()
-        # Runtime grammars need a model with a dynamic graph (the small models); a static HCLG.fst ignores them.
-        self.supports_grammar = (path / "graph" / "HCLr.fst").is_file() or (path / "HCLr.fst").is_file()
+        self.supports_grammar = has_runtime_grammar(path)
         self.expectation_hints = expectation_hints
         self._grammars: dict[str, tuple[str, ...]] = {}
         _LOGGER.info("Vosk model %s loaded in %.2f s", path, self.load_seconds)
