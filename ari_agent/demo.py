@@ -22,6 +22,7 @@ from ari_agent.app import Agent
 from ari_agent.config import Settings
 from ari_agent.events import CallEvent, EventBus, EventRecorder, EventType
 from ari_agent.sim.caller import CallerTurn, SimulatedCaller
+from ari_agent.web.format import hint_note
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -172,9 +173,9 @@ def format_transcript(call: Mapping[str, Any]) -> str:
             extra = f"   [intent {intent}" + (f" {conf:.2f}" if isinstance(conf, float) else "") + (
                 f", asr {asr:.2f}]" if isinstance(asr, float) else "]"
             )
-            hint = turn.get("asr_hint")
-            if isinstance(hint, dict) and hint.get("text"):
-                extra += f"   (as {hint.get('kind', 'answer')}: {hint['text']})"
+            hint = hint_note(turn.get("asr_hint"))
+            if hint:
+                extra += f"   ({hint})"
         lines.append(f"  {who}: {turn.get('text')}{extra}")
     cdrs = call.get("cdrs") or []
     if cdrs:

@@ -27,7 +27,6 @@ STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2
 BARGE_IN_BUCKETS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.0)
 RTF_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 5.0)
 
-HINT_KINDS = KINDS  # label values of ari_agent_asr_hints_total{kind}; anything else is "other"
 STAGES = ("endpointing", "asr", "dialogue", "tts", "playback_start")
 
 # Label values come from our own code, but a bug must not explode the series count: cap distinct values.
@@ -239,7 +238,7 @@ class Metrics:
             self.asr_rtf.observe(asr / audio)
         hint = event.data.get("hint")
         if isinstance(hint, dict):
-            kind = hint.get("kind") if hint.get("kind") in HINT_KINDS else "other"
+            kind = hint.get("kind") if hint.get("kind") in KINDS else "other"  # a label value of our own only
             fit = "complete" if hint.get("complete") else ("partial" if hint.get("text") else "empty")
             self.asr_hints.labels(kind=kind, fit=fit).inc()
 

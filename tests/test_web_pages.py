@@ -123,6 +123,9 @@ def test_formatters() -> None:
     assert fmt.extra_data({"code": "asr-failed", "message": "boom", "x": 1}, used) == '{"x": 1}'
     sentence, _ = fmt.describe_event("handoff", "no_input", {"reason": "no_input", "queue": "reception"})
     assert sentence == "Handed over to a person: no_input (caller stayed silent), queue reception"
+    assert fmt.hint_note({"kind": "when", "text": "half past two", "complete": False}) == "as when: half past two"
+    assert fmt.hint_note({"kind": "yes_no", "text": "", "complete": False}) is None
+    assert fmt.hint_note(None) is None
 
 
 async def test_pages_refuse_everything_without_a_configured_password(tmp_path: Path) -> None:

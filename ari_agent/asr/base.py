@@ -14,6 +14,10 @@ class AsrHint:
     text: str  # its words, the ones it was unsure of left out
     complete: bool  # every word of the turn fitted the expected phrases
 
+    def as_dict(self) -> dict[str, object]:
+        """The JSON shape events, the transcript store and the dialogue's metadata (`asr_hint`) all use."""
+        return {"kind": self.kind, "text": self.text, "complete": self.complete}
+
 
 @dataclass(frozen=True, slots=True)
 class AsrResult:

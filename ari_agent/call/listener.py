@@ -332,7 +332,7 @@ class Listener:
             "decode_ms": result.decode_ms,
         }
         if result.hint is not None:
-            data["hint"] = {"kind": result.hint.kind, "text": result.hint.text, "complete": result.hint.complete}
+            data["hint"] = result.hint.as_dict()
         self._emit(EventType.SPEECH_ENDED, audio_ms=end_ms, endpoint_wait_ms=endpoint_wait_ms, capped=capped)
         self._emit(EventType.ASR_FINAL, **data)
         self._utterances.put_nowait(

@@ -464,7 +464,7 @@ class CallSession:
                 if not text.strip():
                     continue  # noise the recogniser made nothing of: keep listening, do not answer noise
             if hint is not None:
-                recorded["hint"] = {"kind": hint.kind, "text": hint.text, "complete": hint.complete}
+                recorded["hint"] = hint.as_dict()
             self.emit(EventType.CALLER_TURN, text=text, confidence=confidence, source=source, **recorded)
             result = await self._understand(text, confidence, hint)
             if result is None:

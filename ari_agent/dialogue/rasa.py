@@ -197,7 +197,7 @@ class RasaDialogue:
         metadata: dict[str, Any] = {"asr_confidence": asr_confidence}
         if hint is not None:
             # Read by the form validation (rasa_project/actions): a fallback for the value it asked for.
-            metadata["asr_hint"] = {"kind": hint.kind, "text": hint.text, "complete": hint.complete}
+            metadata["asr_hint"] = hint.as_dict()
         replies = await self._request(
             "POST",
             f"{self._base}/webhooks/rest/webhook",

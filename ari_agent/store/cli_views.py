@@ -9,6 +9,7 @@ from typing import Any
 
 from ari_agent.config import Settings
 from ari_agent.store import queries
+from ari_agent.web.format import hint_note
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,9 +51,9 @@ def format_call(detail: queries.CallDetail) -> str:
                 asr = item["asr_confidence"]
                 extra = f"   [intent {item['intent'] or '?'}" + (f" {conf:.2f}" if conf is not None else "")
                 extra += (f", asr {asr:.2f}" if asr is not None else "") + "]"
-                hint = item.get("asr_hint")
-                if isinstance(hint, dict) and hint.get("text"):
-                    extra += f"   (as {hint.get('kind', 'answer')}: {hint['text']})"
+                hint = hint_note(item.get("asr_hint"))
+                if hint:
+                    extra += f"   ({hint})"
             if item["barge_in"]:
                 extra += "   (interrupted)"
             lines.append(f"  {item['seq']:>3} {item['speaker']:>6}: {item['text']}{extra}")

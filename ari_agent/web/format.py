@@ -62,6 +62,13 @@ def handoff_reason(reason: str | None) -> str:
     return f"{reason} ({meaning})" if meaning else reason
 
 
+def hint_note(hint: Any) -> str | None:
+    """A stored turn's expectation hint (turns.asr_hint) as "as when: half past two"; None when there is none."""
+    if isinstance(hint, dict) and hint.get("text"):
+        return f"as {hint.get('kind', 'answer')}: {hint['text']}"
+    return None
+
+
 def _num(data: dict[str, Any], key: str) -> str | None:
     value = data.get(key)
     return None if value is None or value == "" else str(value)

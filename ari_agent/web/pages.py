@@ -346,9 +346,9 @@ def _turn_html(turn: queries.TurnRow, audio_src: str | None = None) -> str:
                                and conf < 0.5))  # fmt: skip
         if turn["asr_confidence"] is not None:
             chips.append(_chip(f"ASR {fmt.confidence(turn['asr_confidence'])}", turn["asr_confidence"] < 0.6))
-        hint = turn.get("asr_hint")
-        if isinstance(hint, dict) and hint.get("text"):
-            chips.append(_chip(f"as {hint.get('kind', 'answer')}: {hint['text']}"))
+        hint = fmt.hint_note(turn.get("asr_hint"))
+        if hint:
+            chips.append(_chip(hint))
         if turn["source"] and turn["source"] != "speech":
             chips.append(_chip(f"via {turn['source']}"))
         if turn["audio_start_ms"] is not None and turn["audio_end_ms"] is not None:
