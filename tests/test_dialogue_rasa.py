@@ -15,39 +15,20 @@ from ari_agent.dialogue.base import CallContext, DialogueResult, Handoff
 from ari_agent.dialogue.rasa import context_events, handoff_summary, result_from_rasa, result_to_rasa
 
 
-def _load_spoken() -> ModuleType:
-    path = Path(__file__).parent.parent / "rasa_project" / "actions" / "spoken.py"
-    spec = importlib.util.spec_from_file_location("rasa_spoken", path)
+def _load(relative: str, name: str) -> ModuleType:
+    """A pure module of the Rasa project (no Rasa imports), loaded from its file: Rasa lives in another venv."""
+    path = Path(__file__).parent.parent / "rasa_project" / relative
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["rasa_spoken"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 
 
-def _load_matching() -> ModuleType:
-    path = Path(__file__).parent.parent / "rasa_project" / "actions" / "matching.py"
-    spec = importlib.util.spec_from_file_location("rasa_matching", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["rasa_matching"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def _load_cues() -> ModuleType:
-    path = Path(__file__).parent.parent / "rasa_project" / "components" / "cues.py"
-    spec = importlib.util.spec_from_file_location("rasa_cues", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["rasa_cues"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-spoken = _load_spoken()
-cues = _load_cues()
-matching = _load_matching()
+spoken = _load("actions/spoken.py", "rasa_spoken")
+cues = _load("components/cues.py", "rasa_cues")
+matching = _load("actions/matching.py", "rasa_matching")
 TODAY = date(2026, 11, 26)  # a Thursday
 
 

@@ -30,23 +30,8 @@ def scoped_dsn(schema: str) -> str:
 
 
 @contextlib.contextmanager
-def scratch_database() -> Iterator[str]:
-    """A migrated scratch schema of the _test database; dropped afterwards. Yields its DSN."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(TEST_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        dsn = scoped_dsn(schema)
-        migrate.upgrade(dsn)
-        yield dsn
-    finally:
-        with psycopg.connect(TEST_DSN, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
-@pytest.fixture
-def scratch_schema() -> Iterator[str]:
-    """An empty schema, dropped with everything in it afterwards."""
+def empty_schema() -> Iterator[str]:
+    """An empty schema of the _test database, dropped with everything in it afterwards. Yields its name."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(TEST_DSN, autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
@@ -55,6 +40,22 @@ def scratch_schema() -> Iterator[str]:
     finally:
         with psycopg.connect(TEST_DSN, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@contextlib.contextmanager
+def scratch_database() -> Iterator[str]:
+    """A migrated scratch schema of the _test database; dropped afterwards. Yields its DSN."""
+    with empty_schema() as schema:
+        dsn = scoped_dsn(schema)
+        migrate.upgrade(dsn)
+        yield dsn
+
+
+@pytest.fixture
+def scratch_schema() -> Iterator[str]:
+    """An empty schema, dropped with everything in it afterwards."""
+    with empty_schema() as schema:
+        yield schema
 
 
 def _relations(schema: str) -> dict[str, str]:
