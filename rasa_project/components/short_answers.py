@@ -24,17 +24,12 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
-from rasa.shared.nlu.constants import (
-    INTENT,
-    INTENT_NAME_KEY,
-    INTENT_RANKING_KEY,
-    PREDICTED_CONFIDENCE_KEY,
-    TEXT,
-)
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.cues import hint_intent, is_closing, is_short_no, is_short_yes
+from components.overrule import overrule_intent
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -91,11 +86,7 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
             decided = self.decide(str(message.get(TEXT) or ""), current.get(INTENT_NAME_KEY), hint)
             if decided is None:
                 continue
-            chosen = {INTENT_NAME_KEY: decided, PREDICTED_CONFIDENCE_KEY: float(self._config["rule_confidence"])}
-            # The classifier's own scores stay in the ranking below the rule's choice (for the logs).
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != decided]
-            message.set(INTENT, chosen, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [chosen, *ranking], add_to_output=True)
+            overrule_intent(message, decided, float(self._config["rule_confidence"]))
             _LOGGER.debug(
                 "cue rule: %r -> %s (classifier: %s)", message.get(TEXT), decided, current.get(INTENT_NAME_KEY)
             )

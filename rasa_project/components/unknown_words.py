@@ -20,15 +20,11 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
-from rasa.shared.nlu.constants import (
-    INTENT,
-    INTENT_NAME_KEY,
-    INTENT_RANKING_KEY,
-    PREDICTED_CONFIDENCE_KEY,
-    TEXT,
-)
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from components.overrule import overrule_intent
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -120,14 +116,8 @@ class UnknownWordsFallback(GraphComponent, IntentClassifier):
                 continue  # untrained, or already a fallback: one fallback entry keeps `rasa test` exact
             if self.known_content_words(message):
                 continue
-            fallback = {
-                INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME,
-                PREDICTED_CONFIDENCE_KEY: float(self._config["fallback_confidence"]),
-            }
-            # Same shape as FallbackClassifier's: the classifier's ranking stays below the fallback, so
-            # evaluation (which undoes one fallback) still scores the classifier itself.
-            message.set(INTENT, fallback, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [fallback, *(message.get(INTENT_RANKING_KEY) or [])], add_to_output=True)
+            # Same shape as FallbackClassifier's (components/overrule.py).
+            overrule_intent(message, DEFAULT_NLU_FALLBACK_INTENT_NAME, float(self._config["fallback_confidence"]))
         return messages
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
