@@ -4,13 +4,14 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help setup up down demo test test-unit lint bench clean-cache rasa-eval
+.PHONY: help setup up down demo test test-unit lint bench clean-cache rasa-eval lock
 
 help:
 	@echo "make demo        set up, start the stack, place one booking call, print its transcript, stop"
 	@echo "make test        set up, start what the tests need, run the whole suite, stop"
 	@echo "make up / down   start / stop the local stack in the background (prints URLs and ports)"
 	@echo "make bench       benchmarks; writes bench/results/latest.json and README's performance table"
+	@echo "make lock        re-resolve requirements/*.lock from setup.cfg and requirements/*.in (make lock UPGRADE=1: newest)"
 	@echo "make clean-cache remove ~/.cache/ari-agent (everything is rebuilt on the next run)"
 
 setup:
@@ -42,6 +43,9 @@ bench: setup
 
 rasa-eval: setup
 	@bash scripts/rasa-eval.sh
+
+lock:
+	@bash scripts/lock.sh $(if $(UPGRADE),--upgrade)
 
 clean-cache:
 	@bash -c 'source scripts/lib.sh; echo "removing $$CACHE_DIR"; rm -rf "$$CACHE_DIR"'

@@ -151,7 +151,8 @@ def check_tts(settings: Settings) -> CheckResult:
         try:
             import TTS  # noqa: F401
         except ImportError:
-            return CheckResult("tts", False, "Coqui TTS is not installed: pip install 'ari-agent[coqui]'")
+            hint = "pip install --require-hashes -r requirements/coqui.lock"
+            return CheckResult("tts", False, f"Coqui TTS is not installed: {hint}")
         for key in ("coqui_model_path", "coqui_config_path"):
             if not Path(getattr(tts, key)).is_file():
                 return CheckResult("tts", False, f"tts.{key} = {getattr(tts, key)!r} is not a file")

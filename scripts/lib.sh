@@ -43,13 +43,48 @@ die() {
     exit 1
 }
 
-# uv is much faster than pip for the big venvs; it lives in a tools venv in the cache.
+# uv is much faster than pip for the big venvs; it lives in a tools venv in the cache, installed with pip from
+# requirements/tools.lock (exact version and hashes), and rebuilt when that lock changes.
 ensure_uv() {
-    if [ ! -x "$TOOLS_VENV/bin/uv" ]; then
+    local lock="$REPO_ROOT/requirements/tools.lock" want
+    want=$(file_hash "$lock")
+    if [ ! -x "$TOOLS_VENV/bin/uv" ] || [ "$(cat "$TOOLS_VENV/.ari-agent-lock" 2>/dev/null)" != "$want" ]; then
+        rm -rf "$TOOLS_VENV"
         python3 -m venv "$TOOLS_VENV"
-        "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check uv
+        "$TOOLS_VENV/bin/pip" install --quiet --disable-pip-version-check --require-hashes --no-deps -r "$lock"
+        echo "$want" >"$TOOLS_VENV/.ari-agent-lock"
     fi
     UV="$TOOLS_VENV/bin/uv"
+}
+
+file_hash() {  # content hash of one or more files, for cache keys
+    cat "$@" | sha256sum | cut -c1-16
+}
+
+# Makes a venv hold exactly what its lock lists (hashes verified), plus the agent itself as an editable install
+# when asked. The stamp holds the lock's hash (and setup.cfg's, for the editable metadata): a changed lock
+# re-syncs the environment, an unchanged one costs one comparison. Returns 0 when it installed, 1 when cached.
+#   sync_venv VENV PYTHON LOCK [--editable]
+sync_venv() {
+    local venv=$1 py=$2 lock=$3 editable=${4:-} stamp want
+    stamp="$venv/.ari-agent-lock"
+    if [ "$editable" = "--editable" ]; then want=$(file_hash "$lock" "$REPO_ROOT/setup.cfg"); else want=$(file_hash "$lock"); fi
+    if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+        return 1  # already in sync
+    fi
+    ensure_uv
+    # Called as an `if` condition, where set -e is off: every step checks its own status.
+    [ -x "$venv/bin/python" ] || "$UV" venv -q -p "$py" "$venv" || die "creating $venv with $py failed"
+    rm -f "$stamp"
+    "$UV" pip sync -q -p "$venv/bin/python" --require-hashes "$lock" \
+        || die "installing $lock into $venv failed (output above); after changing an input, run scripts/lock.sh"
+    if [ "$editable" = "--editable" ]; then
+        # Build requirements come from the lock too (requirements/build.in), hence no build isolation.
+        "$UV" pip install -q -p "$venv/bin/python" --no-deps --no-build-isolation -e "$REPO_ROOT" \
+            || die "installing the agent into $venv failed (output above)"
+    fi
+    echo "$want" >"$stamp"
+    return 0
 }
 
 # Hash of a set of files/directories: keys caches on content, not on timestamps.

@@ -5,8 +5,7 @@
 #   scripts/setup-rasa.sh --venv     venv only
 source "$(dirname "$0")/lib.sh"
 
-RASA_VERSION=3.6.21
-RASA_SDK_VERSION=3.6.2
+# The versions (Rasa 3.6.21, rasa-sdk 3.6.2, and all they pull in) are in requirements/rasa.lock.
 RASA_PROJECT="$REPO_ROOT/rasa_project"
 MODELS_CACHE="$CACHE_DIR/rasa-models"
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1
@@ -22,26 +21,20 @@ find_python310() {
     return 1
 }
 
-step "rasa venv ($RASA_VERSION)"
-stamp="$RASA_VENV/.ari-agent-rasa-$RASA_VERSION"
-if [ -f "$stamp" ] && "$RASA_VENV/bin/python" -c 'import rasa_sdk, psycopg' 2>/dev/null; then
-    step_done "cached"
+step "rasa venv"
+PY310=$(find_python310) || die "no python3.10 found (pyenv 3.10.x or python3.10 on PATH is needed for Rasa)"
+if sync_venv "$RASA_VENV" "$PY310" "$REPO_ROOT/requirements/rasa.lock"; then
+    step_done "installed from requirements/rasa.lock in $RASA_VENV"
 else
-    PY310=$(find_python310) || die "no python3.10 found (pyenv 3.10.x or python3.10 on PATH is needed for Rasa)"
-    ensure_uv
-    rm -rf "$RASA_VENV"
-    "$UV" venv -q -p "$PY310" "$RASA_VENV"
-    "$UV" pip install -q -p "$RASA_VENV/bin/python" "rasa==$RASA_VERSION" "rasa-sdk==$RASA_SDK_VERSION" \
-        "psycopg[binary]>=3.1,<4"
-    touch "$stamp"
-    step_done "installed in $RASA_VENV"
+    step_done "cached"
 fi
 [ "${1:-}" = "--venv" ] && exit 0
 
 step "rasa model"
-# components/ holds the custom NLU code the model runs (loaded by module path): part of the key too.
+# components/ holds the custom NLU code the model runs (loaded by module path), and the locked Rasa/TensorFlow
+# versions train it: both are part of the key too.
 hash=$(tree_hash rasa_project/config.yml rasa_project/domain.yml rasa_project/data rasa_project/endpoints.yml \
-    rasa_project/components)
+    rasa_project/components requirements/rasa.lock)
 model="$MODELS_CACHE/$hash.tar.gz"
 mkdir -p "$MODELS_CACHE" "$RASA_PROJECT/models"
 if [ -f "$model" ]; then

@@ -6,20 +6,14 @@ source "$(dirname "$0")/lib.sh"
 setup_venv() {
     step "agent virtualenv (.venv, Python 3.11)"
     apt_install flite espeak-ng sox bc
-    ensure_uv
     local py
     py=$(command -v python3.11 || ls /root/.pyenv/versions/3.11*/bin/python3.11 2>/dev/null | head -1 || true)
     [ -n "$py" ] || die "Python 3.11 not found: install python3.11 (Debian: apt-get install python3.11) or via pyenv"
-    local stamp="$AGENT_VENV/.ari-agent-setup" want
-    want=$(cat "$REPO_ROOT/setup.cfg" | sha256sum | cut -c1-16)
-    if [ -x "$AGENT_VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    if sync_venv "$AGENT_VENV" "$py" "$REPO_ROOT/requirements/agent.lock" --editable; then
+        step_done "installed from requirements/agent.lock"
+    else
         step_done "cached"
-        return
     fi
-    [ -x "$AGENT_VENV/bin/python" ] || "$UV" venv -q -p "$py" "$AGENT_VENV"
-    "$UV" pip install -q -p "$AGENT_VENV/bin/python" -e "$REPO_ROOT[dev]"
-    echo "$want" >"$stamp"
-    step_done "installed"
 }
 
 components=("$@")

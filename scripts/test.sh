@@ -10,6 +10,8 @@ trap 'bash "$REPO_ROOT/scripts/stack-down.sh"' EXIT
 bash "$REPO_ROOT/scripts/stack-up.sh" --no-agent >"$RUN_DIR/stack-up.log" 2>&1 &
 stack_pid=$!
 
+# Every environment holds exactly its lock (requirements/): drift is named here, not as an import error later.
+bash "$REPO_ROOT/scripts/check-locks.sh" tools agent rasa
 bash "$REPO_ROOT/scripts/check-promtool.sh"  # Prometheus config, alert rules and their unit tests
 
 step "lint (ruff, mypy --strict)"

@@ -4,12 +4,9 @@ No Coqui voice can be downloaded here, so the test builds its own model (it spea
 is our engine, the model loading through TTS(model_path=..., config_path=...), synthesis in the worker
 thread, resampling and the prompt cache. Marked `coqui`; it FAILS (never skips) without the extra.
 
-Run it in a separate venv (torch is ~5 GB, kept out of .venv):
+Run it in a separate venv (torch is ~5 GB, kept out of .venv), built from requirements/coqui.lock:
 
-    UV=$HOME/.cache/ari-agent/tools/bin/uv; V=$HOME/.cache/ari-agent/coqui-venv
-    $UV venv -p python3.11 $V
-    $UV pip install -p $V/bin/python -e '.[coqui,dev]' 'torch==2.11.*' 'torchaudio==2.11.*' torchcodec six
-    $V/bin/python -m pytest -m coqui tests/test_tts_coqui.py
+    scripts/test-coqui.sh
 
 and deselect it elsewhere with `-m "not coqui"`.
 """

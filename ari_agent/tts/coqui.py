@@ -18,8 +18,8 @@ from .base import TtsError
 _LOGGER = logging.getLogger(__name__)
 
 _INSTALL_HINT = (
-    "install the extra: pip install 'ari-agent[coqui]' torch torchaudio torchcodec six "
-    "(coqui-tts needs them but does not declare them all)"
+    "install the tested set: pip install --require-hashes -r requirements/coqui.lock "
+    "(coqui-tts, with torch and torchaudio of the same build; pip install 'ari-agent[coqui]' pins those too)"
 )
 
 
