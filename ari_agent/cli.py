@@ -105,6 +105,23 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return asyncio.run(replay(settings, paths, report=report, live=args.live, jobs=args.jobs))
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """Goal-driven simulated callers through the real agent, offline; the report says who got what they wanted."""
+    from ari_agent.sim.simulate import simulate
+
+    settings = _settings(args)
+    if args.calls < 1 or args.jobs < 1:
+        print(f"simulate: --calls and --jobs must be 1 or more, got {args.calls} and {args.jobs}")
+        return 2
+    report = Path(args.report) if args.report else None
+    return asyncio.run(
+        simulate(
+            settings, calls=args.calls, seed=args.seed, jobs=args.jobs, text=args.text, report_path=report,
+            threshold=args.min_success, verbose=args.verbose,
+        )
+    )  # fmt: skip
+
+
 def cmd_export_call(args: argparse.Namespace) -> int:
     """Write a replay case (call.yaml + caller WAVs) from a recorded call."""
     from ari_agent.replay.export import ExportError, export_call
@@ -179,6 +196,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="offline cases replayed at once (default 1; --live always runs one call at a time)",
     )
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("simulate", help="goal-driven simulated callers (every voice and line), judged by outcome")
+    p.add_argument("--calls", type=int, default=50, metavar="N", help="how many calls (default 50)")
+    p.add_argument("--seed", type=int, default=1, metavar="S", help="the same seed draws the same calls (default 1)")
+    p.add_argument("--jobs", "-j", type=int, default=1, metavar="J", help="calls run at once (default 1)")
+    p.add_argument("--text", action="store_true", help="callers type instead of speak (no TTS, no ASR)")
+    p.add_argument("--report", metavar="FILE.json", help="write the whole report as JSON")
+    p.add_argument("--min-success", type=float, metavar="RATE", help="exit 1 when task success is below RATE")
+    p.add_argument("--verbose", "-v", action="store_true", help="print the transcript of every failed call")
+    p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("export-call", help="turn a recorded call into a replay case (call.yaml + WAVs)")
     p.add_argument("call_id")

@@ -191,8 +191,11 @@ def parse_time(text: str, bare_number_is_hour: bool = False) -> SpokenTime | Non
                 return build(hour - 1 if hour > 1 else 12, 60 - minutes, m.group(4))
             return build(hour, minutes, m.group(4))
     m = re.search(rf"\b{num}\s+(thirty|fifteen|forty five|45|30|15)\b{mer}", t)
+    # "two thirty" is a clock time on its own ("Tuesday, two thirty"), unless it runs on from other numbers
+    # (a phone number read out digit by digit).
+    in_digits = bool(m) and re.search(r"\b(\d|oh|zero|" + "|".join(_NUMBER_WORDS) + r")\s*$", t[:m.start()])
     if m and (re.search(rf"\b(at|around|about|for|by)\s+{m.group(1)}\b", t) or m.group(3)
-              or bare_number_is_hour):
+              or bare_number_is_hour or not in_digits):
         minute = {"thirty": 30, "fifteen": 15, "forty five": 45}.get(m.group(2)) or int(m.group(2))
         hour = _hour_value(m.group(1))
         if hour is not None:

@@ -1,0 +1,344 @@
+"""A simulated person on the phone: hears what the agent says and answers from its goal, as people do.
+
+It answers the question actually asked (the agent's `requested_slot` and its words), gives details all at
+once or bit by bit, checks every read-back against what it wants and corrects what is wrong, asks a
+question mid-flow, asks for a repeat, and gives up politely (asks for a person) when it keeps being
+misunderstood. It never looks at the agent's internals beyond what a caller could hear, except the
+requested slot, which only saves it from guessing which question a sentence asked.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+from datetime import date, time
+
+from ari_agent.sim import phrasing as say
+from ari_agent.sim.goals import SimCall
+
+MAX_TURNS = 18  # a person gives up (hangs up) after this many turns without getting anywhere
+PATIENCE = 3  # corrections of one detail before asking for a person
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """Speak `text`; `|` marks breaks where the person may pause."""
+
+    text: str
+    barge_in: bool = False
+
+    @property
+    def plain(self) -> str:
+        """The words without break marks."""
+        return re.sub(r"\s*\|\s*", " ", self.text).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """Say nothing for `seconds`."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class HangUp:
+    """End the call."""
+
+
+Action = Say | Silence | HangUp
+
+_CONFIRM = re.compile(r"shall i (book|cancel) it|is that right|shall i go ahead")
+_ANYTHING_ELSE = re.compile(r"anything else|what else can i do")
+_REPEAT_ASK = re.compile(r"didn't (quite )?catch|say (it|that) another way|not sure what you mean|say that again")
+_WEEKDAY_RE = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b")
+
+
+@dataclass
+class Person:
+    """One caller with one goal; `respond` is called whenever the agent has finished a reply."""
+
+    call: SimCall
+    rng: random.Random = field(init=False)
+    turns: int = 0
+    opened: bool = False
+    told: set[str] = field(default_factory=set)  # details given so far: service, when, name, phone, old
+    done: bool = False  # the goal was met as far as the caller can tell
+    mid_asked: bool = False
+    corrections: dict[str, int] = field(default_factory=dict)
+    last: Say | None = None
+    said_goodbye: bool = False
+    repeats_asked: int = 0
+    pending_fix: str = ""  # the detail to give when the agent asks what to change
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(f"person:{self.call.seed}:{self.call.index}")
+
+    # --- what the caller wants, in words --------------------------------------------------------------
+    @property
+    def _today(self) -> date:
+        return self.call.now.date()
+
+    def _day(self) -> str:
+        goal = self.call.goal
+        assert goal.starts_at is not None
+        return say.day_phrase(goal.starts_at.date(), self._today, self.rng)
+
+    def _time(self) -> str:
+        goal = self.call.goal
+        assert goal.starts_at is not None
+        return say.time_phrase(goal.starts_at.time(), self.rng)
+
+    def _old_day(self) -> str:
+        existing = self.call.goal.existing
+        assert existing is not None
+        return say.day_phrase(existing.starts_at.date(), self._today, self.rng)
+
+    def _speak(self, text: str, *, barge_in: bool = False) -> Say:
+        persona = self.call.persona
+        text = say.with_filler(text, self.rng, persona.filler_rate)
+        self.last = Say(text, barge_in=barge_in)
+        return self.last
+
+    # --- the conversation -----------------------------------------------------------------------------
+    def respond(self, heard: str, slots: dict[str, object], *, outcome: str | None = None) -> Action:
+        """The caller's next move after hearing `heard` (the agent's reply since the caller last spoke)."""
+        self.turns += 1
+        goal = self.call.goal
+        text = heard.lower()
+        if outcome in ("booked", "cancelled", "rescheduled"):
+            self.done = True
+        if self.turns > MAX_TURNS or ("goodbye" in text and "thank you for calling" in text):
+            return HangUp()
+        if goal.kind == "no_input":
+            return Silence(7.0)
+        if not self.opened:
+            self.opened = True
+            return self._opening()
+        if self.said_goodbye:
+            return HangUp()
+        if self.done and (_ANYTHING_ELSE.search(text) or "how can i help" in text):
+            return self._goodbye()
+        if goal.kind.startswith("ask_") and self._answered(goal.question, text):
+            self.done = True
+            return self._goodbye()
+        if "can't help with that" in text:
+            if goal.kind == "out_of_scope":
+                self.done = True
+                return self._goodbye() if self.rng.random() < 0.6 else self._speak(self.call.goal.request)
+            return self._speak(self._restate())
+        if self.done and goal.kind == "out_of_scope":
+            return self._goodbye()
+        if _CONFIRM.search(text):
+            return self._confirm(text)
+        if "what would you like to change" in text:
+            return self._speak(self.pending_fix or self._restate())
+        if _REPEAT_ASK.search(text) and not re.search(r"\?\s*$", text.split(".")[-1] or "") and self.last:
+            return self._rephrase()
+        requested = str(slots.get("requested_slot") or "")
+        if self.call.mid_question and not self.mid_asked and requested and goal.writes:
+            self.mid_asked = True
+            return self._speak(f"Oh, before that, | {say.question(self.call.mid_question, self.rng).lower()}")
+        answer = self._answer_slot(requested, text)
+        if answer is not None:
+            return self._speak(answer)
+        if _REPEAT_ASK.search(text) and self.last is not None:
+            return self._rephrase()
+        if "how can i help" in text or "what else can i do" in text:
+            return self._speak(self._restate())
+        if self.done:
+            return self._goodbye()
+        return self._speak(self._restate())
+
+    def _opening(self) -> Action:
+        goal, persona = self.call.goal, self.call.persona
+        rng = self.rng
+        if goal.kind == "book":
+            if persona.all_at_once:
+                self.told |= {"service", "when", "name"}
+                day = self._day()
+                if goal.wrong_day is not None:
+                    day = f"{say.day_phrase(goal.wrong_day, self._today, rng)}, | no sorry, | {day}"
+                return self._speak(say.book_everything(goal.service, day, self._time(), goal.name, rng))
+            if rng.random() < 0.5:
+                self.told.add("service")
+                return self._speak(say.book_with_service(goal.service, rng))
+            return self._speak(say.book_opener(rng))
+        if goal.kind == "cancel":
+            if persona.all_at_once:
+                self.told |= {"old", "name"}
+            return self._speak(say.cancel_opener(self._old_day(), goal.name, rng, persona.all_at_once))
+        if goal.kind == "reschedule":
+            if persona.all_at_once:
+                self.told |= {"old", "name", "when"}
+            return self._speak(
+                say.reschedule_opener(self._old_day(), self._day(), self._time(), goal.name, rng, persona.all_at_once)
+            )
+        if goal.kind.startswith("ask_"):
+            return self._speak(say.question(goal.question, rng))
+        if goal.kind == "human":
+            return self._speak(say.ask_human(rng))
+        return self._speak(goal.request)
+
+    def _restate(self) -> str:
+        """The caller's need again, in new words (after 'How can I help?' or a misunderstanding)."""
+        goal = self.call.goal
+        if goal.kind == "book":
+            return say.book_with_service(goal.service, self.rng)
+        if goal.kind == "cancel":
+            return say.cancel_opener(self._old_day(), goal.name, self.rng, True)
+        if goal.kind == "reschedule":
+            return say.reschedule_opener(self._old_day(), self._day(), self._time(), goal.name, self.rng, True)
+        if goal.kind.startswith("ask_"):
+            return say.question(goal.question, self.rng)
+        if goal.kind == "human":
+            return say.ask_human(self.rng)
+        return goal.request
+
+    def _rephrase(self) -> Action:
+        self.repeats_asked += 1
+        if self.repeats_asked > PATIENCE:
+            return self._speak(say.ask_human(self.rng))
+        assert self.last is not None
+        return self._speak(self.last.text)
+
+    def _goodbye(self) -> Action:
+        self.said_goodbye = True
+        if not self.call.persona.says_goodbye:
+            return HangUp()
+        return self._speak(say.goodbye(self.rng))
+
+    def _answered(self, kind: str, text: str) -> bool:
+        return {
+            "hours": "open" in text and ("monday" in text or "saturday" in text),
+            "address": "river street" in text,
+            "price": "sixty" in text or "eighty" in text or "hundred" in text,
+        }[kind]
+
+    def _answer_slot(self, requested: str, text: str) -> str | None:
+        goal, rng = self.call.goal, self.rng
+        if not goal.writes:
+            return None  # asked for booking details it never wanted: it says again what it wants
+        if requested == "service" or "come in for" in text:
+            self.told.add("service")
+            s = say.service_phrase(goal.service, rng)
+            return say.pick(rng, (f"{s}.", f"I need {s}.", f"Just {s} please.", f"{s.capitalize()}, please."))
+        if requested in ("date", "time") or "which day" in text or "what time" in text or "suit you" in text:
+            if goal.kind in ("cancel",) or (goal.kind == "reschedule" and "appointment on" in text):
+                self.told.add("old")
+                return f"It's {self._old_day()}."
+            offered = self._offered_times(text)
+            if offered:
+                return self._pick_offer(offered)
+            self.told.add("when")
+            if requested == "time" or ("what time" in text and "which day" not in text):
+                return f"{self._time()}." if self.rng.random() < 0.5 else f"Um, | {self._time()} please."
+            if self.call.persona.all_at_once or self.rng.random() < 0.5:
+                return say.when_phrase(self._day(), self._time(), rng)
+            return f"{self._day()}."
+        if requested == "old_date" or "appointment on" in text:
+            self.told.add("old")
+            day = self._old_day()
+            return say.pick(rng, (f"It's {day}.", f"{day}.", f"I think it's {day}."))
+        if requested == "name" or "your name" in text or "name is the booking" in text:
+            self.told.add("name")
+            return say.name_phrase(goal.name, rng)
+        if requested == "phone" or "number can we reach" in text:
+            self.told.add("phone")
+            return say.phone_phrase(goal.phone or "07700900123", rng)
+        return None
+
+    def _offered_times(self, text: str) -> list[str]:
+        if "would" in text and " or " in text and "suit you" in text:
+            return re.findall(r"(half past \w+|quarter (?:past|to) \w+|\w+ o'clock|noon)", text)
+        if "nearest i can offer" in text:
+            return re.findall(r"(half past \w+|quarter (?:past|to) \w+|\w+ o'clock|noon)", text)
+        return []
+
+    def _pick_offer(self, offered: list[str]) -> str:
+        goal = self.call.goal
+        assert goal.starts_at is not None
+        wanted = _clock_words(goal.starts_at.hour, goal.starts_at.minute)
+        if wanted in offered:
+            return f"{wanted.capitalize()} please."
+        count = self.corrections.get("offer", 0) + 1
+        self.corrections["offer"] = count
+        if count >= PATIENCE:
+            return say.ask_human(self.rng)
+        return f"Neither, | I asked for {self._time()}."
+
+    # --- read-backs -----------------------------------------------------------------------------------
+    def _confirm(self, text: str) -> Action:
+        wrong = self._first_wrong(text)
+        if wrong is None:
+            task = {"book": "book", "cancel": "cancel", "reschedule": "reschedule"}.get(self.call.goal.kind, "")
+            barge = self.call.persona.talks_over and not self.call.persona.text_only
+            return self._speak(say.yes(self.rng, task), barge_in=barge)
+        count = self.corrections.get(wrong, 0) + 1
+        self.corrections[wrong] = count
+        if count > PATIENCE:
+            return self._speak(say.ask_human(self.rng))
+        fix = self._correction(wrong)
+        self.pending_fix = fix
+        return self._speak(say.no_but(fix, self.rng))
+
+    def _first_wrong(self, text: str) -> str | None:
+        goal = self.call.goal
+        if goal.kind == "cancel":
+            existing = goal.existing
+            assert existing is not None
+            if goal.name.lower() not in text:
+                return "name"
+            if not _says_start(text, existing.starts_at.weekday(), existing.starts_at.hour, existing.starts_at.minute):
+                return "old"
+            return None
+        if goal.kind == "reschedule":
+            existing = goal.existing
+            assert existing is not None and goal.starts_at is not None
+            _, _, new_part = text.rpartition(" to ")
+            if not _says_start(new_part, goal.starts_at.weekday(), goal.starts_at.hour, goal.starts_at.minute):
+                return "when"
+            return None
+        if goal.kind != "book" or goal.starts_at is None:
+            return "task"
+        if goal.name.lower() not in text:
+            return "name"
+        if not _says_start(text, goal.starts_at.weekday(), goal.starts_at.hour, goal.starts_at.minute):
+            return "when"
+        if goal.service not in text:
+            return "service"
+        if goal.phone and " ".join(goal.phone) not in text:
+            return "phone"
+        return None
+
+    def _correction(self, wrong: str) -> str:
+        goal, rng = self.call.goal, self.rng
+        if wrong == "name":
+            return say.pick(rng, (f"my name is {goal.name}", f"the name is {goal.name}", f"it's {goal.name}"))
+        if wrong == "when":
+            return say.pick(rng, (f"I said {self._day()} | {self._time()}", f"{self._day()} | {self._time()}"))
+        if wrong == "old":
+            return f"my appointment is {self._old_day()}"
+        if wrong == "service":
+            return f"it's for {say.service_phrase(goal.service, rng)}"
+        if wrong == "phone":
+            return f"my number is {say.phone_phrase(goal.phone, rng).rstrip('.')}"
+        return self._restate().rstrip(".?")
+
+
+def _clock_words(hour: int, minute: int) -> str:
+    """How the agent says a start: 'half past two', 'ten o'clock', 'noon'."""
+    h = say.hour_words(time(hour, minute))
+    if minute == 0:
+        return "noon" if hour == 12 else f"{h} o'clock"
+    if minute == 30:
+        return f"half past {h}"
+    if minute == 15:
+        return f"quarter past {h}"
+    return f"{h} {minute:02d}"
+
+
+def _says_start(text: str, weekday: int, hour: int, minute: int) -> bool:
+    """Whether a read-back names this weekday and this clock time, and no other weekday."""
+    days = set(_WEEKDAY_RE.findall(text))
+    return days == {say.WEEKDAYS[weekday].lower()} and _clock_words(hour, minute) in text

@@ -1,0 +1,157 @@
+"""The simulated callers' pure parts: deterministic draws, phrasings that mean what the caller wants, a person
+that answers the question asked and checks read-backs. The agent side is exercised by `ari-agent simulate`
+(make test runs a fixed simulation against the real Vosk and Rasa)."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, time, timedelta
+
+import pytest
+
+from ari_agent.sim import phrasing as say
+from ari_agent.sim.goals import GOALS, call_now, draw_call
+from ari_agent.sim.person import HangUp, Person, Say, Silence
+from ari_agent.sim.voices import LINES, apply_line
+from tests.test_dialogue_rasa import spoken
+
+VOICES = ["flite:rms", "espeak:en-gb"]
+
+
+def test_a_seed_draws_the_same_calls_and_other_seeds_others() -> None:
+    first = [draw_call(i, 7, call_now(7, i), VOICES, list(LINES)) for i in range(50)]
+    again = [draw_call(i, 7, call_now(7, i), VOICES, list(LINES)) for i in range(50)]
+    other = [draw_call(i, 8, call_now(8, i), VOICES, list(LINES)) for i in range(50)]
+    assert first == again
+    assert first != other
+    assert {c.goal.kind for c in [*first, *other]} >= {"book", "cancel", "reschedule"}
+
+
+def test_every_goal_is_drawn_with_a_slot_the_clinic_offers() -> None:
+    calls = [draw_call(i, 3, call_now(3, i), VOICES, list(LINES)) for i in range(600)]
+    assert {c.goal.kind for c in calls} == set(GOALS)
+    for c in calls:
+        for start in (c.goal.starts_at, c.goal.existing.starts_at if c.goal.existing else None):
+            if start is None:
+                continue
+            assert start.date() > c.now.date() and start.weekday() != 6
+            assert time(8) <= start.time() <= time(17, 30)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_a_spoken_day_resolves_to_the_day_meant(seed: int) -> None:
+    """What the caller says is unambiguous under the agent's own date rules (rasa_project/actions/spoken.py)."""
+    rng = random.Random(seed)
+    today = date(2026, 11, 23) + timedelta(days=rng.randint(0, 20))
+    for _ in range(20):
+        day = today + timedelta(days=rng.randint(1, 12))
+        phrase = say.day_phrase(day, today, rng)
+        assert spoken.parse_date(spoken.normalise(phrase), today) == day, phrase
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_spoken_time_resolves_to_the_time_meant(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(20):
+        at = time(rng.randint(8, 17), rng.choice((0, 30)))
+        phrase = say.time_phrase(at, rng)
+        heard = spoken.parse_time(spoken.normalise(phrase))
+        assert heard is not None and heard.at == at, phrase
+
+
+def test_phrasings_are_varied_enough_that_tuning_to_them_is_pointless() -> None:
+    """Thousands of distinct sentences, even with every caller's name masked."""
+    sentences, masked = set(), set()
+    for i in range(5000):
+        call = draw_call(i, 11, call_now(11, i), VOICES, list(LINES))
+        person = Person(call)
+        for heard, slots in (
+            ("Hello, you're through to the clinic. How can I help?", {}),
+            ("Which day suits you?", {"requested_slot": "date"}),
+            ("What time suits you?", {"requested_slot": "time"}),
+            ("Can I take your name, please?", {"requested_slot": "name"}),
+        ):
+            action = person.respond(heard, slots)
+            if isinstance(action, Say):
+                sentences.add(action.plain)
+                masked.add(action.plain.replace(call.goal.name, "NAME") if call.goal.name else action.plain)
+    assert len(sentences) > 5000
+    assert len(masked) > 3000
+
+
+def _booking_call(**persona: object) -> Person:
+    for i in range(500):
+        call = draw_call(i, 5, call_now(5, i), VOICES, list(LINES))
+        if call.goal.kind == "book" and all(getattr(call.persona, k) == v for k, v in persona.items()):
+            return Person(call)
+    raise AssertionError("no such call drawn")
+
+
+def test_the_person_answers_the_question_asked_and_checks_the_read_back() -> None:
+    person = _booking_call(all_at_once=False)
+    goal = person.call.goal
+    assert goal.starts_at is not None
+    person.respond("Hello. How can I help?", {})
+    asked_day = person.respond("Which day suits you?", {"requested_slot": "date"})
+    assert isinstance(asked_day, Say)
+    assert spoken.parse_date(spoken.normalise(asked_day.plain), person.call.now.date()) == goal.starts_at.date()
+    name = person.respond("Can I take your name, please?", {"requested_slot": "name"})
+    assert isinstance(name, Say) and goal.name in name.plain
+    right = (
+        f"So that's a {goal.service} on {spoken.say_datetime(goal.starts_at)}, for {goal.name}, "
+        "and we'll reach you on the number you're calling from. Shall I book it?"
+    )
+    wrong_name = right.replace(goal.name, "For Man")
+    correction = person.respond(wrong_name, {})
+    assert isinstance(correction, Say) and correction.plain.lower().startswith(("no", "not quite", "that's wrong"))
+    assert goal.name in correction.plain
+    agreed = person.respond(right, {})
+    assert isinstance(agreed, Say) and "no" not in agreed.plain.lower().split()
+    other_day = goal.starts_at + timedelta(days=1 if goal.starts_at.weekday() < 5 else 2)
+    wrong_day = right.replace(spoken.say_datetime(goal.starts_at), spoken.say_datetime(other_day))
+    fix = person.respond(wrong_day, {})
+    assert isinstance(fix, Say) and fix.plain.lower().startswith(("no", "not quite", "that's wrong"))
+
+
+def test_the_person_gives_up_politely_and_a_silent_caller_stays_silent() -> None:
+    person = _booking_call()
+    person.respond("How can I help?", {})
+    replies = [person.respond("So that's a filling on Monday, for Nobody. Shall I book it?", {}) for _ in range(4)]
+    last = replies[-1]
+    assert isinstance(last, Say) and any(w in last.plain.lower() for w in ("speak", "talk", "person", "through"))
+    for i in range(200):
+        call = draw_call(i, 2, call_now(2, i), VOICES, list(LINES))
+        if call.goal.kind == "no_input":
+            assert isinstance(Person(call).respond("How can I help?", {}), Silence)
+            break
+    done = _booking_call()
+    done.respond("How can I help?", {})
+    done.respond("You're booked in. Is there anything else I can help with?", {}, outcome="booked")
+    assert isinstance(done.respond("Thank you for calling. Goodbye.", {}), HangUp)
+
+
+def test_lines_keep_the_length_and_change_the_sound() -> None:
+    t = [i / 16000 for i in range(16000)]
+    import math
+
+    import numpy as np
+
+    from ari_agent.media.audio import array_to_pcm, pcm_to_array
+
+    pcm = array_to_pcm(np.array([int(8000 * math.sin(2 * math.pi * 440 * x)) for x in t], dtype=np.int16))
+    for line in LINES:
+        out = apply_line(pcm, line, seed=1)
+        assert abs(len(out) - len(pcm)) <= 640, line
+        if line != "clean-16k":
+            assert out != pcm, line
+        assert apply_line(pcm, line, seed=1) == out, f"{line} is not deterministic"
+    quiet = pcm_to_array(apply_line(pcm, "ulaw-quiet", seed=1)).astype(float)
+    assert np.abs(quiet).max() < 2000
+    with pytest.raises(ValueError, match="unknown line"):
+        apply_line(pcm, "carrier-pigeon", seed=1)
+
+
+def test_a_call_is_drawn_at_a_plausible_time() -> None:
+    for i in range(100):
+        now = call_now(4, i)
+        assert isinstance(now, datetime) and now.weekday() != 6 and 8 <= now.hour <= 14
