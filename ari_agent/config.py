@@ -94,6 +94,10 @@ class CallSettings:
     end_of_turn_ms: int = 600
     # Shorter trailing silence that ends the turn once the recogniser's partial result has stopped changing.
     fast_end_of_turn_ms: int = 350
+    # A pause after words that cannot end a sentence ("... for", "... and", half a phone number) ends the turn
+    # only after this much silence; a whole answer to the question asked ("yes please") after this little.
+    hold_end_of_turn_ms: int = 1200
+    complete_end_of_turn_ms: int = 250
     min_speech_ms: int = 120
     barge_in_ms: int = 200
     # Line echo is assumed at least this far below the agent's prompt (see ListenerConfig).
@@ -191,6 +195,8 @@ _POSITIVE = {
     ("dialogue", "timeout_seconds"),
     ("call", "end_of_turn_ms"),
     ("call", "fast_end_of_turn_ms"),
+    ("call", "hold_end_of_turn_ms"),
+    ("call", "complete_end_of_turn_ms"),
     ("call", "barge_in_ms"),
     ("call", "echo_return_loss_db"),
     ("call", "no_input_seconds"),

@@ -206,3 +206,60 @@ def test_a_partial_that_settled_shortly_after_the_speech_still_ends_the_turn_fas
     # The last word lands 100 ms into the silence (frame 55), then the partial stays put.
     events = run(Endpointer(cfg), flags, {10: "book a", 55: "book a table"})
     assert events[-1].type is EndpointEventType.END_OF_TURN and events[-1].endpoint_wait_ms == 360
+
+
+# --- the words so far decide how long a pause may be (media.turn_end) -----------------------------------
+def test_completeness_reads_the_words_so_far() -> None:
+    from ari_agent.media.turn_end import Completeness, completeness
+
+    for text in ("i'd like to book a check up for", "on monday at", "um", "my name is", "it's twenty", "and"):
+        assert completeness(text) is Completeness.INCOMPLETE, text
+    for text in ("i'd like to book a check up", "monday at ten", "jennifer wood"):
+        assert completeness(text) is Completeness.UNKNOWN, text
+    assert completeness("yes", "yes_no") is Completeness.COMPLETE
+    assert completeness("yes", None) is Completeness.UNKNOWN
+    assert completeness("no thank you", None) is Completeness.COMPLETE
+    assert completeness("a cleaning please") is Completeness.COMPLETE
+    assert completeness("oh seven seven double nine", "digits") is Completeness.INCOMPLETE
+    assert completeness("oh seven seven double nine one two three four five", "digits") is Completeness.COMPLETE
+    assert completeness("") is Completeness.UNKNOWN
+
+
+def _judged(expected: str | None = None) -> Endpointer:
+    from ari_agent.media.turn_end import completeness
+
+    config = EndpointConfig(end_silence_ms=600, stable_end_silence_ms=350, partial_stable_ms=200)
+    return Endpointer(config, judge=lambda partial: completeness(partial, expected))
+
+
+def test_a_pause_after_an_unfinished_sentence_does_not_end_the_turn() -> None:
+    ep = _judged()
+    flags = timeline((S, 1500), (Q, 900), (S, 700), (Q, 1000))
+    events = run(ep, flags, {40: "i'd like to book a check up for", 140: "i'd like to book a check up for monday"})
+    assert [e.type for e in events] == [EndpointEventType.SPEECH_START, EndpointEventType.END_OF_TURN]
+    end = events[-1]
+    assert end.speech_end_ms == 3100  # the whole sentence, across the 900 ms pause
+    assert end.endpoint_wait_ms == 360  # the settled partial "... for monday" ends it at the stable wait
+
+
+def test_without_the_words_the_same_pause_ends_the_turn() -> None:
+    ep = Endpointer(EndpointConfig(end_silence_ms=600, stable_end_silence_ms=350, partial_stable_ms=200))
+    flags = timeline((S, 1500), (Q, 900), (S, 700), (Q, 1000))
+    events = run(ep, flags, {40: "i'd like to book a check up for"})
+    assert events[1].type is EndpointEventType.END_OF_TURN and events[1].speech_end_ms == 1500
+
+
+def test_an_unfinished_sentence_still_ends_after_the_hold() -> None:
+    ep = _judged()
+    events = run(ep, timeline((S, 1000), (Q, 2000)), {30: "i'd like an appointment on"})
+    assert events[-1].type is EndpointEventType.END_OF_TURN
+    assert events[-1].endpoint_wait_ms == 1200
+
+
+def test_a_whole_answer_ends_the_turn_sooner() -> None:
+    ep = _judged("yes_no")
+    events = run(ep, timeline((S, 500), (Q, 1000)), {20: "yes"})
+    assert events[-1].endpoint_wait_ms == 260  # 250 ms of silence once "yes" had settled (200 ms)
+    open_question = _judged(None)
+    events = run(open_question, timeline((S, 500), (Q, 1000)), {20: "yes"})
+    assert events[-1].endpoint_wait_ms == 360

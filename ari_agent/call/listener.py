@@ -26,6 +26,7 @@ from ari_agent.media.endpoint import (
     Endpointer,
     EndpointEventType,
 )
+from ari_agent.media.turn_end import completeness
 from ari_agent.media.vad import Vad
 
 _LOGGER = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ class ListenerConfig:
 
     end_of_turn_ms: int = 600
     fast_end_of_turn_ms: int = 350  # once the recogniser's partial result has settled
+    hold_end_of_turn_ms: int = 1200  # after words that cannot end a sentence (media.turn_end)
+    complete_end_of_turn_ms: int = 250  # after a whole answer to the question asked
     min_speech_ms: int = 120
     barge_in_ms: int = 200
     no_input_ms: int = 6000
@@ -109,7 +112,10 @@ class Listener:
                 stable_end_silence_ms=min(config.fast_end_of_turn_ms, config.end_of_turn_ms),
                 max_utterance_ms=config.max_utterance_ms,
                 no_input_ms=config.no_input_ms,
-            )
+                hold_end_silence_ms=config.hold_end_of_turn_ms,
+                complete_end_silence_ms=config.complete_end_of_turn_ms,
+            ),
+            judge=lambda partial: completeness(partial, self._expected),
         )
         self._barge = BargeInDetector(
             BargeInConfig(
@@ -122,6 +128,7 @@ class Listener:
             maxlen=(PREROLL_MS + config.barge_in_ms + config.min_speech_ms) // FRAME_MS + 1
         )
         self._utterances: asyncio.Queue[Utterance | NoInput | None] = asyncio.Queue()
+        self._expected: str | None = None
         self._speaking = False
         self._interruptible = False
         self._ref_levels: list[float] = []  # levels of the agent's prompt now playing, per 20 ms frame
@@ -174,7 +181,9 @@ class Listener:
 
     # --- control from the session ---------------------------------------------------------------------
     def expect(self, kind: str | None) -> None:
-        """What the caller's next turn is expected to answer (asr.expectations), for a constrained second read."""
+        """What the caller's next turn is expected to answer (asr.expectations): for a constrained second read,
+        and for the end of turn (a whole answer may end it sooner)."""
+        self._expected = kind
         self._asr.expect(kind)
 
     def agent_started_speaking(self, interruptible: bool) -> None:

@@ -10,7 +10,10 @@ import collections
 import enum
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from ari_agent.media.turn_end import Completeness
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -43,6 +46,11 @@ class EndpointConfig:
     partial_stable_ms: int = 200
     max_utterance_ms: int = 15000
     no_input_ms: int = 6000
+    # When the words so far cannot end a sentence ("... for", "... and", half a phone number): a pause this
+    # long is still inside the turn. Real callers pause 0.5-1.0 s mid-sentence.
+    hold_end_silence_ms: int = 1200
+    # When the words so far are a whole answer to the question asked ("yes", "no thanks"), once settled.
+    complete_end_silence_ms: int = 250
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +71,13 @@ class EndpointEvent:
 class Endpointer:
     """Listening-phase state machine: onset, end of turn, overlong utterance, or no input at all."""
 
-    def __init__(self, config: EndpointConfig | None = None) -> None:
+    def __init__(
+        self, config: EndpointConfig | None = None, judge: Callable[[str], Completeness] | None = None
+    ) -> None:
         self.config = config or EndpointConfig()
+        # Reads the partial transcript (media.turn_end): whether the sentence can be over. Pure, so decisions
+        # stay a function of the audio.
+        self.judge = judge
         self.reset()
 
     def reset(self) -> None:
@@ -125,12 +138,22 @@ class Endpointer:
             self._silence_ms += cfg.frame_ms
         if now - self.speech_start_ms >= cfg.max_utterance_ms:
             return self._finish(EndpointEventType.MAX_UTTERANCE)
-        if self._silence_ms >= cfg.end_silence_ms:
-            return self._finish(EndpointEventType.END_OF_TURN)
-        stable = self._partial != "" and now - self._partial_changed_ms >= cfg.partial_stable_ms
-        if stable and self._silence_ms >= cfg.stable_end_silence_ms:
+        if self._silence_ms == 0:
+            return None
+        if self._silence_ms >= self._needed_silence_ms(now):
             return self._finish(EndpointEventType.END_OF_TURN)
         return None
+
+    def _needed_silence_ms(self, now: int) -> int:
+        """Trailing silence that ends the turn now, from what the words so far say."""
+        cfg = self.config
+        stable = self._partial != "" and now - self._partial_changed_ms >= cfg.partial_stable_ms
+        verdict = self.judge(self._partial) if self.judge is not None and self._partial else Completeness.UNKNOWN
+        if verdict is Completeness.INCOMPLETE:
+            return max(cfg.hold_end_silence_ms, cfg.end_silence_ms)
+        if stable and verdict is Completeness.COMPLETE:
+            return min(cfg.complete_end_silence_ms, cfg.stable_end_silence_ms)
+        return cfg.stable_end_silence_ms if stable else cfg.end_silence_ms
 
     def _finish(self, type_: EndpointEventType) -> EndpointEvent:
         self.done = True

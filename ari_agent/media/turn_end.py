@@ -1,0 +1,85 @@
+"""Is the caller's sentence finished? A pure reading of the words recognised so far, for the endpointer.
+
+Real speech pauses inside sentences ("I'd like a check-up ... for Monday ... at ten"); a silence timer alone
+cuts such callers off. The words before a pause often say that more is coming: a sentence does not end on
+"for", "at", "and", "um", on "twenty" (of "twenty five"), or on half a phone number. And a short, complete
+answer to the question just asked ("yes", "no thanks") needs no long wait. Both are decided from the
+recogniser's partial text and the kind of answer expected, never from the clock, so a replayed call takes
+the same decisions as a live one.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from functools import lru_cache
+
+from ari_agent.asr.expectations import phrases
+
+
+class Completeness(enum.StrEnum):
+    """What the words so far say about the end of the turn."""
+
+    INCOMPLETE = "incomplete"  # more is coming: wait longer than usual before ending the turn
+    COMPLETE = "complete"  # a whole answer to the question asked: end the turn soon
+    UNKNOWN = "unknown"  # the usual silence rule
+
+
+# Words a sentence does not end on: prepositions, conjunctions, articles, fillers, and the starts of
+# phrases whose second half carries the meaning ("half" past, "next" Tuesday, "my name is" ...).
+HANGING_WORDS = frozenset(
+    """
+for at and or to on the a an my is are was were um uh er erm hmm mm so but with from of in into like about
+around half quarter past before after next this that's it's i'm i'd i'll we're i we need want would could
+book make by until than because if
+""".split()
+)
+# Tens that a number usually goes on from: "twenty" (five), "thirty" (first).
+_TENS = frozenset("twenty thirty forty fifty".split())
+_DIGIT_WORDS = {
+    "zero": 1, "oh": 1, "one": 1, "two": 1, "three": 1, "four": 1, "five": 1, "six": 1, "seven": 1,
+    "eight": 1, "nine": 1,
+}  # fmt: skip
+MIN_PHONE_DIGITS = 10
+# Closings that finish a turn whatever came before them.
+_FINAL_WORDS = frozenset("please thanks bye goodbye".split())
+_WORD = re.compile(r"[a-z']+")
+
+
+def _spoken_digits(words: list[str]) -> int:
+    count, repeat = 0, 1
+    for word in words:
+        if word in ("double", "triple"):
+            repeat = 2 if word == "double" else 3
+            continue
+        if word in _DIGIT_WORDS:
+            count += repeat
+        repeat = 1
+    return count
+
+
+@lru_cache(maxsize=2048)
+def completeness(partial: str, expected: str | None = None) -> Completeness:
+    """How complete the turn `partial` is, given the kind of answer expected (asr.expectations kinds)."""
+    words = _WORD.findall(partial.lower().replace("’", "'"))
+    if not words:
+        return Completeness.UNKNOWN
+    last = words[-1]
+    if last in HANGING_WORDS or last in _TENS:
+        return Completeness.INCOMPLETE
+    if expected == "digits":
+        digits = _spoken_digits(words)
+        if 0 < digits < MIN_PHONE_DIGITS:
+            return Completeness.INCOMPLETE
+        if digits >= MIN_PHONE_DIGITS:
+            return Completeness.COMPLETE
+    if expected == "yes_no" and " ".join(words) in _yes_no():
+        return Completeness.COMPLETE
+    if last in _FINAL_WORDS or words[-2:] == ["thank", "you"]:
+        return Completeness.COMPLETE
+    return Completeness.UNKNOWN
+
+
+@lru_cache(maxsize=1)
+def _yes_no() -> frozenset[str]:
+    return frozenset(phrases("yes_no"))
