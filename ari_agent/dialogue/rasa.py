@@ -154,6 +154,8 @@ class RasaDialogue:
         self._session = session
         self._own_session = session is None
         self._scope = scope
+        # conversation -> the slot the bot's last turn asked for, sent with the next turn (metadata).
+        self._requested: dict[str, str] = {}
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -182,6 +184,7 @@ class RasaDialogue:
         """Open a fresh conversation carrying the call's context (now, caller, call id, booking scope)."""
         # CallContext may carry its own scope one day; an explicit argument wins, then the constructor's.
         chosen = scope or getattr(context, "scope", None) or self._scope
+        self._requested.pop(conversation_id, None)
         await self._request(
             "PUT",
             self._conv_url(conversation_id, "tracker/events"),
@@ -195,6 +198,10 @@ class RasaDialogue:
         """One caller turn: the bot's replies, the understood intent, the slots and the bot's signals."""
         started = time.monotonic()
         metadata: dict[str, Any] = {"asr_confidence": asr_confidence}
+        requested = self._requested.get(conversation_id)
+        if requested:
+            # The question this turn answers: the NLU reads "yes, cancel it" or "Mary Mitchell, thanks" by it.
+            metadata["requested_slot"] = requested
         if hint is not None:
             # Read by the form validation (rasa_project/actions): a fallback for the value it asked for.
             metadata["asr_hint"] = hint.as_dict()
@@ -214,6 +221,8 @@ class RasaDialogue:
             # is down, which Rasa only logs). The agent treats it as a failure and hands off.
             raise DialogueError("dialogue-failed", "rasa returned no reply (action server down?)")
         result = result_from_rasa(replies, tracker, (time.monotonic() - started) * 1000.0)
+        asked = result.slots.get("requested_slot")
+        self._requested[conversation_id] = asked if isinstance(asked, str) else ""
         _LOGGER.debug(
             "rasa turn: intent=%s (%.2f) replies=%d",
             result.intent,
@@ -225,6 +234,7 @@ class RasaDialogue:
 
     async def end(self, conversation_id: str) -> None:
         """Forget the conversation (best effort): the in-memory tracker is emptied."""
+        self._requested.pop(conversation_id, None)
         try:
             await self._request("PUT", self._conv_url(conversation_id, "tracker/events"), conversation_id, json=[])
         except DialogueError as exc:

@@ -134,7 +134,7 @@ class Person:
         if "what would you like to change" in text:
             return self._speak(self.pending_fix or self._restate())
         if _REPEAT_ASK.search(text) and not re.search(r"\?\s*$", text.split(".")[-1] or "") and self.last:
-            return self._rephrase()
+            return self._rephrase("another way" in text)
         requested = str(slots.get("requested_slot") or "")
         if self.call.mid_question and not self.mid_asked and requested and goal.writes:
             self.mid_asked = True
@@ -143,7 +143,7 @@ class Person:
         if answer is not None:
             return self._speak(answer)
         if _REPEAT_ASK.search(text) and self.last is not None:
-            return self._rephrase()
+            return self._rephrase("another way" in text)
         if "how can i help" in text or "what else can i do" in text:
             return self._speak(self._restate())
         if self.done:
@@ -195,11 +195,13 @@ class Person:
             return say.ask_human(self.rng)
         return goal.request
 
-    def _rephrase(self) -> Action:
+    def _rephrase(self, other_words: bool) -> Action:
         self.repeats_asked += 1
         if self.repeats_asked > PATIENCE:
             return self._speak(say.ask_human(self.rng))
         assert self.last is not None
+        if other_words and self.rng.random() < 0.7:
+            return self._speak(self._restate())  # asked to say it another way: people use other words
         return self._speak(self.last.text)
 
     def _goodbye(self) -> Action:
@@ -301,7 +303,8 @@ class Person:
             return None
         if goal.kind != "book" or goal.starts_at is None:
             return "task"
-        if goal.name.lower() not in text:
+        read_name = re.search(r"\bfor ([a-z' -]+?)(?:,|\.| and we'll|$)", text.split(" on ")[-1])
+        if read_name is None or read_name.group(1).strip() != goal.name.lower():
             return "name"
         if not _says_start(text, goal.starts_at.weekday(), goal.starts_at.hour, goal.starts_at.minute):
             return "when"

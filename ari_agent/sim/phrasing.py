@@ -151,6 +151,7 @@ def when_phrase(day: str, at: str, rng: random.Random) -> str:
 
 def cancel_opener(existing_day: str, name: str, rng: random.Random, everything: bool) -> str:
     """Asking to cancel."""
+    existing_day = existing_day if existing_day.startswith(("on ", "tomorrow")) else f"on {existing_day}"
     if everything:
         return pick(
             rng,
@@ -167,6 +168,7 @@ def cancel_opener(existing_day: str, name: str, rng: random.Random, everything: 
 
 def reschedule_opener(old_day: str, new_day: str, at: str, name: str, rng: random.Random, everything: bool) -> str:
     """Asking to move an appointment."""
+    old_day, new_day = old_day.removeprefix("on "), new_day.removeprefix("on ")
     if everything:
         return pick(
             rng,

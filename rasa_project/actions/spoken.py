@@ -374,10 +374,12 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
     return extra
 
 
+# Lead-ins chain ("well, it's under the name of ..."), so they are matched as many times as they come.
 _NAME_PREFIX = re.compile(
-    r"^(?:(?:yes|yeah|ok|okay|sure|right|well|so|oh|um|uh|hi|hello)[\s,]+)*"
-    r"(?:(?:it's|it is|its|this is|i'm|i am|im|my name is|my name's|name is|the name is|"
-    r"under the name(?: of)?|under|for|book it (?:under|for)|call me)\s+)?(.*)$")
+    r"^(?:(?:yes|yeah|ok|okay|sure|right|well|so|oh|um|uh|er|erm|hmm|hi|hello|let me see)[\s,]+)*"
+    r"(?:(?:it's|it is|its|it'll be|that's|this is|i'm|i am|im|my name is|my name's|name is|the name is|"
+    r"the name's|name's|the booking is|it's booked|under the name(?: of)?|under|for|book it (?:under|for)|"
+    r"put it (?:under|down as)|call me)\s+)*(.*)$")
 _NOT_NAME_WORDS = {
     "book", "appointment", "cancel", "reschedule", "cleaning", "filling", "check", "tomorrow", "today",
     "what", "when", "where", "how", "why", "open", "price", "cost", "human", "person", "help", "no", "not",
@@ -409,7 +411,8 @@ def find_name_statement(text: str) -> str | None:
     (a bare "it's Tom Baker" is read by `parse_name` when the name is what was asked).
     """
     t = normalise(text)
-    m = re.search(r"\b(?:my name is|my name's|name is|this is|booking for|book it under)\s+([a-z' -]+)", t)
+    m = re.search(r"\b(?:my name is|my name's|name is|the name's|name's|this is|booking for|book it under|"
+                  r"it's under|under the name(?: of)?)\s+([a-z' -]+)", t)
     if not m:
         return None
     candidate = re.split(r"\s+(?:and|i|i'd|i'm|can|could|would|want|on|for|at|please)\b", m.group(1))[0]

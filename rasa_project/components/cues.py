@@ -140,3 +140,78 @@ def hint_intent(hint: object) -> str | None:
         return "inform"
     return None
 
+
+
+# --- the question just asked (metadata "requested_slot", sent by the voice agent) ---------------------------
+# Words a confirmation answer leads with when it agrees ("yes, cancel it", "that's right, go ahead", "sounds
+# good"), after hesitations.
+YES_LEADS = AFFIRM_CUES | {"sounds", "go", "lovely", "great", "brilliant", "alright", "good"}
+HESITATIONS = frozenset("um uh er erm eh hmm mm ah oh well so".split())
+COURTESY = frozenset("thanks thank you cheers please ta bye goodbye ok okay".split())
+# A turn that agrees may still carry the task's own verb ("yes, cancel it"): at a confirmation that is not a
+# change of mind, so only these rule a yes out.
+_CONFIRM_NEGATIONS = NO_WORDS | {"wait", "hold", "actually", "instead", "different", "but", "change"}
+TASK_INTENTS = frozenset({"book_appointment", "cancel_appointment", "reschedule_appointment"})
+_APPOINTMENT = frozenset("appointment appointments booking bookings visit check-up checkup cleaning filling".split())
+_RESCHEDULE_VERBS = frozenset("move moving reschedule rearrange postpone change changing shift push bring".split())
+_CANCEL_VERBS = frozenset("cancel cancelling canceling cancellation".split())
+
+
+def leading_word(text: str) -> str | None:
+    """The first word that is not a hesitation ("um, yes, book it" -> "yes")."""
+    return next((w for w in tokens(text) if w not in HESITATIONS), None)
+
+
+def agrees(text: str) -> bool:
+    """An answer to "Shall I ...?" that leads with agreement and takes nothing back ("yes please, cancel it")."""
+    words = tokens(text)
+    first = leading_word(text)
+    if first == "that's" and len(words) > 1:
+        first = next((w for w in words[words.index("that's") + 1 :] if w not in HESITATIONS), None)
+    return first in YES_LEADS and not any(w in _CONFIRM_NEGATIONS for w in words)
+
+
+def task_from_verbs(text: str) -> str | None:
+    """The task a sentence asks for by its verb and an appointment noun ("move my appointment from ... to ...")."""
+    words = set(tokens(text))
+    if not words & _APPOINTMENT and "it" not in words:
+        return None
+    if words & _CANCEL_VERBS:
+        return "cancel_appointment"
+    if words & _RESCHEDULE_VERBS and words & _APPOINTMENT:
+        return "reschedule_appointment"
+    return None
+
+
+def context_intent(text: str, intent: str | None, requested: str | None) -> str | None:
+    """The intent the question just asked makes of this turn, or None to keep the classifier's.
+
+    - At a confirmation ("Shall I book it?"), a turn that leads with agreement is a yes, whatever verb it
+      carries; one that leads with a no and names a value is a correction (inform), a bare no is a no.
+    - Asked for a name, a turn with words besides courtesy ("Mary Mitchell, thanks") is that answer, not a
+      goodbye or a yes.
+    - Asked for a day, time, service or number, an answer that ends with thanks is still the answer.
+    - A booking request whose verb is "move" or "cancel" (with an appointment noun) is that task.
+    """
+    words = tokens(text)
+    if requested == "confirmed":
+        if agrees(text):
+            return "affirm"
+        if leading_word(text) in NO_WORDS and intent in TASK_INTENTS | {"goodbye", "affirm"}:
+            return "inform" if names_a_value(words) else "deny"
+        return None
+    if requested == "name" and intent in {"goodbye", "affirm", "greet", DEFAULT_FALLBACK, "out_of_scope"}:
+        content = [w for w in words if w not in FILLER and w not in COURTESY and w not in HESITATIONS]
+        if content and not any(w in NO_WORDS for w in words):
+            return "inform"
+        return None
+    if requested in ("service", "date", "time", "old_date", "phone") and intent == "goodbye" and names_a_value(words):
+        return "inform"
+    if intent in ("book_appointment", "inform"):
+        task = task_from_verbs(text)
+        if task is not None and task != intent:
+            return task
+    return None
+
+
+DEFAULT_FALLBACK = "nlu_fallback"

@@ -28,7 +28,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.cues import hint_intent, is_closing, is_short_no, is_short_yes
+from components.cues import context_intent, hint_intent, is_closing, is_short_no, is_short_yes
 from components.overrule import overrule_intent
 
 _LOGGER = logging.getLogger(__name__)
@@ -57,12 +57,17 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         """The component; it has nothing to train."""
         return cls(config)
 
-    def decide(self, text: str, intent: str | None, hint: object = None) -> str | None:
+    def decide(self, text: str, intent: str | None, hint: object = None, requested: object = None) -> str | None:
         """The intent the cues give this turn, or None to keep the classifier's.
 
         `hint` is the voice agent's constrained reading of the turn (message metadata "asr_hint"), sent when the
         bot had asked for a day, a time, a phone number or a yes/no: a fallback for a garbled answer.
+        `requested` is the slot the bot's last turn asked for (metadata "requested_slot"): the question a
+        caller answers decides what a "yes, cancel it" or a "Mary Mitchell, thanks" is.
         """
+        in_context = context_intent(text, intent, requested if isinstance(requested, str) else None)
+        if in_context is not None:
+            return in_context
         if intent != "goodbye" and is_closing(text):
             return "goodbye"
         if intent == DEFAULT_NLU_FALLBACK_INTENT_NAME:
@@ -83,7 +88,8 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
             current = message.get(INTENT) or {}
             metadata = message.get("metadata") or {}
             hint = metadata.get("asr_hint") if isinstance(metadata, dict) else None
-            decided = self.decide(str(message.get(TEXT) or ""), current.get(INTENT_NAME_KEY), hint)
+            requested = metadata.get("requested_slot") if isinstance(metadata, dict) else None
+            decided = self.decide(str(message.get(TEXT) or ""), current.get(INTENT_NAME_KEY), hint, requested)
             if decided is None:
                 continue
             overrule_intent(message, decided, float(self._config["rule_confidence"]))
