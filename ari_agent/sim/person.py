@@ -303,8 +303,9 @@ class Person:
             return None
         if goal.kind != "book" or goal.starts_at is None:
             return "task"
-        read_name = re.search(r"\bfor ([a-z' -]+?)(?:,|\.| and we'll|$)", text.split(" on ")[-1])
-        if read_name is None or read_name.group(1).strip() != goal.name.lower():
+        # "..., for Jennifer Wood, and we'll reach you ...": the last "for <words>," is the name read back.
+        names = re.findall(r"\bfor ([a-z' -]+?)(?:,|\.|\?| and we'll|$)", text)
+        if not names or names[-1].strip() != goal.name.lower():
             return "name"
         if not _says_start(text, goal.starts_at.weekday(), goal.starts_at.hour, goal.starts_at.minute):
             return "when"

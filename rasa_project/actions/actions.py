@@ -31,6 +31,7 @@ from .spoken import (
     hinted_details,
     parse_date,
     parse_name,
+    self_corrected,
     parse_phone,
     parse_service,
     parse_time,
@@ -267,10 +268,13 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
         found["spoken_time"] = SpokenTime(at=time.fromisoformat(
             offered[0] if pick.group(1) in ("first", "earlier") else offered[-1]))
         return found
-    day = parse_date(text, today)
+    bare_hour = requested == "time" or bool(tracker.get_slot("correcting"))
+    head, tail = self_corrected(text)
+    # A detail said again after "no sorry" / "I mean" replaces the one said before it.
+    day = parse_date(tail, today) or (parse_date(head, today) if head else None)
     if day:
         found["day"] = day
-    spoken = parse_time(text, bare_number_is_hour=requested == "time" or bool(tracker.get_slot("correcting")))
+    spoken = parse_time(tail, bare_number_is_hour=bare_hour) or (parse_time(head) if head else None)
     if spoken:
         found["spoken_time"] = spoken
     name = parse_name(text) if requested == "name" else find_name_statement(text)

@@ -34,7 +34,7 @@ SERVICES = {"check-up": 30, "cleaning": 45, "filling": 60}
 _SERVICE_WORDS = {
     "check-up": ["check up", "checkup", "check-up", "examination", "exam", "routine visit", "inspection"],
     "cleaning": ["cleaning", "clean", "hygienist", "scale and polish", "polish", "scaling"],
-    "filling": ["filling", "fillings", "cavity", "lost a filling"],
+    "filling": ["filling", "fillings", "cavity", "lost a filling", "filled", "fill a tooth", "fill my tooth"],
 }
 # Periods of the day as a (start, end) window of appointment start times.
 PERIODS = {"morning": (time(8, 0), time(12, 0)), "afternoon": (time(12, 0), time(17, 0)),
@@ -417,6 +417,22 @@ def find_name_statement(text: str) -> str | None:
         return None
     candidate = re.split(r"\s+(?:and|i|i'd|i'm|can|could|would|want|on|for|at|please)\b", m.group(1))[0]
     return parse_name(candidate)
+
+
+_SELF_CORRECTION = re.compile(r"\b(?:no,? sorry|sorry|i mean|actually|no,? wait|or rather|make that|correction)\b[,\s]*")
+
+
+def self_corrected(text: str) -> tuple[str, str]:
+    """(what was said before the last self-correction, what came after): "the eleventh, no sorry, the twelfth".
+
+    The caller's last word on a detail wins; the part before a correction only fills what the rest leaves out.
+    Without a correction marker the head is empty.
+    """
+    marks = list(_SELF_CORRECTION.finditer(text.lower()))
+    if not marks:
+        return "", text
+    last = marks[-1]
+    return text[: last.start()], text[last.end():]
 
 
 def say_time(value: time) -> str:

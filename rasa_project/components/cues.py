@@ -197,7 +197,7 @@ def context_intent(text: str, intent: str | None, requested: str | None) -> str 
     if requested == "confirmed":
         if agrees(text):
             return "affirm"
-        if leading_word(text) in NO_WORDS and intent in TASK_INTENTS | {"goodbye", "affirm"}:
+        if _leads_with_no(words) and intent in TASK_INTENTS | _UNSURE | {"goodbye", "affirm", "report_urgent"}:
             return "inform" if names_a_value(words) else "deny"
         return None
     if requested == "name" and intent in {"goodbye", "affirm", "greet", DEFAULT_FALLBACK, "out_of_scope"}:
@@ -207,11 +207,41 @@ def context_intent(text: str, intent: str | None, requested: str | None) -> str 
         return None
     if requested in ("service", "date", "time", "old_date", "phone") and intent == "goodbye" and names_a_value(words):
         return "inform"
-    if intent in ("book_appointment", "inform"):
+    if intent in {"book_appointment", "inform"} | _UNSURE:
         task = task_from_verbs(text)
         if task is not None and task != intent:
             return task
+    if intent in _UNSURE and words_set(words) & _BOOKING_WORDS and words_set(words) & SERVICE_CUES:
+        return "book_appointment"  # "I'd like to book a filling done the eleventh, no sorry, the twelfth"
+    if intent == "report_urgent" and not words_set(words) & URGENT_WORDS:
+        # Urgent means a symptom; "I need a tooth filled" names a service, not an emergency.
+        if words_set(words) & SERVICE_CUES or names_a_value(words):
+            return "book_appointment" if requested is None else "inform"
     return None
 
 
 DEFAULT_FALLBACK = "nlu_fallback"
+_UNSURE = frozenset({DEFAULT_FALLBACK, "out_of_scope"})
+_BOOKING_WORDS = frozenset("book booking appointment come see".split())
+SERVICE_CUES = frozenset(
+    "cleaning clean check checkup check-up filling filled fill cavity hygienist examination exam polish scale".split()
+)
+URGENT_WORDS = frozenset(
+    """
+pain painful hurts hurt hurting ache aching toothache bleeding bleed bleeds blood swollen swelling swell broken
+broke cracked chipped knocked abscess agony emergency urgent unbearable infection infected fever throbbing
+""".split()
+)
+
+
+def words_set(words: list[str]) -> set[str]:
+    """The distinct words."""
+    return set(words)
+
+
+def _leads_with_no(words: list[str]) -> bool:
+    """'no, ...', 'not quite, ...', "that's wrong, ..." after hesitations."""
+    rest = [w for w in words if w not in HESITATIONS]
+    if rest[:1] == ["that's"]:
+        rest = rest[1:]
+    return bool(rest) and rest[0] in NO_WORDS
