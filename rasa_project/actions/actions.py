@@ -56,7 +56,7 @@ TASK_SLOTS = {
 }
 # Slots cleared when a task starts or ends; the caller's name and phone are kept for the whole call.
 TASK_STATE = ["service", "date", "time", "time_period", "time_unclear", "old_date", "booking_ref", "found_booking",
-              "confirmed", "correcting", "offered_times", "failed_lookups"]
+              "confirmed", "correcting", "offered_times", "failed_lookups", "unanswered"]
 
 
 def _policy() -> dict[str, Any]:
@@ -386,11 +386,13 @@ class ValidateAppointmentForm(Action):
                 elif answer == "no":
                     values["correcting"] = True
                 else:
-                    return []
+                    return self._unanswered(dispatcher, tracker, intent)
             elif not values and intent == "nlu_fallback":
                 return self._misunderstood(dispatcher, tracker)
             elif not values and "action_start_task" not in _actions_since_user(tracker):
-                return []  # nothing for the form: let the rules answer (question, handoff, ...)
+                # nothing for the form: let the rules answer (question, handoff, ...)
+                return self._unanswered(dispatcher, tracker, intent)
+            values["unanswered"] = None
         events = await self._check(dispatcher, tracker, values)
         merged = {**{s: slot(s) for s in TASK_SLOTS["book"] + ["old_date", "booking_ref", "time_period"]},
                   **values}
@@ -400,6 +402,17 @@ class ValidateAppointmentForm(Action):
         events += [SlotSet(k, v) for k, v in values.items()]
         events.append(SlotSet("requested_slot", missing[0] if missing else None))
         return events
+
+    def _unanswered(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str | None) -> list[EventType]:
+        """A turn with nothing the form can use. Questions and goodbyes are the rules' to answer; answers that
+        keep missing the question (the same question a third time) go to a person instead of a loop."""
+        if intent in NOT_DETAILS:
+            return []
+        count = int(tracker.get_slot("unanswered") or 0) + 1
+        if count >= POLICY.get("max_unanswered", 3):
+            return handoff(dispatcher, "misunderstood", "I'm sorry, I don't seem to be getting this right. "
+                                                        "Let me put you through to a member of our team.")
+        return [SlotSet("unanswered", float(count))]
 
     def _misunderstood(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         if _consecutive_intents(tracker, "nlu_fallback") >= POLICY["max_misunderstandings"]:

@@ -157,14 +157,17 @@ _RESCHEDULE_VERBS = frozenset("move moving reschedule rearrange postpone change 
 _CANCEL_VERBS = frozenset("cancel cancelling canceling cancellation".split())
 
 
+_HESITATION_PHRASES = re.compile(r"\b(?:let me see|let me think|let's see|you know)\b")
+
+
 def leading_word(text: str) -> str | None:
-    """The first word that is not a hesitation ("um, yes, book it" -> "yes")."""
-    return next((w for w in tokens(text) if w not in HESITATIONS), None)
+    """The first word that is not a hesitation ("um, let me see, yes, book it" -> "yes")."""
+    return next((w for w in tokens(_HESITATION_PHRASES.sub(" ", text.lower())) if w not in HESITATIONS), None)
 
 
 def agrees(text: str) -> bool:
     """An answer to "Shall I ...?" that leads with agreement and takes nothing back ("yes please, cancel it")."""
-    words = tokens(text)
+    words = tokens(_HESITATION_PHRASES.sub(" ", text.lower()))
     first = leading_word(text)
     if first == "that's" and len(words) > 1:
         first = next((w for w in words[words.index("that's") + 1 :] if w not in HESITATIONS), None)
@@ -172,15 +175,24 @@ def agrees(text: str) -> bool:
 
 
 def task_from_verbs(text: str) -> str | None:
-    """The task a sentence asks for by its verb and an appointment noun ("move my appointment from ... to ...")."""
+    """The task a sentence asks for by its verb ("move my appointment from ... to ...", "I need to reschedule").
+
+    "cancel", "reschedule", "rearrange" and "postpone" say it alone; "move", "change", "shift" only with an
+    appointment noun ("change it to Friday" is a correction, not a new task).
+    """
     words = set(tokens(text))
-    if not words & _APPOINTMENT and "it" not in words:
-        return None
     if words & _CANCEL_VERBS:
         return "cancel_appointment"
-    if words & _RESCHEDULE_VERBS and words & _APPOINTMENT:
+    if words & _RESCHEDULE_ALONE or (words & _RESCHEDULE_VERBS and words & _APPOINTMENT):
         return "reschedule_appointment"
     return None
+
+
+_RESCHEDULE_ALONE = frozenset("reschedule rescheduling rearrange postpone".split())
+_SPEAK = frozenset("speak talk speaking talking".split())
+_PEOPLE = frozenset(
+    "someone somebody anyone anybody person human receptionist reception staff people operator agent".split()
+)
 
 
 def context_intent(text: str, intent: str | None, requested: str | None) -> str | None:
@@ -211,6 +223,8 @@ def context_intent(text: str, intent: str | None, requested: str | None) -> str 
         task = task_from_verbs(text)
         if task is not None and task != intent:
             return task
+    if intent in _UNSURE and words_set(words) & _SPEAK and words_set(words) & _PEOPLE:
+        return "request_human"  # "is there somebody I can speak to?"
     if intent in _UNSURE and words_set(words) & _BOOKING_WORDS and words_set(words) & SERVICE_CUES:
         return "book_appointment"  # "I'd like to book a filling done the eleventh, no sorry, the twelfth"
     if intent == "report_urgent" and not words_set(words) & URGENT_WORDS:
