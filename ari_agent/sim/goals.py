@@ -12,6 +12,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from ari_agent.sim.voices import pick_voice
+
 GOALS = (
     "book",
     "cancel",
@@ -186,7 +188,7 @@ def draw_call(index: int, seed: int, now: datetime, voices: list[str], lines: li
         caller_id="" if withheld else f"+1555{rng.randint(1000000, 9999999)}",
         goal=goal,
         persona=persona,
-        voice=rng.choice(voices) if voices else "",
+        voice=pick_voice(rng, voices) if voices else "",
         line=rng.choice(lines) if lines else "",
         mid_question=mid,
     )

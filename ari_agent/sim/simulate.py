@@ -101,10 +101,13 @@ class SimLine(ReplayLine):
                 self.talk_overs_pausing += int(self._utterance_paused)
         elif event.type is EventType.DIALOGUE_RESULT:
             self.slots = dict(event.data.get("slots") or {})
+            self.transcript.append(f"  intent: {event.data.get('intent')} ({event.data.get('intent_confidence')})")
         elif event.type is EventType.BOOKING:
             self.outcome = str(event.data.get("action", "")) or self.outcome
         elif event.type is EventType.CALLER_TURN:
-            self.transcript.append(f"heard: {event.data.get('text', '')}")
+            confidence = event.data.get("confidence")
+            conf = f" ({float(confidence):.2f})" if isinstance(confidence, int | float) else ""
+            self.transcript.append(f"heard{conf}: {event.data.get('text', '')}")
 
     # --- the script, decided live ---------------------------------------------------------------------
     def _script(self, idle: bool) -> None:

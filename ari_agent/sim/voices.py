@@ -74,9 +74,16 @@ def available_voices() -> list[str]:
             variant = _ESPEAK_VARIANTS[1 + i % (len(_ESPEAK_VARIANTS) - 1)]
             voices.append(f"espeak:{base}{variant}")
     if shutil.which("text2wave"):
-        root = Path("/usr/share/festival/voices/english")
-        voices += [f"festival:{name}" for name in _FESTIVAL_VOICES if (root / name).is_dir()]
+        roots = [p for p in Path("/usr/share/festival/voices").glob("*") if p.is_dir()]
+        voices += [f"festival:{name}" for name in _FESTIVAL_VOICES if any((r / name).is_dir() for r in roots)]
     return voices
+
+
+def pick_voice(rng: random.Random, voices: list[str]) -> str:
+    """A voice, each engine equally likely: espeak's many variants must not make most callers espeak."""
+    families = sorted({v.partition(":")[0] for v in voices})
+    family = rng.choice(families)
+    return rng.choice([v for v in voices if v.startswith(f"{family}:")])
 
 
 @functools.lru_cache(maxsize=4096)
@@ -97,7 +104,8 @@ def synthesise(voice: str, text: str, rate: int = 0) -> bytes:
         done = subprocess.run(cmd, capture_output=True, check=False)
         if done.returncode != 0 or not raw.is_file():
             raise VoiceError(f"{voice} failed to say {text!r}: {done.stderr.decode(errors='replace')[:200]}")
-        subprocess.run(["sox", "-D", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)], check=True)
+        subprocess.run(["sox", "-D", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(out)], check=True,
+                       capture_output=True)  # fmt: skip
         return read_wav(out)
 
 
@@ -163,7 +171,8 @@ def apply_line(pcm: bytes, line: str, seed: int) -> bytes:
     elif effect == "babble":
         pcm = mix_noise(pcm, float(amount), seed=seed, noise=_babble())
     elif effect in ("quiet", "hot"):
-        gain = 10 ** ((-18 if effect == "quiet" else 12) / 20)
+        # A quiet line (-18 dB) and a hot one (+6 dB over peak-normalised speech: its loud syllables clip).
+        gain = 10 ** ((-18 if effect == "quiet" else 6) / 20)
         pcm = array_to_pcm(np.clip(pcm_to_array(pcm).astype(np.float64) * gain, -32768, 32767).astype(np.int16))
     narrow = downsample_16k_to_8k(pcm)
     if codec == "ulaw":
