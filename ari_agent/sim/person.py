@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass, field
-from datetime import date, time
+from datetime import date, datetime, time
 
 from ari_agent.sim import phrasing as say
 from ari_agent.sim.goals import SimCall
@@ -291,14 +291,14 @@ class Person:
             assert existing is not None
             if goal.name.lower() not in text:
                 return "name"
-            if not _says_start(text, existing.starts_at.weekday(), existing.starts_at.hour, existing.starts_at.minute):
+            if not _says_start(text, existing.starts_at):
                 return "old"
             return None
         if goal.kind == "reschedule":
             existing = goal.existing
             assert existing is not None and goal.starts_at is not None
             _, _, new_part = text.rpartition(" to ")
-            if not _says_start(new_part, goal.starts_at.weekday(), goal.starts_at.hour, goal.starts_at.minute):
+            if not _says_start(new_part, goal.starts_at):
                 return "when"
             return None
         if goal.kind != "book" or goal.starts_at is None:
@@ -307,7 +307,7 @@ class Person:
         names = re.findall(r"\bfor ([a-z' -]+?)(?:,|\.|\?| and we'll|$)", text)
         if not names or names[-1].strip() != goal.name.lower():
             return "name"
-        if not _says_start(text, goal.starts_at.weekday(), goal.starts_at.hour, goal.starts_at.minute):
+        if not _says_start(text, goal.starts_at):
             return "when"
         if goal.service not in text:
             return "service"
@@ -342,7 +342,9 @@ def _clock_words(hour: int, minute: int) -> str:
     return f"{h} {minute:02d}"
 
 
-def _says_start(text: str, weekday: int, hour: int, minute: int) -> bool:
-    """Whether a read-back names this weekday and this clock time, and no other weekday."""
+def _says_start(text: str, start: datetime) -> bool:
+    """Whether a read-back names this weekday, this day of the month and this clock time, and no other day."""
     days = set(_WEEKDAY_RE.findall(text))
-    return days == {say.WEEKDAYS[weekday].lower()} and _clock_words(hour, minute) in text
+    dated = re.search(rf"\bthe {say.ordinal(start.day).replace(' ', '[ -]')}\b", text)
+    return days == {say.WEEKDAYS[start.weekday()].lower()} and bool(dated) and _clock_words(
+        start.hour, start.minute) in text

@@ -81,6 +81,7 @@ class SimLine(ReplayLine):
         self._barged_for = 0
         self._utterance_open = False
         self._utterance_paused = False
+        self._spoken_frames = 0
         self.utterances = 0
         self.pausing = 0
         self.talk_overs = 0
@@ -99,6 +100,9 @@ class SimLine(ReplayLine):
             if self._utterance_open and len(self._pending) > TALK_OVER_FRAMES:
                 self.talk_overs += 1
                 self.talk_overs_pausing += int(self._utterance_paused)
+                said = self._spoken_frames - len(self._pending)
+                self.transcript.append(f"TALK-OVER {len(self._pending) * FRAME_MS} ms before the caller's end, "
+                                       f"{said * FRAME_MS} ms into the utterance")  # fmt: skip
         elif event.type is EventType.DIALOGUE_RESULT:
             self.slots = dict(event.data.get("slots") or {})
             self.transcript.append(f"  intent: {event.data.get('intent')} ({event.data.get('intent_confidence')})")
@@ -157,19 +161,22 @@ class SimLine(ReplayLine):
         if isinstance(action, Silence):
             self._pending.extend([SILENCE] * int(action.seconds * 1000 // FRAME_MS))
             return
-        self.transcript.append(f"caller: {action.plain}")
         if self.call.persona.text_only:
+            self.transcript.append(f"caller: {action.plain}")
             before = listener.turns_returned
             listener.put_text(action.plain, barge_in=barge)
             if not barge:
                 self._await_returned = before
             return
         pieces, pauses = self._pieces(action.text)
+        shown = "".join(f"{p} [{pauses[i]:.1f}s] " if i < len(pauses) else p for i, p in enumerate(pieces))
+        self.transcript.append(f"caller: {shown}")
         pcm = speak(self.call.voice, pieces, pauses, self._rate)
         pcm = apply_line(pcm, self.call.line, seed=self.call.seed * 1000 + self.call.index * 50 + self.turns_started)
         if not barge:
             self._pending.extend([SILENCE] * (GAP_MS // FRAME_MS))
         self._pending.extend(frames(pcm))
+        self._spoken_frames = len(self._pending)
         self._utterance_open = True
         self._utterance_paused = any(p > 0 for p in pauses)
         self.utterances += 1

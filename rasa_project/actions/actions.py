@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from components.cues import yes_or_no
+from components.cues import says_yes, yes_or_no
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
@@ -30,6 +30,7 @@ from .spoken import (
     normalise,
     hinted_details,
     parse_date,
+    correction_name,
     parse_name,
     self_corrected,
     parse_phone,
@@ -278,6 +279,8 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
     if spoken:
         found["spoken_time"] = spoken
     name = parse_name(text) if requested == "name" else find_name_statement(text)
+    if not name and (requested == "confirmed" or tracker.get_slot("correcting")):
+        name = correction_name(text)  # "no, it's Sandra Green" after the read-back
     if name:
         found["name"] = name
     if requested == "phone":
@@ -381,6 +384,10 @@ class ValidateAppointmentForm(Action):
                 if values:
                     values["confirmed"] = None
                     values["correcting"] = None
+                elif answer == "yes" and not says_yes(tracker.latest_message.get("text") or ""):
+                    # Acting is the one step that cannot be taken back: a yes read only from the constrained
+                    # decoder or the classifier, with no yes-word heard, is asked again instead of booked.
+                    return self._yes_unclear(dispatcher, tracker)
                 elif answer == "yes":
                     values["confirmed"] = True
                 elif answer == "no":
@@ -413,6 +420,14 @@ class ValidateAppointmentForm(Action):
             return handoff(dispatcher, "misunderstood", "I'm sorry, I don't seem to be getting this right. "
                                                         "Let me put you through to a member of our team.")
         return [SlotSet("unanswered", float(count))]
+
+    def _yes_unclear(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        count = int(tracker.get_slot("unanswered") or 0) + 1
+        if count >= POLICY.get("max_unanswered", 3):
+            return handoff(dispatcher, "misunderstood", "I'm sorry, I don't seem to be getting this right. "
+                                                        "Let me put you through to a member of our team.")
+        dispatcher.utter_message(text="Sorry, was that a yes?")
+        return [SlotSet("unanswered", float(count)), SlotSet("requested_slot", "confirmed")]
 
     def _misunderstood(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         if _consecutive_intents(tracker, "nlu_fallback") >= POLICY["max_misunderstandings"]:

@@ -404,6 +404,29 @@ def parse_name(text: str) -> str | None:
     return " ".join(w[:1].upper() + w[1:] for w in words)
 
 
+_CORRECTION_NAME = re.compile(r"\b(?:my name is|my name's|the name is|the name's|name's|name is|it's|it is)\s+")
+_NOT_A_NAME_EITHER = {"wrong", "right", "correct", "fine", "ok", "okay", "that", "it", "this", "at", "on", "in",
+                      "a", "an", "the", "morning", "afternoon", "evening", "noon", "half", "quarter", "past"}
+
+
+def correction_name(text: str) -> str | None:
+    """A name given to correct a read-back: "no, it's Sandra Green", "the name is Sandra Green".
+
+    Only after a name lead-in, and never a day, a time, a number or a service ("no, it's the twelfth").
+    """
+    t = normalise(text)
+    leads = list(_CORRECTION_NAME.finditer(t))
+    if not leads:
+        return None
+    rest = t[leads[-1].end():]
+    words = rest.split()
+    if any(w in _NUMBER_WORDS or w in _ORDINAL_WORDS or w in _NOT_A_NAME_EITHER for w in words):
+        return None
+    if parse_service(rest) or parse_date(rest, date.today()) or parse_time(rest):
+        return None
+    return parse_name(rest)
+
+
 def find_name_statement(text: str) -> str | None:
     """A name volunteered out of order: 'my name is Jennifer Wood' (only explicit forms, to avoid guesses).
 

@@ -174,6 +174,11 @@ def agrees(text: str) -> bool:
     return first in YES_LEADS and not any(w in _CONFIRM_NEGATIONS for w in words)
 
 
+def says_yes(text: str) -> bool:
+    """Whether a word of agreement was heard at all (the free transcript, not a constrained reading)."""
+    return any(w in YES_LEADS or w in AFFIRM_CUES for w in tokens(text))
+
+
 def task_from_verbs(text: str) -> str | None:
     """The task a sentence asks for by its verb ("move my appointment from ... to ...", "I need to reschedule").
 
@@ -219,6 +224,8 @@ def context_intent(text: str, intent: str | None, requested: str | None) -> str 
         return None
     if requested in ("service", "date", "time", "old_date", "phone") and intent == "goodbye" and names_a_value(words):
         return "inform"
+    if requested is None and intent in _UNSURE | {"deny", "affirm"} and _NOTHING_MORE.search(" ".join(words)):
+        return "goodbye"  # "nothing else", "that's all", "that's everything" after "anything else?"
     if intent in {"book_appointment", "inform"} | _UNSURE:
         task = task_from_verbs(text)
         if task is not None and task != intent:
@@ -235,6 +242,7 @@ def context_intent(text: str, intent: str | None, requested: str | None) -> str 
 
 
 DEFAULT_FALLBACK = "nlu_fallback"
+_NOTHING_MORE = re.compile(r"\b(?:nothing else|nothing more|that's all|that is all|that's everything|that's it|all done)\b")
 _UNSURE = frozenset({DEFAULT_FALLBACK, "out_of_scope"})
 _BOOKING_WORDS = frozenset("book booking appointment come see".split())
 SERVICE_CUES = frozenset(
