@@ -97,7 +97,9 @@ class CallSettings:
     # A pause after words that cannot end a sentence ("... for", "... and", half a phone number) ends the turn
     # only after this much silence; a whole answer to the question asked ("yes please") after this little.
     hold_end_of_turn_ms: int = 1200
-    complete_end_of_turn_ms: int = 250
+    # ... after a whole phrase callers usually continue (a task request, a day without a time).
+    likely_more_end_of_turn_ms: int = 1000
+    complete_end_of_turn_ms: int = 300
     min_speech_ms: int = 120
     barge_in_ms: int = 200
     # Line echo is assumed at least this far below the agent's prompt (see ListenerConfig).
@@ -196,6 +198,7 @@ _POSITIVE = {
     ("call", "end_of_turn_ms"),
     ("call", "fast_end_of_turn_ms"),
     ("call", "hold_end_of_turn_ms"),
+    ("call", "likely_more_end_of_turn_ms"),
     ("call", "complete_end_of_turn_ms"),
     ("call", "barge_in_ms"),
     ("call", "echo_return_loss_db"),

@@ -214,8 +214,13 @@ def test_completeness_reads_the_words_so_far() -> None:
 
     for text in ("i'd like to book a check up for", "on monday at", "um", "my name is", "it's twenty", "and"):
         assert completeness(text) is Completeness.INCOMPLETE, text
-    for text in ("i'd like to book a check up", "monday at ten", "jennifer wood"):
+    for text in ("monday at ten", "jennifer wood", "what are your opening hours"):
         assert completeness(text) is Completeness.UNKNOWN, text
+    # A task request or a day without its time: whole, but callers usually go on.
+    assert completeness("i'd like to book a check up") is Completeness.LIKELY_MORE
+    assert completeness("the second of december", "when") is Completeness.LIKELY_MORE
+    assert completeness("the second of december at noon", "when") is Completeness.UNKNOWN
+    assert completeness("um let me see") is Completeness.INCOMPLETE
     assert completeness("yes", "yes_no") is Completeness.COMPLETE
     assert completeness("yes", None) is Completeness.UNKNOWN
     assert completeness("no thank you", None) is Completeness.COMPLETE
@@ -239,7 +244,7 @@ def test_a_pause_after_an_unfinished_sentence_does_not_end_the_turn() -> None:
     assert [e.type for e in events] == [EndpointEventType.SPEECH_START, EndpointEventType.END_OF_TURN]
     end = events[-1]
     assert end.speech_end_ms == 3100  # the whole sentence, across the 900 ms pause
-    assert end.endpoint_wait_ms == 360  # the settled partial "... for monday" ends it at the stable wait
+    assert end.endpoint_wait_ms == 1000  # a task request: callers often add a time, so the longer wait
 
 
 def test_without_the_words_the_same_pause_ends_the_turn() -> None:
@@ -259,7 +264,7 @@ def test_an_unfinished_sentence_still_ends_after_the_hold() -> None:
 def test_a_whole_answer_ends_the_turn_sooner() -> None:
     ep = _judged("yes_no")
     events = run(ep, timeline((S, 500), (Q, 1000)), {20: "yes"})
-    assert events[-1].endpoint_wait_ms == 260  # 250 ms of silence once "yes" had settled (200 ms)
+    assert events[-1].endpoint_wait_ms == 300  # 300 ms of silence once "yes" had settled (200 ms)
     open_question = _judged(None)
     events = run(open_question, timeline((S, 500), (Q, 1000)), {20: "yes"})
     assert events[-1].endpoint_wait_ms == 360

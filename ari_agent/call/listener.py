@@ -42,7 +42,8 @@ class ListenerConfig:
     end_of_turn_ms: int = 600
     fast_end_of_turn_ms: int = 350  # once the recogniser's partial result has settled
     hold_end_of_turn_ms: int = 1200  # after words that cannot end a sentence (media.turn_end)
-    complete_end_of_turn_ms: int = 250  # after a whole answer to the question asked
+    likely_more_end_of_turn_ms: int = 1000  # after a task request or a day without its time
+    complete_end_of_turn_ms: int = 300  # after a whole answer to the question asked
     min_speech_ms: int = 120
     barge_in_ms: int = 200
     no_input_ms: int = 6000
@@ -113,6 +114,7 @@ class Listener:
                 max_utterance_ms=config.max_utterance_ms,
                 no_input_ms=config.no_input_ms,
                 hold_end_silence_ms=config.hold_end_of_turn_ms,
+                likely_more_end_silence_ms=config.likely_more_end_of_turn_ms,
                 complete_end_silence_ms=config.complete_end_of_turn_ms,
             ),
             judge=lambda partial: completeness(partial, self._expected),

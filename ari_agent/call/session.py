@@ -282,6 +282,7 @@ class CallSession:
                 end_of_turn_ms=call.end_of_turn_ms,
                 fast_end_of_turn_ms=call.fast_end_of_turn_ms,
                 hold_end_of_turn_ms=call.hold_end_of_turn_ms,
+                likely_more_end_of_turn_ms=call.likely_more_end_of_turn_ms,
                 complete_end_of_turn_ms=call.complete_end_of_turn_ms,
                 min_speech_ms=call.min_speech_ms,
                 barge_in_ms=call.barge_in_ms,

@@ -49,8 +49,10 @@ class EndpointConfig:
     # When the words so far cannot end a sentence ("... for", "... and", half a phone number): a pause this
     # long is still inside the turn. Real callers pause 0.5-1.0 s mid-sentence.
     hold_end_silence_ms: int = 1200
+    # When the words so far are whole but callers usually go on (a task request, a day without its time).
+    likely_more_end_silence_ms: int = 1000
     # When the words so far are a whole answer to the question asked ("yes", "no thanks"), once settled.
-    complete_end_silence_ms: int = 250
+    complete_end_silence_ms: int = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +153,8 @@ class Endpointer:
         verdict = self.judge(self._partial) if self.judge is not None and self._partial else Completeness.UNKNOWN
         if verdict is Completeness.INCOMPLETE:
             return max(cfg.hold_end_silence_ms, cfg.end_silence_ms)
+        if verdict is Completeness.LIKELY_MORE:
+            return max(cfg.likely_more_end_silence_ms, cfg.end_silence_ms)
         if stable and verdict is Completeness.COMPLETE:
             return min(cfg.complete_end_silence_ms, cfg.stable_end_silence_ms)
         return cfg.stable_end_silence_ms if stable else cfg.end_silence_ms

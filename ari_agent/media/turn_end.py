@@ -20,7 +20,8 @@ from ari_agent.asr.expectations import phrases
 class Completeness(enum.StrEnum):
     """What the words so far say about the end of the turn."""
 
-    INCOMPLETE = "incomplete"  # more is coming: wait longer than usual before ending the turn
+    INCOMPLETE = "incomplete"  # the sentence cannot end here: wait longest before ending the turn
+    LIKELY_MORE = "likely-more"  # a whole phrase, but callers usually go on (a task's details, a day's time)
     COMPLETE = "complete"  # a whole answer to the question asked: end the turn soon
     UNKNOWN = "unknown"  # the usual silence rule
 
@@ -29,11 +30,23 @@ class Completeness(enum.StrEnum):
 # phrases whose second half carries the meaning ("half" past, "next" Tuesday, "my name is" ...).
 HANGING_WORDS = frozenset(
     """
-for at and or to on the a an my is are was were um uh er erm hmm mm so but with from of in into like about
-around half quarter past before after next this that's it's i'm i'd i'll we're i we need want would could
+for at and or to on the a an my is am are was were um uh er erm hmm hm mm ah eh so but with from of in into like
+about around half quarter past before after next this that's it's i'm i'd i'll we're i we need want would could
 book make by until than because if
 """.split()
 )
+# Hesitations of more than one word: "let me see ..." is never the end.
+_HESITATION_ENDINGS = ("let me see", "let me think", "let's see", "you know")
+# Words that make a sentence a request for a task: callers giving the details in one breath pause between them.
+_TASK_WORDS = frozenset("book booking appointment cancel reschedule move change rearrange".split())
+_DAY_WORDS = frozenset(
+    """
+monday tuesday wednesday thursday friday saturday today tomorrow first second third fourth fifth sixth seventh
+eighth ninth tenth eleventh twelfth thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth
+twentieth thirtieth january february march april may june july august september october november december
+""".split()
+)
+_TIME_WORDS = frozenset("o'clock half quarter thirty fifteen noon midday morning afternoon evening am pm".split())
 # Tens that a number usually goes on from: "twenty" (five), "thirty" (first).
 _TENS = frozenset("twenty thirty forty fifty".split())
 _DIGIT_WORDS = {
@@ -65,7 +78,7 @@ def completeness(partial: str, expected: str | None = None) -> Completeness:
     if not words:
         return Completeness.UNKNOWN
     last = words[-1]
-    if last in HANGING_WORDS or last in _TENS:
+    if last in HANGING_WORDS or last in _TENS or " ".join(words).endswith(_HESITATION_ENDINGS):
         return Completeness.INCOMPLETE
     if expected == "digits":
         digits = _spoken_digits(words)
@@ -77,6 +90,11 @@ def completeness(partial: str, expected: str | None = None) -> Completeness:
         return Completeness.COMPLETE
     if last in _FINAL_WORDS or words[-2:] == ["thank", "you"]:
         return Completeness.COMPLETE
+    present = set(words)
+    if expected is None and present & _TASK_WORDS:
+        return Completeness.LIKELY_MORE  # "I need to cancel my appointment on the third ... the name is ..."
+    if expected == "when" and present & _DAY_WORDS and not present & _TIME_WORDS:
+        return Completeness.LIKELY_MORE  # "the second of December ... twelve noon please"
     return Completeness.UNKNOWN
 
 
