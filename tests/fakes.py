@@ -116,7 +116,13 @@ class FakeDialogue:
         self.started.append(context)
 
     async def send(
-        self, conversation_id: str, text: str, asr_confidence: float = 1.0, *, hint: AsrHint | None = None
+        self,
+        conversation_id: str,
+        text: str,
+        asr_confidence: float = 1.0,
+        *,
+        hint: AsrHint | None = None,
+        unsure: float = 0.0,
     ) -> DialogueResult:
         self.hints.append(hint)
         if text == "BOOM":

@@ -28,6 +28,12 @@ class AsrResult:
     audio_ms: int  # audio fed for this utterance
     decode_ms: float  # CPU wall time spent decoding it
     hint: AsrHint | None = None  # None when no answer was expected
+    # Share of the words the recogniser was unsure of (word confidence < UNSURE_WORD): a garbled turn has many,
+    # even when its mean confidence looks fine.
+    unsure: float = 0.0
+
+
+UNSURE_WORD = 0.8
 
 
 class AsrStream(Protocol):

@@ -17,7 +17,7 @@ from typing import Any
 
 import vosk
 
-from ari_agent.asr.base import AsrHint, AsrResult
+from ari_agent.asr.base import UNSURE_WORD, AsrHint, AsrResult
 from ari_agent.asr.expectations import phrases
 from ari_agent.media.audio import HighBandFill
 
@@ -155,6 +155,7 @@ class VoskStream:
         result = AsrResult(
             text=" ".join(self._segments),
             confidence=sum(confs) / len(confs) if confs else 0.0,
+            unsure=sum(c < UNSURE_WORD for c in confs) / len(confs) if confs else 0.0,
             audio_ms=self._bytes * 1000 // (2 * self._engine.sample_rate),
             decode_ms=self._decode_s * 1000,
             hint=hint,

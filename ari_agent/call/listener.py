@@ -72,6 +72,7 @@ class Utterance:
     audio: bytes = field(default=b"", repr=False)
     source: str = "speech"  # speech | text (a replayed text-only turn that bypassed the recogniser)
     hint: AsrHint | None = None  # the expectation-constrained reading, when an answer was expected
+    unsure: float = 0.0  # share of words the recogniser was unsure of (AsrResult.unsure)
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,6 +351,7 @@ class Listener:
             Utterance(
                 text=result.text,
                 confidence=result.confidence,
+                unsure=result.unsure,
                 audio_start_ms=start_ms,
                 audio_end_ms=end_ms,
                 endpoint_wait_ms=endpoint_wait_ms,

@@ -456,9 +456,10 @@ class CallSession:
                 if turn == self._settings.call.operator_digit:
                     await self.handoff(Handoff("dtmf"))
                     return
-                text, confidence, source, hint = turn, 1.0, "dtmf", None
+                text, confidence, source, hint, unsure = turn, 1.0, "dtmf", None, 0.0
             else:
                 text, confidence, source, hint = turn.text, turn.confidence, turn.source, turn.hint
+                unsure = turn.unsure
                 if self.deps.recorder is not None and turn.audio:
                     path = self.deps.recorder.caller_turn(
                         self.call_id, turn.audio, text=text, barge_in=turn.barge_in, heard=bool(text.strip())
@@ -469,7 +470,7 @@ class CallSession:
             if hint is not None:
                 recorded["hint"] = hint.as_dict()
             self.emit(EventType.CALLER_TURN, text=text, confidence=confidence, source=source, **recorded)
-            result = await self._understand(text, confidence, hint)
+            result = await self._understand(text, confidence, hint, unsure)
             if result is None:
                 return
             if self._listener is not None:
@@ -505,11 +506,13 @@ class CallSession:
             self._last_utterance = result
         return result
 
-    async def _understand(self, text: str, confidence: float, hint: AsrHint | None = None) -> DialogueResult | None:
+    async def _understand(
+        self, text: str, confidence: float, hint: AsrHint | None = None, unsure: float = 0.0
+    ) -> DialogueResult | None:
         started = time.monotonic()
         try:
             async with asyncio.timeout(self._settings.dialogue.timeout_seconds + 1):
-                result = await self.deps.dialogue.send(self.call_id, text, confidence, hint=hint)
+                result = await self.deps.dialogue.send(self.call_id, text, confidence, hint=hint, unsure=unsure)
         except (DialogueError, TimeoutError) as exc:
             code = exc.code if isinstance(exc, DialogueError) else "dialogue-timeout"
             self.emit(EventType.ERROR, code=code, message=str(exc)[:500])

@@ -62,7 +62,13 @@ class DialogueEngine(Protocol):
         ...
 
     async def send(
-        self, conversation_id: str, text: str, asr_confidence: float = 1.0, *, hint: AsrHint | None = None
+        self,
+        conversation_id: str,
+        text: str,
+        asr_confidence: float = 1.0,
+        *,
+        hint: AsrHint | None = None,
+        unsure: float = 0.0,
     ) -> DialogueResult:
         """One caller turn (with the recogniser's expectation hint, if any). Raises DialogueError on failure."""
         ...

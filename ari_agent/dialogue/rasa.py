@@ -193,11 +193,18 @@ class RasaDialogue:
         )
 
     async def send(
-        self, conversation_id: str, text: str, asr_confidence: float = 1.0, *, hint: AsrHint | None = None
+        self,
+        conversation_id: str,
+        text: str,
+        asr_confidence: float = 1.0,
+        *,
+        hint: AsrHint | None = None,
+        unsure: float = 0.0,
     ) -> DialogueResult:
         """One caller turn: the bot's replies, the understood intent, the slots and the bot's signals."""
         started = time.monotonic()
-        metadata: dict[str, Any] = {"asr_confidence": asr_confidence}
+        # How sure the recogniser was: the NLU does not tell a caller "this line can't help" from a garbled turn.
+        metadata: dict[str, Any] = {"asr_confidence": asr_confidence, "asr_unsure": round(unsure, 3)}
         requested = self._requested.get(conversation_id)
         if requested:
             # The question this turn answers: the NLU reads "yes, cancel it" or "Mary Mitchell, thanks" by it.

@@ -28,7 +28,15 @@ from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from components.cues import context_intent, hint_intent, is_closing, is_short_no, is_short_yes
+from components.cues import (
+    CLARITY_INTENTS,
+    asr_unsure,
+    context_intent,
+    hint_intent,
+    is_closing,
+    is_short_no,
+    is_short_yes,
+)
 from components.overrule import overrule_intent
 
 _LOGGER = logging.getLogger(__name__)
@@ -57,7 +65,9 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         """The component; it has nothing to train."""
         return cls(config)
 
-    def decide(self, text: str, intent: str | None, hint: object = None, requested: object = None) -> str | None:
+    def decide(
+        self, text: str, intent: str | None, hint: object = None, requested: object = None, heard_unsure: bool = False
+    ) -> str | None:
         """The intent the cues give this turn, or None to keep the classifier's.
 
         `hint` is the voice agent's constrained reading of the turn (message metadata "asr_hint"), sent when the
@@ -65,6 +75,10 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         `requested` is the slot the bot's last turn asked for (metadata "requested_slot"): the question a
         caller answers decides what a "yes, cancel it" or a "Mary Mitchell, thanks" is.
         """
+        if intent in CLARITY_INTENTS and heard_unsure:
+            # "This line can't help with that" and a frustration handoff are statements about what the caller
+            # said: on a turn the recogniser was unsure of, ask again instead (two misses -> a person).
+            return DEFAULT_NLU_FALLBACK_INTENT_NAME
         in_context = context_intent(text, intent, requested if isinstance(requested, str) else None)
         if in_context is not None:
             return in_context
@@ -89,7 +103,10 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
             metadata = message.get("metadata") or {}
             hint = metadata.get("asr_hint") if isinstance(metadata, dict) else None
             requested = metadata.get("requested_slot") if isinstance(metadata, dict) else None
-            decided = self.decide(str(message.get(TEXT) or ""), current.get(INTENT_NAME_KEY), hint, requested)
+            unsure = isinstance(metadata, dict) and asr_unsure(metadata.get("asr_confidence"), metadata.get("asr_unsure"))
+            decided = self.decide(
+                str(message.get(TEXT) or ""), current.get(INTENT_NAME_KEY), hint, requested, heard_unsure=unsure
+            )
             if decided is None:
                 continue
             overrule_intent(message, decided, float(self._config["rule_confidence"]))
