@@ -117,7 +117,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return asyncio.run(
         simulate(
             settings, calls=args.calls, seed=args.seed, jobs=args.jobs, text=args.text, report_path=report,
-            threshold=args.min_success, verbose=args.verbose,
+            threshold=args.min_success, max_wrong_writes=args.max_wrong_writes, verbose=args.verbose,
         )
     )  # fmt: skip
 
@@ -204,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text", action="store_true", help="callers type instead of speak (no TTS, no ASR)")
     p.add_argument("--report", metavar="FILE.json", help="write the whole report as JSON")
     p.add_argument("--min-success", type=float, metavar="RATE", help="exit 1 when task success is below RATE")
+    p.add_argument("--max-wrong-writes", type=int, metavar="N", help="exit 1 when more wrong values were written")
     p.add_argument("--verbose", "-v", action="store_true", help="print the transcript of every failed call")
     p.set_defaults(func=cmd_simulate)
 

@@ -286,6 +286,9 @@ class Person:
 
     def _first_wrong(self, text: str) -> str | None:
         goal = self.call.goal
+        verb = {"book": "book", "cancel": "cancel", "reschedule": "move"}.get(goal.kind)
+        if verb is None or verb not in text:
+            return "task"  # asked to book when they wanted to move it, or the other way round
         if goal.kind == "cancel":
             existing = goal.existing
             assert existing is not None

@@ -441,9 +441,10 @@ def summary(rep: dict[str, Any]) -> str:
 
 async def simulate(
     settings: Settings, *, calls: int, seed: int, jobs: int = 1, text: bool = False, report_path: Path | None = None,
-    threshold: float | None = None, verbose: bool = False,
+    threshold: float | None = None, max_wrong_writes: int | None = None, verbose: bool = False,
 ) -> int:  # fmt: skip
-    """Run `calls` simulated calls; print the summary, write the report; 1 if below `threshold`."""
+    """Run `calls` simulated calls; print the summary, write the report; 1 if below `threshold` or over
+    `max_wrong_writes`."""
     from dataclasses import replace
 
     from ari_agent.replay.runner import offline_engines
@@ -479,8 +480,13 @@ async def simulate(
         report_path.write_text(json.dumps(rep, indent=2, default=str))
         print(f"report written to {report_path}")
     success = rep["aggregate"]["task_success"] or 0.0
+    failed = 0
     if threshold is not None and success < threshold:
         print(f"simulate: task success {success} is below the threshold {threshold}")
-        return 1
-    return 0
+        failed = 1
+    wrong = rep["aggregate"]["wrong_writes"]
+    if max_wrong_writes is not None and wrong > max_wrong_writes:
+        print(f"simulate: {wrong} wrong values written (at most {max_wrong_writes} allowed)")
+        failed = 1
+    return failed
 

@@ -31,6 +31,7 @@ from .spoken import (
     hinted_details,
     parse_date,
     correction_name,
+    date_conflict,
     parse_name,
     self_corrected,
     parse_phone,
@@ -57,7 +58,7 @@ TASK_SLOTS = {
 }
 # Slots cleared when a task starts or ends; the caller's name and phone are kept for the whole call.
 TASK_STATE = ["service", "date", "time", "time_period", "time_unclear", "old_date", "booking_ref", "found_booking",
-              "confirmed", "correcting", "offered_times", "failed_lookups", "unanswered"]
+              "confirmed", "correcting", "offered_times", "failed_lookups", "unanswered", "date_options"]
 
 
 def _policy() -> dict[str, Any]:
@@ -160,6 +161,9 @@ def prompt_for(slot: str, tracker: Tracker) -> str:
     task = tracker.get_slot("task") or "book"
     if slot == "service":
         return "What would you like to come in for? We do check-ups, cleanings and fillings."
+    if slot in ("date", "old_date") and tracker.get_slot("date_options"):
+        options = [say_date(date.fromisoformat(d)) for d in tracker.get_slot("date_options")]
+        return f"Sorry, was that {options[0]} or {options[1]}?"
     if slot == "date":
         return "Which day would you like to move it to?" if task == "reschedule" else "Which day suits you?"
     if slot == "time":
@@ -300,7 +304,9 @@ class ActionStartTask(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        task = TASK_BY_INTENT.get(intent or "", "book")
+        # Details without a task verb continue the task in hand ("it's on December the eighth" after "I can't
+        # find a booking" is still the reschedule); only a task intent starts another.
+        task = TASK_BY_INTENT.get(intent or "") or tracker.get_slot("task") or "book"
         events: list[EventType] = [SlotSet("task", task)]
         if tracker.get_slot("task") != task or tracker.get_slot("booking_ref"):
             events += [SlotSet(slot, None) for slot in TASK_STATE]
@@ -353,8 +359,15 @@ class ValidateAppointmentForm(Action):
             found = extract_details(tracker, requested)
             if "service" in found and task == "book":
                 values["service"] = found["service"]
+            conflict = date_conflict(tracker.latest_message.get("text") or "", call_now(tracker).date())
+            target = "old_date" if task != "book" and not slot("booking_ref") else "date"
+            if conflict is not None:
+                found.pop("day", None)  # neither reading is trusted: the caller is asked which one
+                values["date_options"] = [d.isoformat() for d in conflict]
+                values[target] = None
+            elif "day" in found:
+                values["date_options"] = None
             if "day" in found:
-                target = "old_date" if task != "book" and not slot("booking_ref") else "date"
                 values[target] = found["day"].isoformat()
             if "spoken_time" in found and (task == "book" or slot("booking_ref")):
                 st = found["spoken_time"]

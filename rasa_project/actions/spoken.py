@@ -143,6 +143,22 @@ def parse_date(text: str, today: date) -> date | None:
     return None
 
 
+def date_conflict(text: str, today: date) -> tuple[date, date] | None:
+    """(the weekday's date, the number's date) when a caller names both and they disagree ("Saturday the first"
+    when the first is a Tuesday): one of them was misheard, so the agent asks which, rather than guess."""
+    t = normalise(text)
+    ordinal = r"(\d{1,2}th|" + "|".join(_ORDINAL_WORDS) + r")"
+    m = re.search(r"\b(" + "|".join(WEEKDAYS) + rf")\s+(?:the\s+)?{ordinal}\b", t)
+    if not m:
+        return None
+    day = _day_number(m.group(2))
+    by_number = parse_date(t[m.end(1):], today) if day else None
+    if by_number is None or by_number.weekday() == WEEKDAYS.index(m.group(1)):
+        return None
+    ahead = (WEEKDAYS.index(m.group(1)) - today.weekday()) % 7 or 7
+    return today + timedelta(days=ahead), by_number
+
+
 def _hour_value(token: str) -> int | None:
     if token.isdigit():
         return int(token)

@@ -175,8 +175,9 @@ def agrees(text: str) -> bool:
 
 
 def says_yes(text: str) -> bool:
-    """Whether a word of agreement was heard at all (the free transcript, not a constrained reading)."""
-    return any(w in YES_LEADS or w in AFFIRM_CUES for w in tokens(text))
+    """Whether the heard words (not a constrained reading) lead with agreement: "yes ...", "that's right";
+    a "right" at the end of garbled words ("it's rules right") is not a yes."""
+    return agrees(text) or is_short_yes(text)
 
 
 def task_from_verbs(text: str) -> str | None:
