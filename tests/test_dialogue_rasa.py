@@ -14,10 +14,15 @@ import pytest
 from ari_agent.dialogue.base import CallContext, DialogueResult, Handoff
 from ari_agent.dialogue.rasa import context_events, handoff_summary, result_from_rasa, result_to_rasa
 
+RASA_PROJECT = Path(__file__).parent.parent / "rasa_project"
+# The pure modules import the project's shared `lexicon` module the way Rasa's process does (project on the path).
+if str(RASA_PROJECT) not in sys.path:
+    sys.path.append(str(RASA_PROJECT))
+
 
 def _load(relative: str, name: str) -> ModuleType:
     """A pure module of the Rasa project (no Rasa imports), loaded from its file: Rasa lives in another venv."""
-    path = Path(__file__).parent.parent / "rasa_project" / relative
+    path = RASA_PROJECT / relative
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from functools import cache
 
+from ari_agent import lexicon
+
 # The bot's `requested_slot` -> the kind of answer expected.
 _KIND_BY_SLOT = {
     "service": "service",
@@ -25,18 +27,11 @@ _KIND_BY_SLOT = {
 }
 KINDS = frozenset(_KIND_BY_SLOT.values())
 
-_HOURS = "one two three four five six seven eight nine ten eleven twelve".split()
-_WEEKDAYS = "monday tuesday wednesday thursday friday saturday sunday".split()
-_MONTHS = "january february march april may june july august september october november december".split()
-_DAY_WORDS = (
-    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
-    "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth thirtieth twenty thirty"
-).split()
-_YES_NO = [
-    "yes", "yes please", "yeah", "yep", "sure", "okay", "please", "correct", "that's right", "yes that's right",
-    "that's fine", "that's correct", "sounds good", "go ahead",
-    "no", "no thanks", "no thank you", "nope", "that's wrong", "not quite",
-]  # fmt: skip
+_HOURS = tuple(word for word, value in lexicon.numbers("numbers").items() if 1 <= value <= 12)
+_WEEKDAYS = lexicon.ordered("weekdays")
+_MONTHS = lexicon.ordered("months")
+_DAY_WORDS = (*lexicon.numbers("ordinals"), "twenty", "thirty")
+_YES_NO = [phrase for phrases in lexicon.groups("yes_no_phrases").values() for phrase in phrases]
 
 
 @cache

@@ -14,6 +14,7 @@ import enum
 import re
 from functools import lru_cache
 
+from ari_agent import lexicon
 from ari_agent.asr.expectations import phrases
 
 
@@ -30,29 +31,21 @@ class Completeness(enum.StrEnum):
 # phrases whose second half carries the meaning ("half" past, "next" Tuesday, "my name is" ...).
 HANGING_WORDS = frozenset(
     """
-for at and or to on the a an my is am are was were um uh er erm hmm hm mm ah eh so but with from of in into like
-about around half quarter past before after next this that's it's i'm i'd i'll we're i we need want would could
-book make by until than because if
+for at and or to on the a an my is am are was were but with from of in into like about around half quarter past
+before after next this that's it's i'm i'd i'll we're i we need want would could book make by until than because if
 """.split()
-)
+) | (lexicon.words("hesitations") - {"so", "well", "oh"})  # "I think so", "not feeling well", "oh" = zero
 # Hesitations of more than one word: "let me see ..." is never the end.
-_HESITATION_ENDINGS = ("let me see", "let me think", "let's see", "you know")
+_HESITATION_ENDINGS = lexicon.ordered("hesitation_phrases")
 # Words that make a sentence a request for a task: callers giving the details in one breath pause between them.
 _TASK_WORDS = frozenset("book booking appointment cancel reschedule move change rearrange".split())
-_DAY_WORDS = frozenset(
-    """
-monday tuesday wednesday thursday friday saturday today tomorrow first second third fourth fifth sixth seventh
-eighth ninth tenth eleventh twelfth thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth
-twentieth thirtieth january february march april may june july august september october november december
-""".split()
+_DAY_WORDS = (
+    lexicon.words("weekdays") | lexicon.words("months") | frozenset(lexicon.numbers("ordinals")) | {"today", "tomorrow"}
 )
 _TIME_WORDS = frozenset("o'clock half quarter thirty fifteen noon midday morning afternoon evening am pm".split())
 # Tens that a number usually goes on from: "twenty" (five), "thirty" (first).
 _TENS = frozenset("twenty thirty forty fifty".split())
-_DIGIT_WORDS = {
-    "zero": 1, "oh": 1, "one": 1, "two": 1, "three": 1, "four": 1, "five": 1, "six": 1, "seven": 1,
-    "eight": 1, "nine": 1,
-}  # fmt: skip
+_DIGIT_WORDS = lexicon.table("digits")
 MIN_PHONE_DIGITS = 10
 # Closings that finish a turn whatever came before them.
 _FINAL_WORDS = frozenset("please thanks bye goodbye".split())

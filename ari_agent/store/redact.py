@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from ari_agent import lexicon
+
 _LOGGER = logging.getLogger(__name__)
 
 Redact = Callable[[str], str]
@@ -19,20 +21,7 @@ DEFAULT_REPLACEMENT = "[redacted]"
 CARD_MIN_DIGITS = 13
 CARD_MAX_DIGITS = 19
 
-_DIGIT_WORDS = {
-    "zero": "0",
-    "oh": "0",
-    "o": "0",
-    "one": "1",
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
-}
+_DIGIT_WORDS = lexicon.table("digits")  # spoken digits, as the dialogue reads them too
 # A token is a group of digits or a digit word; separators between tokens are spaces, dashes, dots, commas.
 _TOKEN = re.compile(r"\d+|[A-Za-z]+")
 _SEPARATOR = re.compile(r"[\s\-.,/]*")

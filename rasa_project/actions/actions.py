@@ -397,7 +397,8 @@ class ValidateAppointmentForm(Action):
                 if values:
                     values["confirmed"] = None
                     values["correcting"] = None
-                elif answer == "yes" and not says_yes(tracker.latest_message.get("text") or ""):
+                elif answer == "yes" and not says_yes(tracker.latest_message.get("text") or "",
+                                                      leading=bool(slot("correcting"))):
                     # Acting is the one step that cannot be taken back: a yes read only from the constrained
                     # decoder or the classifier, with no yes-word heard, is asked again instead of booked.
                     return self._yes_unclear(dispatcher, tracker)
@@ -426,8 +427,8 @@ class ValidateAppointmentForm(Action):
     def _unanswered(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str | None) -> list[EventType]:
         """A turn with nothing the form can use. Questions and goodbyes are the rules' to answer; answers that
         keep missing the question (the same question a third time) go to a person instead of a loop."""
-        if intent in NOT_DETAILS:
-            return []
+        if intent in NOT_DETAILS or intent == "nlu_fallback":
+            return []  # the rules answer these; a misunderstanding is counted by action_fallback
         count = int(tracker.get_slot("unanswered") or 0) + 1
         if count >= POLICY.get("max_unanswered", 3):
             return handoff(dispatcher, "misunderstood", "I'm sorry, I don't seem to be getting this right. "

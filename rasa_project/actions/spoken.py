@@ -12,30 +12,18 @@ from difflib import SequenceMatcher
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september",
-          "october", "november", "december"]
-_NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
-    "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-    "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
-}
-_ORDINAL_WORDS = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
-    "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14,
-    "fifteenth": 15, "sixteenth": 16, "seventeenth": 17, "eighteenth": 18, "nineteenth": 19,
-    "twentieth": 20, "thirtieth": 30,
-}
+import lexicon
+
+WEEKDAYS = list(lexicon.ordered("weekdays"))
+MONTHS = list(lexicon.ordered("months"))
+_NUMBER_WORDS = lexicon.numbers("numbers")
+_ORDINAL_WORDS = lexicon.numbers("ordinals")
 _ORDINAL_SPOKEN = {v: k for k, v in _ORDINAL_WORDS.items()}
 _HOUR_SPOKEN = ["twelve", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
                 "eleven"]
 
 SERVICES = {"check-up": 30, "cleaning": 45, "filling": 60}
-_SERVICE_WORDS = {
-    "check-up": ["check up", "checkup", "check-up", "examination", "exam", "routine visit", "inspection"],
-    "cleaning": ["cleaning", "clean", "hygienist", "scale and polish", "polish", "scaling"],
-    "filling": ["filling", "fillings", "cavity", "lost a filling", "filled", "fill a tooth", "fill my tooth"],
-}
+_SERVICE_WORDS = {service: list(phrases) for service, phrases in lexicon.groups("services").items()}
 # Periods of the day as a (start, end) window of appointment start times.
 PERIODS = {"morning": (time(8, 0), time(12, 0)), "afternoon": (time(12, 0), time(17, 0)),
            "evening": (time(16, 0), time(18, 0)), "lunchtime": (time(12, 0), time(14, 0))}
@@ -312,8 +300,7 @@ def parse_service(text: str) -> str | None:
     return None
 
 
-_DIGIT_WORDS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
-                "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_DIGIT_WORDS = lexicon.table("digits")
 _REPEATS = {"double": 2, "triple": 3}
 
 

@@ -14,34 +14,26 @@ from __future__ import annotations
 
 import re
 
+import lexicon
+
 # Words that carry no yes/no content: articles, pronouns, auxiliaries, hesitations (ASR also emits these
 # for lost syllables: "yes" heard as "us", "this", "yet").
 FILLER = frozenset(
     """
 a an the and or but of to in on at for from by with so then this that these those it its it's that's
 i me my you your we our us he she him her they them there here is am are was were be been do does
-did have has had will would can could shall should may might must um uh er erm eh hmm mm ah oh well just
-yet yep yeah yes
+did have has had will would can could shall should may might must just yet
 """.split()
-)
-AFFIRM_WORDS = frozenset(
-    """
-yes yeah yep yup aye sure ok okay please fine right correct perfect great lovely good brilliant absolutely
-definitely certainly exactly thanks thank cheers alright go ahead sounds
-""".split()
-)
+) | lexicon.words("hesitations") | {"yep", "yeah", "yes"}
+AFFIRM_WORDS = lexicon.words("affirm_words")
 # A yes is only a yes with at least one of these (fillers alone, "hmm", "uh", are hesitation, not consent).
-AFFIRM_CUES = AFFIRM_WORDS - {"go", "ahead", "sounds", "good", "thank", "thanks", "cheers"} | {"yes", "yeah"}
-NO_WORDS = frozenset(
-    """
-no nope nah not don't dont didn't doesn't isn't wasn't won't can't cannot never wrong incorrect
-""".split()
-)
+AFFIRM_CUES = lexicon.words("yes_cues")
+NO_WORDS = lexicon.words("no_words")
 # A change of mind also rules out a yes, but is not a "no" on its own ("cancel it" is a task, not an answer).
 NEGATIONS = NO_WORDS | {"wait", "hold", "actually", "change", "instead", "different", "cancel", "stop"}
-THANKS = frozenset({"thank", "thanks", "cheers", "ta"})
+THANKS = lexicon.words("thanks")
 # What "bye" becomes in ASR output: homophones and the word itself, alone or doubled.
-BYE_SOUNDS = frozenset({"bye", "by", "buy", "bi", "bye-bye", "goodbye", "bai"})
+BYE_SOUNDS = lexicon.words("bye_sounds")
 # A short answer: longer turns carry content the classifier should judge.
 MAX_SHORT_TOKENS = 4
 
@@ -74,8 +66,16 @@ def is_short_no(text: str) -> bool:
     return any(w in NO_WORDS for w in words) and all(w in AFFIRM_WORDS | {"really", "that", "all"} for w in content)
 
 
+_YES_NO_PHRASES = {
+    p: {"affirm": "yes", "deny": "no"}[kind] for kind, phrases in lexicon.groups("yes_no_phrases").items() for p in phrases
+}
+
+
 def yes_or_no(text: str) -> str | None:
     """'yes', 'no', or None (unclear) for an answer to a yes/no question."""
+    whole = _YES_NO_PHRASES.get(" ".join(tokens(text)))
+    if whole is not None:  # a whole answer the agent's constrained decoder knows ("sounds good", "not quite")
+        return whole
     if is_short_no(text):
         return "no"
     if is_short_yes(text):
@@ -93,21 +93,17 @@ def is_closing(text: str) -> bool:
 
 # What the voice agent's constrained reading of a turn (metadata "asr_hint", ari_agent/asr/expectations.py) can
 # hold besides yes/no and filler words. Words that name a value on their own:
-VALUE_WORDS = frozenset(
-    """
-monday tuesday wednesday thursday friday saturday sunday january february march april may june july august
-september october november december today tomorrow week morning afternoon evening noon midday lunchtime
-cleaning check checkup filling hygienist examination polish
-""".split()
+# The content words of the service names ("scale and polish" -> scale, polish).
+SERVICE_CUES = frozenset(
+    w for phrases in lexicon.groups("services").values() for p in phrases for w in p.split()
+) - {"a", "an", "and", "my", "up", "lost", "routine", "visit", "tooth"}
+VALUE_WORDS = (
+    lexicon.words("weekdays") | lexicon.words("months") | lexicon.words("day_parts") | {"today", "tomorrow", "week"}
+    | SERVICE_CUES
 )
 # ... and numbers, which name one only in a time phrase, as a whole answer, or as a run of phone digits.
-NUMBER_WORDS = frozenset(
-    """
-zero oh one two three four five six seven eight nine ten eleven twelve fifteen thirty forty twenty first second
-third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth fifteenth sixteenth
-seventeenth eighteenth nineteenth twentieth thirtieth
-""".split()
-)
+NUMBER_WORDS = frozenset(lexicon.numbers("numbers")) | frozenset(lexicon.numbers("ordinals")) | frozenset(
+    lexicon.table("digits"))
 _HOUR = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
 _TIME_PHRASE = re.compile(rf"\b(?:(?:half|quarter) (?:past|to) {_HOUR}|{_HOUR} (?:o'clock|thirty|fifteen|forty|a m|p m))\b")
 MIN_PHONE_DIGITS = 6
@@ -145,9 +141,9 @@ def hint_intent(hint: object) -> str | None:
 # --- the question just asked (metadata "requested_slot", sent by the voice agent) ---------------------------
 # Words a confirmation answer leads with when it agrees ("yes, cancel it", "that's right, go ahead", "sounds
 # good"), after hesitations.
-YES_LEADS = AFFIRM_CUES | {"sounds", "go", "lovely", "great", "brilliant", "alright", "good"}
-HESITATIONS = frozenset("um uh er erm eh hmm mm ah oh well so".split())
-COURTESY = frozenset("thanks thank you cheers please ta bye goodbye ok okay".split())
+YES_LEADS = AFFIRM_CUES | lexicon.words("yes_leads_extra")
+HESITATIONS = lexicon.words("hesitations")
+COURTESY = lexicon.words("courtesy")
 # A turn that agrees may still carry the task's own verb ("yes, cancel it"): at a confirmation that is not a
 # change of mind, so only these rule a yes out.
 _CONFIRM_NEGATIONS = NO_WORDS | {"wait", "hold", "actually", "instead", "different", "but", "change"}
@@ -157,7 +153,7 @@ _RESCHEDULE_VERBS = frozenset("move moving reschedule rearrange postpone change 
 _CANCEL_VERBS = frozenset("cancel cancelling canceling cancellation".split())
 
 
-_HESITATION_PHRASES = re.compile(r"\b(?:let me see|let me think|let's see|you know)\b")
+_HESITATION_PHRASES = re.compile(r"\b(?:" + "|".join(map(re.escape, lexicon.ordered("hesitation_phrases"))) + r")\b")
 
 
 def leading_word(text: str) -> str | None:
@@ -174,10 +170,22 @@ def agrees(text: str) -> bool:
     return first in YES_LEADS and not any(w in _CONFIRM_NEGATIONS for w in words)
 
 
-def says_yes(text: str) -> bool:
-    """Whether the heard words (not a constrained reading) lead with agreement: "yes ...", "that's right";
-    a "right" at the end of garbled words ("it's rules right") is not a yes."""
-    return agrees(text) or is_short_yes(text)
+# Besides yes-words, fillers and courtesy, what a plain "yes" to "Shall I book it?" may carry.
+_CONFIRM_EXTRAS = frozenset("book cancel move it go ahead do that please on with".split())
+
+
+def says_yes(text: str, leading: bool = False) -> bool:
+    """Whether the heard words (not a constrained reading) are a plain yes: a yes-word, no negation and nothing
+    else ("yes, cancel it", "that's it, yes", "that's right, go ahead"). "that's right that solace martin" (a
+    misheard "that's wrong, it's Alice Martin") says something else. With `leading`, the yes must come first:
+    after "What would you like to change?", "it's right" is more likely a misheard name than consent."""
+    words = tokens(_HESITATION_PHRASES.sub(" ", text.lower()))
+    if leading and not agrees(text):
+        return False
+    if not any(w in YES_LEADS for w in words) or any(w in _CONFIRM_NEGATIONS for w in words):
+        return False
+    allowed = AFFIRM_WORDS | FILLER | COURTESY | HESITATIONS | _CONFIRM_EXTRAS | {"that's"}
+    return all(w in allowed for w in words)
 
 
 def task_from_verbs(text: str) -> str | None:
@@ -223,8 +231,9 @@ def context_intent(text: str, intent: str | None, requested: str | None) -> str 
         if content and not any(w in NO_WORDS for w in words):
             return "inform"
         return None
-    if requested in ("service", "date", "time", "old_date", "phone") and intent == "goodbye" and names_a_value(words):
-        return "inform"
+    if requested in ("service", "date", "time", "old_date", "phone") and intent in _UNSURE | {"goodbye"} \
+            and names_a_value(words):
+        return "inform"  # asked for a day, "could I do the fifth of December at twelve thirty" is that answer
     if requested is None and intent in _UNSURE | {"deny", "affirm"} and _NOTHING_MORE.search(" ".join(words)):
         return "goodbye"  # "nothing else", "that's all", "that's everything" after "anything else?"
     if intent in {"book_appointment", "inform"} | _UNSURE:
@@ -246,15 +255,7 @@ DEFAULT_FALLBACK = "nlu_fallback"
 _NOTHING_MORE = re.compile(r"\b(?:nothing else|nothing more|that's all|that is all|that's everything|that's it|all done)\b")
 _UNSURE = frozenset({DEFAULT_FALLBACK, "out_of_scope"})
 _BOOKING_WORDS = frozenset("book booking appointment come see".split())
-SERVICE_CUES = frozenset(
-    "cleaning clean check checkup check-up filling filled fill cavity hygienist examination exam polish scale".split()
-)
-URGENT_WORDS = frozenset(
-    """
-pain painful hurts hurt hurting ache aching toothache bleeding bleed bleeds blood swollen swelling swell broken
-broke cracked chipped knocked abscess agony emergency urgent unbearable infection infected fever throbbing
-""".split()
-)
+URGENT_WORDS = lexicon.words("urgent_words")
 
 
 def words_set(words: list[str]) -> set[str]:

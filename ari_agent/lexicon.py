@@ -1,0 +1,57 @@
+"""The shared lexicon (lexicon.yml): yes/no words, days, numbers, services, read once.
+
+The Rasa project reads the same file (rasa_project/lexicon.yml is a link to it), so the agent's constrained
+decoder, its end-of-turn cues and the dialogue's parsers can never drift apart again.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+
+@cache
+def _data() -> dict[str, Any]:
+    loaded = yaml.safe_load(resources.files("ari_agent").joinpath("lexicon.yml").read_text(encoding="utf-8"))
+    if not isinstance(loaded, dict):
+        raise ValueError("ari_agent/lexicon.yml: expected a mapping at the top level")
+    _check_strings(loaded, "ari_agent/lexicon.yml")
+    return loaded
+
+
+def _check_strings(data: Any, where: str) -> None:
+    """Every word is text: YAML reads a bare yes/no/on/off as a boolean, which would silently drop the word."""
+    for key, value in data.items():
+        items = value.items() if isinstance(value, dict) else [(None, value)]
+        for name, entry in items:
+            for word in [name, *(entry if isinstance(entry, list) else [entry])]:
+                if isinstance(word, bool):
+                    raise ValueError(f"{where}: {key}: a bare yes/no/on/off is read as a boolean; quote it")
+
+
+def words(key: str) -> frozenset[str]:
+    """A word list of the lexicon as a set ("weekdays", "no_words", ...)."""
+    return frozenset(str(w) for w in _data()[key])
+
+
+def ordered(key: str) -> tuple[str, ...]:
+    """A word list in the file's order (weekdays Monday first, months January first)."""
+    return tuple(str(w) for w in _data()[key])
+
+
+def numbers(key: str) -> dict[str, int]:
+    """A word -> number table ("numbers", "ordinals")."""
+    return {str(k): int(v) for k, v in _data()[key].items()}
+
+
+def table(key: str) -> dict[str, str]:
+    """A word -> text table ("digits")."""
+    return {str(k): str(v) for k, v in _data()[key].items()}
+
+
+def groups(key: str) -> dict[str, tuple[str, ...]]:
+    """A name -> phrases table ("services", "yes_no_phrases")."""
+    return {str(k): tuple(str(p) for p in v) for k, v in _data()[key].items()}

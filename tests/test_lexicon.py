@@ -1,0 +1,87 @@
+"""The contract between the agent and its Rasa project: one lexicon, and everything the constrained decoder can
+say is understood by the dialogue's readers (rasa_project/components/cues.py, rasa_project/actions/spoken.py).
+
+The constrained decoder once returned "sounds good", "go ahead" and "not quite", which the cue reader did not
+know: these tests fail on any phrase the Rasa side cannot read.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ari_agent import lexicon
+from ari_agent.asr.expectations import KINDS, phrases
+from tests.test_dialogue_rasa import RASA_PROJECT, cues, spoken
+
+TODAY = date(2026, 11, 26)
+# Words that only join the parts of a day/time answer ("on the third of December at ten").
+CONNECTORS = {"at", "around", "about", "the", "of", "on"}
+
+
+def test_both_sides_read_the_same_file() -> None:
+    link = RASA_PROJECT / "lexicon.yml"
+    assert link.resolve() == (Path(lexicon.__file__).parent / "lexicon.yml").resolve()
+    assert cues.NO_WORDS == lexicon.words("no_words")
+    assert spoken.WEEKDAYS == list(lexicon.ordered("weekdays"))
+
+
+def test_every_yes_no_phrase_is_read_as_its_answer() -> None:
+    groups = lexicon.groups("yes_no_phrases")
+    assert set(phrases("yes_no")) == {p for ps in groups.values() for p in ps}
+    for kind, expected in (("affirm", "yes"), ("deny", "no")):
+        for phrase in groups[kind]:
+            assert cues.yes_or_no(phrase) == expected, phrase
+            assert cues.hint_intent({"text": phrase, "complete": True}) == kind, phrase
+
+
+def test_every_day_or_time_phrase_is_understood() -> None:
+    yes_no = set(phrases("yes_no"))
+    for phrase in phrases("when"):
+        if phrase in yes_no or phrase in CONNECTORS:
+            continue
+        understood = (
+            spoken.parse_date(phrase, TODAY) is not None
+            or spoken.parse_time(phrase, bare_number_is_hour=True) is not None
+            # ordinals, months and the tens of dates are parts of one: "the" + word, "the first of" + month
+            or spoken.parse_date(f"the {phrase}", TODAY) is not None
+            or spoken.parse_date(f"the first of {phrase}", TODAY) is not None
+            or phrase in ("twenty", "thirty")
+        )
+        assert understood, f"the constrained decoder can say {phrase!r}, the dialogue cannot read it"
+
+
+def test_every_service_phrase_is_a_service_or_a_when() -> None:
+    when = set(phrases("when"))
+    for phrase in phrases("service"):
+        assert phrase in when or spoken.parse_service(phrase) is not None, phrase
+
+
+def test_every_digit_phrase_reads_as_digits() -> None:
+    runs = [p for p in phrases("digits") if p not in ("double", "triple", "my number is", "it's")]
+    for word in runs:
+        assert spoken.parse_phone(" ".join([word] * 10)) is not None, word
+
+
+def test_every_kind_has_phrases() -> None:
+    for kind in KINDS:
+        assert phrases(kind), kind
+
+
+def test_the_nlu_lookup_knows_every_service_name() -> None:
+    """The NLU's training data (its `service` lookup table) names every service word of the lexicon."""
+    nlu = yaml.safe_load((RASA_PROJECT / "data" / "nlu.yml").read_text())
+    lookup = next(item for item in nlu["nlu"] if item.get("lookup") == "service")
+    known = {line.strip("- ").strip() for line in lookup["examples"].splitlines() if line.strip()}
+    missing = [p for ps in lexicon.groups("services").values() for p in ps if p not in known]
+    assert not missing, f"add to the service lookup in rasa_project/data/nlu.yml: {missing}"
+
+
+def test_a_bare_yes_in_the_file_is_an_error(tmp_path: Path) -> None:
+    from ari_agent.lexicon import _check_strings
+
+    with pytest.raises(ValueError, match="quote it"):
+        _check_strings(yaml.safe_load("words: [yes, maybe]"), "test.yml")
