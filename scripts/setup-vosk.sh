@@ -17,8 +17,15 @@ M2_REPO="$CACHE_DIR/m2"
 
 is_model() { [ -d "$1/am" ] && [ -d "$1/conf" ] && [ -d "$1/graph" ]; }
 
+# Kaldi's own feature dither is random and unseeded: the same audio decoded twice could give other words. With
+# it off, the agent adds the same dither from a fixed seed (ari_agent/asr/vosk.py), so replays are exact.
+no_dither() {
+    grep -qx -- '--dither=0.0' "$1/conf/mfcc.conf" 2>/dev/null || echo '--dither=0.0' >>"$1/conf/mfcc.conf"
+}
+
 step "vosk model"
 if is_model "$MODEL_DIR" && [ -f "$MODEL_DIR/.ari-agent-version" ]; then
+    no_dither "$MODEL_DIR"
     step_done "cached, version $(cat "$MODEL_DIR/.ari-agent-version")"
     echo "$MODEL_DIR"
     exit 0
@@ -78,6 +85,7 @@ done < <(find "$work/x" -type d -name conf | sort)
 rm -rf "$MODEL_DIR.new" "$MODEL_DIR"
 mv "$found" "$MODEL_DIR.new"
 echo "$version" >"$MODEL_DIR.new/.ari-agent-version"
+no_dither "$MODEL_DIR.new"
 mv "$MODEL_DIR.new" "$MODEL_DIR"
 step_done "installed version $version ($(du -sh "$MODEL_DIR" | cut -f1))"
 echo "$MODEL_DIR"

@@ -9,12 +9,14 @@ import asyncio
 import json
 import logging
 import os
+import re
 import threading
 import time
 from concurrent.futures import Executor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import vosk
 
 from ari_agent.asr.base import UNSURE_WORD, AsrHint, AsrResult
@@ -72,12 +74,27 @@ def hint_from_words(words: list[dict[str, Any]]) -> tuple[str, bool]:
     return " ".join(kept), bool(words) and len(kept) == len(words)
 
 
+# Kaldi dithers its features with random noise (so digital silence has no log(0)); its generator is not
+# seeded, so the same audio decoded twice gave other words now and then. With the model's own dither off
+# (`--dither=0` in conf/mfcc.conf, written by scripts/setup-vosk.sh) the stream adds the same amount itself
+# from a fixed seed: a replayed or simulated call decodes exactly as before.
+DITHER_SEED = 20261201
+
+
+def model_dithers(path: Path) -> bool:
+    """Whether the model's feature extraction adds its own (unseeded) dither: the default unless set to 0."""
+    conf = path / "conf" / "mfcc.conf"
+    text = conf.read_text() if conf.is_file() else ""
+    return not re.search(r"^--dither=0(\.0*)?\s*$", text, re.MULTILINE)
+
+
 class VoskStream:
     """One call's recogniser. Not safe for concurrent use by several tasks: one call, one consumer."""
 
     def __init__(self, engine: VoskEngine) -> None:
         self._engine = engine
         self._rec: Any = self._new_recognizer()
+        self._dither = None if engine.dithers else np.random.default_rng(DITHER_SEED)
         level = engine.band_fill_dbfs
         self._fill = HighBandFill(level) if level is not None else None
         self._lock = asyncio.Lock()
@@ -118,6 +135,9 @@ class VoskStream:
         started = time.perf_counter()
         if self._fill is not None:
             pcm16 = self._fill.process(pcm16)
+        if self._dither is not None:
+            noisy = np.frombuffer(pcm16, dtype=np.int16) + self._dither.standard_normal(len(pcm16) // 2)
+            pcm16 = np.clip(np.rint(noisy), -32768, 32767).astype(np.int16).tobytes()
         if not self._in_utterance:  # an expectation set mid-utterance waits for the next one
             self._in_utterance = True
             self._hint_kind = self._next_kind or ""
@@ -221,6 +241,10 @@ class VoskEngine:
         )
         self._closed = threading.Event()
         self.supports_grammar = has_runtime_grammar(path)
+        self.dithers = model_dithers(path)
+        if self.dithers:
+            _LOGGER.info("%s dithers its features unseeded: the same audio may decode differently; add "
+                         "--dither=0.0 to its conf/mfcc.conf for reproducible replays", path)
         self.expectation_hints = expectation_hints
         self._grammars: dict[str, tuple[str, ...]] = {}
         _LOGGER.info("Vosk model %s loaded in %.2f s", path, self.load_seconds)

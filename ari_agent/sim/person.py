@@ -308,7 +308,7 @@ class Person:
             return "task"
         # "..., for Jennifer Wood, and we'll reach you ...": the last "for <words>," is the name read back.
         names = re.findall(r"\bfor ([a-z' -]+?)(?:,|\.|\?| and we'll|$)", text)
-        if not names or names[-1].strip() != goal.name.lower():
+        if not names or not sounds_like(names[-1].strip(), goal.name):
             return "name"
         if not _says_start(text, goal.starts_at):
             return "when"
@@ -331,6 +331,34 @@ class Person:
         if wrong == "phone":
             return f"my number is {say.phone_phrase(goal.phone, rng).rstrip('.')}"
         return self._restate().rstrip(".?")
+
+
+_SOUNDEX = {c: d for d, letters in enumerate(("bfpv", "cgjkqsxz", "dt", "l", "mn", "r"), 1) for c in letters}
+
+
+def soundex(word: str) -> str:
+    """The classic Soundex key of a word: 'Wright' and 'Right' are R230, 'Ruth' R300."""
+    letters = [c for c in word.lower() if c.isalpha()]
+    if not letters:
+        return ""
+    key, last = letters[0].upper(), _SOUNDEX.get(letters[0], 0)
+    for c in letters[1:]:
+        code = _SOUNDEX.get(c, 0)
+        if code and code != last:
+            key += str(code)
+        if c not in "hw":
+            last = code
+    return (key + "000")[:4]
+
+
+def sounds_like(heard: str, name: str) -> bool:
+    """Whether a name read back sounds like `name`, word by word: a caller hears "Ruth Right" as their own
+    "Ruth Wright"; no caller can tell a spelling over the phone."""
+    a, b = heard.lower().split(), name.lower().split()
+    if len(a) != len(b):
+        return False
+    return all(x == y or (x[:1] in "wr" and y[:1] in "wr" and soundex("r" + x[1:]) == soundex("r" + y[1:]))
+               or soundex(x) == soundex(y) for x, y in zip(a, b, strict=True))  # fmt: skip
 
 
 def _clock_words(hour: int, minute: int) -> str:

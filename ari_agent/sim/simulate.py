@@ -30,7 +30,7 @@ from ari_agent.replay.case import Case, Expect
 from ari_agent.replay.offline import BARGE_AFTER_MS, GAP_MS, SILENCE, Engines, ReplayAri, ReplayLine, ReplayPrompts
 from ari_agent.replay.wer import word_errors
 from ari_agent.sim.goals import SERVICE_MINUTES, SimCall, call_now, draw_call
-from ari_agent.sim.person import Action, HangUp, Person, Say, Silence
+from ari_agent.sim.person import Action, HangUp, Person, Say, Silence, sounds_like
 from ari_agent.sim.voices import LINES, apply_line, available_voices, speak
 
 _EMPTY = Case(name="simulated", directory=Path("."), description="", turns=(), expect=Expect(outcome="hangup"))
@@ -282,7 +282,9 @@ async def run_call(call: SimCall, engines: Engines, *, timeout: float = 600.0) -
 
 
 def _name_ok(stored: str, wanted: str) -> bool:
-    return re.sub(r"[^a-z ]", "", stored.lower()).split() == wanted.lower().split()
+    """The stored name is the caller's, or spelled as it sounds ("Ruth Right" for "Ruth Wright"): a spelling
+    cannot be checked over a voice line; any other name is a wrong write."""
+    return sounds_like(re.sub(r"[^a-z ]", "", stored.lower()), wanted)
 
 
 def _judge(call: SimCall, person: Person, result: CallResult, rows: list[dict[str, Any]], said: str) -> None:
