@@ -221,6 +221,9 @@ def test_completeness_reads_the_words_so_far() -> None:
     assert completeness("the second of december", "when") is Completeness.LIKELY_MORE
     assert completeness("the second of december at noon", "when") is Completeness.UNKNOWN
     assert completeness("um let me see") is Completeness.INCOMPLETE
+    assert completeness("well") is Completeness.INCOMPLETE  # only a hesitation so far
+    assert completeness("i'm not feeling well") is Completeness.UNKNOWN
+    assert completeness("that's wrong the first", "yes_no") is Completeness.LIKELY_MORE  # a correction under way
     assert completeness("yes", "yes_no") is Completeness.COMPLETE
     assert completeness("yes", None) is Completeness.UNKNOWN
     assert completeness("no thank you", None) is Completeness.COMPLETE

@@ -42,6 +42,8 @@ _TASK_WORDS = frozenset("book booking appointment cancel reschedule move change 
 _DAY_WORDS = (
     lexicon.words("weekdays") | lexicon.words("months") | frozenset(lexicon.numbers("ordinals")) | {"today", "tomorrow"}
 )
+_HESITATIONS = lexicon.words("hesitations")
+_NO = lexicon.words("no_words")
 _TIME_WORDS = frozenset("o'clock half quarter thirty fifteen noon midday morning afternoon evening am pm".split())
 # Tens that a number usually goes on from: "twenty" (five), "thirty" (first).
 _TENS = frozenset("twenty thirty forty fifty".split())
@@ -73,14 +75,19 @@ def completeness(partial: str, expected: str | None = None) -> Completeness:
     last = words[-1]
     if last in HANGING_WORDS or last in _TENS or " ".join(words).endswith(_HESITATION_ENDINGS):
         return Completeness.INCOMPLETE
+    if all(w in _HESITATIONS for w in words):
+        return Completeness.INCOMPLETE  # "well ...": nothing said yet
     if expected == "digits":
         digits = _spoken_digits(words)
         if 0 < digits < MIN_PHONE_DIGITS:
             return Completeness.INCOMPLETE
         if digits >= MIN_PHONE_DIGITS:
             return Completeness.COMPLETE
-    if expected == "yes_no" and " ".join(words) in _yes_no():
-        return Completeness.COMPLETE
+    if expected == "yes_no":
+        if " ".join(words) in _yes_no():
+            return Completeness.COMPLETE
+        if words[0] in _NO or words[:2] in (["that's", "wrong"], ["not", "quite"]):
+            return Completeness.LIKELY_MORE  # "no, the fifth ... at half past nine": a correction under way
     if last in _FINAL_WORDS or words[-2:] == ["thank", "you"]:
         return Completeness.COMPLETE
     present = set(words)

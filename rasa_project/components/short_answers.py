@@ -77,8 +77,9 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         """
         if intent in CLARITY_INTENTS and heard_unsure:
             # "This line can't help with that" and a frustration handoff are statements about what the caller
-            # said: on a turn the recogniser was unsure of, ask again instead (two misses -> a person).
-            return DEFAULT_NLU_FALLBACK_INTENT_NAME
+            # said: on a turn the recogniser was unsure of, it is a misunderstanding (asked again; two misses
+            # -> a person), unless the rules below read it as an answer after all.
+            return self.decide(text, DEFAULT_NLU_FALLBACK_INTENT_NAME, hint, requested) or DEFAULT_NLU_FALLBACK_INTENT_NAME
         in_context = context_intent(text, intent, requested if isinstance(requested, str) else None)
         if in_context is not None:
             return in_context
