@@ -97,9 +97,11 @@ class CallSettings:
     # A pause after words that cannot end a sentence ("... for", "... and", half a phone number) ends the turn
     # only after this much silence; a whole answer to the question asked ("yes please") after this little.
     hold_end_of_turn_ms: int = 1200
+    # Measured: synthetic voices pause up to 300 ms at the comma of "Yes, cancel it", so a whole yes/no ends
+    # the turn no sooner than a settled partial does (350); a shorter wait cut "cancel it" off as a new turn.
     # ... after a whole phrase callers usually continue (a task request, a day without a time).
     likely_more_end_of_turn_ms: int = 1000
-    complete_end_of_turn_ms: int = 300
+    complete_end_of_turn_ms: int = 350
     min_speech_ms: int = 120
     barge_in_ms: int = 200
     # Line echo is assumed at least this far below the agent's prompt (see ListenerConfig).

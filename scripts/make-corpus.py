@@ -30,7 +30,9 @@ from ari_agent.media.audio import (
     ulaw_encode,
     write_wav,
 )
+from ari_agent.sim.voices import trim
 
+PAUSE_S = 0.8  # a "|" in a said turn: a pause inside the sentence
 NOW = "2026-11-25T10:00:00"  # a Wednesday: "next Tuesday" is 2026-12-01, "Friday" 2026-11-27
 
 BOOK_TAIL = [
@@ -486,6 +488,91 @@ CASES: dict[str, dict[str, Any]] = {
         ],
         "expect": {"outcome": "handoff", "handoff_reason": "requested"},
     },
+    # --- issue 12: callers the agent was not tuned on ------------------------------------------------------
+    # "|" in a said turn is a 0.8 s pause inside the sentence (real callers pause mid-sentence).
+    "book-pauses": {
+        "description": "pauses of 0.8 s inside sentences are not the end of the turn",
+        "voice": "awb",
+        "turns": [
+            {"say": "I'd like to book a check-up | for Monday | at half past two.", "intent": "book_appointment"},
+            {"say": "My name is | Tom Baker.", "intent": "inform"},
+            {"say": "Yes, book it.", "intent": "affirm"},
+            {"say": "No thanks, goodbye."},
+        ],
+        "expect": {"outcome": "booked", "slots": {"service": "check-up", "date": "2026-11-30", "time": "14:30"},
+                   "max_turns": 4},
+    },
+    "book-hesitant": {
+        "description": "fillers and hesitations before and inside the answers",
+        "voice": "rms",
+        "turns": [
+            {"say": "Um, | let me see, | I need a cleaning.", "intent": "book_appointment"},
+            {"say": "Friday, | um, | at half past two please.", "intent": "inform"},
+            {"say": "It's Jennifer Wood.", "intent": "inform"},
+            {"say": "Yes, that's right, go ahead.", "intent": "affirm"},
+            {"say": "No thanks, goodbye."},
+        ],
+        "expect": {"outcome": "booked", "slots": {"service": "cleaning", "date": "2026-11-27", "time": "14:30"}},
+    },
+    "reschedule-one-sentence": {
+        "description": "the whole move in the first sentence, confirmed with 'yes, move it'",
+        "voice": "rms",
+        "setup": {"bookings": [{"name": "Jennifer Wood", "service": "cleaning", "starts_at": "2026-11-27T10:00:00"}]},
+        "turns": [
+            {"say": "Hi, this is Jennifer Wood, can I move my appointment from Friday to Monday at nine?",
+             "intent": "reschedule_appointment"},
+            {"say": "Yes, move it.", "intent": "affirm"},
+            {"say": "No, that's all. Goodbye."},
+        ],
+        "expect": {"outcome": "rescheduled", "max_turns": 3},
+    },
+    "cancel-yes-cancel-it": {
+        "description": "'yes, cancel it' at the cancel confirmation is a yes, not a new task",
+        "voice": "kal16",
+        "setup": {"bookings": [{"name": "Tom Baker", "service": "check-up", "starts_at": "2026-11-27T11:00:00"}]},
+        "turns": [
+            {"say": "I need to cancel my appointment on Friday. The name is Tom Baker.",
+             "intent": "cancel_appointment"},
+            {"say": "Yes, cancel it.", "intent": "affirm"},
+            {"say": "No thanks, goodbye."},
+        ],
+        "expect": {"outcome": "cancelled", "max_turns": 3},
+    },
+    "correction-as-text": {
+        "description": "typed turns: a correction in any phrasing changes the day",
+        "turns": [
+            {"text": "I'd like a cleaning on Thursday at ten.", "intent": "book_appointment"},
+            {"text": "My name is Jennifer Wood.", "intent": "inform"},
+            {"text": "Not Thursday, make it Friday.", "intent": "inform"},
+            {"text": "Yes, book it.", "intent": "affirm"},
+            {"text": "No thanks, goodbye."},
+        ],
+        "expect": {"outcome": "booked", "slots": {"date": "2026-11-27", "time": "10:00"}},
+    },
+    "date-conflict-repair": {
+        "description": "a weekday and a date that disagree are asked back as a choice, not guessed",
+        "voice": "rms",
+        "turns": [
+            {"say": "I'd like a check-up on Saturday the first.", "intent": "book_appointment"},
+            {"say": "Tuesday the first of December, at ten.", "intent": "inform"},
+            {"say": "My name is Tom Baker.", "intent": "inform"},
+            {"say": "Yes please.", "intent": "affirm"},
+            {"say": "No thanks, goodbye."},
+        ],
+        "expect": {"outcome": "booked", "slots": {"date": "2026-12-01", "time": "10:00"}},
+    },
+    "say-that-again": {
+        "description": "asking the agent to repeat is not frustration: the booking goes on",
+        "turns": [
+            {"text": "I'd like to book a filling.", "intent": "book_appointment"},
+            {"text": "Sorry, could you say that again?"},
+            {"text": "Monday at three.", "intent": "inform"},
+            {"text": "My name is Tom Baker.", "intent": "inform"},
+            {"text": "Yes please.", "intent": "affirm"},
+            {"text": "No thanks, goodbye."},
+        ],
+        "expect": {"outcome": "booked", "slots": {"service": "filling", "date": "2026-11-30", "time": "15:00"}},
+    },
 }
 
 
@@ -512,7 +599,11 @@ def build_case(name: str, spec: dict[str, Any], out: Path, tmp: Path) -> None:
     for i, t in enumerate(spec["turns"], 1):
         turn: dict[str, Any] = {}
         if "say" in t:
-            pcm = _synth(t["say"], spec["voice"], tmp / f"{name}-{i}.wav")
+            pieces = [p.strip() for p in t["say"].split("|")]
+            pause = b"\x00\x00" * int(16000 * PAUSE_S)
+            synth = [_synth(p, spec["voice"], tmp / f"{name}-{i}-{k}.wav") for k, p in enumerate(pieces)]
+            # Each piece without its own lead-in and tail, so the pause between them is the pause chosen.
+            pcm = pause.join(trim(s) if len(synth) > 1 else s for s in synth)
             if "noise" in spec:
                 colour, snr = spec["noise"]
                 pcm = mix_noise(pcm, snr, seed=i, colour=colour)
@@ -522,7 +613,7 @@ def build_case(name: str, spec: dict[str, Any], out: Path, tmp: Path) -> None:
             else:
                 write_wav(case_dir / file, pcm, 16000)
             turn["audio"] = file
-            turn["text"] = t["say"]
+            turn["text"] = " ".join(p.strip() for p in t["say"].split("|"))
         for key in ("text", "dtmf", "silence", "intent", "barge_in"):
             if key in t:
                 turn[key] = t[key]

@@ -264,10 +264,15 @@ def test_an_unfinished_sentence_still_ends_after_the_hold() -> None:
     assert events[-1].endpoint_wait_ms == 1200
 
 
-def test_a_whole_answer_ends_the_turn_sooner() -> None:
+def test_a_whole_answer_ends_the_turn_at_the_configured_wait() -> None:
+    from ari_agent.media.turn_end import completeness
+
+    # By default no sooner than a settled partial (synthetic voices pause 300 ms at "yes, | cancel it")...
     ep = _judged("yes_no")
     events = run(ep, timeline((S, 500), (Q, 1000)), {20: "yes"})
-    assert events[-1].endpoint_wait_ms == 300  # 300 ms of silence once "yes" had settled (200 ms)
-    open_question = _judged(None)
-    events = run(open_question, timeline((S, 500), (Q, 1000)), {20: "yes"})
     assert events[-1].endpoint_wait_ms == 360
+    # ...and sooner only where it is configured so.
+    config = EndpointConfig(end_silence_ms=600, stable_end_silence_ms=350, complete_end_silence_ms=250)
+    eager = Endpointer(config, judge=lambda partial: completeness(partial, "yes_no"))
+    events = run(eager, timeline((S, 500), (Q, 1000)), {20: "yes"})
+    assert events[-1].endpoint_wait_ms == 260

@@ -43,7 +43,7 @@ class ListenerConfig:
     fast_end_of_turn_ms: int = 350  # once the recogniser's partial result has settled
     hold_end_of_turn_ms: int = 1200  # after words that cannot end a sentence (media.turn_end)
     likely_more_end_of_turn_ms: int = 1000  # after a task request or a day without its time
-    complete_end_of_turn_ms: int = 300  # after a whole answer to the question asked
+    complete_end_of_turn_ms: int = 350  # after a whole answer to the question asked
     min_speech_ms: int = 120
     barge_in_ms: int = 200
     no_input_ms: int = 6000

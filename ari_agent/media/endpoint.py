@@ -52,7 +52,7 @@ class EndpointConfig:
     # When the words so far are whole but callers usually go on (a task request, a day without its time).
     likely_more_end_silence_ms: int = 1000
     # When the words so far are a whole answer to the question asked ("yes", "no thanks"), once settled.
-    complete_end_silence_ms: int = 300
+    complete_end_silence_ms: int = 350
 
 
 @dataclass(frozen=True, slots=True)

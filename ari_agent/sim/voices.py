@@ -114,13 +114,13 @@ def speak(voice: str, pieces: list[str], pauses: list[float], rate: int = 0) -> 
     audio = bytearray()
     for i, piece in enumerate(pieces):
         if piece.strip():
-            audio += _trim(synthesise(voice, piece.strip(), rate))
+            audio += trim(synthesise(voice, piece.strip(), rate))
         if i < len(pauses) and pauses[i] > 0:
             audio += silence(int(pauses[i] * 1000))
     return bytes(audio)
 
 
-def _trim(pcm: bytes, threshold: int = 200) -> bytes:
+def trim(pcm: bytes, threshold: int = 200) -> bytes:
     """Leading and trailing near-silence off a synthesised piece, so a pause is the pause we chose."""
     samples = pcm_to_array(pcm)
     loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > threshold)

@@ -32,6 +32,7 @@ from .spoken import (
     parse_date,
     correction_name,
     date_conflict,
+    moved_from_to,
     parse_name,
     self_corrected,
     parse_phone,
@@ -48,7 +49,7 @@ FORM = "appointment_form"
 QUESTION_INTENTS = {"ask_opening_hours", "ask_address", "ask_price", "bot_challenge"}
 HANDOFF_INTENTS = {"request_human", "report_urgent", "frustration"}
 # Intents whose words never carry booking details: the form lets the rules answer them.
-NOT_DETAILS = QUESTION_INTENTS | HANDOFF_INTENTS | {"goodbye", "greet"}
+NOT_DETAILS = QUESTION_INTENTS | HANDOFF_INTENTS | {"goodbye", "greet", "repeat"}
 TASK_BY_INTENT = {"book_appointment": "book", "cancel_appointment": "cancel",
                   "reschedule_appointment": "reschedule"}
 TASK_SLOTS = {
@@ -277,9 +278,14 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
     head, tail = self_corrected(text)
     # A detail said again after "no sorry" / "I mean" replaces the one said before it.
     day = parse_date(tail, today) or (parse_date(head, today) if head else None)
+    spoken = parse_time(tail, bare_number_is_hour=bare_hour) or (parse_time(head) if head else None)
+    moved = moved_from_to(text, today)
+    if moved is not None:  # "from Friday to Monday at nine": the booking to find, and where it goes
+        found["old_day"], new_words = moved
+        day = parse_date(new_words, today)
+        spoken = parse_time(new_words, bare_number_is_hour=True)
     if day:
         found["day"] = day
-    spoken = parse_time(tail, bare_number_is_hour=bare_hour) or (parse_time(head) if head else None)
     if spoken:
         found["spoken_time"] = spoken
     name = parse_name(text) if requested == "name" else find_name_statement(text)
@@ -316,9 +322,13 @@ class ActionStartTask(Action):
             events.append(SlotSet("service", found["service"]))
         if "name" in found:
             events.append(SlotSet("name", found["name"]))
-        if "day" in found:
+        if "old_day" in found and task != "book":
+            events.append(SlotSet("old_date", found["old_day"].isoformat()))
+            if "day" in found and task == "reschedule":
+                events.append(SlotSet("date", found["day"].isoformat()))
+        elif "day" in found:
             events.append(SlotSet("old_date" if task != "book" else "date", found["day"].isoformat()))
-        if "spoken_time" in found and task == "book":
+        if "spoken_time" in found and (task == "book" or ("old_day" in found and task == "reschedule")):
             st = found["spoken_time"]
             if st.at:
                 events.append(SlotSet("time", st.at.strftime("%H:%M")))
@@ -367,9 +377,12 @@ class ValidateAppointmentForm(Action):
                 values[target] = None
             elif "day" in found:
                 values["date_options"] = None
-            if "day" in found:
+            if "old_day" in found and task != "book" and not slot("booking_ref"):
+                values["old_date"] = found["old_day"].isoformat()
+                target = "date"
+            if "day" in found and (task != "cancel" or target == "old_date"):
                 values[target] = found["day"].isoformat()
-            if "spoken_time" in found and (task == "book" or slot("booking_ref")):
+            if "spoken_time" in found and (task == "book" or slot("booking_ref") or "old_day" in found):
                 st = found["spoken_time"]
                 if st.at:
                     values["time"] = st.at.strftime("%H:%M")
@@ -704,6 +717,22 @@ class ActionFallback(Action):
                                                         "Let me put you through to a member of our team.")
         dispatcher.utter_message(text="Sorry, I didn't catch that. Could you say it another way?")
         return []
+
+
+class ActionRepeat(Action):
+    """Says the bot's last line again. Inside a task the form re-asks its question itself, which is that line."""
+
+    def name(self) -> str:
+        return "action_repeat"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        if tracker.active_loop_name == FORM and tracker.get_slot("requested_slot"):
+            return []
+        last = next((e.get("text") for e in reversed(tracker.events)
+                     if e.get("event") == "bot" and e.get("text")), None)
+        dispatcher.utter_message(text=last or "How can I help?")
+        return [UserUtteranceReverted()]
 
 
 class ActionHandoff(Action):

@@ -19,6 +19,7 @@ MONTHS = list(lexicon.ordered("months"))
 _NUMBER_WORDS = lexicon.numbers("numbers")
 _ORDINAL_WORDS = lexicon.numbers("ordinals")
 _ORDINAL_SPOKEN = {v: k for k, v in _ORDINAL_WORDS.items()}
+_HOUR_SOUND_ALIKES = lexicon.table("hour_sound_alikes")
 _HOUR_SPOKEN = ["twelve", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
                 "eleven"]
 
@@ -186,6 +187,9 @@ def parse_time(text: str, bare_number_is_hour: bool = False) -> SpokenTime | Non
     m = re.search(r"\b(\d{1,2}):(\d{2})\s*(am|pm)?", t)
     if m:
         return build(int(m.group(1)), int(m.group(2)), m.group(3))
+    # Where only an hour can stand, a sound-alike is that hour ("half past do" -> half past two).
+    t = re.sub(r"\b(half past|quarter past|quarter to|half after|quarter after)\s+(\w+)",
+               lambda m: f"{m.group(1)} {_HOUR_SOUND_ALIKES.get(m.group(2), m.group(2))}", t)
     m = re.search(rf"\b(half|quarter)\s+(past|after|to)\s+{num}{mer}", t)
     if m:
         hour = _hour_value(m.group(3))
@@ -333,6 +337,9 @@ def _mentions(words: list[str], cues: frozenset[str]) -> bool:
     return any(w in cues or w.isdigit() or re.fullmatch(r"\d+th", w) is not None for w in words)
 
 
+_YES_NO_LEADS = frozenset({"yes", "yeah", "yep", "no", "nope", "sure", "okay", "ok"})
+
+
 def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: dict[str, Any],
                    today: date, heard_text: str = "") -> dict[str, Any]:
     """Details the voice agent's constrained second reading adds to those of the free transcript.
@@ -367,6 +374,8 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
         spoken = parse_time(text, bare_number_is_hour=requested == "time" and complete)
         seen = found.get("spoken_time")
         time_ok = requested == "time" or complete or _mentions(heard, _TIME_CUES)
+        if heard[:1] and heard[0] in _YES_NO_LEADS and not _mentions(heard, _TIME_CUES):
+            time_ok = False  # "yes, book it" read as "yes week eight": an answer to another question
         # The transcript's part of day ("at <garbled> in the afternoon") gives way to the hint's exact time.
         if spoken and time_ok and (seen is None or (seen.at is None and spoken.at is not None)):
             extra["spoken_time"] = spoken
@@ -445,7 +454,8 @@ def find_name_statement(text: str) -> str | None:
     return parse_name(candidate)
 
 
-_SELF_CORRECTION = re.compile(r"\b(?:no,? sorry|sorry|i mean|actually|no,? wait|or rather|make that|correction)\b[,\s]*")
+_SELF_CORRECTION = re.compile(
+    r"\b(?:no,? sorry|sorry|i mean|actually|no,? wait|or rather|make that|make it|change it to|correction)\b[,\s]*")
 
 
 def self_corrected(text: str) -> tuple[str, str]:
@@ -458,7 +468,22 @@ def self_corrected(text: str) -> tuple[str, str]:
     if not marks:
         return "", text
     last = marks[-1]
-    return text[: last.start()], text[last.end():]
+    # "make it eleven" keeps its lead: the time parser reads "make it <number>" as an hour.
+    keep_lead = last.group(0).strip(" ,").startswith(("make it", "change it to"))
+    return text[: last.start()], text[last.start() if keep_lead else last.end():]
+
+
+_FROM_TO = re.compile(r"\bfrom\b(?P<old>.+?)\bto\b(?P<new>.+)$")
+
+
+def moved_from_to(text: str, today: date) -> tuple[date | None, str] | None:
+    """'move it from Friday to Monday at nine' -> (Friday, 'monday at nine'): the old day, and the words that
+    name the new day and time. None when the sentence has no "from <day> to ..."."""
+    m = _FROM_TO.search(normalise(text))
+    if not m:
+        return None
+    old = parse_date(m.group("old"), today)
+    return (old, m.group("new")) if old is not None else None
 
 
 def say_time(value: time) -> str:

@@ -184,8 +184,9 @@ def says_yes(text: str, leading: bool = False) -> bool:
         return False
     if not any(w in YES_LEADS for w in words) or any(w in _CONFIRM_NEGATIONS for w in words):
         return False
+    # One stray word is the recogniser ("yes bukit"); two or more are something else being said.
     allowed = AFFIRM_WORDS | FILLER | COURTESY | HESITATIONS | _CONFIRM_EXTRAS | {"that's"}
-    return all(w in allowed for w in words)
+    return sum(w not in allowed for w in words) <= 1
 
 
 def task_from_verbs(text: str) -> str | None:
@@ -240,6 +241,8 @@ def context_intent(text: str, intent: str | None, requested: str | None) -> str 
         task = task_from_verbs(text)
         if task is not None and task != intent:
             return task
+    if intent in {"frustration", "out_of_scope", DEFAULT_FALLBACK} and _REPEAT.search(" ".join(words)):
+        return "repeat"  # "sorry, could you say that again?" is not frustration
     if intent in _UNSURE and words_set(words) & _SPEAK and words_set(words) & _PEOPLE:
         return "request_human"  # "is there somebody I can speak to?"
     if intent in _UNSURE and words_set(words) & _BOOKING_WORDS and words_set(words) & SERVICE_CUES:
@@ -252,6 +255,8 @@ def context_intent(text: str, intent: str | None, requested: str | None) -> str 
 
 
 DEFAULT_FALLBACK = "nlu_fallback"
+# Asking for the last line again (not "I keep repeating myself", which is frustration).
+_REPEAT = re.compile(r"\b(?:say (?:that|it) again|repeat that|what was that|come again|pardon|what did you say)\b")
 _NOTHING_MORE = re.compile(r"\b(?:nothing else|nothing more|that's all|that is all|that's everything|that's it|all done)\b")
 _UNSURE = frozenset({DEFAULT_FALLBACK, "out_of_scope"})
 _BOOKING_WORDS = frozenset("book booking appointment come see".split())
