@@ -412,3 +412,65 @@ def test_the_service_hint_fills_the_service_and_the_details_given_with_it() -> N
 )
 def test_names_volunteered_out_of_order_need_an_explicit_form(said: str, name: str | None) -> None:
     assert spoken.find_name_statement(said) == name
+
+
+# --- the question just asked decides what a turn is (cues.context_intent), and what a yes must say ----------
+@pytest.mark.parametrize(
+    ("text", "intent", "requested", "expected"),
+    [
+        ("Yes, cancel it.", "cancel_appointment", "confirmed", "affirm"),
+        ("that's right, go ahead", "affirm", "confirmed", "affirm"),
+        ("so that's wrong it's thomas carter", "out_of_scope", "confirmed", "deny"),
+        ("no i said the second at half past nine", "book_appointment", "confirmed", "inform"),
+        ("mary mitchell thanks", "goodbye", "name", "inform"),
+        ("no thanks", "goodbye", "name", None),
+        ("is there somebody i can speak to", "out_of_scope", "name", "request_human"),
+        ("sorry could you say that again", "frustration", "date", "repeat"),
+        ("can i move my appointment from friday to monday at nine", "book_appointment", None, "reschedule_appointment"),
+        ("i'd like to book a table for two", "out_of_scope", None, None),
+        ("i need a tooth filled", "report_urgent", "service", "inform"),
+        ("i've got terrible toothache", "report_urgent", None, None),
+        ("nothing else thank you", "nlu_fallback", None, "goodbye"),
+        ("could i do the fifth of december at half past twelve", "out_of_scope", "date", "inform"),
+    ],
+)
+def test_the_question_asked_decides_what_a_turn_is(text: str, intent: str, requested: str | None,
+                                                   expected: str | None) -> None:
+    assert cues.context_intent(text, intent, requested) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "leading", "expected"),
+    [
+        ("yes cancel it", False, True),
+        ("hmm that's it yes", False, True),
+        ("yes bukit", False, True),  # one stray word is the recogniser
+        ("that's right that solace martin", False, False),  # a misheard "that's wrong, it's Alice Martin"
+        ("it's right", True, False),  # after "what would you like to change?"
+        ("i laugh bastard", False, False),
+        ("yes but make it friday", False, False),
+    ],
+)
+def test_a_booking_needs_a_yes_that_was_heard(text: str, leading: bool, expected: bool) -> None:
+    assert cues.says_yes(text, leading=leading) is expected
+
+
+def test_heard_unsure_by_confidence_or_by_its_unsure_words() -> None:
+    assert cues.asr_unsure(0.8, 0.0) and cues.asr_unsure(0.95, 0.3)
+    assert not cues.asr_unsure(0.95, 0.1) and not cues.asr_unsure(None, None)
+
+
+def test_parsing_what_callers_say_when_they_correct_or_move() -> None:
+    assert spoken.date_conflict("saturday the first", date(2026, 11, 30)) == (date(2026, 12, 5), date(2026, 12, 1))
+    assert spoken.date_conflict("tuesday the first", date(2026, 11, 30)) is None
+    old, new_words = spoken.moved_from_to("move it from friday to monday at nine", TODAY)
+    assert old == date(2026, 11, 27) and spoken.parse_date(new_words, TODAY) == date(2026, 11, 30)
+    head, tail = spoken.self_corrected("the eleventh, no sorry, the twelfth")
+    assert spoken.parse_date(head, TODAY) == date(2026, 12, 11)
+    assert spoken.parse_date(tail, TODAY) == date(2026, 12, 12)
+    assert spoken.parse_time(spoken.self_corrected("sorry can we make it eleven instead")[1]).at == time(11, 0)
+    assert spoken.correction_name("that's wrong it's sandra green") == "Sandra Green"
+    assert spoken.correction_name("no it's the twelfth") is None and spoken.correction_name("no it's at four") is None
+    assert spoken.parse_time("half past do").at == time(14, 30)
+    assert spoken.parse_time("i need to do it") is None
+    assert spoken.parse_name("Well, it's under Emma Jackson.") == "Emma Jackson"

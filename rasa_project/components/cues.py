@@ -221,6 +221,11 @@ def context_intent(text: str, intent: str | None, requested: str | None) -> str 
     - A booking request whose verb is "move" or "cancel" (with an appointment noun) is that task.
     """
     words = tokens(text)
+    # Asking for a person or for the last line again, whatever question is open.
+    if intent in {"frustration", "out_of_scope", DEFAULT_FALLBACK} and _REPEAT.search(" ".join(words)):
+        return "repeat"  # "sorry, could you say that again?" is not frustration
+    if intent in _UNSURE | {"inform"} and words_set(words) & _SPEAK and words_set(words) & _PEOPLE:
+        return "request_human"  # "is there somebody I can speak to?"
     if requested == "confirmed":
         if agrees(text):
             return "affirm"
@@ -241,10 +246,6 @@ def context_intent(text: str, intent: str | None, requested: str | None) -> str 
         task = task_from_verbs(text)
         if task is not None and task != intent:
             return task
-    if intent in {"frustration", "out_of_scope", DEFAULT_FALLBACK} and _REPEAT.search(" ".join(words)):
-        return "repeat"  # "sorry, could you say that again?" is not frustration
-    if intent in _UNSURE and words_set(words) & _SPEAK and words_set(words) & _PEOPLE:
-        return "request_human"  # "is there somebody I can speak to?"
     if intent in _UNSURE and words_set(words) & _BOOKING_WORDS and words_set(words) & SERVICE_CUES:
         return "book_appointment"  # "I'd like to book a filling done the eleventh, no sorry, the twelfth"
     if intent == "report_urgent" and not words_set(words) & URGENT_WORDS:
