@@ -297,24 +297,21 @@ class Engines:
     prompts: Any  # PromptCache
 
 
-async def run_case_offline(case: Case, engines: Engines, *, timeout: float = 300.0) -> CaseRun:
-    """Replay one case through a fresh CallSession; returns what happened (never raises for a call failure)."""
-    run = CaseRun(case=case)
-    line = ReplayLine(case)
+@dataclass(frozen=True, slots=True)
+class PlayedCall:
+    """How one offline call ran: its id, the failure if it did not finish, and its wall time."""
+
+    call_id: str
+    error: str | None
+    wall_s: float
+
+
+async def play_call(
+    line: ReplayLine, engines: Engines, bus: EventBus, *, scope: str, now: datetime, caller: str, timeout: float
+) -> PlayedCall:
+    """A fresh CallSession on the replay line `line`, with its events on `bus`; never raises for a call failure."""
     prompts = ReplayPrompts(engines.prompts)
     ari = ReplayAri(line, prompts.durations)
-    bus = EventBus()
-    recorder = EventRecorder()
-    bus.subscribe(recorder)
-
-    def attribute(event: CallEvent) -> None:
-        if event.type in (EventType.CALLER_TURN, EventType.DIALOGUE_RESULT) and line.current_turn >= 0:
-            run.turn_events.setdefault(line.current_turn, []).append(event)
-
-    bus.subscribe(attribute)
-    scope = f"replay-{case.name}-{uuid.uuid4().hex[:8]}"
-    now = case.now or datetime.now().replace(microsecond=0)
-    await _setup_bookings(engines.settings.database.dsn, scope, case)
     deps = CallDeps(
         settings=engines.settings,
         ari=ari,
@@ -327,20 +324,43 @@ async def run_case_offline(case: Case, engines: Engines, *, timeout: float = 300
         media_factory=lambda host: line,
     )
     channel = Channel(
-        id=f"replay-{uuid.uuid4().hex[:12]}", name="Replay/caller", state="Ring", caller_number=case.caller, exten="100"
+        id=f"replay-{uuid.uuid4().hex[:12]}", name="Replay/caller", state="Ring", caller_number=caller, exten="100"
     )
     session = CallSession(deps, channel)
     line.session = session
-    run.call_id = session.call_id
+    error: str | None = None
     started = time.perf_counter()
     try:
         async with asyncio.timeout(timeout):
             await session.run()
     except TimeoutError:
-        run.error = f"replay did not finish within {timeout:.0f} s of wall time"
+        error = f"the call did not finish within {timeout:.0f} s of wall time"
+    except Exception as exc:  # a crash is a result to report, not a reason to stop the other calls
+        _LOGGER.exception("offline call %s failed", session.call_id)
+        error = f"{type(exc).__name__}: {exc}"
     finally:
         await ari.close()
-    run.wall_s = time.perf_counter() - started
+    return PlayedCall(session.call_id, error, time.perf_counter() - started)
+
+
+async def run_case_offline(case: Case, engines: Engines, *, timeout: float = 300.0) -> CaseRun:
+    """Replay one case through a fresh CallSession; returns what happened (never raises for a call failure)."""
+    run = CaseRun(case=case)
+    line = ReplayLine(case)
+    bus = EventBus()
+    recorder = EventRecorder()
+    bus.subscribe(recorder)
+
+    def attribute(event: CallEvent) -> None:
+        if event.type in (EventType.CALLER_TURN, EventType.DIALOGUE_RESULT) and line.current_turn >= 0:
+            run.turn_events.setdefault(line.current_turn, []).append(event)
+
+    bus.subscribe(attribute)
+    scope = f"replay-{case.name}-{uuid.uuid4().hex[:8]}"
+    now = case.now or datetime.now().replace(microsecond=0)
+    await _setup_bookings(engines.settings.database.dsn, scope, case)
+    played = await play_call(line, engines, bus, scope=scope, now=now, caller=case.caller, timeout=timeout)
+    run.call_id, run.error, run.wall_s = played.call_id, played.error, played.wall_s
     run.audio_ms = line.audio_ms
     run.turns_played = line.turns_started
     run.events = list(recorder.events)

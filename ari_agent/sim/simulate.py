@@ -21,13 +21,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ari_agent.ari.models import Channel
-from ari_agent.call.session import CallDeps, CallSession
 from ari_agent.config import Settings
 from ari_agent.events import CallEvent, EventBus, EventRecorder, EventType
 from ari_agent.media.audio import FRAME_MS, frames
 from ari_agent.replay.case import Case, Expect
-from ari_agent.replay.offline import BARGE_AFTER_MS, GAP_MS, SILENCE, Engines, ReplayAri, ReplayLine, ReplayPrompts
+from ari_agent.replay.offline import BARGE_AFTER_MS, GAP_MS, SILENCE, Engines, ReplayLine, play_call
 from ari_agent.replay.wer import word_errors
 from ari_agent.sim.goals import SERVICE_MINUTES, SimCall, call_now, draw_call
 from ari_agent.sim.person import Action, HangUp, Person, Say, Silence, sounds_like
@@ -229,8 +227,6 @@ async def run_call(call: SimCall, engines: Engines, *, timeout: float = 600.0) -
                         persona=asdict(call.persona))  # fmt: skip
     person = Person(call)
     line = SimLine(call, person)
-    prompts = ReplayPrompts(engines.prompts)
-    ari = ReplayAri(line, prompts.durations)
     bus = EventBus()
     recorder = EventRecorder()
     bus.subscribe(recorder)
@@ -238,25 +234,8 @@ async def run_call(call: SimCall, engines: Engines, *, timeout: float = 600.0) -
     scope = f"sim-{call.seed}-{call.index}-{uuid.uuid4().hex[:6]}"
     dsn = engines.settings.database.dsn
     await _setup(dsn, scope, call)
-    deps = CallDeps(
-        settings=engines.settings, ari=ari, asr=engines.asr, dialogue=engines.dialogue, prompts=prompts, bus=bus,
-        now=lambda: call.now, scope=scope, media_factory=lambda host: line,
-    )  # fmt: skip
-    channel = Channel(id=f"sim-{uuid.uuid4().hex[:12]}", name="Sim/caller", state="Ring",
-                      caller_number=call.caller_id, exten="100")  # fmt: skip
-    session = CallSession(deps, channel)
-    line.session = session
-    started = time.perf_counter()
-    try:
-        async with asyncio.timeout(timeout):
-            await session.run()
-    except TimeoutError:
-        result.error = f"did not finish within {timeout:.0f} s of wall time"
-    except Exception as exc:  # a crash is a result to report, not a reason to stop the run
-        result.error = f"{type(exc).__name__}: {exc}"
-    finally:
-        await ari.close()
-    result.wall_s = time.perf_counter() - started
+    played = await play_call(line, engines, bus, scope=scope, now=call.now, caller=call.caller_id, timeout=timeout)
+    result.error, result.wall_s = played.error or "", played.wall_s
     result.audio_s = line.audio_ms / 1000
     result.transcript = line.transcript
     result.caller_turns = line.turns_started
