@@ -1,24 +1,27 @@
 """The shared lexicon (lexicon.yml): yes/no words, days, numbers, services, read once.
 
-The Rasa project reads the same file (rasa_project/lexicon.yml is a link to it), so the agent's constrained
-decoder, its end-of-turn cues and the dialogue's parsers can never drift apart again.
+The Rasa project imports this very module (rasa_project/lexicon.py is a link to it), so the agent's constrained
+decoder, its end-of-turn cues and the dialogue's parsers can never drift apart again. It runs in both venvs
+(Python 3.11 and Rasa's 3.10) and needs nothing but PyYAML; the data file is found next to the real module.
 """
 
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+PATH = Path(__file__).resolve().parent / "lexicon.yml"
+
 
 @cache
 def _data() -> dict[str, Any]:
-    loaded = yaml.safe_load(resources.files("ari_agent").joinpath("lexicon.yml").read_text(encoding="utf-8"))
+    loaded = yaml.safe_load(PATH.read_text(encoding="utf-8"))
     if not isinstance(loaded, dict):
-        raise ValueError("ari_agent/lexicon.yml: expected a mapping at the top level")
-    _check_strings(loaded, "ari_agent/lexicon.yml")
+        raise ValueError(f"{PATH}: expected a mapping at the top level")
+    _check_strings(loaded, str(PATH))
     return loaded
 
 

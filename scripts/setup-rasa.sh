@@ -34,7 +34,7 @@ step "rasa model"
 # components/ holds the custom NLU code the model runs (loaded by module path), and the locked Rasa/TensorFlow
 # versions train it: both are part of the key too.
 hash=$(tree_hash rasa_project/config.yml rasa_project/domain.yml rasa_project/data rasa_project/endpoints.yml \
-    rasa_project/components rasa_project/lexicon.py ari_agent/lexicon.yml requirements/rasa.lock)
+    rasa_project/components ari_agent/lexicon.py ari_agent/lexicon.yml requirements/rasa.lock)
 model="$MODELS_CACHE/$hash.tar.gz"
 mkdir -p "$MODELS_CACHE" "$RASA_PROJECT/models"
 if [ -f "$model" ]; then
