@@ -156,18 +156,29 @@ _CANCEL_VERBS = frozenset("cancel cancelling canceling cancellation".split())
 _HESITATION_PHRASES = re.compile(r"\b(?:" + "|".join(map(re.escape, lexicon.ordered("hesitation_phrases"))) + r")\b")
 
 
+def said_words(text: str) -> list[str]:
+    """The words of a turn without its multi-word hesitations ("let me see")."""
+    return tokens(_HESITATION_PHRASES.sub(" ", text.lower()))
+
+
+def _lead(words: list[str]) -> str | None:
+    """The word an answer leads with: the first that is not a hesitation, past a leading "that's" when more
+    follows ("that's right" -> "right", "that's wrong" -> "wrong")."""
+    rest = [w for w in words if w not in HESITATIONS]
+    if rest[:1] == ["that's"] and len(rest) > 1:
+        return rest[1]
+    return rest[0] if rest else None
+
+
 def leading_word(text: str) -> str | None:
     """The first word that is not a hesitation ("um, let me see, yes, book it" -> "yes")."""
-    return next((w for w in tokens(_HESITATION_PHRASES.sub(" ", text.lower())) if w not in HESITATIONS), None)
+    return next((w for w in said_words(text) if w not in HESITATIONS), None)
 
 
 def agrees(text: str) -> bool:
     """An answer to "Shall I ...?" that leads with agreement and takes nothing back ("yes please, cancel it")."""
-    words = tokens(_HESITATION_PHRASES.sub(" ", text.lower()))
-    first = leading_word(text)
-    if first == "that's" and len(words) > 1:
-        first = next((w for w in words[words.index("that's") + 1 :] if w not in HESITATIONS), None)
-    return first in YES_LEADS and not any(w in _CONFIRM_NEGATIONS for w in words)
+    words = said_words(text)
+    return _lead(words) in YES_LEADS and not any(w in _CONFIRM_NEGATIONS for w in words)
 
 
 # Besides yes-words, fillers and courtesy, what a plain "yes" to "Shall I book it?" may carry.
@@ -179,7 +190,7 @@ def says_yes(text: str, leading: bool = False) -> bool:
     else ("yes, cancel it", "that's it, yes", "that's right, go ahead"). "that's right that solace martin" (a
     misheard "that's wrong, it's Alice Martin") says something else. With `leading`, the yes must come first:
     after "What would you like to change?", "it's right" is more likely a misheard name than consent."""
-    words = tokens(_HESITATION_PHRASES.sub(" ", text.lower()))
+    words = said_words(text)
     if leading and not agrees(text):
         return False
     if not any(w in YES_LEADS for w in words) or any(w in _CONFIRM_NEGATIONS for w in words):
@@ -221,10 +232,11 @@ def context_intent(text: str, intent: str | None, requested: str | None) -> str 
     - A booking request whose verb is "move" or "cancel" (with an appointment noun) is that task.
     """
     words = tokens(text)
+    present = set(words)
     # Asking for a person or for the last line again, whatever question is open.
     if intent in {"frustration", "out_of_scope", DEFAULT_FALLBACK} and _REPEAT.search(" ".join(words)):
         return "repeat"  # "sorry, could you say that again?" is not frustration
-    if intent in _UNSURE | {"inform"} and words_set(words) & _SPEAK and words_set(words) & _PEOPLE:
+    if intent in _UNSURE | {"inform"} and present & _SPEAK and present & _PEOPLE:
         return "request_human"  # "is there somebody I can speak to?"
     if requested == "confirmed":
         if agrees(text):
@@ -246,11 +258,11 @@ def context_intent(text: str, intent: str | None, requested: str | None) -> str 
         task = task_from_verbs(text)
         if task is not None and task != intent:
             return task
-    if intent in _UNSURE and words_set(words) & _BOOKING_WORDS and words_set(words) & SERVICE_CUES:
+    if intent in _UNSURE and present & _BOOKING_WORDS and present & SERVICE_CUES:
         return "book_appointment"  # "I'd like to book a filling done the eleventh, no sorry, the twelfth"
-    if intent == "report_urgent" and not words_set(words) & URGENT_WORDS:
+    if intent == "report_urgent" and not present & URGENT_WORDS:
         # Urgent means a symptom; "I need a tooth filled" names a service, not an emergency.
-        if words_set(words) & SERVICE_CUES or names_a_value(words):
+        if present & SERVICE_CUES or names_a_value(words):
             return "book_appointment" if requested is None else "inform"
     return None
 
@@ -264,17 +276,9 @@ _BOOKING_WORDS = frozenset("book booking appointment come see".split())
 URGENT_WORDS = lexicon.words("urgent_words")
 
 
-def words_set(words: list[str]) -> set[str]:
-    """The distinct words."""
-    return set(words)
-
-
 def _leads_with_no(words: list[str]) -> bool:
     """'no, ...', 'not quite, ...', "that's wrong, ..." after hesitations."""
-    rest = [w for w in words if w not in HESITATIONS]
-    if rest[:1] == ["that's"]:
-        rest = rest[1:]
-    return bool(rest) and rest[0] in NO_WORDS
+    return _lead(words) in NO_WORDS
 
 
 # --- how sure the recogniser was (metadata "asr_confidence", "asr_unsure") ----------------------------------
