@@ -27,6 +27,7 @@ from typing import Any
 from ari_agent.ari.client import AriClient
 from ari_agent.ari.models import AriEvent, Channel
 from ari_agent.asr.base import AsrEngine
+from ari_agent.call.listener import Listener
 from ari_agent.call.session import CallDeps, CallSession
 from ari_agent.config import Settings
 from ari_agent.dialogue.base import DialogueEngine
@@ -175,17 +176,11 @@ class ReplayLine:
             self._start_turn(turn, barge=barge_now)
 
     def _start_turn(self, turn: Turn, *, barge: bool) -> None:
-        assert self.session is not None and self.session.listener is not None
-        listener = self.session.listener
-        self.current_turn = self.turns_started
-        self.turns_started += 1
-        self._mark = self._playbacks
+        listener = self._next_turn()
         if turn.kind == "audio":
-            if not barge:
-                self._pending.extend([SILENCE] * (GAP_MS // FRAME_MS))
-            self._pending.extend(self._turn_frames(self.current_turn, turn))
+            self._say(self._turn_frames(self.current_turn, turn), barge=barge)
         elif turn.kind == "silence":
-            self._pending.extend([SILENCE] * int((turn.silence or 0) * 1000 // FRAME_MS))
+            self._keep_silent(turn.silence or 0)
         elif turn.kind == "dtmf":
             before = listener.turns_returned
             for digit in turn.dtmf or "":
@@ -193,10 +188,33 @@ class ReplayLine:
             if not barge:
                 self._await_returned = before
         else:
-            before = listener.turns_returned
-            listener.put_text(turn.text or "", barge_in=barge)
-            if not barge:
-                self._await_returned = before
+            self._type(turn.text or "", barge=barge)
+
+    # --- what a caller can do in a turn (the script above, or the simulated person) ------------------------
+    def _next_turn(self) -> Listener:
+        """Count a new caller turn; returns the session's listener."""
+        assert self.session is not None and self.session.listener is not None
+        self.current_turn = self.turns_started
+        self.turns_started += 1
+        self._mark = self._playbacks
+        return self.session.listener
+
+    def _say(self, audio: list[bytes], *, barge: bool) -> None:
+        """Speak these frames, after a human pause unless talking over the agent."""
+        if not barge:
+            self._pending.extend([SILENCE] * (GAP_MS // FRAME_MS))
+        self._pending.extend(audio)
+
+    def _keep_silent(self, seconds: float) -> None:
+        self._pending.extend([SILENCE] * int(seconds * 1000 // FRAME_MS))
+
+    def _type(self, text: str, *, barge: bool) -> None:
+        """A text turn, handed straight to the listener; audio time waits until the session has taken it."""
+        assert self.session is not None and self.session.listener is not None
+        before = self.session.listener.turns_returned
+        self.session.listener.put_text(text, barge_in=barge)
+        if not barge:
+            self._await_returned = before
 
     def _turn_frames(self, index: int, turn: Turn) -> list[bytes]:
         cached = self._audio_cache.get(index)

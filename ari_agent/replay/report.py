@@ -158,7 +158,8 @@ def judge(case: Case, run: CaseRun) -> CaseResult:
     return result
 
 
-def _percentile(values: list[float], q: float) -> float | None:
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-th percentile (q in 0-100, interpolated); None without values."""
     if not values:
         return None
     if len(values) == 1:
@@ -192,8 +193,8 @@ def aggregate(results: list[CaseResult], wall_s: float) -> dict[str, Any]:
             if with_reason
             else None
         ),
-        "turn_latency_p50_ms": _percentile(latencies, 50),
-        "turn_latency_p95_ms": _percentile(latencies, 95),
+        "turn_latency_p50_ms": percentile(latencies, 50),
+        "turn_latency_p95_ms": percentile(latencies, 95),
         "audio_s": audio_s,
         "wall_s": wall_s,
         "speed_factor": audio_s / wall_s if wall_s > 0 else None,

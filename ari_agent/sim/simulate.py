@@ -25,7 +25,8 @@ from ari_agent.config import Settings
 from ari_agent.events import CallEvent, EventBus, EventRecorder, EventType
 from ari_agent.media.audio import FRAME_MS, frames
 from ari_agent.replay.case import Case, Expect
-from ari_agent.replay.offline import BARGE_AFTER_MS, GAP_MS, SILENCE, Engines, ReplayLine, play_call
+from ari_agent.replay.offline import BARGE_AFTER_MS, Engines, ReplayLine, play_call
+from ari_agent.replay.report import percentile
 from ari_agent.replay.wer import word_errors
 from ari_agent.sim.goals import SERVICE_MINUTES, SimCall, call_now, draw_call
 from ari_agent.sim.person import Action, HangUp, Person, Say, Silence, sounds_like
@@ -148,32 +149,23 @@ class SimLine(ReplayLine):
         return self.person.respond(heard, self.slots, outcome=self.outcome)
 
     def _begin(self, action: Action, *, barge: bool) -> None:
-        assert self.session is not None and self.session.listener is not None
-        listener = self.session.listener
-        self.current_turn = self.turns_started
-        self.turns_started += 1
-        self._mark = self._playbacks
+        self._next_turn()
         if isinstance(action, HangUp):
             self._hang_up()
             return
         if isinstance(action, Silence):
-            self._pending.extend([SILENCE] * int(action.seconds * 1000 // FRAME_MS))
+            self._keep_silent(action.seconds)
             return
         if self.call.persona.text_only:
             self.transcript.append(f"caller: {action.plain}")
-            before = listener.turns_returned
-            listener.put_text(action.plain, barge_in=barge)
-            if not barge:
-                self._await_returned = before
+            self._type(action.plain, barge=barge)
             return
         pieces, pauses = self._pieces(action.text)
         shown = "".join(f"{p} [{pauses[i]:.1f}s] " if i < len(pauses) else p for i, p in enumerate(pieces))
         self.transcript.append(f"caller: {shown}")
         pcm = speak(self.call.voice, pieces, pauses, self._rate)
         pcm = apply_line(pcm, self.call.line, seed=self.call.seed * 1000 + self.call.index * 50 + self.turns_started)
-        if not barge:
-            self._pending.extend([SILENCE] * (GAP_MS // FRAME_MS))
-        self._pending.extend(frames(pcm))
+        self._say(frames(pcm), barge=barge)
         self._spoken_frames = len(self._pending)
         self._utterance_open = True
         self._utterance_paused = any(p > 0 for p in pauses)
@@ -342,10 +334,8 @@ def _not_done(result: CallResult) -> str:
 
 # --- the report -----------------------------------------------------------------------------------------
 def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+    value = percentile(values, q)
+    return None if value is None else round(value, 1)
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -369,7 +359,7 @@ def aggregate(results: list[CallResult], wall_s: float) -> dict[str, Any]:
         "false_out_of_scope": sum(r.false_out_of_scope for r in results),
         "turns_per_task": round(statistics.mean(r.caller_turns for r in successes), 2) if successes else None,
         "wer": _rate(sum(r.word_errors for r in results), ref),
-        "turn_latency_ms": {"p50": _percentile(latencies, 0.5), "p95": _percentile(latencies, 0.95)},
+        "turn_latency_ms": {"p50": _percentile(latencies, 50), "p95": _percentile(latencies, 95)},
         "errors": sum(bool(r.error) for r in results),
         "wall_s": round(wall_s, 1),
         "audio_s": round(sum(r.audio_s for r in results), 1),

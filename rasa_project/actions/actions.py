@@ -442,19 +442,23 @@ class ValidateAppointmentForm(Action):
         keep missing the question (the same question a third time) go to a person instead of a loop."""
         if intent in NOT_DETAILS or intent == "nlu_fallback":
             return []  # the rules answer these; a misunderstanding is counted by action_fallback
-        count = int(tracker.get_slot("unanswered") or 0) + 1
-        if count >= POLICY.get("max_unanswered", 3):
-            return handoff(dispatcher, "misunderstood", "I'm sorry, I don't seem to be getting this right. "
-                                                        "Let me put you through to a member of our team.")
-        return [SlotSet("unanswered", float(count))]
+        return self._miss(dispatcher, tracker)
 
     def _yes_unclear(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        return self._miss(dispatcher, tracker, ask="Sorry, was that a yes?")
+
+    @staticmethod
+    def _miss(dispatcher: CollectingDispatcher, tracker: Tracker, ask: str | None = None) -> list[EventType]:
+        """One more answer the form could not use: counted, and the third goes to a person. `ask`, if given, is
+        the repair question said before the form's own question comes again."""
         count = int(tracker.get_slot("unanswered") or 0) + 1
         if count >= POLICY.get("max_unanswered", 3):
             return handoff(dispatcher, "misunderstood", "I'm sorry, I don't seem to be getting this right. "
                                                         "Let me put you through to a member of our team.")
-        dispatcher.utter_message(text="Sorry, was that a yes?")
-        return [SlotSet("unanswered", float(count)), SlotSet("requested_slot", "confirmed")]
+        if ask is None:
+            return [SlotSet("unanswered", float(count))]
+        dispatcher.utter_message(text=ask)
+        return [SlotSet("unanswered", float(count)), SlotSet("requested_slot", tracker.get_slot("requested_slot"))]
 
     def _misunderstood(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         if _consecutive_intents(tracker, "nlu_fallback") >= POLICY["max_misunderstandings"]:

@@ -476,7 +476,7 @@ def self_corrected(text: str) -> tuple[str, str]:
 _FROM_TO = re.compile(r"\bfrom\b(?P<old>.+?)\bto\b(?P<new>.+)$")
 
 
-def moved_from_to(text: str, today: date) -> tuple[date | None, str] | None:
+def moved_from_to(text: str, today: date) -> tuple[date, str] | None:
     """'move it from Friday to Monday at nine' -> (Friday, 'monday at nine'): the old day, and the words that
     name the new day and time. None when the sentence has no "from <day> to ..."."""
     m = _FROM_TO.search(normalise(text))
