@@ -247,10 +247,13 @@ def log_event(event: CallEvent) -> None:
         level = logging.WARNING
     else:
         level = logging.INFO
+    # An error's code and message are in the text too: a plain-text log (or a test's captured log) shows why.
+    detail = f" {event.data.get('code', '')}: {event.data.get('message', '')}" if event.type is EventType.ERROR else ""
     EVENT_LOGGER.log(
         level,
-        "%s",
+        "%s%s",
         event.type.value,
+        detail,
         extra={
             "call_id": event.call_id,
             "event": event.type.value,

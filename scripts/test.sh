@@ -34,23 +34,34 @@ fi
 cat "$RUN_DIR/stack-up.log" >&2
 
 step "pytest (unit + integration)"
+# CI keeps only the tail of this output: every failing step, and each failing test, is named again at the end.
+failed=()
 set +e
-"$AGENT_VENV/bin/pytest" -q -p no:cacheprovider -m "not coqui" "$@"
-rc=$?
-[ "$coqui_rc" -eq 0 ] || rc=1
+"$AGENT_VENV/bin/pytest" -q -p no:cacheprovider -rfE -m "not coqui" "$@" | tee "$RUN_DIR/pytest.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("pytest: $(grep -E '^(FAILED|ERROR) ' "$RUN_DIR/pytest.log" | tr '\n' ';')")
+[ "$coqui_rc" -eq 0 ] || failed+=("Coqui TTS tests (scripts/test-coqui.sh)")
 # The regression corpus (tests/corpus, scripts/make-corpus.py): offline replay through the real Vosk and Rasa,
 # three cases at a time (one case's decoding overlaps another's Rasa turn): measured on 2 cores, 101 s one at a
 # time, 64 s with 2, 56 s with 3, 58 s with 4.
-"$AGENT_VENV/bin/ari-agent" replay tests/corpus --jobs 3 --report "$RUN_DIR/replay-report.json" || rc=1
+"$AGENT_VENV/bin/ari-agent" replay tests/corpus --jobs 3 --report "$RUN_DIR/replay-report.json" \
+    | tee "$RUN_DIR/replay.log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("corpus replay: $(grep -E '^ *(FAIL|MALFORMED)' "$RUN_DIR/replay.log" | tr '\n' ';')")
 # Goal-driven simulated callers the agent was not tuned on (ari-agent simulate; README "Simulated callers"):
 # fixed seeds, so the same calls every run (recognition is reproducible too), with floors that fail a
 # regression. Typed callers must nearly all succeed; spoken ones through every voice and line condition are
 # held to what was measured (seed 7: 10 of 30), and neither may write a wrong value.
 "$AGENT_VENV/bin/ari-agent" simulate --calls 50 --seed 11 --text --jobs 3 --min-success 0.95 \
-    --max-wrong-writes 0 --report "$RUN_DIR/simulate-text.json" | tail -12 || rc=1
+    --max-wrong-writes 0 --report "$RUN_DIR/simulate-text.json" | tail -12
+[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("text simulation (seed 11)")
 "$AGENT_VENV/bin/ari-agent" simulate --calls 30 --seed 7 --jobs 3 --min-success 0.3 \
-    --max-wrong-writes 0 --report "$RUN_DIR/simulate-audio.json" | tail -12 || rc=1
+    --max-wrong-writes 0 --report "$RUN_DIR/simulate-audio.json" | tail -12
+[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("audio simulation (seed 7)")
 set -e
+rc=0
+for what in "${failed[@]}"; do
+    echo "FAILED STEP: $what" >&2
+    rc=1
+done
 step_done "exit $rc"
 echo "make test took $(( $(date +%s) - started )) s"
 exit $rc

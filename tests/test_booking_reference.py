@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import sys
 from collections.abc import Iterator
@@ -41,3 +42,25 @@ async def test_a_taken_reference_is_drawn_again(calendar: ModuleType) -> None:
             assert await cur.fetchall() == [("ME371", "a"), ("VX046", "b")]
             with pytest.raises(RuntimeError, match="no free booking reference in 50 draws"):
                 await calendar.book(conn, "c", "Tom Baker", None, "cleaning", start, None, draw=lambda: "ME371")
+
+
+async def test_two_calls_confirming_the_same_slot_book_it_once(calendar: ModuleType) -> None:
+    """Both calls pass the 'is it free?' check before either inserts: the database refuses the second."""
+    start = datetime(2026, 12, 3, 10, 0)
+    now = datetime(2026, 12, 1, 9, 0)
+    with scratch_database() as dsn:
+        conns = [await psycopg.AsyncConnection.connect(dsn, autocommit=True) for _ in range(2)]
+        try:
+            checks = [await calendar.why_unavailable(c, "live", start, 45, now) for c in conns]
+            assert checks == [None, None]
+            results = await asyncio.gather(
+                *(calendar.book(c, "live", f"Caller {i}", None, "cleaning", start, None) for i, c in enumerate(conns)),
+                return_exceptions=True,
+            )
+            refused = [r for r in results if isinstance(r, psycopg.errors.ExclusionViolation)]
+            assert len(refused) == 1 and sum(isinstance(r, str) for r in results) == 1, results
+            cur = await conns[0].execute("SELECT count(*) FROM bookings WHERE status = 'booked'")
+            assert await cur.fetchone() == (1,)
+        finally:
+            for c in conns:
+                await c.close()

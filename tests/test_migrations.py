@@ -66,14 +66,23 @@ def _relations(schema: str) -> dict[str, str]:
     return {name: kind for name, kind in rows}
 
 
-def _columns(schema: str, table: str) -> list[str]:
+def _names(query: str, schema: str, table: str) -> list[str]:
     with psycopg.connect(TEST_DSN) as conn:
-        rows = conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
-            "ORDER BY ordinal_position",
-            [schema, table],
-        ).fetchall()
-    return [c for (c,) in rows]
+        return [name for (name,) in conn.execute(query, [schema, table]).fetchall()]
+
+
+def _columns(schema: str, table: str) -> list[str]:
+    return _names(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+        "ORDER BY ordinal_position", schema, table,
+    )
+
+
+def _constraints(schema: str, table: str) -> set[str]:
+    return set(_names(
+        "SELECT conname FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid "
+        "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = %s AND t.relname = %s", schema, table,
+    ))
 
 
 def test_upgrade_downgrade_round_trip(scratch_schema: str) -> None:
@@ -81,7 +90,7 @@ def test_upgrade_downgrade_round_trip(scratch_schema: str) -> None:
     assert migrate.current(dsn) is None
 
     migrate.upgrade(dsn)
-    assert migrate.current(dsn) == "0004"
+    assert migrate.current(dsn) == "0005"
     relations = _relations(scratch_schema)
     for table in ("calls", "turns", "call_events", "bookings", "cdr", "alembic_version"):
         assert relations.get(table) == "BASE TABLE", table
@@ -89,6 +98,9 @@ def test_upgrade_downgrade_round_trip(scratch_schema: str) -> None:
     assert _columns(scratch_schema, "cdr") == CDR_COLUMNS
 
     assert {"audio_path", "asr_hint"} <= set(_columns(scratch_schema, "turns"))
+    assert _constraints(scratch_schema, "bookings") >= {"bookings_no_overlap"}
+    migrate.downgrade(dsn, "0004")
+    assert "bookings_no_overlap" not in _constraints(scratch_schema, "bookings")
     migrate.downgrade(dsn, "0003")
     turn_columns = _columns(scratch_schema, "turns")
     assert "asr_hint" not in turn_columns and "audio_path" in turn_columns
@@ -106,7 +118,7 @@ def test_upgrade_downgrade_round_trip(scratch_schema: str) -> None:
     assert set(_relations(scratch_schema)) == {"alembic_version"}
 
     migrate.upgrade(dsn)  # and up again from nothing
-    assert migrate.current(dsn) == "0004"
+    assert migrate.current(dsn) == "0005"
 
 
 def test_schema_constraints(scratch_schema: str) -> None:
@@ -128,3 +140,14 @@ def test_schema_constraints(scratch_schema: str) -> None:
             "VALUES ('R1', 'Ann', 'haircut', '2026-12-01 10:00', 30) RETURNING scope, status, created_at IS NOT NULL"
         ).fetchone()
         assert row == ("live", "booked", True)
+        conn.commit()
+        # Two calls confirming overlapping times: the database refuses the second booking (bookings_no_overlap).
+        insert = ("INSERT INTO bookings (reference, scope, name, service, starts_at, duration_minutes, status) "
+                  "VALUES (%s, %s, 'Bo', 'cleaning', %s, 45, %s)")
+        with pytest.raises(psycopg.errors.ExclusionViolation):
+            conn.execute(insert, ("R2", "live", "2026-12-01 10:15", "booked"))
+        conn.rollback()
+        conn.execute(insert, ("R3", "live", "2026-12-01 10:30", "booked"))  # starts as R1 ends
+        conn.execute(insert, ("R4", "other", "2026-12-01 10:00", "booked"))  # another scope
+        conn.execute(insert, ("R5", "live", "2026-12-01 10:00", "cancelled"))  # cancelled rows do not hold a slot
+        conn.commit()

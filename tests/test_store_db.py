@@ -10,11 +10,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
+import io
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -24,7 +27,8 @@ from ari_agent.config import DatabaseSettings, Settings
 from ari_agent.events import CallEvent, EventBus, EventType
 from ari_agent.store import cli_views, queries
 from ari_agent.store.redact import Redactor
-from ari_agent.store.writer import TranscriptWriter
+from ari_agent.store.rows import CallRowMapper
+from ari_agent.store.writer import Spool, TranscriptWriter
 from tests.test_migrations import scratch_database
 from tests.test_store_rows import synthetic_call
 
@@ -328,16 +332,140 @@ async def test_spool_left_by_a_stopped_agent_is_replayed_at_start(dsn: str, tmp_
     assert counts(dsn, "leftover") == (1, 8, 8, 0)
 
 
-async def test_full_spool_drops_and_counts(tmp_path: Path) -> None:
-    writer = make_writer("postgresql://nobody:x@127.0.0.1:1/none", tmp_path, spool_max_bytes=2000)
+async def test_full_spool_holds_in_memory_and_counts_only_beyond_the_backlog(tmp_path: Path) -> None:
+    writer = make_writer("postgresql://nobody:x@127.0.0.1:1/none", tmp_path, spool_max_bytes=2000,
+                         backlog_max_ops=30)
     await writer.start()
     for event in long_call("full", 20):
         writer(event)
     await until(lambda: writer.stats.queue_depth == 0 and writer.stats.dropped_ops > 0)
     stats = writer.stats
+    assert stats.backlog_ops == 30 and writer.spool_depth == stats.spool_depth + 30
+    assert "held in memory" in (writer.not_ready_reason() or "")
     await writer.close(drain_timeout=0.1)
     assert stats.spool_bytes <= 2000
     assert (tmp_path / "spool.jsonl").stat().st_size <= 2000
+
+
+async def test_spool_at_its_limit_loses_nothing_once_the_database_is_back(dsn: str, relay: Relay,
+                                                                          tmp_path: Path) -> None:
+    writer = make_writer(via(dsn, relay.port), tmp_path, spool_max_bytes=3000)
+    await writer.start()
+    await relay.down()
+    for event in long_call("limit", 25):
+        writer(event)
+    await until(lambda: writer.stats.queue_depth == 0 and writer.stats.backlog_ops > 0)
+    await relay.up()
+    assert await writer.flush(15)
+    stats = writer.stats
+    await writer.close()
+    assert stats.dropped_ops == 0 and stats.backlog_ops == 0
+    assert counts(dsn, "limit") == (1, 50, 50, 0)
+
+
+class DiskFull:
+    """Makes the spool's appends fail with ENOSPC while `full` is set, as a full disk does."""
+
+    def __init__(self, writer: TranscriptWriter) -> None:
+        self.full = True
+        spool = writer._spool
+        real_append = spool.append
+
+        def append(ops: Any) -> int:
+            if self.full:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real_append(ops)
+
+        spool.append = append  # type: ignore[method-assign]
+
+
+async def test_disk_full_spool_holds_in_memory_and_nothing_is_lost(dsn: str, relay: Relay, tmp_path: Path) -> None:
+    """The spool's disk fills while the database is down, then frees up, then the database returns."""
+    writer = make_writer(via(dsn, relay.port), tmp_path)
+    await writer.start()
+    events = long_call("diskfull", 12)
+    await relay.down()
+    for event in events[:10]:
+        writer(event)
+    await until(lambda: writer.stats.queue_depth == 0 and writer.spool_depth >= 10)
+    disk = DiskFull(writer)
+    for event in events[10:]:
+        writer(event)
+    await until(lambda: writer.stats.queue_depth == 0 and writer.stats.backlog_ops > 0)
+    assert writer.stats.dropped_ops == 0
+    disk.full = False  # space again: the spool takes the backlog behind what it already held
+    await until(lambda: writer.stats.backlog_ops == 0)
+    await relay.up()
+    assert await writer.flush(15)
+    stats = writer.stats
+    await writer.close()
+    assert stats.dropped_ops == 0 and stats.backlog_ops == 0 and stats.rejected_ops == 0
+    assert counts(dsn, "diskfull") == (1, 24, 24, 0)
+
+
+async def test_disk_full_and_database_back_writes_the_backlog_directly(dsn: str, relay: Relay,
+                                                                      tmp_path: Path) -> None:
+    writer = make_writer(via(dsn, relay.port), tmp_path)
+    await writer.start()
+    DiskFull(writer)
+    await relay.down()
+    for event in long_call("fullback", 5):
+        writer(event)
+    await until(lambda: writer.stats.queue_depth == 0 and writer.stats.backlog_ops > 0)
+    await relay.up()
+    assert await writer.flush(15)
+    await writer.close()
+    assert counts(dsn, "fullback") == (1, 10, 10, 0)
+
+
+def test_a_partial_append_is_cut_off_again(tmp_path: Path) -> None:
+    """A write that fails halfway (the disk filled mid-line) must not leave half a line for the next append."""
+    spool = Spool(tmp_path / "spool.jsonl", 10_000)
+    spool.open()
+    ops = CallRowMapper(Redactor()).map(long_call("partial", 1)[0])
+    spool.append(ops)
+    before = spool.path.read_bytes()
+
+    class HalfWrite(io.FileIO):
+        def write(self, data: Any) -> int:
+            super().write(bytes(data)[:7])
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    with mock.patch.object(Path, "open", lambda self, mode="r", **kw: HalfWrite(self, mode.replace("b", ""))):
+        with pytest.raises(OSError):
+            spool.append(ops)
+    assert spool.path.read_bytes() == before
+    spool.append(ops)
+    assert spool.path.read_bytes() == before * 2
+
+
+async def test_torn_and_damaged_spool_lines_are_set_aside_and_the_rest_replayed(dsn: str, tmp_path: Path) -> None:
+    """A crash mid-append leaves a torn last line; a damaged line sits in the middle."""
+    with contextlib.closing(__import__("socket").socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        closed_port = s.getsockname()[1]
+    down = make_writer(via(dsn, closed_port), tmp_path)
+    await down.start()
+    for event in long_call("torn", 4):
+        down(event)
+    await down.close(drain_timeout=0.5)
+    spool = tmp_path / "spool.jsonl"
+    lines = spool.read_bytes().splitlines(keepends=True)
+    damaged = lines[-2]  # the last turn's agent row: lost to the damage, nothing else
+    spool.write_bytes(b"".join([*lines[:-2], b'{"kind": "not json\n', lines[-1], b'{"kind": "upsert_call", "ca']))
+
+    up = make_writer(dsn, tmp_path)
+    await up.start()
+    assert await up.flush(10)
+    for event in long_call("torn-after", 1):
+        up(event)  # an append after the torn line starts on a line of its own
+    assert await up.flush(10)
+    await up.close()
+    rejected = (tmp_path / "spool.jsonl.rejected").read_bytes()
+    assert b'{"kind": "not json' in rejected and b'"ca\n' in rejected
+    assert counts(dsn, "torn-after") == (1, 2, 2, 0)
+    turns, texts = counts(dsn, "torn")[1:3]
+    assert (turns, texts) == (7, 7) and damaged not in rejected
 
 
 async def test_queries_list_get_and_purge(dsn: str, tmp_path: Path) -> None:

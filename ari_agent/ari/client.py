@@ -320,6 +320,9 @@ class EventListener:
             # A bad event is logged and dropped; it must never kill the reader or a call.
             _LOGGER.warning("ignoring malformed ARI event: %s", exc)
             return
+        except Exception as exc:  # e.g. RecursionError from absurdly nested JSON
+            _LOGGER.warning("ignoring undecodable ARI event: %r", exc)
+            return
         try:
             self._dispatch(event)
         except Exception:

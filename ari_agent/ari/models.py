@@ -56,9 +56,10 @@ def parse_channel(data: Any) -> Channel:
     """Build a Channel from ARI's JSON object."""
     if not isinstance(data, dict) or not isinstance(data.get("id"), str):
         raise AriFormatError(f"channel without an id: {data!r:.200}")
-    caller = data.get("caller") or {}
-    dialplan = data.get("dialplan") or {}
-    variables = data.get("channelvars") or {}
+    # A field of the wrong type is treated as absent: one odd event must not tear down the events socket.
+    caller = _object(data.get("caller"))
+    dialplan = _object(data.get("dialplan"))
+    variables = _object(data.get("channelvars"))
     return Channel(
         id=data["id"],
         name=str(data.get("name", "")),
@@ -70,8 +71,12 @@ def parse_channel(data: Any) -> Channel:
         protocol_id=str(data.get("protocol_id", "")),
         app_name=str(dialplan.get("app_name", "")),
         app_data=str(dialplan.get("app_data", "")),
-        channelvars={str(k): str(v) for k, v in variables.items()} if isinstance(variables, dict) else {},
+        channelvars={str(k): str(v) for k, v in variables.items()},
     )
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def channel_to_json(channel: Channel) -> dict[str, Any]:
@@ -115,6 +120,6 @@ def parse_event(data: Any) -> AriEvent:
         digit=str(data.get("digit", "")),
         playback_id=str(playback.get("id", "")),
         playback_state=str(playback.get("state", "")),
-        cause=cause if isinstance(cause, int) else None,
+        cause=cause if isinstance(cause, int) and not isinstance(cause, bool) else None,
         raw=data,
     )

@@ -89,6 +89,7 @@ class WriterStats:
     replayed_ops: int
     dropped_ops: int
     rejected_ops: int
+    backlog_ops: int = 0  # waiting in memory because the spool could not take them
 
 
 class Spool:
@@ -102,18 +103,38 @@ class Spool:
         self.size = 0
 
     def open(self) -> None:
-        """Count what an earlier run left behind; it is replayed from the start (writes are idempotent)."""
+        """Count what an earlier run left behind; it is replayed from the start (writes are idempotent).
+
+        A last line without its newline (the process died, or the disk filled, mid-append) is not an operation:
+        it is moved to the `.rejected` file next to the spool and cut off, so the next append starts clean.
+        """
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._offset = 0
-        if self.path.exists():
-            with self.path.open("rb") as f:
-                self.depth = sum(1 for line in f if line.strip())
-            self.size = self.path.stat().st_size
-        else:
+        if not self.path.exists():
             self.depth = self.size = 0
+            return
+        with self.path.open("r+b") as f:
+            data = f.read()
+            complete = data.rfind(b"\n") + 1
+            if complete < len(data):
+                _LOGGER.error("spool %s ends in a torn line (%d bytes): set aside in %s",
+                              self.path, len(data) - complete, self.rejected_path)
+                _append_bytes(self.rejected_path, data[complete:] + b"\n")
+                f.truncate(complete)
+                data = data[:complete]
+        self.depth = sum(1 for line in data.splitlines() if line.strip())
+        self.size = len(data)
+
+    @property
+    def rejected_path(self) -> Path:
+        """Where lines that cannot be replayed are kept for an operator."""
+        return Path(str(self.path) + ".rejected")
 
     def append(self, ops: Sequence[RowOp]) -> int:
-        """Append operations durably; returns how many did not fit under max_bytes (those are dropped)."""
+        """Append operations durably; returns how many did not fit under max_bytes (those are not written).
+
+        An OSError (disk full, read-only) leaves the file as it was: a partial write is cut off again.
+        """
         data = b""
         kept = 0
         for op in ops:
@@ -124,15 +145,24 @@ class Spool:
             kept += 1
         if data:
             with self.path.open("ab") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+                try:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+                except OSError:
+                    with contextlib.suppress(OSError):
+                        f.truncate(self.size)
+                    raise
             self.size += len(data)
             self.depth += kept
         return len(ops) - kept
 
     def peek(self, limit: int) -> tuple[list[RowOp], int]:
-        """Up to `limit` operations from the replay position, and the offset just after them."""
+        """Up to `limit` operations from the replay position, and the offset just after them.
+
+        A line that does not decode (edited by hand, or damaged) is set aside in the `.rejected` file and
+        skipped: one bad line must not stop every later operation from reaching the database.
+        """
         ops: list[RowOp] = []
         offset = self._offset
         with self.path.open("rb") as f:
@@ -142,8 +172,15 @@ class Spool:
                 if not line or not line.endswith(b"\n"):
                     break  # end of file, or a line torn by a crash mid-append: not an operation
                 offset += len(line)
-                if line.strip():
+                if not line.strip():
+                    continue
+                try:
                     ops.append(RowOp.from_json(line.decode()))
+                except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                    _LOGGER.error("spool line at byte %d of %s does not decode (%s): set aside in %s",
+                                  offset - len(line), self.path, exc, self.rejected_path)
+                    _append_bytes(self.rejected_path, line)
+                    self.depth = max(0, self.depth - 1)
         return ops, offset
 
     def advance(self, offset: int, count: int) -> None:
@@ -153,6 +190,11 @@ class Spool:
         if self._offset >= self.size:
             self.path.write_bytes(b"")
             self._offset = self.size = self.depth = 0
+
+
+def _append_bytes(path: Path, data: bytes) -> None:
+    with contextlib.suppress(OSError), path.open("ab") as f:
+        f.write(data)
 
 
 class TranscriptWriter:
@@ -170,10 +212,15 @@ class TranscriptWriter:
         batch_size: int = 200,
         retry_min: float = 0.5,
         retry_max: float = 10.0,
+        backlog_max_ops: int = 100_000,
     ) -> None:
         self._dsn = dsn
         self._spool = Spool(Path(spool_path), spool_max_bytes)
-        self._rejected_path = Path(str(spool_path) + ".rejected")
+        self._rejected_path = self._spool.rejected_path
+        # Operations the spool could not take (disk full, or the spool at its size limit), kept in memory in
+        # order until it can, or the database is back; dropped (and counted) only beyond backlog_max_ops.
+        self._backlog: list[RowOp] = []
+        self._backlog_max = backlog_max_ops
         self._mapper = CallRowMapper(redact)
         self._statement_timeout = statement_timeout
         self._connect_timeout = connect_timeout
@@ -189,6 +236,7 @@ class TranscriptWriter:
         self._wake = asyncio.Event()
         self._written = self._spooled = self._replayed = self._dropped = self._rejected = 0
         self._outage_logged = False
+        self._backlog_logged = False
 
     @classmethod
     def from_settings(cls, settings: DatabaseSettings, redact: Redact = no_redaction) -> TranscriptWriter:
@@ -209,8 +257,8 @@ class TranscriptWriter:
 
     @property
     def spool_depth(self) -> int:
-        """Row operations waiting in the spool file for the database."""
-        return self._spool.depth
+        """Row operations waiting for the database: in the spool file, and in memory when the spool is full."""
+        return self._spool.depth + len(self._backlog)
 
     @property
     def stats(self) -> WriterStats:
@@ -225,6 +273,7 @@ class TranscriptWriter:
             replayed_ops=self._replayed,
             dropped_ops=self._dropped,
             rejected_ops=self._rejected,
+            backlog_ops=len(self._backlog),
         )
 
     def not_ready_reason(self) -> str | None:
@@ -233,6 +282,8 @@ class TranscriptWriter:
             return "transcript writer not started"
         if self._task.done():
             return "transcript writer task stopped"
+        if self._backlog:
+            return f"database and spool unavailable: {len(self._backlog)} row operations held in memory"
         if self._spool.depth:
             return f"database unavailable: {self._spool.depth} row operations spooled in {self._spool.path}"
         return None
@@ -269,14 +320,34 @@ class TranscriptWriter:
         if leftovers:
             # Already-written operations may be among them: harmless, replay is idempotent.
             await self._append_spool(leftovers)
+        if self._backlog:
+            _LOGGER.error("writer closed: %d row operations lost (neither the database nor the spool %s took them)",
+                          len(self._backlog), self._spool.path)
+            self._dropped += len(self._backlog)
+            self._backlog = []
         if not drained or self._spool.depth:
             _LOGGER.warning("writer closed with %d operations spooled in %s", self._spool.depth, self._spool.path)
         await self._disconnect()
 
     async def _run(self) -> None:
+        # The writer must outlive any one bad operation or I/O surprise: a dead writer silently loses every
+        # later event of every call. An unexpected error is logged, what was in flight kept, and it goes on.
+        while True:
+            try:
+                await self._write_loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _LOGGER.exception("transcript writer error; keeping %d in-flight operations", len(self._in_flight))
+                if self._in_flight:
+                    self._backlog.extend(self._in_flight)
+                    self._in_flight = []
+                await asyncio.sleep(self._retry_min)
+
+    async def _write_loop(self) -> None:
         delay = self._retry_min
         while True:
-            if self._spool.depth:
+            if self._spool.depth or self._backlog:
                 # Keep the order: whatever arrives while the spool is non-empty goes behind it.
                 await self._spool_queued()
                 if await self._replay_batch():
@@ -315,31 +386,51 @@ class TranscriptWriter:
         ops: list[RowOp] = []
         while not self._queue.empty():
             ops.extend(self._map(self._queue.get_nowait()))
-        if ops:
+        if ops or self._backlog:
             self._in_flight = ops
             await self._append_spool(ops)
             self._in_flight = []
 
     async def _append_spool(self, ops: list[RowOp]) -> None:
+        """Spool `ops` behind anything already waiting; what the spool cannot take waits in the backlog."""
+        pending = [*self._backlog, *ops]
+        self._backlog = []
         try:
-            dropped = await asyncio.to_thread(self._spool.append, ops)
-        except OSError:
-            _LOGGER.exception("cannot append to spool %s: %d row operations lost", self._spool.path, len(ops))
-            dropped = len(ops)
-        self._spooled += len(ops) - dropped
-        if dropped:
-            self._dropped += dropped
-            _LOGGER.error(
-                "spool %s is full (%d bytes): %d row operations dropped",
-                self._spool.path,
-                self._spool.max_bytes,
-                dropped,
-            )
+            unwritten = await asyncio.to_thread(self._spool.append, pending)
+        except OSError as exc:
+            if not self._backlog_logged:
+                _LOGGER.error("cannot append to spool %s (%s): holding row operations in memory", self._spool.path, exc)
+                self._backlog_logged = True
+            unwritten = len(pending)
+        else:
+            if unwritten and not self._backlog_logged:
+                _LOGGER.error("spool %s is at its limit (%d bytes): holding row operations in memory",
+                              self._spool.path, self._spool.max_bytes)
+                self._backlog_logged = True
+            if not unwritten:
+                self._backlog_logged = False
+        self._spooled += len(pending) - unwritten
+        if unwritten:
+            self._backlog = pending[len(pending) - unwritten :]
+            over = len(self._backlog) - self._backlog_max
+            if over > 0:
+                # Memory is the last resort; beyond it the oldest waiting operations go (and are counted).
+                self._dropped += over
+                del self._backlog[:over]
+                _LOGGER.error("%d row operations dropped: database, spool and memory backlog all full", over)
         if not self._outage_logged:
             _LOGGER.warning("database unavailable: spooling to %s", self._spool.path)
             self._outage_logged = True
 
     async def _replay_batch(self) -> bool:
+        if not self._spool.depth:
+            # Only the memory backlog waits (the spool could not take it): straight to the database, in order.
+            ops = self._backlog[: self._batch_size]
+            if not await self._write(ops):
+                return False
+            del self._backlog[: len(ops)]
+            self._replayed += len(ops)
+            return True
         ops, offset = await asyncio.to_thread(self._spool.peek, self._batch_size)
         if ops and not await self._write(ops):
             return False

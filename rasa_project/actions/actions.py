@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import yaml
 from components.cues import says_yes, yes_or_no
 from rasa_sdk import Action, Tracker
@@ -631,6 +632,9 @@ class ActionCompleteTask(Action):
             return []  # the form stopped for a handoff: nothing to complete
         try:
             return await self._complete(dispatcher, tracker)
+        except psycopg.errors.ExclusionViolation:
+            # Another call booked an overlapping time between the re-check and the insert (bookings_no_overlap).
+            return _just_taken(dispatcher)
         except Exception:
             _LOGGER.exception("action_complete_task failed")
             return handoff(dispatcher, "error", "I'm sorry, I couldn't save that. "
@@ -655,8 +659,7 @@ class ActionCompleteTask(Action):
             exclude = slot("booking_ref") if task == "reschedule" else None
             # Re-check: another call may have taken the slot while this caller was confirming.
             if await calendar.why_unavailable(conn, scope, start, SERVICES[service], now, exclude):
-                dispatcher.utter_message(text="I'm sorry, that time has just been taken.")
-                return handoff(dispatcher, "error", "Let me put you through to reception to find another time.")
+                return _just_taken(dispatcher)
             if task == "reschedule":
                 ref = slot("booking_ref")
                 await calendar.move(conn, scope, ref, start)
@@ -671,6 +674,11 @@ class ActionCompleteTask(Action):
                                       "Is there anything else I can help with?")
         dispatcher.utter_message(json_message={"outcome": "booked", "booking_ref": ref})
         return [*reset, SlotSet("booking_ref", ref)]
+
+
+def _just_taken(dispatcher: CollectingDispatcher) -> list[EventType]:
+    dispatcher.utter_message(text="I'm sorry, that time has just been taken.")
+    return handoff(dispatcher, "error", "Let me put you through to reception to find another time.")
 
 
 def out_of_scope(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
