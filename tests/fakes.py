@@ -112,7 +112,11 @@ class FakeDialogue:
     ended: list[str] = field(default_factory=list)
     hints: list[AsrHint | None] = field(default_factory=list)  # the hint sent with each turn
 
+    fail_start: bool = False  # Rasa down when the call starts
+
     async def start(self, conversation_id: str, context: CallContext) -> None:
+        if self.fail_start:
+            raise DialogueError("dialogue-unavailable", "cannot reach Rasa")
         self.started.append(context)
 
     async def send(
@@ -159,6 +163,7 @@ class FakeAri(AriClient):
         self.played: list[str] = []
         self.stopped: list[str] = []
         self.continued: list[tuple[str, str, str]] = []
+        self.continue_failures = 0  # how many continue requests Asterisk refuses before one works
         self._playbacks: dict[str, asyncio.Task[None]] = {}
 
     def _event(self, type_: str, **kw: Any) -> None:
@@ -214,6 +219,9 @@ class FakeAri(AriClient):
             self._event("PlaybackFinished", playback_id=playback_id, playback_state="done")
 
     async def continue_in_dialplan(self, channel_id: str, context: str, extension: str, priority: int = 1) -> None:
+        if self.continue_failures > 0:
+            self.continue_failures -= 1
+            raise AriError(500, f"POST /channels/{channel_id}/continue: 500 Internal Server Error")
         self.continued.append((channel_id, context, extension))
 
     async def close(self) -> None:

@@ -242,3 +242,69 @@ async def test_a_stalled_recogniser_hands_off_instead_of_hanging(speech: list[by
     assert [e.data["code"] for e in h.rec.of(EventType.ERROR)] == ["asr-timeout"]
     assert h.ended()["handoff_reason"] == "error"
     assert h.ari.continued
+
+
+async def test_rasa_down_at_call_start_apologises_before_the_queue() -> None:
+    h = Harness([], {})
+    h.dialogue.fail_start = True
+    async with h:
+        pass
+    assert [e.data["code"] for e in h.rec.of(EventType.ERROR)] == ["dialogue-unavailable"]
+    said = [e.data["text"] for e in h.rec.of(EventType.AGENT_TURN)]
+    assert said and "sorry" in said[-1].lower() and "connect" in said[-1].lower()
+    assert h.ended()["outcome"] == "handoff" and h.ended()["handoff_reason"] == "error"
+    assert h.ari.continued == [("chan-1", "ari-agent-handoff", "reception")]
+
+
+async def test_a_transfer_that_fails_is_tried_again() -> None:
+    async with Harness([], {}) as h:
+        h.ari.continue_failures = 1
+        await h.agent_finished_speaking(1)
+        h.session.deliver(AriEvent(type="ChannelDtmfReceived", application="ari-agent", channel=CALLER, digit="0"))
+    assert h.ari.continued == [("chan-1", "ari-agent-handoff", "reception")]
+    assert h.ended()["outcome"] == "handoff" and h.ended()["handoff_reason"] == "dtmf"
+    assert ("hangup", "chan-1") not in h.ari.calls
+
+
+async def test_a_transfer_asterisk_keeps_refusing_ends_in_a_hangup_not_silence() -> None:
+    async with Harness([], {}) as h:
+        h.ari.continue_failures = 2
+        await h.agent_finished_speaking(1)
+        h.session.deliver(AriEvent(type="ChannelDtmfReceived", application="ari-agent", channel=CALLER, digit="0"))
+    assert h.ari.continued == [] and ("hangup", "chan-1") in h.ari.calls
+    assert h.ended()["outcome"] == "failed"
+
+
+async def test_a_recorder_that_cannot_write_never_stops_the_call(tmp_path: Any) -> None:
+    class BrokenDisk:
+        def __getattr__(self, name: str) -> Any:
+            def fail(*args: Any, **kwargs: Any) -> None:
+                raise OSError(28, "No space left on device")
+
+            return fail
+
+    h = Harness([], {})
+    h.session.deps.recorder = BrokenDisk()  # type: ignore[assignment]
+    async with h:
+        await h.agent_finished_speaking(1)
+        h.session.deliver(AriEvent(type="ChannelDtmfReceived", application="ari-agent", channel=CALLER, digit="0"))
+    assert [e.data["code"] for e in h.rec.of(EventType.ERROR)] == ["recording-failed"]
+    assert h.rec.of(EventType.CALL_STARTED)[0].data.get("recording_path") is None
+    assert h.ended()["handoff_reason"] == "dtmf" and h.ari.continued
+
+
+async def test_an_agent_stopping_mid_call_apologises_and_transfers() -> None:
+    h = Harness([], {})
+    await h.__aenter__()
+    await h.agent_finished_speaking(1)
+    assert h.task is not None
+    h.task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(10):
+            await h.task
+    await h.ari.close()
+    assert [e.data["code"] for e in h.rec.of(EventType.ERROR)] == ["agent-shutdown"]
+    said = [e.data["text"] for e in h.rec.of(EventType.AGENT_TURN)]
+    assert "sorry" in said[-1].lower()
+    assert h.ari.continued == [("chan-1", "ari-agent-handoff", "reception")]
+    assert h.ended()["outcome"] == "handoff"

@@ -172,11 +172,28 @@ class CallSession:
         self._task_group: asyncio.TaskGroup | None = None
         self._transferring = False
         self._media: MediaSource | None = None
+        self._recording_off = False
+        self._transferred = False  # the caller has left for the queue (continue succeeded)
 
     # --- observation ----------------------------------------------------------------------------------
     def emit(self, type_: EventType, **data: Any) -> None:
         """Emit one CallEvent for this call."""
         self.deps.bus.emit(CallEvent(type_, self.call_id, data))
+
+    def _record(self, what: str, *args: Any, **kwargs: Any) -> Any:
+        """Call the recorder's `what` for this call. Recording is a record of the call, never a reason to lose
+        it: a full disk or a permission error turns recording off for this call (one ERROR event) and the
+        conversation goes on."""
+        recorder = self.deps.recorder
+        if recorder is None or self._recording_off:
+            return None
+        try:
+            return getattr(recorder, what)(self.call_id, *args, **kwargs)
+        except OSError as exc:
+            self._recording_off = True
+            _LOGGER.error("recording failed, the call goes on unrecorded: %r", exc, extra={"call_id": self.call_id})
+            self.emit(EventType.ERROR, code="recording-failed", message=f"{exc}"[:500])
+            return None
 
     @property
     def listener(self) -> Listener | None:
@@ -194,8 +211,8 @@ class CallSession:
     async def run(self) -> None:
         """The whole call. Returns when the call is over and everything it started is gone."""
         ch = self.channel
-        recorder = self.deps.recorder
-        recording = {"recording_path": str(recorder.start(self.call_id))} if recorder else {}
+        started = self._record("start")
+        recording = {"recording_path": str(started)} if started else {}
         self.emit(
             EventType.CALL_STARTED,
             channel_id=ch.id,
@@ -207,6 +224,7 @@ class CallSession:
             scope=self.deps.scope,
             **recording,
         )
+        shutting_down = False
         try:
             async with asyncio.timeout(self._settings.call.max_call_seconds), asyncio.TaskGroup() as tg:
                 self._task_group = tg
@@ -225,9 +243,18 @@ class CallSession:
                 _LOGGER.error("call failed: %r", exc, extra={"call_id": self.call_id}, exc_info=exc)
                 self.emit(EventType.ERROR, code=code, message=str(exc)[:500])
             await self._safe_handoff_after_failure("error")
+        except* asyncio.CancelledError:
+            # The agent is stopping (SIGTERM after the drain period): a caller still here is apologised to and
+            # put through to the queue, not left in dead air.
+            shutting_down = True
         finally:
+            if shutting_down:
+                self.emit(EventType.ERROR, code="agent-shutdown", message="the agent stopped during the call")
+                await asyncio.shield(self._safe_handoff_after_failure("agent-shutdown"))
             await asyncio.shield(self._cleanup())
             self._ended.set()
+        if shutting_down:
+            raise asyncio.CancelledError()
 
     async def _main(self, tg: asyncio.TaskGroup) -> None:
         await self._ari.answer(self.channel.id)
@@ -378,9 +405,8 @@ class CallSession:
                 if index + 1 < len(sentences):
                     pending = asyncio.ensure_future(self.deps.prompts.get(sentences[index + 1]))
                 recorded: dict[str, str] = {}
-                if self.deps.recorder is not None:
-                    path = self.deps.recorder.agent_turn(self.call_id, getattr(prompt, "path", None), sentences[index])
-                    recorded = {"audio_path": str(path)} if path else {}
+                path = self._record("agent_turn", getattr(prompt, "path", None), sentences[index])
+                recorded = {"audio_path": str(path)} if path else {}
                 if index == 0:
                     tts_ms = (time.monotonic() - started) * 1000
                     self.emit(EventType.AGENT_TURN, text=" ".join(sentences), **recorded)
@@ -439,8 +465,7 @@ class CallSession:
         while True:
             turn = await self._next_turn()
             if isinstance(turn, NoInput):
-                if self.deps.recorder is not None:
-                    self.deps.recorder.no_input(self.call_id, turn.waited_ms)
+                self._record("no_input", turn.waited_ms)
                 self.emit(EventType.REPROMPT, count=reprompts + 1)
                 reprompts += 1
                 if reprompts > self._settings.call.max_reprompts:
@@ -451,8 +476,7 @@ class CallSession:
             reprompts = 0
             recorded: dict[str, Any] = {}
             if isinstance(turn, str):  # DTMF
-                if self.deps.recorder is not None:
-                    self.deps.recorder.dtmf(self.call_id, turn)
+                self._record("dtmf", turn)
                 if turn == self._settings.call.operator_digit:
                     await self.handoff(Handoff("dtmf"))
                     return
@@ -460,11 +484,11 @@ class CallSession:
             else:
                 text, confidence, source, hint = turn.text, turn.confidence, turn.source, turn.hint
                 unsure = turn.unsure
-                if self.deps.recorder is not None and turn.audio:
-                    path = self.deps.recorder.caller_turn(
-                        self.call_id, turn.audio, text=text, barge_in=turn.barge_in, heard=bool(text.strip())
+                if turn.audio:
+                    path = self._record(
+                        "caller_turn", turn.audio, text=text, barge_in=turn.barge_in, heard=bool(text.strip())
                     )
-                    recorded = {"audio_path": str(path)}
+                    recorded = {"audio_path": str(path)} if path else {}
                 if not text.strip():
                     continue  # noise the recogniser made nothing of: keep listening, do not answer noise
             if hint is not None:
@@ -572,6 +596,7 @@ class CallSession:
         # The channel leaving Stasis for the queue comes back as StasisEnd: not the caller hanging up.
         self._transferring = True
         await self._ari.continue_in_dialplan(self.channel.id, call.handoff_context, queue)
+        self._transferred = True
         raise _CallFinished()
 
     def _announcement(self, reason: str) -> str:
@@ -602,22 +627,42 @@ class CallSession:
         raise _CallFinished()
 
     async def _safe_handoff_after_failure(self, reason: str) -> None:
-        """After an internal failure: try to put the caller in a queue rather than leave dead air."""
-        if self._outcome.hangup_by == "caller" or self._outcome.outcome == "handoff":
+        """After an internal failure: apologise and put the caller in a queue rather than leave dead air.
+
+        Also after a handoff whose transfer itself failed: the caller is still here, so it is tried again
+        (without a second announcement), and hung up on only when Asterisk refuses that too.
+        """
+        if self._outcome.hangup_by == "caller" or self._transferred:
             return
-        self._outcome.outcome = "handoff"
-        self._outcome.handoff_reason = "error"
-        self.emit(EventType.HANDOFF, reason="error", queue=self._settings.call.default_queue, summary=reason)
+        call = self._settings.call
+        if self._outcome.outcome != "handoff":
+            self._outcome.outcome = "handoff"
+            self._outcome.handoff_reason = "error"
+            self.emit(EventType.HANDOFF, reason="error", queue=call.default_queue, summary=reason)
+            await self._apologise()
+        self._transferring = True
         try:
             async with asyncio.timeout(3):
-                await self._ari.continue_in_dialplan(
-                    self.channel.id, self._settings.call.handoff_context, self._settings.call.default_queue
-                )
+                await self._ari.continue_in_dialplan(self.channel.id, call.handoff_context, call.default_queue)
+            self._transferred = True
         except (AriError, TimeoutError) as exc:
             _LOGGER.error("handoff after failure failed: %r", exc, extra={"call_id": self.call_id})
             self._outcome.outcome = "failed"
             with contextlib.suppress(AriError, TimeoutError):
                 await self._ari.hangup(self.channel.id)
+
+    async def _apologise(self) -> None:
+        """Say the apology without the event pump (it is gone after a failure): the prompt's length is the wait."""
+        text = f"{APOLOGY} {CONNECTING}"
+        try:
+            async with asyncio.timeout(self._settings.call.stage_timeout_seconds):
+                prompt = await self.deps.prompts.get(text)
+                await self._ari.play(self.channel.id, prompt.uri, f"{self.call_id}-apology")
+            self.emit(EventType.AGENT_TURN, text=text)
+            # Leaving Stasis stops a playback: the transfer waits until the caller has heard it.
+            await asyncio.sleep(prompt.duration_ms / 1000 + 0.2)
+        except Exception as exc:  # the transfer matters more than the apology
+            _LOGGER.warning("apology before the handoff failed: %r", exc, extra={"call_id": self.call_id})
 
     async def _cleanup(self) -> None:
         """Tear down everything the call created in Asterisk and close the dialogue."""
@@ -634,8 +679,7 @@ class CallSession:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(2):
                 await self.deps.dialogue.end(self.call_id)
-        if self.deps.recorder is not None:
-            self.deps.recorder.finish(self.call_id)
+        self._record("finish")
         outcome = self._outcome
         if outcome.hangup_by == "agent-hanging-up":
             outcome.hangup_by = "agent"
