@@ -9,6 +9,8 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -153,7 +155,7 @@ class Agent:
             scope=self._scope,
             recorder=recorder,
         )
-        self.manager = manager = CallManager(deps)
+        self.manager = manager = CallManager(deps, close_unfinished=self._unfinished_closer())
         metrics.set_active_calls_function(lambda: manager.active_calls)
         self.listener = listener = EventListener(
             ari, manager.dispatch, manager.resync, max_backoff=s.ari.reconnect_max_seconds
@@ -188,6 +190,23 @@ class Agent:
             site = web.TCPSite(runner, s.http.host, s.http.port)
             await site.start()
             _LOGGER.info("HTTP on http://%s:%s/ (/metrics /healthz /readyz)", s.http.host, s.http.port)
+
+    def _unfinished_closer(self) -> Callable[[set[str]], Awaitable[object]] | None:
+        """What closes the `calls` rows a previous run left open (None without the store)."""
+        writer = self.writer
+        if writer is None:
+            return None
+        from ari_agent.store.queries import close_unfinished
+
+        started = datetime.now(UTC)
+        dsn = self.settings.database.dsn
+
+        async def close(alive: set[str]) -> object:
+            # What the previous run spooled goes in first: a call it did finish must not be closed as failed.
+            await writer.flush(5.0)
+            return await close_unfinished(dsn, started, alive, "the agent restarted during the call")
+
+        return close
 
     def _add_pages(self, app: web.Application) -> None:
         try:

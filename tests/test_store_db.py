@@ -535,3 +535,22 @@ async def test_cli_views_print_list_and_call(dsn: str, tmp_path: Path, capsys: p
     assert "caller: book a haircut   [intent book 0.97, asr 0.91]" in shown
     assert "** error dialogue-timeout" in shown and "(interrupted)" in shown
     assert await cli_views.print_call(settings, "nope") == 1
+
+
+async def test_calls_a_previous_run_left_open_are_closed_as_failed(dsn: str) -> None:
+    before = datetime.now(UTC)
+    with psycopg.connect(dsn) as conn:
+        conn.execute("INSERT INTO calls (call_id, channel_uniqueid, started_at) VALUES "
+                     "('gone', 'ch-gone', %(t)s), ('alive', 'ch-alive', %(t)s), ('new', 'ch-new', now() + '1 min')",
+                     {"t": before - timedelta(minutes=5)})
+        conn.execute("INSERT INTO turns (call_id, seq, speaker, text) VALUES ('gone', 0, 'caller', 'hello')")
+        conn.execute("INSERT INTO calls (call_id, started_at, ended_at, outcome) "
+                     "VALUES ('done', %(t)s, %(t)s, 'booked')", {"t": before - timedelta(minutes=5)})
+    closed = await queries.close_unfinished(dsn, before, {"ch-alive"}, "the agent restarted during the call")
+    assert closed == ["gone"]
+    with psycopg.connect(dsn) as conn:
+        rows = dict(conn.execute("SELECT call_id, outcome FROM calls WHERE ended_at IS NOT NULL").fetchall())
+        event = conn.execute("SELECT seq, kind, code, data->>'message' FROM call_events WHERE call_id = 'gone'").fetchone()
+    assert rows == {"gone": "failed", "done": "booked"}
+    assert event == (1, "error", "agent-restarted", "the agent restarted during the call")
+    assert await queries.close_unfinished(dsn, before, set(), "again") == ["alive"]

@@ -9,20 +9,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ari_agent.ari.client import AriError
 from ari_agent.ari.models import AriEvent, Channel
-from ari_agent.call.session import CallDeps, CallSession
+from ari_agent.call.session import APOLOGY, CONNECTING, CallDeps, CallSession
 from ari_agent.events import CallEvent, EventType
 
 _LOGGER = logging.getLogger(__name__)
+
+CloseUnfinished = Callable[[set[str]], Awaitable[object]]
+RESCUE_APOLOGY = f"{APOLOGY} {CONNECTING}"
 
 
 class CallManager:
     """Owns every live CallSession of this process."""
 
-    def __init__(self, deps: CallDeps) -> None:
+    def __init__(self, deps: CallDeps, close_unfinished: CloseUnfinished | None = None) -> None:
         self.deps = deps
+        # Closes `calls` rows a previous run left open, given the channels still alive (store.queries).
+        self._close_unfinished = close_unfinished
         self.sessions: dict[str, CallSession] = {}  # caller channel id -> session
         self._routes: dict[str, CallSession] = {}  # every channel id a session owns -> session
         self._tasks: set[asyncio.Task[None]] = set()
@@ -50,17 +57,15 @@ class CallManager:
     def _adopt(self, channel: Channel) -> None:
         if not self._accepting:
             _LOGGER.warning("draining: sending new call %s to the queue", channel.id)
-            task = asyncio.create_task(self._send_to_queue(channel.id), name=f"drain-{channel.id}")
-            self._keep(task)
+            self._keep(asyncio.create_task(self._send_to_queue(channel.id), name=f"drain-{channel.id}"))
             return
         session = CallSession(self.deps, channel)
         self.sessions[channel.id] = session
         for cid in (channel.id, f"{session.call_id}-media", f"{session.call_id}-snoop"):
             self._routes[cid] = session
-        task = asyncio.create_task(self._run(session), name=f"call-{session.call_id}")
-        self._keep(task)
+        self._keep(asyncio.create_task(self._run(session), name=f"call-{session.call_id}"))
 
-    def _keep(self, task: asyncio.Task[None]) -> None:
+    def _keep(self, task: asyncio.Task[Any]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -74,23 +79,26 @@ class CallManager:
             for cid in [cid for cid, s in self._routes.items() if s is session]:
                 del self._routes[cid]
 
-    async def _send_to_queue(self, channel_id: str) -> None:
+    async def _send_to_queue(self, channel_id: str) -> bool:
         call = self.deps.settings.call
         try:
             await self.deps.ari.continue_in_dialplan(channel_id, call.handoff_context, call.default_queue)
         except AriError as exc:
             _LOGGER.error("could not send channel %s to the queue: %s", channel_id, exc)
+            return False
+        return True
 
     async def resync(self, reconnect: bool) -> None:
-        """After a (re)connect: end sessions whose channel is gone, hand unknown channels to a queue.
+        """After every (re)connect: end sessions whose channel is gone, rescue channels nobody owns.
 
         Asterisk does not replay events missed while the WebSocket was down, so a caller who hung up in
         that window would otherwise keep a session alive, and a call that entered Stasis in that window
-        would hear dead air.
+        would hear dead air. On the first connect the same scan finds what a previous run of the agent left
+        (a crash, a SIGKILL, a deploy): its callers are apologised to and put through to the queue, its helper
+        channels destroyed, and its unfinished `calls` rows closed.
         """
-        if not reconnect:
-            return
-        self.deps.bus.emit(CallEvent(EventType.ARI_RECONNECTED, "-", {"active_calls": len(self.sessions)}))
+        if reconnect:
+            self.deps.bus.emit(CallEvent(EventType.ARI_RECONNECTED, "-", {"active_calls": len(self.sessions)}))
         try:
             channels = {c.id: c for c in await self.deps.ari.list_channels()}
         except AriError as exc:
@@ -100,6 +108,7 @@ class CallManager:
             session.emit(EventType.ARI_RECONNECTED)
             if channel_id not in channels:
                 session.deliver(AriEvent(type="ChannelDestroyed", application="", channel=session.channel))
+        orphans: set[str] = set()
         for channel in channels.values():
             if channel.id in self._routes:
                 continue
@@ -107,10 +116,32 @@ class CallManager:
                 # A helper channel whose call is gone (e.g. the agent restarted): remove it.
                 with contextlib.suppress(AriError):
                     await self.deps.ari.hangup(channel.id)
+                orphans.add(channel.id)
                 continue
             if channel.app_name == "Stasis" and channel.app_data.split(",")[0] == self.deps.ari.app:
-                _LOGGER.warning("channel %s was orphaned while disconnected: sending it to the queue", channel.id)
-                await self._send_to_queue(channel.id)
+                _LOGGER.warning("channel %s is in the app with no session: apologising, sending it to the queue",
+                                channel.id)
+                orphans.add(channel.id)
+                self._keep(asyncio.create_task(self._rescue(channel.id), name=f"rescue-{channel.id}"))
+        if not reconnect and self._close_unfinished is not None:
+            alive = set(channels) - orphans
+            try:
+                await self._close_unfinished(alive)
+            except Exception as exc:  # the store being down must not stop the agent taking calls
+                _LOGGER.error("could not close calls left unfinished by a previous run: %r", exc)
+
+    async def _rescue(self, channel_id: str) -> None:
+        """A caller nobody is serving: the apology, then the queue; hung up only if Asterisk refuses both."""
+        try:
+            async with asyncio.timeout(self.deps.settings.call.stage_timeout_seconds):
+                prompt = await self.deps.prompts.get(RESCUE_APOLOGY)
+                await self.deps.ari.play(channel_id, prompt.uri, f"{channel_id}-rescue")
+            await asyncio.sleep(prompt.duration_ms / 1000 + 0.2)
+        except Exception as exc:
+            _LOGGER.warning("could not play the apology to %s: %r", channel_id, exc)
+        if not await self._send_to_queue(channel_id):
+            with contextlib.suppress(AriError):
+                await self.deps.ari.hangup(channel_id)
 
     async def drain(self, timeout: float) -> None:
         """Stop adopting calls and wait for the live ones to end (SIGTERM)."""

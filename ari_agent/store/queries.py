@@ -218,3 +218,35 @@ async def purge_older_than(db: Db, days: float, *, include_cdr: bool = True) -> 
             cdrs = cur.rowcount
     _LOGGER.info("purged %d calls and %d CDRs older than %s days", calls, cdrs, days)
     return PurgeResult(calls=calls, cdrs=cdrs)
+
+
+async def close_unfinished(db: Db, started_before: datetime, alive_channels: set[str], reason: str) -> list[str]:
+    """Close `calls` rows a previous run of the agent left open: outcome `failed`, and an `error` event saying why.
+
+    A row is closed when it started before `started_before` (this process's start), has no end, and its
+    channel is not in `alive_channels` (channels still up in Asterisk that another program is handling).
+    Returns the closed call ids.
+    """
+    async with _connection(db) as conn, conn.transaction(), conn.cursor() as cur:
+        await cur.execute(
+            """
+            WITH closed AS (
+                UPDATE calls SET ended_at = now(), outcome = 'failed'
+                 WHERE ended_at IS NULL AND started_at < %(before)s
+                   AND NOT (coalesce(channel_uniqueid, '') = ANY(%(alive)s))
+                RETURNING call_id
+            )
+            INSERT INTO call_events (call_id, seq, kind, code, data)
+            SELECT c.call_id,
+                   1 + greatest(coalesce((SELECT max(seq) FROM turns t WHERE t.call_id = c.call_id), -1),
+                                coalesce((SELECT max(seq) FROM call_events e WHERE e.call_id = c.call_id), -1)),
+                   'error', 'agent-restarted', jsonb_build_object('message', %(reason)s::text)
+              FROM closed c
+            RETURNING call_id
+            """,
+            {"before": started_before, "alive": sorted(alive_channels), "reason": reason},
+        )
+        closed = [row[0] for row in await cur.fetchall()]
+    if closed:
+        _LOGGER.warning("closed %d calls a previous run left unfinished: %s", len(closed), ", ".join(closed))
+    return closed

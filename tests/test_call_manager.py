@@ -1,0 +1,71 @@
+"""CallManager start-up and reconnect resync with a fake Asterisk: what a previous run left is taken care of."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ari_agent.ari.models import Channel
+from ari_agent.call.manager import CallManager
+from ari_agent.call.session import CallDeps
+from ari_agent.config import Settings
+from ari_agent.events import EventBus
+from tests.fakes import FakeAri, FakeAsr, FakeDialogue, FakePrompts
+
+
+class ChannelsAri(FakeAri):
+    def __init__(self, channels: list[Channel]) -> None:
+        super().__init__()
+        self.listed = channels
+
+    async def list_channels(self) -> list[Channel]:
+        return list(self.listed)
+
+
+ORPHAN = Channel(id="1700000000.1", name="PJSIP/caller-1", state="Up", app_name="Stasis", app_data="ari-agent")
+HELPER = Channel(id="0123456789abcdef-snoop", name="Snoop/x", state="Up", app_name="Stasis", app_data="ari-agent")
+ELSEWHERE = Channel(id="1700000000.2", name="PJSIP/agent-7", state="Up", app_name="Queue", app_data="reception")
+
+
+def manager_for(ari: ChannelsAri, closed: list[set[str]]) -> CallManager:
+    deps = CallDeps(settings=Settings(), ari=ari, asr=FakeAsr([]), dialogue=FakeDialogue({}), prompts=FakePrompts(),
+                    bus=EventBus())
+
+    async def close_unfinished(alive: set[str]) -> object:
+        closed.append(alive)
+        return None
+
+    return CallManager(deps, close_unfinished=close_unfinished)
+
+
+async def test_first_connect_rescues_what_a_previous_run_left() -> None:
+    ari = ChannelsAri([ORPHAN, HELPER, ELSEWHERE])
+    closed: list[set[str]] = []
+    manager = manager_for(ari, closed)
+    await manager.resync(False)
+    async with asyncio.timeout(5):
+        while not ari.continued:
+            await asyncio.sleep(0.01)
+    # The caller in the app hears the apology, then goes to the queue; the helper channel is destroyed.
+    assert ari.played and ari.continued == [(ORPHAN.id, "ari-agent-handoff", "reception")]
+    assert ("hangup", HELPER.id) in ari.calls and ("hangup", ORPHAN.id) not in ari.calls
+    # Rows of calls whose channel is gone, or rescued, are closed; a channel another program handles is not.
+    assert closed == [{ELSEWHERE.id}]
+    assert manager.active_calls == 0
+
+
+async def test_a_rescue_asterisk_refuses_hangs_up_rather_than_leaving_silence() -> None:
+    ari = ChannelsAri([ORPHAN])
+    ari.continue_failures = 1
+    manager = manager_for(ari, [])
+    await manager.resync(False)
+    async with asyncio.timeout(5):
+        while ("hangup", ORPHAN.id) not in ari.calls:
+            await asyncio.sleep(0.01)
+    assert ari.continued == []
+
+
+async def test_a_reconnect_does_not_close_rows_again() -> None:
+    ari = ChannelsAri([ELSEWHERE])
+    closed: list[set[str]] = []
+    await manager_for(ari, closed).resync(True)
+    assert closed == []
