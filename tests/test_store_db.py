@@ -550,7 +550,9 @@ async def test_calls_a_previous_run_left_open_are_closed_as_failed(dsn: str) -> 
     assert closed == ["gone"]
     with psycopg.connect(dsn) as conn:
         rows = dict(conn.execute("SELECT call_id, outcome FROM calls WHERE ended_at IS NOT NULL").fetchall())
-        event = conn.execute("SELECT seq, kind, code, data->>'message' FROM call_events WHERE call_id = 'gone'").fetchone()
+        event = conn.execute(
+            "SELECT seq, kind, code, data->>'message' FROM call_events WHERE call_id = 'gone'"
+        ).fetchone()
     assert rows == {"gone": "failed", "done": "booked"}
     assert event == (1, "error", "agent-restarted", "the agent restarted during the call")
     assert await queries.close_unfinished(dsn, before, set(), "again") == ["alive"]
