@@ -227,3 +227,39 @@ async def test_receiver_frames_iterator_ends_on_close() -> None:
     receiver.close()
     assert [f async for f in receiver.frames()] == []
     await receiver.aclose()
+
+
+async def test_receiver_plays_only_the_source_that_started_the_stream() -> None:
+    got: list[bytes] = []
+    receiver = RtpReceiver(on_frame=got.append, idle_fill_ms=10_000)
+    await receiver.start()
+    try:
+        loud = A.swap16(tone(20, freq=300, dbfs=-6))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as asterisk, \
+                socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as intruder:
+            asterisk.sendto(b"not rtp", ("127.0.0.1", receiver.port))  # garbage does not claim the stream
+            asterisk.sendto(build_rtp(_pkt(1, b"\x00" * 640)), ("127.0.0.1", receiver.port))
+            async with asyncio.timeout(5):
+                while receiver.remote is None:
+                    await asyncio.sleep(0.005)
+            for seq in range(2, 12):
+                intruder.sendto(build_rtp(_pkt(seq, loud)), ("127.0.0.1", receiver.port))
+            asterisk.sendto(build_rtp(_pkt(2, b"\x00" * 640)), ("127.0.0.1", receiver.port))
+            async with asyncio.timeout(5):
+                while len(got) < 2 or receiver.stats.foreign_packets < 10:
+                    await asyncio.sleep(0.005)
+            assert receiver.remote == ("127.0.0.1", asterisk.getsockname()[1])
+        assert receiver.stats.foreign_packets == 10 and all(f == b"\x00" * 640 for f in got)
+    finally:
+        await receiver.aclose()
+
+
+def test_a_huge_sequence_jump_with_huge_payloads_costs_little() -> None:
+    """Four hostile datagrams (sequence jumps just under the old limit, 1,400-byte payloads) made 5,000 frames."""
+    playout = RtpPlayout()
+    frames: list[bytes] = []
+    for i, seq in enumerate((0, 999, 1998, 2997)):
+        frames += playout.on_packet(_pkt(seq, b"\x01" * 1400), float(i))
+        frames += playout.on_tick(float(i) + 0.5)
+    assert len(frames) < 200, len(frames)
+    assert playout.jitter.resyncs == 3

@@ -118,7 +118,9 @@ class JitterBuffer:
     caller forces it (the playout clock decides it has waited long enough).
     """
 
-    def __init__(self, depth: int = 3, max_jump: int = 1000) -> None:
+    # A jump further than this (50 packets, 1 s of 20 ms audio) is a new stream, not loss: concealing every
+    # missing slot of a 1,000-packet jump made four datagrams produce 5,000 frames.
+    def __init__(self, depth: int = 3, max_jump: int = 50) -> None:
         self.depth = depth
         self.max_jump = max_jump
         self._packets: dict[int, RtpPacket] = {}
@@ -190,6 +192,7 @@ class RtpStats:
     silence_frames: int = 0  # frames the clock filled because no packet came
     concealed_ms: int = 0  # audio of lost packets replaced by silence
     dropped_frames: int = 0  # the consumer was too slow
+    foreign_packets: int = 0  # datagrams from an address other than the stream's source: never played
     payload_types: set[int] = field(default_factory=set)
 
 
@@ -280,7 +283,8 @@ class RtpPlayout:
         while (slot := self.jitter.pop(force=force)) is not None:
             force = False  # force gives up one missing packet; the rest follow the normal rule
             if slot.packet is None:
-                pcm = b"\x00" * self._last_packet_bytes
+                # A lost packet is concealed with at most 60 ms: a huge last payload must not multiply.
+                pcm = b"\x00" * min(self._last_packet_bytes, 3 * self.frame_bytes)
                 self.stats.concealed_ms += len(pcm) // (SAMPLE_RATE // 500)
             else:
                 pcm = self._decode(slot.packet)
@@ -387,8 +391,21 @@ class RtpReceiver:
     def _on_datagram(self, data: bytes, addr: Any) -> None:
         if self.closed:
             return
+        source = (str(addr[0]), int(addr[1]))
         if self.remote is None:
-            self.remote = (str(addr[0]), int(addr[1]))
+            # The stream's source is the first address that sends a valid RTP packet (Asterisk sends first):
+            # a datagram from anywhere else is someone injecting audio the agent would act on.
+            try:
+                parse_rtp(data)
+            except RtpError:
+                self.stats.bad_packets += 1
+                return
+            self.remote = source
+        elif source != self.remote:
+            self.stats.foreign_packets += 1
+            if self.stats.foreign_packets == 1:
+                _LOGGER.warning("dropping RTP from %s:%d: this stream comes from %s:%d", *source, *self.remote)
+            return
         self._deliver(self.playout.on_datagram(data, self._clock()))
 
     async def _tick_loop(self) -> None:
