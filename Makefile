@@ -4,13 +4,14 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help setup up down demo test test-unit lint bench clean-cache rasa-eval lock
+.PHONY: help setup up down demo test test-unit lint bench clean-cache rasa-eval lock fuzz
 
 help:
 	@echo "make demo        set up, start the stack, place one booking call, print its transcript, stop"
 	@echo "make test        set up, start what the tests need, run the whole suite, stop"
 	@echo "make up / down   start / stop the local stack in the background (prints URLs and ports)"
 	@echo "make bench       benchmarks; writes bench/results/latest.json and README's performance table"
+	@echo "make fuzz        the fuzz tests at nightly size (FUZZ_EXAMPLES per property, default 15000: >100,000 inputs)"
 	@echo "make lock        re-resolve requirements/*.lock from setup.cfg and requirements/*.in (make lock UPGRADE=1: newest)"
 	@echo "make clean-cache remove ~/.cache/ari-agent (everything is rebuilt on the next run)"
 
@@ -37,6 +38,10 @@ test-unit:
 
 test: setup
 	@bash scripts/test.sh
+
+fuzz:
+	@bash scripts/setup.sh venv
+	ARI_AGENT_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),15000) $(VENV)/bin/pytest -q -p no:cacheprovider tests/test_fuzz.py
 
 bench: setup
 	@bash scripts/bench.sh

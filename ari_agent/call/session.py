@@ -704,6 +704,7 @@ class CallSession:
             "packets": int(stats.packets),
             "concealed_ms": int(stats.concealed_ms),
             "dropped_frames": int(stats.dropped_frames),
+            "foreign_packets": int(getattr(stats, "foreign_packets", 0)),
         }
 
     async def wait_ended(self) -> None:

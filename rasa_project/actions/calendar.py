@@ -130,12 +130,20 @@ REFERENCE_DRAWS = 50
 async def book(conn: psycopg.AsyncConnection, scope: str, name: str, phone: str | None, service: str,
                start: datetime, call_id: str | None, *, draw: Callable[[], str] = new_reference) -> str:
     """Insert a booking; returns its reference, drawing another while the drawn one is taken."""
-    for _ in range(REFERENCE_DRAWS):
+    for attempt in range(REFERENCE_DRAWS):
         reference = draw()
-        cur = await conn.execute(
-            "INSERT INTO bookings (reference, scope, name, phone, service, starts_at, duration_minutes, call_id) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (reference) DO NOTHING RETURNING reference",
-            (reference, scope, name, phone, service, start, SERVICES[service], call_id))
+        try:
+            cur = await conn.execute(
+                "INSERT INTO bookings (reference, scope, name, phone, service, starts_at, duration_minutes, call_id) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (reference) DO NOTHING RETURNING reference",
+                (reference, scope, name, phone, service, start, SERVICES[service], call_id))
+        except psycopg.errors.DeadlockDetected:
+            # Two inserts of overlapping slots at the same instant: PostgreSQL reports the clash between the
+            # reference's speculative insert and bookings_no_overlap as a deadlock. Once the other one has
+            # committed, trying again gives the plain ExclusionViolation the caller is told about.
+            if attempt >= 2:
+                raise
+            continue
         if await cur.fetchone() is not None:
             return reference
     raise RuntimeError(f"no free booking reference in {REFERENCE_DRAWS} draws")
