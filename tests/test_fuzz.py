@@ -137,7 +137,9 @@ def test_rtp_datagrams_never_crash_or_flood_the_playout(stream: list[tuple[bytes
 
 # --- settings file and replay cases ----------------------------------------------------------------------
 toml_keys = st.sampled_from(["ari", "call", "media", "database", "dialogue", "asr", "tts", "http", "nope"])
-toml_values = st.sampled_from(['"x"', "1", "-5", "1e309", "true", "[1, 2]", '{a = 1}', '""', "0.0", '"' + "a" * 5000 + '"'])
+toml_values = st.sampled_from(
+    ['"x"', "1", "-5", "1e309", "true", "[1, 2]", "{a = 1}", '""', "0.0", '"' + "a" * 5000 + '"']
+)
 
 
 @FUZZ
