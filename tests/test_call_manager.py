@@ -16,6 +16,7 @@ class ChannelsAri(FakeAri):
     def __init__(self, channels: list[Channel]) -> None:
         super().__init__()
         self.listed = channels
+        self.deliver = lambda event: None  # no session listens: playback events go nowhere
 
     async def list_channels(self) -> list[Channel]:
         return list(self.listed)
@@ -69,3 +70,12 @@ async def test_a_reconnect_does_not_close_rows_again() -> None:
     closed: list[set[str]] = []
     await manager_for(ari, closed).resync(True)
     assert closed == []
+
+
+async def test_a_call_whose_stasis_start_arrives_during_the_scan_is_not_rescued() -> None:
+    ari = ChannelsAri([ORPHAN])
+    manager = manager_for(ari, [])
+    await manager.resync(False)
+    manager._routes[ORPHAN.id] = object()  # type: ignore[assignment]  # its StasisStart made a session
+    await asyncio.sleep(1.5)
+    assert ari.played == [] and ari.continued == []

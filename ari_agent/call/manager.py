@@ -21,6 +21,7 @@ _LOGGER = logging.getLogger(__name__)
 
 CloseUnfinished = Callable[[set[str]], Awaitable[object]]
 RESCUE_APOLOGY = f"{APOLOGY} {CONNECTING}"
+RESCUE_GRACE_SECONDS = 1.0
 
 
 class CallManager:
@@ -132,6 +133,11 @@ class CallManager:
 
     async def _rescue(self, channel_id: str) -> None:
         """A caller nobody is serving: the apology, then the queue; hung up only if Asterisk refuses both."""
+        # A call entering Stasis just as the agent connects is listed before its StasisStart is read: give
+        # that event a moment to arrive (it makes a session) before treating the channel as left behind.
+        await asyncio.sleep(RESCUE_GRACE_SECONDS)
+        if channel_id in self._routes:
+            return
         try:
             async with asyncio.timeout(self.deps.settings.call.stage_timeout_seconds):
                 prompt = await self.deps.prompts.get(RESCUE_APOLOGY)
