@@ -393,8 +393,9 @@ class TranscriptWriter:
 
     async def _append_spool(self, ops: list[RowOp]) -> None:
         """Spool `ops` behind anything already waiting; what the spool cannot take waits in the backlog."""
+        # The backlog stays as it is until the append is done: /readyz and the metrics never see it empty
+        # while its operations are on their way to the spool.
         pending = [*self._backlog, *ops]
-        self._backlog = []
         try:
             unwritten = await asyncio.to_thread(self._spool.append, pending)
         except OSError as exc:
@@ -410,8 +411,8 @@ class TranscriptWriter:
             if not unwritten:
                 self._backlog_logged = False
         self._spooled += len(pending) - unwritten
+        self._backlog = pending[len(pending) - unwritten :] if unwritten else []
         if unwritten:
-            self._backlog = pending[len(pending) - unwritten :]
             over = len(self._backlog) - self._backlog_max
             if over > 0:
                 # Memory is the last resort; beyond it the oldest waiting operations go (and are counted).
