@@ -114,6 +114,10 @@ class CallSettings:
     default_queue: str = "reception"
     handoff_context: str = "ari-agent-handoff"
     operator_digit: str = "0"
+    # Keyed digits are one turn (a phone or card number is redacted and understood whole): it ends with "#",
+    # this long without another key, or dtmf_max_digits keys.
+    dtmf_interdigit_ms: int = 2500
+    dtmf_max_digits: int = 20
     # The queue member hears a short spoken summary (who, why, what was gathered) before the bridge.
     announce_summary: bool = True
     # A timezone name for the call's "now" (dates like "tomorrow"); empty means the machine's local time.

@@ -33,7 +33,10 @@ _URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s:@]+):([^@\s/]+)@")
 _AUTH_HEADER = re.compile(r"(?i)\b(basic|bearer|digest)\s+[A-Za-z0-9+/=._~-]{6,}")
 
 # Event data that holds what the caller or the agent said: only at DEBUG.
-_SPOKEN_KEYS = frozenset({"text", "replies", "summary", "entities", "slots", "caller_name", "utterance"})
+# What the caller said or keyed in (a DTMF digit may be part of a card number; an ASR hint is a transcript).
+_SPOKEN_KEYS = frozenset(
+    {"text", "replies", "summary", "entities", "slots", "caller_name", "utterance", "hint", "digit", "digits"}
+)
 # Events whose only content is speech text, and that come many per turn: DEBUG only.
 _DEBUG_ONLY_EVENTS = frozenset({EventType.ASR_PARTIAL})
 

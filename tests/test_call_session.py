@@ -17,7 +17,7 @@ from ari_agent.call.session import CallDeps, CallSession
 from ari_agent.config import CallSettings, Settings
 from ari_agent.dialogue.base import DialogueResult, Handoff
 from ari_agent.events import EventBus, EventRecorder, EventType
-from tests.fakes import FakeAri, FakeAsr, FakeDialogue, FakePrompts, ScriptedMedia, speech_frames
+from tests.fakes import FakeAri, FakeAsr, FakeDialogue, FakePrompts, ScriptedMedia, handoff_result, speech_frames
 
 CALLER = Channel(id="chan-1", name="PJSIP/testcaller-1", state="Ring", caller_number="+15551230000", exten="100")
 
@@ -308,3 +308,21 @@ async def test_an_agent_stopping_mid_call_apologises_and_transfers() -> None:
     assert "sorry" in said[-1].lower()
     assert h.ari.continued == [("chan-1", "ari-agent-handoff", "reception")]
     assert h.ended()["outcome"] == "handoff"
+
+
+async def test_keyed_digits_are_one_turn_until_the_hash() -> None:
+    async with Harness([], {"4111111111111111": handoff_result("human")}, dtmf_interdigit_ms=2000) as h:
+        await h.agent_finished_speaking(1)
+        for key in "4111111111111111#":
+            h.session.deliver(AriEvent(type="ChannelDtmfReceived", application="ari-agent", channel=CALLER, digit=key))
+    turns = [e.data for e in h.rec.of(EventType.CALLER_TURN)]
+    assert [(t["text"], t["source"]) for t in turns] == [("4111111111111111", "dtmf")]
+    assert h.ended()["handoff_reason"] == "human"
+
+
+async def test_a_pause_ends_a_keyed_entry() -> None:
+    async with Harness([], {"12": handoff_result("human")}, dtmf_interdigit_ms=300) as h:
+        await h.agent_finished_speaking(1)
+        for key in "12":
+            h.session.deliver(AriEvent(type="ChannelDtmfReceived", application="ari-agent", channel=CALLER, digit=key))
+    assert [e.data["text"] for e in h.rec.of(EventType.CALLER_TURN)] == ["12"]

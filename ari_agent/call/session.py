@@ -518,17 +518,35 @@ class CallSession:
         """The caller's next turn: an utterance, a DTMF digit, or no input at all."""
         assert self._listener is not None
         if not self._dtmf.empty():
-            return self._dtmf.get_nowait()
+            return await self._keyed_in(self._dtmf.get_nowait())
         while True:
             result = await self._listener.next_utterance()
             if not self._dtmf.empty():
-                return self._dtmf.get_nowait()
+                return await self._keyed_in(self._dtmf.get_nowait())
             if result is not None:
                 break
         if isinstance(result, Utterance):
             self._turn_started_mono = result.ended_mono
             self._last_utterance = result
         return result
+
+    async def _keyed_in(self, first: str) -> str:
+        """Every key of one entry as one turn: until "#", a pause of dtmf_interdigit_ms, or dtmf_max_digits keys.
+
+        One key per turn sent a keyed-in card number to the dialogue a digit at a time, past the redactor.
+        """
+        call = self._settings.call
+        digits = "" if first == "#" else first
+        while first != "#" and len(digits) < call.dtmf_max_digits:
+            try:
+                async with asyncio.timeout(call.dtmf_interdigit_ms / 1000):
+                    key = await self._dtmf.get()
+            except TimeoutError:
+                break
+            if key == "#":
+                break
+            digits += key
+        return digits or "#"
 
     async def _understand(
         self, text: str, confidence: float, hint: AsrHint | None = None, unsure: float = 0.0
