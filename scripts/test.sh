@@ -38,7 +38,7 @@ step "pytest (unit + integration)"
 failed=()
 set +e
 "$AGENT_VENV/bin/pytest" -q -p no:cacheprovider -rfE -m "not coqui" "$@" | tee "$RUN_DIR/pytest.log"
-[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("pytest: $(grep -E '^(FAILED|ERROR) ' "$RUN_DIR/pytest.log" | tr '\n' ';')")
+[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("pytest: $(grep -E '^(FAILED|ERROR) tests/' "$RUN_DIR/pytest.log" | tr '\n' ';')")
 [ "$coqui_rc" -eq 0 ] || failed+=("Coqui TTS tests (scripts/test-coqui.sh)")
 # The regression corpus (tests/corpus, scripts/make-corpus.py): offline replay through the real Vosk and Rasa,
 # three cases at a time (one case's decoding overlaps another's Rasa turn): measured on 2 cores, 101 s one at a

@@ -175,6 +175,9 @@ class FakeAri(AriClient):
     async def set_var(self, channel_id: str, name: str, value: str) -> None:
         self.variables[(channel_id, name)] = value
 
+    async def get_var(self, channel_id: str, name: str) -> str:
+        return self.variables.get((channel_id, name), "")
+
     async def external_media(self, channel_id: str, external_host: str, fmt: str) -> Channel:
         self.channels.add(channel_id)
         ch = Channel(id=channel_id, name="UnicastRTP/x", state="Up")

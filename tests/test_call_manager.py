@@ -40,6 +40,7 @@ def manager_for(ari: ChannelsAri, closed: list[set[str]]) -> CallManager:
 
 async def test_first_connect_rescues_what_a_previous_run_left() -> None:
     ari = ChannelsAri([ORPHAN, HELPER, ELSEWHERE])
+    ari.variables[(ORPHAN.id, "CDR(userfield)")] = "0123456789abcdef"  # the call id the previous run gave it
     closed: list[set[str]] = []
     manager = manager_for(ari, closed)
     await manager.resync(False)
@@ -49,6 +50,10 @@ async def test_first_connect_rescues_what_a_previous_run_left() -> None:
     # The caller in the app hears the apology, then goes to the queue; the helper channel is destroyed.
     assert ari.played and ari.continued == [(ORPHAN.id, "ari-agent-handoff", "reception")]
     assert ("hangup", HELPER.id) in ari.calls and ("hangup", ORPHAN.id) not in ari.calls
+    # The queue member sees which call it was and why it comes.
+    assert ari.variables[(ORPHAN.id, "__ARI_AGENT_CALL_ID")] == "0123456789abcdef"
+    assert ari.variables[(ORPHAN.id, "__ARI_AGENT_REASON")] == "error"
+    assert ari.variables[(ORPHAN.id, "__ARI_AGENT_TRANSCRIPT_URL")].endswith("/calls/0123456789abcdef")
     # Rows of calls whose channel is gone, or rescued, are closed; a channel another program handles is not.
     assert closed == [{ELSEWHERE.id}]
     assert manager.active_calls == 0
@@ -77,5 +82,5 @@ async def test_a_call_whose_stasis_start_arrives_during_the_scan_is_not_rescued(
     manager = manager_for(ari, [])
     await manager.resync(False)
     manager._routes[ORPHAN.id] = object()  # type: ignore[assignment]  # its StasisStart made a session
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(1.0)
     assert ari.played == [] and ari.continued == []

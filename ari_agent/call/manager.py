@@ -14,14 +14,13 @@ from typing import Any
 
 from ari_agent.ari.client import AriError
 from ari_agent.ari.models import AriEvent, Channel
-from ari_agent.call.session import APOLOGY, CONNECTING, CallDeps, CallSession
+from ari_agent.call.session import RESCUE_APOLOGY, CallDeps, CallSession
 from ari_agent.events import CallEvent, EventType
 
 _LOGGER = logging.getLogger(__name__)
 
 CloseUnfinished = Callable[[set[str]], Awaitable[object]]
-RESCUE_APOLOGY = f"{APOLOGY} {CONNECTING}"
-RESCUE_GRACE_SECONDS = 1.0
+RESCUE_GRACE_SECONDS = 0.5
 
 
 class CallManager:
@@ -79,6 +78,20 @@ class CallManager:
             self.sessions.pop(session.channel.id, None)
             for cid in [cid for cid, s in self._routes.items() if s is session]:
                 del self._routes[cid]
+
+    async def _tell_the_queue(self, channel_id: str) -> None:
+        """What the queue member sees for a rescued call: which call it was (our call id is in the CDR's
+        userfield, set when the call was answered), why it comes, and where its transcript is."""
+        with contextlib.suppress(AriError):
+            call_id = await self.deps.ari.get_var(channel_id, "CDR(userfield)")
+            url = f"{self.deps.settings.http.public_url.rstrip('/')}/calls/{call_id}" if call_id else ""
+            for name, value in (
+                ("__ARI_AGENT_CALL_ID", call_id),
+                ("__ARI_AGENT_REASON", "error"),
+                ("__ARI_AGENT_SUMMARY", "The agent restarted during this call; see its transcript."),
+                ("__ARI_AGENT_TRANSCRIPT_URL", url),
+            ):
+                await self.deps.ari.set_var(channel_id, name, value)
 
     async def _send_to_queue(self, channel_id: str) -> bool:
         call = self.deps.settings.call
@@ -145,6 +158,7 @@ class CallManager:
             await asyncio.sleep(prompt.duration_ms / 1000 + 0.2)
         except Exception as exc:
             _LOGGER.warning("could not play the apology to %s: %r", channel_id, exc)
+        await self._tell_the_queue(channel_id)
         if not await self._send_to_queue(channel_id):
             with contextlib.suppress(AriError):
                 await self.deps.ari.hangup(channel_id)

@@ -48,7 +48,9 @@ HANDOFF_REASONS_SPOKEN = {
     "error": "hit a technical problem",
     "no_input": "did not say anything",
 }
-FIXED_PROMPTS = (APOLOGY, CONNECTING, REPROMPT, NO_INPUT_GOODBYE, GOODBYE)
+# To a caller found waiting after the agent restarted: short, they have already waited in silence.
+RESCUE_APOLOGY = "Sorry, something went wrong on our side. Connecting you to a colleague."
+FIXED_PROMPTS = (APOLOGY, CONNECTING, REPROMPT, NO_INPUT_GOODBYE, GOODBYE, RESCUE_APOLOGY)
 
 
 class Prompt(Protocol):

@@ -1,0 +1,150 @@
+"""Faults injected into the real stack: the agent process killed with SIGKILL mid-call, then started again.
+
+The agent runs as its own process here (`ari-agent run`), so killing it is what a crash is: no drain, no
+clean-up, its snoop/media channels and its `calls` row left behind in a real Asterisk and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import psycopg
+import pytest
+
+from ari_agent.ari.client import AriClient
+from ari_agent.events import EventBus
+from ari_agent.sim.caller import SimulatedCaller
+from tests.e2e import stack_settings, wait_queue_line
+
+pytestmark = pytest.mark.integration
+
+AGENT = Path(sys.executable).parent / "ari-agent"
+LONG_GREETING = ("Thank you for calling Riverside Dental. This call may be recorded. We can book, move or cancel "
+                 "appointments, and tell you our hours, prices and address. How can I help you today?")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class AgentProcess:
+    """`ari-agent run` with its own HTTP port and log file."""
+
+    def __init__(self, log: Path, port: int) -> None:
+        self.port = port
+        env = {
+            **os.environ,
+            "ARI_AGENT_HTTP_PORT": str(port),
+            "ARI_AGENT_HTTP_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "ARI_AGENT_CALL_GREETING": LONG_GREETING,
+        }
+        self.log = log
+        self._out = log.open("ab")
+        self.proc = subprocess.Popen([str(AGENT), "run"], stdout=self._out, stderr=subprocess.STDOUT, env=env)
+
+    async def ready(self, timeout: float = 60.0) -> float:
+        """Seconds until /readyz says ready (ARI connected, model loaded)."""
+        started = time.monotonic()
+        async with aiohttp.ClientSession() as http, asyncio.timeout(timeout):
+            while True:
+                assert self.proc.poll() is None, self.log.read_text()[-2000:]
+                try:
+                    async with http.get(f"http://127.0.0.1:{self.port}/readyz") as resp:
+                        if resp.status == 200:
+                            return time.monotonic() - started
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+
+    def kill(self, sig: int) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=60)
+        self._out.close()
+
+
+@pytest.fixture
+def agents(tmp_path: Path) -> Iterator[list[AgentProcess]]:
+    started: list[AgentProcess] = []
+    yield started
+    for agent in started:
+        agent.kill(signal.SIGTERM)
+
+
+async def _wait_for(condition: object, timeout: float, what: str) -> None:
+    assert callable(condition)
+    try:
+        async with asyncio.timeout(timeout):
+            while not await condition():
+                await asyncio.sleep(0.1)
+    except TimeoutError:
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None
+
+
+async def test_agent_killed_mid_call_the_caller_reaches_the_queue_after_the_restart(
+    agents: list[AgentProcess], tmp_path: Path
+) -> None:
+    settings = stack_settings()
+    port = _free_port()
+    agents.append(first := AgentProcess(tmp_path / "agent-1.log", port))
+    await first.ready()
+    credentials = (settings.ari.url, settings.ari.username, settings.ari.password)
+    ari = AriClient(*credentials, settings.ari.app)
+    try:
+        async with SimulatedCaller(*credentials, EventBus()) as caller:
+            await ari.originate("Local/100@ari-agent-incoming", app=caller.app, channel_id=caller.channel_id,
+                                caller_id='"Fault Test" <+15557770000>')
+
+            async def agent_leg() -> str | None:
+                # The agent's half of the Local channel, once the agent has answered it and built its media.
+                names = {c.name: c for c in await ari.list_channels()}
+                mine = next((n for n, c in names.items() if c.id == caller.channel_id), "")
+                other = names.get(mine[:-1] + "2") if mine.endswith(";1") else None
+                media = any(n.startswith("UnicastRTP/") for n in names)
+                return other.id if other is not None and other.state == "Up" and media else None
+
+            await _wait_for(agent_leg, 20, "the agent to answer and set up media")
+            leg = await agent_leg()
+            assert leg is not None
+            call_id = await ari.get_var(leg, "CDR(userfield)")
+            assert call_id
+            await asyncio.sleep(1.0)  # mid-greeting
+            first.kill(signal.SIGKILL)
+
+            agents.append(second := AgentProcess(tmp_path / "agent-2.log", port))
+            restarted = time.monotonic()
+            ready_s = await second.ready()
+
+            async def in_queue() -> bool:
+                return (await ari.get_channel(leg)).app_name == "Queue"
+
+            await _wait_for(in_queue, 20, "the caller to enter the queue")
+            to_queue_s = time.monotonic() - restarted
+            line = await wait_queue_line(call_id, timeout=15)  # what the member who picks up sees
+        leftovers = [c.id for c in await ari.list_channels() if c.id.startswith(call_id)]
+    finally:
+        await ari.close()
+    log = (tmp_path / "agent-2.log").read_text()
+    print(f"restart: ready in {ready_s:.1f} s, caller in the queue {to_queue_s - ready_s:.1f} s after ready")
+    # The caller heard the apology first, then reached the queue with the call's id and why it came.
+    assert "apologising, sending it to the queue" in log and "could not play the apology" not in log
+    assert line["reason"] == "error" and line["transcript_url"].endswith(f"/calls/{call_id}")
+    assert to_queue_s < 10  # from the restart: the agent's start-up, the apology, the transfer
+    # The killed run's helper channels are gone, and its calls row is closed with the reason.
+    assert leftovers == []
+    with psycopg.connect(settings.database.dsn) as conn:
+        row = conn.execute("SELECT outcome, ended_at IS NOT NULL FROM calls WHERE call_id = %s", [call_id]).fetchone()
+        codes = [c for (c,) in conn.execute(
+            "SELECT code FROM call_events WHERE call_id = %s AND kind = 'error'", [call_id]).fetchall()]
+    assert row == ("failed", True) and "agent-restarted" in codes
