@@ -234,4 +234,4 @@ async def serve(settings: Settings) -> None:
         _LOGGER.info("ari-agent serving Stasis app %r at %s", settings.ari.app, settings.ari.url)
         await stop.wait()
         _LOGGER.info("stopping: draining live calls")
-        await agent.drain(timeout=30)
+        await agent.drain(timeout=settings.call.drain_seconds)

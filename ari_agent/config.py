@@ -118,6 +118,8 @@ class CallSettings:
     # this long without another key, or dtmf_max_digits keys.
     dtmf_interdigit_ms: int = 2500
     dtmf_max_digits: int = 20
+    # On SIGTERM, live calls get this long to finish; then each is apologised to and put through to the queue.
+    drain_seconds: float = 30.0
     # The queue member hears a short spoken summary (who, why, what was gathered) before the bridge.
     announce_summary: bool = True
     # A timezone name for the call's "now" (dates like "tomorrow"); empty means the machine's local time.

@@ -254,6 +254,9 @@ async def test_rasa_down_at_call_start_apologises_before_the_queue() -> None:
     assert said and "sorry" in said[-1].lower() and "connect" in said[-1].lower()
     assert h.ended()["outcome"] == "handoff" and h.ended()["handoff_reason"] == "error"
     assert h.ari.continued == [("chan-1", "ari-agent-handoff", "reception")]
+    # The member who picks up sees which call it is and why it came, as after any handoff.
+    assert h.ari.variables[("chan-1", "__ARI_AGENT_REASON")] == "error"
+    assert h.ari.variables[("chan-1", "__ARI_AGENT_CALL_ID")] == h.session.call_id
 
 
 async def test_a_transfer_that_fails_is_tried_again() -> None:

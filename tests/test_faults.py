@@ -41,10 +41,11 @@ def _free_port() -> int:
 class AgentProcess:
     """`ari-agent run` with its own HTTP port and log file."""
 
-    def __init__(self, log: Path, port: int) -> None:
+    def __init__(self, log: Path, port: int, **env_vars: str) -> None:
         self.port = port
         env = {
             **os.environ,
+            **env_vars,
             "ARI_AGENT_HTTP_PORT": str(port),
             "ARI_AGENT_HTTP_PUBLIC_URL": f"http://127.0.0.1:{port}",
             "ARI_AGENT_CALL_GREETING": LONG_GREETING,
@@ -92,6 +93,42 @@ async def _wait_for(condition: object, timeout: float, what: str) -> None:
         raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None
 
 
+async def _dial(ari: AriClient, caller: SimulatedCaller) -> tuple[str, str]:
+    """Call the agent; returns its leg's channel id and our call id once it has answered and set up media."""
+    await ari.originate("Local/100@ari-agent-incoming", app=caller.app, channel_id=caller.channel_id,
+                        caller_id='"Fault Test" <+15557770000>')
+
+    async def agent_leg() -> str | None:
+        # The agent's half of the Local channel, once the agent has answered it and built its media.
+        names = {c.name: c for c in await ari.list_channels()}
+        mine = next((n for n, c in names.items() if c.id == caller.channel_id), "")
+        other = names.get(mine[:-1] + "2") if mine.endswith(";1") else None
+        media = any(n.startswith("UnicastRTP/") for n in names)
+        return other.id if other is not None and other.state == "Up" and media else None
+
+    await _wait_for(agent_leg, 20, "the agent to answer and set up media")
+    leg = await agent_leg()
+    assert leg is not None
+    call_id = await ari.get_var(leg, "CDR(userfield)")
+    assert call_id
+    return leg, call_id
+
+
+async def _in_queue(ari: AriClient, leg: str) -> None:
+    async def in_queue() -> bool:
+        return (await ari.get_channel(leg)).app_name == "Queue"
+
+    await _wait_for(in_queue, 20, "the caller to enter the queue")
+
+
+def _stored(dsn: str, call_id: str) -> tuple[object, list[str]]:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("SELECT outcome, ended_at IS NOT NULL FROM calls WHERE call_id = %s", [call_id]).fetchone()
+        codes = [c for (c,) in conn.execute(
+            "SELECT code FROM call_events WHERE call_id = %s AND kind = 'error'", [call_id]).fetchall()]
+    return row, codes
+
+
 async def test_agent_killed_mid_call_the_caller_reaches_the_queue_after_the_restart(
     agents: list[AgentProcess], tmp_path: Path
 ) -> None:
@@ -103,33 +140,14 @@ async def test_agent_killed_mid_call_the_caller_reaches_the_queue_after_the_rest
     ari = AriClient(*credentials, settings.ari.app)
     try:
         async with SimulatedCaller(*credentials, EventBus()) as caller:
-            await ari.originate("Local/100@ari-agent-incoming", app=caller.app, channel_id=caller.channel_id,
-                                caller_id='"Fault Test" <+15557770000>')
-
-            async def agent_leg() -> str | None:
-                # The agent's half of the Local channel, once the agent has answered it and built its media.
-                names = {c.name: c for c in await ari.list_channels()}
-                mine = next((n for n, c in names.items() if c.id == caller.channel_id), "")
-                other = names.get(mine[:-1] + "2") if mine.endswith(";1") else None
-                media = any(n.startswith("UnicastRTP/") for n in names)
-                return other.id if other is not None and other.state == "Up" and media else None
-
-            await _wait_for(agent_leg, 20, "the agent to answer and set up media")
-            leg = await agent_leg()
-            assert leg is not None
-            call_id = await ari.get_var(leg, "CDR(userfield)")
-            assert call_id
+            leg, call_id = await _dial(ari, caller)
             await asyncio.sleep(1.0)  # mid-greeting
             first.kill(signal.SIGKILL)
 
             agents.append(second := AgentProcess(tmp_path / "agent-2.log", port))
             restarted = time.monotonic()
             ready_s = await second.ready()
-
-            async def in_queue() -> bool:
-                return (await ari.get_channel(leg)).app_name == "Queue"
-
-            await _wait_for(in_queue, 20, "the caller to enter the queue")
+            await _in_queue(ari, leg)
             to_queue_s = time.monotonic() - restarted
             line = await wait_queue_line(call_id, timeout=15)  # what the member who picks up sees
         leftovers = [c.id for c in await ari.list_channels() if c.id.startswith(call_id)]
@@ -143,8 +161,27 @@ async def test_agent_killed_mid_call_the_caller_reaches_the_queue_after_the_rest
     assert to_queue_s < 10  # from the restart: the agent's start-up, the apology, the transfer
     # The killed run's helper channels are gone, and its calls row is closed with the reason.
     assert leftovers == []
-    with psycopg.connect(settings.database.dsn) as conn:
-        row = conn.execute("SELECT outcome, ended_at IS NOT NULL FROM calls WHERE call_id = %s", [call_id]).fetchone()
-        codes = [c for (c,) in conn.execute(
-            "SELECT code FROM call_events WHERE call_id = %s AND kind = 'error'", [call_id]).fetchall()]
+    row, codes = _stored(settings.database.dsn, call_id)
     assert row == ("failed", True) and "agent-restarted" in codes
+
+
+async def test_sigterm_with_a_call_that_outlives_the_drain_ends_in_a_spoken_handoff(
+    agents: list[AgentProcess], tmp_path: Path
+) -> None:
+    settings = stack_settings()
+    agents.append(agent := AgentProcess(tmp_path / "agent.log", _free_port(), ARI_AGENT_CALL_DRAIN_SECONDS="1"))
+    await agent.ready()
+    credentials = (settings.ari.url, settings.ari.username, settings.ari.password)
+    ari = AriClient(*credentials, settings.ari.app)
+    try:
+        async with SimulatedCaller(*credentials, EventBus()) as caller:
+            leg, call_id = await _dial(ari, caller)
+            agent.proc.send_signal(signal.SIGTERM)
+            await _in_queue(ari, leg)
+            line = await wait_queue_line(call_id, timeout=15)
+            assert agent.proc.wait(timeout=30) == 0
+    finally:
+        await ari.close()
+    assert line["reason"] == "error"
+    row, codes = _stored(settings.database.dsn, call_id)
+    assert row == ("handoff", True) and "agent-shutdown" in codes

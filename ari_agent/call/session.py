@@ -592,16 +592,7 @@ class CallSession:
         self.emit(EventType.HANDOFF, reason=handoff.reason, queue=queue, summary=summary)
         with contextlib.suppress(Exception):
             await self.speak(say, interruptible=False)
-        url = f"{self._settings.http.public_url.rstrip('/')}/calls/{self.call_id}"
-        variables = {
-            # A double underscore makes Asterisk copy the variable to the queue member's channel.
-            "__ARI_AGENT_CALL_ID": self.call_id,
-            "__ARI_AGENT_REASON": handoff.reason,
-            "__ARI_AGENT_INTENT": self._last_intent or "",
-            "__ARI_AGENT_SUMMARY": summary,
-            "__ARI_AGENT_CALLER": self._caller_details(),
-            "__ARI_AGENT_TRANSCRIPT_URL": url,
-        }
+        variables = self._queue_variables(handoff.reason, summary)
         if call.announce_summary:
             # The queue member hears who is calling and why before being bridged (Queue announceoverride).
             try:
@@ -610,14 +601,31 @@ class CallSession:
                 variables["ARI_AGENT_ANNOUNCE"] = str(prompt.uri).removeprefix("sound:")
             except Exception as exc:  # the transfer matters more than the announcement
                 _LOGGER.warning("handoff announcement failed: %r", exc, extra={"call_id": self.call_id})
-        for name, value in variables.items():
-            with contextlib.suppress(AriError):
-                await self._ari.set_var(self.channel.id, name, _dialplan_safe(value))
+        await self._set_variables(variables)
         # The channel leaving Stasis for the queue comes back as StasisEnd: not the caller hanging up.
         self._transferring = True
         await self._ari.continue_in_dialplan(self.channel.id, call.handoff_context, queue)
         self._transferred = True
         raise _CallFinished()
+
+    def _queue_variables(self, reason: str, summary: str) -> dict[str, str]:
+        """What the queue member's side sees (the queue log, a screen pop): who, why, and the transcript."""
+        url = f"{self._settings.http.public_url.rstrip('/')}/calls/{self.call_id}"
+        return {
+            # A double underscore makes Asterisk copy the variable to the queue member's channel.
+            "__ARI_AGENT_CALL_ID": self.call_id,
+            "__ARI_AGENT_REASON": reason,
+            "__ARI_AGENT_INTENT": self._last_intent or "",
+            "__ARI_AGENT_SUMMARY": summary,
+            "__ARI_AGENT_CALLER": self._caller_details(),
+            "__ARI_AGENT_TRANSCRIPT_URL": url,
+        }
+
+    async def _set_variables(self, variables: dict[str, str]) -> None:
+        for name, value in variables.items():
+            with contextlib.suppress(AriError, TimeoutError):
+                async with asyncio.timeout(2):
+                    await self._ari.set_var(self.channel.id, name, _dialplan_safe(value))
 
     def _announcement(self, reason: str) -> str:
         """What the queue member hears before the caller is put through."""
@@ -660,6 +668,7 @@ class CallSession:
             self._outcome.handoff_reason = "error"
             self.emit(EventType.HANDOFF, reason="error", queue=call.default_queue, summary=reason)
             await self._apologise()
+            await self._set_variables(self._queue_variables("error", self._summary(f"error: {reason}")))
         self._transferring = True
         try:
             async with asyncio.timeout(3):
@@ -674,7 +683,13 @@ class CallSession:
     async def _apologise(self) -> None:
         """Say the apology without the event pump (it is gone after a failure): the prompt's length is the wait."""
         text = f"{APOLOGY} {CONNECTING}"
+        speech = self._speech
         try:
+            if speech is not None and speech.current_id and not speech.finished.done():
+                # Asterisk queues a new playback behind one still playing (the greeting, say): stop it first,
+                # or the transfer would cut the apology off before the caller heard it.
+                with contextlib.suppress(AriError):
+                    await self._ari.stop_playback(speech.current_id)
             async with asyncio.timeout(self._settings.call.stage_timeout_seconds):
                 prompt = await self.deps.prompts.get(text)
                 await self._ari.play(self.channel.id, prompt.uri, f"{self.call_id}-apology")
