@@ -177,7 +177,11 @@ class Agent:
         async def model_ready() -> str | None:
             return None if self._asr is not None else "ASR model not loaded"
 
+        async def capacity_ready() -> str | None:
+            return manager.full()
+
         self.readiness.add("ari", ari_ready)
+        self.readiness.add("capacity", capacity_ready)
         self.readiness.add("asr", model_ready)
 
         if self._serve_http:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
-from ari_agent.ari.models import Channel
+from ari_agent.ari.models import AriEvent, Channel
 from ari_agent.call.manager import CallManager
 from ari_agent.call.session import CallDeps
 from ari_agent.config import Settings
-from ari_agent.events import EventBus
+from ari_agent.events import EventBus, EventRecorder, EventType
 from tests.fakes import FakeAri, FakeAsr, FakeDialogue, FakePrompts
 
 
@@ -84,3 +85,29 @@ async def test_a_call_whose_stasis_start_arrives_during_the_scan_is_not_rescued(
     manager._routes[ORPHAN.id] = object()  # type: ignore[assignment]  # its StasisStart made a session
     await asyncio.sleep(1.0)
     assert ari.played == [] and ari.continued == []
+
+
+async def test_a_call_over_the_limit_hears_a_line_and_goes_to_the_queue() -> None:
+    ari = ChannelsAri([])
+    bus = EventBus()
+    recorder = EventRecorder()
+    bus.subscribe(recorder)
+    settings = Settings()
+    settings = dataclasses.replace(settings, call=dataclasses.replace(settings.call, max_concurrent_calls=1))
+    deps = CallDeps(settings=settings, ari=ari, asr=FakeAsr([]), dialogue=FakeDialogue({}), prompts=FakePrompts(),
+                    bus=bus)
+    manager = CallManager(deps)
+    assert manager.full() is None
+    manager.sessions["busy"] = object()  # type: ignore[assignment]  # one call in progress
+    assert manager.full() == "at capacity: 1 calls of max_concurrent_calls = 1"
+    manager.dispatch(AriEvent(type="StasisStart", application="ari-agent", channel=ORPHAN))
+    async with asyncio.timeout(5):
+        while not ari.continued:
+            await asyncio.sleep(0.01)
+    await asyncio.gather(*manager._tasks)
+    assert ("answer", ORPHAN.id) in ari.calls and ari.played
+    assert ari.continued == [(ORPHAN.id, "ari-agent-handoff", "reception")]
+    assert ari.variables[(ORPHAN.id, "__ARI_AGENT_REASON")] == "capacity"
+    ended = recorder.of(EventType.CALL_ENDED)
+    assert [e.data["reason"] for e in recorder.of(EventType.HANDOFF)] == ["capacity"]
+    assert ended and ended[0].data["outcome"] == "handoff" and list(manager.sessions) == ["busy"]

@@ -9,12 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ari_agent.ari.client import AriError
 from ari_agent.ari.models import AriEvent, Channel
-from ari_agent.call.session import RESCUE_APOLOGY, CallDeps, CallSession
+from ari_agent.call.session import ALL_BUSY, RESCUE_APOLOGY, CallDeps, CallSession
 from ari_agent.events import CallEvent, EventType
 
 _LOGGER = logging.getLogger(__name__)
@@ -58,6 +59,10 @@ class CallManager:
         if not self._accepting:
             _LOGGER.warning("draining: sending new call %s to the queue", channel.id)
             self._keep(asyncio.create_task(self._send_to_queue(channel.id), name=f"drain-{channel.id}"))
+            return
+        limit = self.deps.settings.call.max_concurrent_calls
+        if limit and len(self.sessions) >= limit:
+            self._keep(asyncio.create_task(self._over_capacity(channel), name=f"full-{channel.id}"))
             return
         session = CallSession(self.deps, channel)
         self.sessions[channel.id] = session
@@ -143,6 +148,48 @@ class CallManager:
                 await self._close_unfinished(alive)
             except Exception as exc:  # the store being down must not stop the agent taking calls
                 _LOGGER.error("could not close calls left unfinished by a previous run: %r", exc)
+
+    def full(self) -> str | None:
+        """Why no more calls are taken now (for /readyz), or None."""
+        limit = self.deps.settings.call.max_concurrent_calls
+        if limit and len(self.sessions) >= limit:
+            return f"at capacity: {len(self.sessions)} calls of max_concurrent_calls = {limit}"
+        return None
+
+    async def _over_capacity(self, channel: Channel) -> None:
+        """A call over the limit: a short line, then the queue. Recorded as a call handed off for `capacity`."""
+        call = self.deps.settings.call
+        call_id = uuid.uuid4().hex[:16]
+        bus = self.deps.bus
+
+        def emit(type_: EventType, **data: Any) -> None:
+            bus.emit(CallEvent(type_, call_id, data))
+
+        emit(EventType.CALL_STARTED, channel_id=channel.id, linkedid=channel.linkedid, caller=channel.caller_number,
+             caller_name=channel.caller_name, extension=channel.exten, scope=self.deps.scope)
+        emit(EventType.HANDOFF, reason="capacity", queue=call.default_queue,
+             summary=f"over max_concurrent_calls ({call.max_concurrent_calls})")
+        _LOGGER.warning("at capacity (%d calls): sending %s to the queue", len(self.sessions), channel.id)
+        try:
+            async with asyncio.timeout(call.stage_timeout_seconds):
+                await self.deps.ari.answer(channel.id)
+                await self.deps.ari.set_var(channel.id, "CDR(userfield)", call_id)
+                prompt = await self.deps.prompts.get(ALL_BUSY)
+                await self.deps.ari.play(channel.id, prompt.uri, f"{call_id}-busy")
+            emit(EventType.AGENT_TURN, text=ALL_BUSY)
+            await asyncio.sleep(prompt.duration_ms / 1000 + 0.2)
+        except Exception as exc:  # the queue matters more than the line
+            _LOGGER.warning("could not tell %s the lines are busy: %r", channel.id, exc)
+        with contextlib.suppress(AriError):
+            for name, value in (("__ARI_AGENT_CALL_ID", call_id), ("__ARI_AGENT_REASON", "capacity"),
+                                ("__ARI_AGENT_SUMMARY", "All agent lines were busy.")):
+                await self.deps.ari.set_var(channel.id, name, value)
+        sent = await self._send_to_queue(channel.id)
+        if not sent:
+            with contextlib.suppress(AriError):
+                await self.deps.ari.hangup(channel.id)
+        emit(EventType.CALL_ENDED, outcome="handoff" if sent else "failed", handoff_reason="capacity",
+             hangup_by="agent")
 
     async def _rescue(self, channel_id: str) -> None:
         """A caller nobody is serving: the apology, then the queue; hung up only if Asterisk refuses both."""

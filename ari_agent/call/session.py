@@ -50,7 +50,9 @@ HANDOFF_REASONS_SPOKEN = {
 }
 # To a caller found waiting after the agent restarted: short, they have already waited in silence.
 RESCUE_APOLOGY = "Sorry, something went wrong on our side. Connecting you to a colleague."
-FIXED_PROMPTS = (APOLOGY, CONNECTING, REPROMPT, NO_INPUT_GOODBYE, GOODBYE, RESCUE_APOLOGY)
+# To a caller over the agent's call limit ([call] max_concurrent_calls).
+ALL_BUSY = "All our lines are busy right now. Connecting you to a colleague."
+FIXED_PROMPTS = (APOLOGY, CONNECTING, REPROMPT, NO_INPUT_GOODBYE, GOODBYE, RESCUE_APOLOGY, ALL_BUSY)
 
 
 class Prompt(Protocol):
