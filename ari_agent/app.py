@@ -144,7 +144,9 @@ class Agent:
             recordings = Path(s.recording.directory)
             pruned = prune_older_than(recordings, s.recording.retention_days)
             _LOGGER.info("recording calls to %s (%d expired recordings deleted)", recordings, pruned)
-            recorder = CallRecorder(recordings)
+            from ari_agent.store.redact import Redactor
+
+            recorder = CallRecorder(recordings, redact=Redactor(s.database.redact_patterns).redact)
         deps = CallDeps(
             settings=s,
             ari=ari,

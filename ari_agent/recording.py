@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,9 @@ class CallRecorder:
     """Writes the recordings of every call of one agent process."""
 
     directory: Path
+    # Applied to every text the manifest keeps (what the caller said or keyed in): the same redaction as the
+    # transcript store, so a card number read out is not kept in clear next to the recording.
+    redact: Callable[[str], str] = str
     _calls: dict[str, _CallFiles] = field(default_factory=dict)
 
     def call_dir(self, call_id: str) -> Path:
@@ -81,7 +85,7 @@ class CallRecorder:
             files,
             kind="speech",
             file=path.name,
-            text=text,
+            text=self.redact(text),
             barge_in=barge_in,
             heard=heard,
             audio_ms=len(pcm16k) * 1000 // (2 * SAMPLE_RATE),
@@ -90,7 +94,7 @@ class CallRecorder:
 
     def dtmf(self, call_id: str, digit: str) -> None:
         """Note a DTMF digit the caller pressed."""
-        self._note(self._files(call_id), kind="dtmf", digit=digit)
+        self._note(self._files(call_id), kind="dtmf", digit=self.redact(digit))
 
     def no_input(self, call_id: str, waited_ms: int) -> None:
         """Note that the caller said nothing for `waited_ms`."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -79,3 +80,14 @@ def test_redact_value_walks_nested_json() -> None:
         "n": 3,
         "ok": True,
     }
+
+
+def test_the_recording_manifest_keeps_no_card_number(tmp_path: Path) -> None:
+    from ari_agent.recording import CallRecorder, read_manifest
+
+    recorder = CallRecorder(tmp_path, redact=Redactor().redact)
+    recorder.caller_turn("c1", b"\x00" * 3200, text="my card is 4111 1111 1111 1111 thanks")
+    recorder.dtmf("c1", "4111111111111111")
+    text = (tmp_path / "c1" / "manifest.jsonl").read_text()
+    assert "4111" not in text and "1111 1111" not in text
+    assert [e["kind"] for e in read_manifest(tmp_path / "c1")] == ["speech", "dtmf"]
