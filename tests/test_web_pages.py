@@ -30,7 +30,7 @@ from ari_agent.store.redact import Redactor
 from ari_agent.store.writer import TranscriptWriter
 from ari_agent.web import format as fmt
 from ari_agent.web import pages
-from ari_agent.web.auth import SupervisorAuth
+from ari_agent.web.auth import LoginThrottle, SupervisorAuth
 from ari_agent.web.health import Readiness, add_health_routes
 from ari_agent.web.pages import PAGE_SIZE, RecordingStore, add_pages
 from tests.test_migrations import scratch_database
@@ -363,13 +363,21 @@ def call_ids_listed(html: str) -> list[str]:
 @pytest.mark.integration
 async def test_login_is_required(site: Site) -> None:
     audio = f"/calls/{site.ids.recorded}/turns/{site.ids.turn_seq[RECORDED_TURNS[1]]}/audio"
+    failures = 0
     for path in ("/", "/calls", f"/calls/{site.ids.handoff}", f"/calls/{site.ids.handoff}/recording", audio):
         for headers in ({}, basic(USER, "wrong"), basic("someone", PASSWORD), {"Authorization": "Basic %%%"}):
             response = await site.client.get(path, headers=headers, allow_redirects=False)
-            assert response.status == 401, (path, headers)
-            assert response.headers["WWW-Authenticate"].startswith('Basic realm="ari-agent supervisor"')
+            # Five wrong logins from one address, and it is refused for a minute (LoginThrottle).
+            expected = 429 if failures >= 5 else 401
+            assert response.status == expected, (path, headers)
+            if expected == 401:
+                assert response.headers["WWW-Authenticate"].startswith('Basic realm="ari-agent supervisor"')
+            else:
+                assert 0 < int(response.headers["Retry-After"]) <= 60
             body = await response.text()
             assert "+15550100" not in body and PASSWORD not in body and "RIFF" not in body
+            failures += "Authorization" in headers
+    assert (await site.client.get("/calls", headers=GOOD)).status == 429  # even the right password, for now
     assert (await site.client.get("/healthz")).status == 200
     assert (await site.client.get("/metrics")).status == 200
 
@@ -598,3 +606,25 @@ async def test_turn_audio_refuses_traversal_and_unknown_turns(site: Site) -> Non
         body = await response.read()
         assert response.status == 404, (path, response.status)
         assert b"not for supervisors" not in body and not body.startswith(b"RIFF"), path
+
+
+def test_login_throttle_refuses_an_address_after_five_failures_for_a_minute() -> None:
+    now = [1000.0]
+    throttle = LoginThrottle(max_failures=5, window_s=60.0, clock=lambda: now[0])
+    for _ in range(4):
+        throttle.failed("10.0.0.9")
+    assert throttle.retry_after("10.0.0.9") == 0
+    throttle.failed("10.0.0.9")
+    assert throttle.retry_after("10.0.0.9") == 60 and throttle.retry_after("10.0.0.8") == 0
+    now[0] += 61
+    assert throttle.retry_after("10.0.0.9") == 0
+    throttle.failed("10.0.0.8")
+    throttle.succeeded("10.0.0.8")
+    assert throttle.retry_after("10.0.0.8") == 0
+
+
+def test_the_throttle_forgets_the_oldest_addresses_first() -> None:
+    throttle = LoginThrottle(max_failures=1, max_clients=3)
+    for i in range(10):
+        throttle.failed(f"10.0.0.{i}")
+    assert throttle.retry_after("10.0.0.9") > 0 and throttle.retry_after("10.0.0.0") == 0

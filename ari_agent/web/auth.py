@@ -12,6 +12,9 @@ import binascii
 import hashlib
 import hmac
 import logging
+import math
+import time
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -71,22 +74,75 @@ class SupervisorAuth:
         return user_ok & password_ok
 
 
-def protect(auth: SupervisorAuth, handler: Handler, refused: Callable[[int, str], web.Response]) -> Handler:
-    """Wrap a page handler: 403 when no password is configured, 401 (with a Basic challenge) on a bad login.
+class LoginThrottle:
+    """Refuses a client address for `window_s` after `max_failures` wrong logins within `window_s`.
+
+    Basic auth sends the password with every request, so without a limit anyone who reaches the port can try
+    passwords as fast as the server answers.
+    """
+
+    def __init__(self, max_failures: int = 5, window_s: float = 60.0, max_clients: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self._max_clients = max_clients
+        self._clock = clock
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def retry_after(self, client: str) -> int:
+        """Seconds until `client` may try again (0: now)."""
+        recent = self._recent(client)
+        if len(recent) < self.max_failures:
+            return 0
+        return max(1, math.ceil(recent[-1] + self.window_s - self._clock()))
+
+    def failed(self, client: str) -> None:
+        """Count one wrong login."""
+        recent = self._recent(client)
+        recent.append(self._clock())
+        self._failures[client] = recent
+        self._failures.move_to_end(client)
+        while len(self._failures) > self._max_clients:
+            self._failures.popitem(last=False)  # a flood of addresses cannot grow this without bound
+
+    def succeeded(self, client: str) -> None:
+        """A right login clears the client's count."""
+        self._failures.pop(client, None)
+
+    def _recent(self, client: str) -> deque[float]:
+        recent = self._failures.get(client, deque())
+        while recent and recent[0] < self._clock() - self.window_s:
+            recent.popleft()
+        return recent
+
+
+def protect(auth: SupervisorAuth, handler: Handler, refused: Callable[[int, str], web.Response],
+            throttle: LoginThrottle | None = None) -> Handler:
+    """Wrap a page handler: 403 when no password is configured, 401 (with a Basic challenge) on a bad login,
+    429 for a client that failed too often lately (see LoginThrottle).
 
     `refused(status, message)` renders the refusal page, so it looks like the other pages.
     """
+    limit = throttle or LoginThrottle()
 
     async def guarded(request: web.Request) -> web.StreamResponse:
         if not auth.enabled:
             return refused(403, NOT_CONFIGURED)
+        client = request.remote or "?"
+        wait = limit.retry_after(client)
+        if wait:
+            response = refused(429, f"Too many failed logins from your address: try again in {wait} s.")
+            response.headers["Retry-After"] = str(wait)
+            return response
         if not auth.check_header(request.headers.get("Authorization")):
             if "Authorization" in request.headers:
                 # Never the credentials themselves: only who tried and from where.
                 _LOGGER.warning("supervisor login refused for %s from %s", request.path, request.remote)
+                limit.failed(client)
             response = refused(401, "Log in with the supervisor user name and password.")
             response.headers["WWW-Authenticate"] = f'Basic realm="{REALM}", charset="UTF-8"'
             return response
+        limit.succeeded(client)
         return await handler(request)
 
     return guarded

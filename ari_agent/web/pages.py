@@ -40,7 +40,7 @@ from ari_agent.config import RecordingSettings, Settings
 from ari_agent.store import queries
 from ari_agent.store.rows import OUTCOMES
 from ari_agent.web import format as fmt
-from ari_agent.web.auth import SupervisorAuth, protect
+from ari_agent.web.auth import LoginThrottle, SupervisorAuth, protect
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -156,6 +156,7 @@ def render_page(title: str, body: str, status: int = 200) -> web.Response:
 def refusal_page(status: int, message: str) -> web.Response:
     """The page shown instead of a supervisor page: not logged in, disabled, not found, database down."""
     titles = {400: "Bad request", 401: "Login required", 403: "Supervisor pages disabled", 404: "Not found",
+              429: "Too many attempts",
               503: "Database unavailable"}  # fmt: skip
     title = titles.get(status, "Error")
     body = f'<div class="refused"><h1>{escape(title)}</h1><p>{escape(message)}</p></div>'
@@ -653,8 +654,9 @@ def add_pages(app: web.Application, settings: Settings) -> None:
         # Disabled pages refuse before any query: no pool, so no connection attempts to log about either.
         app.cleanup_ctx.append(pool_ctx)
     router = app.router
-    router.add_get("/", protect(auth, pages.index, refusal_page))
-    router.add_get("/calls", protect(auth, pages.calls, refusal_page))
-    router.add_get("/calls/{call_id}", protect(auth, pages.call, refusal_page))
-    router.add_get("/calls/{call_id}/recording", protect(auth, pages.recording, refusal_page))
-    router.add_get("/calls/{call_id}/turns/{seq}/audio", protect(auth, pages.turn_audio, refusal_page))
+    throttle = LoginThrottle()  # one count per client address across every page
+    router.add_get("/", protect(auth, pages.index, refusal_page, throttle))
+    router.add_get("/calls", protect(auth, pages.calls, refusal_page, throttle))
+    router.add_get("/calls/{call_id}", protect(auth, pages.call, refusal_page, throttle))
+    router.add_get("/calls/{call_id}/recording", protect(auth, pages.recording, refusal_page, throttle))
+    router.add_get("/calls/{call_id}/turns/{seq}/audio", protect(auth, pages.turn_audio, refusal_page, throttle))
