@@ -123,7 +123,7 @@ class Agent:
         if self._dialogue is None:
             from ari_agent.dialogue.rasa import RasaDialogue
 
-            rasa = RasaDialogue(s.dialogue.rasa_url, timeout=s.dialogue.timeout_seconds)
+            rasa = RasaDialogue(s.dialogue.rasa_url, timeout=s.dialogue.timeout_seconds, auth_token=s.dialogue.token())
             self._stack.push_async_callback(rasa.close)
             self._dialogue = rasa
         probe = getattr(self._dialogue, "not_ready_reason", None)

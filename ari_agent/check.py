@@ -89,14 +89,23 @@ async def check_database(settings: Settings) -> CheckResult:
         return CheckResult("database", False, f"cannot connect to PostgreSQL at {place}: {text}; {hint}")
 
 
+def _token(settings: Settings) -> dict[str, str]:
+    token = settings.dialogue.token()
+    return {"token": token} if token else {}
+
+
 async def check_rasa(settings: Settings) -> CheckResult:
     """Rasa server up with a model loaded."""
     url = settings.dialogue.rasa_url.rstrip("/")
     try:
         async with (
             aiohttp.ClientSession() as session,
-            session.get(url + "/status", timeout=aiohttp.ClientTimeout(total=3)) as resp,
+            session.get(url + "/status", params=_token(settings), timeout=aiohttp.ClientTimeout(total=3)) as resp,
         ):
+            if resp.status == 401:
+                return CheckResult(
+                    "rasa", False, f"Rasa at {url} refused the token: set [dialogue] auth_token to its --auth-token"
+                )
             if resp.status >= 400:
                 return CheckResult(
                     "rasa", False, f"Rasa at {url} answered HTTP {resp.status}: start it with --enable-api"

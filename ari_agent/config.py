@@ -70,6 +70,20 @@ class DialogueSettings:
 
     rasa_url: str = "http://127.0.0.1:15005"
     timeout_seconds: float = 3.0
+    # Rasa's HTTP API (trackers, /status) takes this token (`rasa run --auth-token`); without one anybody who
+    # reaches the port can read and rewrite every conversation. auth_token wins; else the file's content (the
+    # local stack writes it, scripts/rasa-start.sh); neither: no token is sent.
+    auth_token: str = field(default="", repr=False)
+    auth_token_file: str = str(DEFAULT_CACHE / "rasa-token")
+
+    def token(self) -> str:
+        """The token to send: auth_token, else the first line of auth_token_file, else ""."""
+        if self.auth_token:
+            return self.auth_token
+        try:
+            return Path(self.auth_token_file).expanduser().read_text().strip()
+        except OSError:
+            return ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +203,7 @@ class Settings:
 
     def secrets(self) -> list[str]:
         """Values that must never appear in logs."""
-        found = [self.ari.password, self.http.supervisor_password]
+        found = [self.ari.password, self.http.supervisor_password, self.dialogue.token()]
         password = urlsplit(self.database.dsn).password
         if password:
             found.append(password)

@@ -12,12 +12,21 @@ apt_install curl
 model=$("$REPO_ROOT/scripts/setup-rasa.sh" | tail -1)
 [ -f "$model" ] || die "no trained model"
 
-step "rasa action server on :$ACTIONS_PORT"
+# Rasa's HTTP API (trackers, /status, /model/parse) is protected by a token the agent reads from the same file
+# ([dialogue] auth_token_file): made once per cache, readable by this user only.
+TOKEN_FILE="$CACHE_DIR/rasa-token"
+if [ ! -s "$TOKEN_FILE" ]; then
+    (umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$TOKEN_FILE")
+fi
+RASA_TOKEN=$(cat "$TOKEN_FILE")
+
+step "rasa action server on 127.0.0.1:$ACTIONS_PORT"
 if running rasa-actions; then
     step_done "already running (pid $(cat "$RUN_DIR/rasa-actions.pid"))"
 else
-    (cd "$REPO_ROOT/rasa_project" && exec setsid "$RASA_VENV/bin/rasa" run actions --actions actions \
-        --port "$ACTIONS_PORT" > "$RUN_DIR/rasa-actions.log" 2>&1) &
+    # rasa-sdk binds 0.0.0.0 unless told otherwise: the action server answers the Rasa server only.
+    (cd "$REPO_ROOT/rasa_project" && SANIC_HOST="${ACTIONS_HOST:-127.0.0.1}" exec setsid "$RASA_VENV/bin/rasa" run \
+        actions --actions actions --port "$ACTIONS_PORT" > "$RUN_DIR/rasa-actions.log" 2>&1) &
     echo $! > "$RUN_DIR/rasa-actions.pid"
     wait_for_port 127.0.0.1 "$ACTIONS_PORT" 60 "rasa action server"
     step_done "started (pid $(cat "$RUN_DIR/rasa-actions.pid"))"
@@ -32,17 +41,20 @@ else
     fi
     endpoints="$RUN_DIR/rasa-endpoints.yml"
     printf 'action_endpoint:\n  url: "http://127.0.0.1:%s/webhook"\n' "$ACTIONS_PORT" > "$endpoints"
-    (cd "$REPO_ROOT/rasa_project" && exec setsid "$RASA_VENV/bin/rasa" run --enable-api \
+    (cd "$REPO_ROOT/rasa_project" && exec setsid "$RASA_VENV/bin/rasa" run --enable-api --auth-token "$RASA_TOKEN" \
         --interface 127.0.0.1 --port "$RASA_PORT" --model "$model" --endpoints "$endpoints" \
         --credentials credentials.yml > "$RUN_DIR/rasa.log" 2>&1) &
     echo $! > "$RUN_DIR/rasa.pid"
     echo "$model" > "$RUN_DIR/rasa.model"
     # The port opens before the model is loaded: wait for /status to report it.
     for ((i = 0; i < 1200; i++)); do
-        if curl -fsS "http://127.0.0.1:$RASA_PORT/status" 2>/dev/null | grep -q '"model_file"'; then break; fi
+        if curl -fsS "http://127.0.0.1:$RASA_PORT/status?token=$RASA_TOKEN" 2>/dev/null | grep -q '"model_file"'; then
+            break
+        fi
         running rasa || { tail -20 "$RUN_DIR/rasa.log" >&2; die "rasa server exited"; }
         sleep 0.1
     done
-    curl -fsS "http://127.0.0.1:$RASA_PORT/status" >/dev/null 2>&1 || die "rasa server not ready (see $RUN_DIR/rasa.log)"
+    curl -fsS "http://127.0.0.1:$RASA_PORT/status?token=$RASA_TOKEN" >/dev/null 2>&1 \
+        || die "rasa server not ready (see $RUN_DIR/rasa.log)"
     step_done "started (pid $(cat "$RUN_DIR/rasa.pid"))"
 fi

@@ -93,3 +93,14 @@ def test_redact_patterns_from_the_file_or_the_environment(tmp_path: Path) -> Non
     path.write_text("[database]\nredact_patterns = [1, 2]\n")
     with pytest.raises(ConfigError, match="expected a list of strings"):
         load_settings(path, environ={})
+
+
+def test_the_rasa_token_comes_from_the_setting_or_the_file_and_is_a_secret(tmp_path: Path) -> None:
+    token_file = tmp_path / "rasa-token"
+    settings = load_settings(environ={"ARI_AGENT_DIALOGUE_AUTH_TOKEN_FILE": str(token_file)})
+    assert settings.dialogue.token() == ""
+    token_file.write_text("s3cr3t-token\n")
+    assert settings.dialogue.token() == "s3cr3t-token" and "s3cr3t-token" in settings.secrets()
+    given = load_settings(environ={"ARI_AGENT_DIALOGUE_AUTH_TOKEN": "given", "ARI_AGENT_DIALOGUE_AUTH_TOKEN_FILE":
+                                   str(token_file)})
+    assert given.dialogue.token() == "given" and "given" not in repr(given.dialogue)

@@ -11,8 +11,14 @@ from types import ModuleType
 
 import pytest
 
-from ari_agent.dialogue.base import CallContext, DialogueResult, Handoff
-from ari_agent.dialogue.rasa import context_events, handoff_summary, result_from_rasa, result_to_rasa
+from ari_agent.dialogue.base import CallContext, DialogueError, DialogueResult, Handoff
+from ari_agent.dialogue.rasa import (
+    RasaDialogue,
+    context_events,
+    handoff_summary,
+    result_from_rasa,
+    result_to_rasa,
+)
 
 RASA_PROJECT = Path(__file__).parent.parent / "rasa_project"
 # The pure modules import the project's shared `lexicon` module the way Rasa's process does (project on the path).
@@ -474,3 +480,38 @@ def test_parsing_what_callers_say_when_they_correct_or_move() -> None:
     assert spoken.parse_time("half past do").at == time(14, 30)
     assert spoken.parse_time("i need to do it") is None
     assert spoken.parse_name("Well, it's under Emma Jackson.") == "Emma Jackson"
+
+
+async def test_every_request_carries_the_auth_token() -> None:
+    """Rasa started with --auth-token refuses tracker and status requests without it (401)."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    seen: list[str | None] = []
+
+    async def anything(request: web.Request) -> web.Response:
+        seen.append(request.query.get("token"))
+        if request.query.get("token") != "tok":
+            return web.json_response({"message": "unauthorized"}, status=401)
+        if request.path.endswith("/webhook"):
+            return web.json_response([{"text": "Hello"}])
+        return web.json_response({"slots": {}, "events": [], "latest_message": {}, "model_file": "m"})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", anything)
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        url = str(server.make_url("")).rstrip("/")
+        good = RasaDialogue(url, auth_token="tok")
+        context = CallContext(now=datetime(2026, 12, 1, 10, 0), caller_number="+1", caller_name="", call_id="c")
+        await good.start("c", context)
+        assert (await good.send("c", "hello")).replies == ["Hello"]
+        await good.close()
+        assert seen and all(t == "tok" for t in seen)
+        bad = RasaDialogue(url)
+        with pytest.raises(DialogueError, match="auth_token"):
+            await bad.start("c", context)
+        await bad.close()
+    finally:
+        await server.close()

@@ -159,7 +159,11 @@ async def test_rasa_gone_mid_call_apologises_and_hands_off() -> None:
     rasa = urlsplit(settings.dialogue.rasa_url)
     relay = TcpRelay(rasa.hostname or "127.0.0.1", rasa.port or 5005)
     await relay.start()
-    dialogue = RasaDialogue(f"http://127.0.0.1:{relay.port}", timeout=settings.dialogue.timeout_seconds)
+    dialogue = RasaDialogue(
+        f"http://127.0.0.1:{relay.port}",
+        timeout=settings.dialogue.timeout_seconds,
+        auth_token=settings.dialogue.token(),
+    )
     try:
         async with running_agent(settings, dialogue=dialogue) as (agent, recorder):
             # Kill the relay once the first reply has been produced: Rasa "crashes" mid-call.

@@ -87,7 +87,7 @@ async def test_readyz_follows_rasa_and_ari() -> None:
         http=dataclasses.replace(base.http, port=port),
         ari=dataclasses.replace(base.ari, url=f"http://127.0.0.1:{ari_relay.port}", reconnect_max_seconds=0.5),
     )
-    dialogue = RasaDialogue(f"http://127.0.0.1:{rasa_relay.port}", timeout=1.0)
+    dialogue = RasaDialogue(f"http://127.0.0.1:{rasa_relay.port}", timeout=1.0, auth_token=base.dialogue.token())
     try:
         async with running_agent(settings, serve_http=True, dialogue=dialogue):
             await wait_ready(port, 200)

@@ -12,12 +12,15 @@ import aiohttp
 import psycopg
 import pytest
 
+from ari_agent.config import DialogueSettings
 from ari_agent.dialogue.base import CallContext, DialogueResult
 from ari_agent.dialogue.rasa import RasaDialogue
 
 pytestmark = pytest.mark.integration
 
 RASA_URL = f"http://127.0.0.1:{os.environ.get('RASA_PORT', '15005')}"
+TOKEN = DialogueSettings().token()  # the local stack's (scripts/rasa-start.sh)
+AUTH = {"token": TOKEN} if TOKEN else {}
 DSN = os.environ.get("ARI_AGENT_DB_DSN", "postgresql://ari_agent:ari_agent@127.0.0.1:5432/ari_agent")
 NOW = datetime(2026, 11, 26, 10, 0)  # a Thursday morning
 
@@ -44,11 +47,11 @@ class Call:
 async def call() -> AsyncIterator[Call]:
     async with aiohttp.ClientSession() as session:
         try:
-            async with session.get(f"{RASA_URL}/status", timeout=aiohttp.ClientTimeout(total=2)) as resp:
+            async with session.get(f"{RASA_URL}/status", params=AUTH, timeout=aiohttp.ClientTimeout(total=2)) as resp:
                 resp.raise_for_status()
         except aiohttp.ClientError as exc:
             pytest.skip(f"Rasa is not running at {RASA_URL} (scripts/rasa-start.sh): {exc}")
-        dialogue = RasaDialogue(RASA_URL, timeout=10.0, session=session)
+        dialogue = RasaDialogue(RASA_URL, timeout=10.0, session=session, auth_token=TOKEN)
         scope = f"test-{uuid.uuid4().hex[:12]}"
         c = Call(dialogue, scope)
         await c.start()
@@ -162,7 +165,9 @@ async def test_two_misunderstandings_hand_off(call: Call) -> None:
 async def _parse(text: str) -> tuple[str, float]:
     async with (
         aiohttp.ClientSession() as session,
-        session.post(f"{RASA_URL}/model/parse", json={"text": text}, timeout=aiohttp.ClientTimeout(total=5)) as resp,
+        session.post(
+            f"{RASA_URL}/model/parse", json={"text": text}, params=AUTH, timeout=aiohttp.ClientTimeout(total=5)
+        ) as resp,
     ):
         resp.raise_for_status()
         intent = (await resp.json())["intent"]

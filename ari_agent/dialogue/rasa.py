@@ -148,8 +148,10 @@ class RasaDialogue:
         timeout: float = 3.0,
         session: aiohttp.ClientSession | None = None,
         scope: str = "live",
+        auth_token: str = "",
     ) -> None:
         self._base = base_url.rstrip("/")
+        self._params = {"token": auth_token} if auth_token else {}
         self._timeout = timeout
         self._session = session
         self._own_session = session is None
@@ -169,9 +171,11 @@ class RasaDialogue:
     async def _request(self, method: str, url: str, conversation_id: str, **kwargs: Any) -> Any:
         try:
             async with asyncio.timeout(self._timeout):
-                async with self._http().request(method, url, **kwargs) as resp:
+                async with self._http().request(method, url, params=self._params, **kwargs) as resp:
                     if resp.status >= 400:
                         body = (await resp.text())[:200]
+                        if resp.status == 401:
+                            body += " (set [dialogue] auth_token to Rasa's --auth-token)"
                         raise DialogueError("dialogue-failed", f"rasa {method} {url}: {resp.status} {body}")
                     return await resp.json(content_type=None)
         except TimeoutError as exc:

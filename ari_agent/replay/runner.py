@@ -25,7 +25,9 @@ async def offline_engines(settings: Settings) -> AsyncIterator[Engines]:
     from ari_agent.dialogue.rasa import RasaDialogue
     from ari_agent.tts.cache import PromptCache
 
-    rasa = RasaDialogue(settings.dialogue.rasa_url, timeout=settings.dialogue.timeout_seconds)
+    rasa = RasaDialogue(
+        settings.dialogue.rasa_url, timeout=settings.dialogue.timeout_seconds, auth_token=settings.dialogue.token()
+    )
     try:
         reason = await rasa.not_ready_reason()
         if reason is not None:
