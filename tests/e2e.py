@@ -137,6 +137,7 @@ class TcpRelay:
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.StreamWriter] = set()
         self.port = 0
+        self.stall = False  # accept connections and never answer, like a hung server
 
     async def start(self) -> None:
         """Listen (again, on the same port after a kill)."""
@@ -144,6 +145,12 @@ class TcpRelay:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.stall:
+            self._conns.add(writer)
+            with contextlib.suppress(ConnectionError, OSError):
+                while await reader.read(65536):
+                    pass  # swallow the request, answer nothing
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self._target)
         except OSError:
@@ -159,6 +166,13 @@ class TcpRelay:
             dst.close()
 
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def hang(self) -> None:
+        """From now on accept connections and never answer (the open ones are cut, so clients reconnect)."""
+        self.stall = True
+        for conn in list(self._conns):
+            conn.close()
+        self._conns.clear()
 
     async def kill(self) -> None:
         """Stop accepting and cut every open connection (the server is gone)."""

@@ -154,7 +154,9 @@ async def test_dtmf_zero_goes_to_the_operator() -> None:
     assert line["reason"] == "dtmf"
 
 
-async def test_rasa_gone_mid_call_apologises_and_hands_off() -> None:
+@pytest.mark.parametrize("fault", ["gone", "hung"])
+async def test_rasa_gone_or_hung_mid_call_apologises_and_hands_off(fault: str) -> None:
+    """Rasa crashes (connections refused), or accepts connections and never answers."""
     settings = stack_settings()
     rasa = urlsplit(settings.dialogue.rasa_url)
     relay = TcpRelay(rasa.hostname or "127.0.0.1", rasa.port or 5005)
@@ -169,7 +171,7 @@ async def test_rasa_gone_mid_call_apologises_and_hands_off() -> None:
             # Kill the relay once the first reply has been produced: Rasa "crashes" mid-call.
             def on_event(event: Any) -> None:
                 if event.type is EventType.DIALOGUE_RESULT:
-                    asyncio.get_running_loop().create_task(relay.kill())
+                    asyncio.get_running_loop().create_task(relay.kill() if fault == "gone" else relay.hang())
 
             agent.bus.subscribe(on_event)
             run = await place_call(

@@ -21,9 +21,9 @@ import psycopg
 import pytest
 
 from ari_agent.ari.client import AriClient
-from ari_agent.events import EventBus
+from ari_agent.events import EventBus, EventType
 from ari_agent.sim.caller import SimulatedCaller
-from tests.e2e import stack_settings, wait_queue_line
+from tests.e2e import running_agent, stack_settings, wait_queue_line
 
 pytestmark = pytest.mark.integration
 
@@ -185,3 +185,28 @@ async def test_sigterm_with_a_call_that_outlives_the_drain_ends_in_a_spoken_hand
     assert line["reason"] == "error"
     row, codes = _stored(settings.database.dsn, call_id)
     assert row == ("handoff", True) and "agent-shutdown" in codes
+
+
+async def test_asterisk_restarted_mid_call_ends_the_call_cleanly_and_serves_the_next(tmp_path: Path) -> None:
+    """Asterisk restarting takes its calls with it: the agent ends that call (nothing left open, nothing
+    leaked), reconnects, and answers the next call normally."""
+    settings = stack_settings()
+    scripts = Path(__file__).parent.parent / "scripts"
+    async with running_agent(settings) as (agent, recorder):
+        async with SimulatedCaller(settings.ari.url, settings.ari.username, settings.ari.password,
+                                   agent.bus) as caller:
+            call_id = await caller.dial()
+            await caller.wait_agent(EventType.PLAYBACK_STARTED)
+            restart = await asyncio.create_subprocess_exec(
+                "bash", "-c", f"{scripts}/asterisk-stop.sh && {scripts}/asterisk-start.sh",
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            assert await restart.wait() == 0
+            ended = await recorder.wait_for(EventType.CALL_ENDED, call_id, timeout=30)
+        assert agent.manager is not None and agent.manager.active_calls == 0
+        assert ended.data["outcome"] in ("hangup", "failed"), ended.data
+        # The agent reconnects to the new Asterisk, and the next caller is answered and greeted.
+        await recorder.wait_for(EventType.ARI_RECONNECTED, "-", timeout=30)
+        async with SimulatedCaller(settings.ari.url, settings.ari.username, settings.ari.password,
+                                   agent.bus) as caller:
+            await caller.dial(timeout=30)
+            await caller.wait_agent(EventType.PLAYBACK_STARTED)
