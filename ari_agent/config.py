@@ -7,6 +7,7 @@ Environment overrides are named ARI_AGENT_<SECTION>_<KEY>, e.g. ARI_AGENT_ARI_PA
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import os
 import re
@@ -362,9 +363,46 @@ def load_settings(path: str | Path | None = None, environ: Mapping[str, str] | N
             values[key] = _validate(name, key, value)
         built[name] = cls(**values)
     settings = Settings(**built)
+    _refuse_public_defaults(settings)
     # Defaults are validated too: a bad default would be our bug, better caught at start-up.
     for name in sections:
         section = getattr(settings, name)
         for f in dataclasses.fields(section):
             _validate(name, f.name, getattr(section, f.name))
     return settings
+
+
+# The passwords committed in this repository (the local stack's). Anyone can read them, so they are accepted
+# only where nothing but this machine can connect: a loopback address.
+COMMITTED_PASSWORDS = frozenset({"ari_agent_secret", "ari_agent", "change-me"})  # the stack's; the example's
+
+
+def _loopback(host: str | None) -> bool:
+    if not host or host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _refuse_public_defaults(settings: Settings) -> None:
+    """ConfigError when a committed default password would be used with a server that is not on loopback."""
+    ari_host = urlsplit(settings.ari.url).hostname
+    if settings.ari.password in COMMITTED_PASSWORDS and not _loopback(ari_host):
+        raise ConfigError(
+            f"[ari] password is the default committed in ari-agent's repository, with Asterisk at {ari_host}: "
+            "set a password of your own in ari.conf and in [ari] password (or ARI_AGENT_ARI_PASSWORD)"
+        )
+    db = urlsplit(settings.database.dsn)
+    if db.password in COMMITTED_PASSWORDS and not _loopback(db.hostname):
+        raise ConfigError(
+            f"[database] dsn uses the default password committed in ari-agent's repository, with PostgreSQL at "
+            f"{db.hostname}: give the database role a password of your own and put it in the dsn"
+        )
+    http = settings.http
+    if http.supervisor_password in COMMITTED_PASSWORDS and not _loopback(http.host):
+        raise ConfigError(
+            f"[http] supervisor_password is the example's, with the pages served on {http.host}: set a password "
+            "of your own (ARI_AGENT_HTTP_SUPERVISOR_PASSWORD)"
+        )

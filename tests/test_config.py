@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,22 @@ def test_the_rasa_token_comes_from_the_setting_or_the_file_and_is_a_secret(tmp_p
     given = load_settings(environ={"ARI_AGENT_DIALOGUE_AUTH_TOKEN": "given", "ARI_AGENT_DIALOGUE_AUTH_TOKEN_FILE":
                                    str(token_file)})
     assert given.dialogue.token() == "given" and "given" not in repr(given.dialogue)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"ARI_AGENT_ARI_URL": "http://pbx.example.com:8088"}, "[ari] password"),
+        ({"ARI_AGENT_DATABASE_DSN": "postgresql://ari_agent:ari_agent@db.example.com/ari_agent"}, "[database] dsn"),
+        ({"ARI_AGENT_HTTP_HOST": "0.0.0.0", "ARI_AGENT_HTTP_SUPERVISOR_PASSWORD": "change-me"}, "supervisor_password"),
+    ],
+)
+def test_committed_passwords_are_refused_off_this_machine(env: dict[str, str], named: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(named)):
+        load_settings(environ=env)
+
+
+def test_committed_passwords_are_fine_on_loopback_and_own_passwords_anywhere() -> None:
+    load_settings(environ={})  # the local stack
+    load_settings(environ={"ARI_AGENT_ARI_URL": "http://[::1]:8088"})
+    load_settings(environ={"ARI_AGENT_ARI_URL": "http://pbx.example.com:8088", "ARI_AGENT_ARI_PASSWORD": "mine"})
