@@ -23,6 +23,13 @@ render_conf() {  # dest_dir: renders asterisk_conf/*.conf and asterisk_conf/stac
 apt_install gettext-base curl
 if [ "${1:-}" = "--render" ]; then
     [ -n "${2:-}" ] || die "usage: $0 --render DIR"
+    # Rendering for a PBX of your own: the passwords committed here (the local stack's) would open ARI, the
+    # database and a SIP account to anyone who has read this repository.
+    for var in ARI_PASSWORD:ari_agent_secret TESTCALLER_PASSWORD:testcaller_secret PG_PASSWORD:ari_agent; do
+        name=${var%%:*}
+        [ "${!name}" != "${var#*:}" ] || die "$name is the default committed in this repository: set $name=... \
+(a password of your own) and render again"
+    done
     render_conf "$2"
     echo "rendered into $2" >&2
     exit 0
