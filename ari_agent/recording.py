@@ -27,7 +27,9 @@ _LOGGER = logging.getLogger(__name__)
 
 MANIFEST = "manifest.jsonl"
 _DIR_MODE = 0o755  # the supervisor pages (and Asterisk in its chroot) may run as other users
-_FILE_MODE = 0o644
+_FILE_MODE = 0o644  # agent-NN.wav is a hard link to a prompt Asterisk plays: it keeps the prompt's mode
+# What the caller said (their voice, the manifest's text): the agent's user and its group only.
+_PRIVATE_MODE = 0o640
 
 
 @dataclass
@@ -80,7 +82,7 @@ class CallRecorder:
         path = files.directory / f"caller-{files.caller:02d}.wav"
         write_wav(path, pcm16k, SAMPLE_RATE)
         with contextlib.suppress(OSError):
-            path.chmod(_FILE_MODE)
+            path.chmod(_PRIVATE_MODE)
         self._note(
             files,
             kind="speech",
@@ -125,7 +127,8 @@ class CallRecorder:
     def _note(self, files: _CallFiles, **entry: Any) -> None:
         files.entries += 1
         entry = {"n": files.entries, "at": round(time.time(), 3), **entry}
-        with (files.directory / MANIFEST).open("a", encoding="utf-8") as f:
+        fd = os.open(files.directory / MANIFEST, os.O_WRONLY | os.O_APPEND | os.O_CREAT, _PRIVATE_MODE)
+        with open(fd, "a", encoding="utf-8") as f:
             f.write(json.dumps(entry, ensure_ascii=False) + "\n")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,6 @@ def test_the_recording_manifest_keeps_no_card_number(tmp_path: Path) -> None:
     text = (tmp_path / "c1" / "manifest.jsonl").read_text()
     assert "4111" not in text and "1111 1111" not in text
     assert [e["kind"] for e in read_manifest(tmp_path / "c1")] == ["speech", "dtmf"]
+    # The caller's words and voice are readable by the agent's user and group only.
+    for name in ("manifest.jsonl", "caller-01.wav"):
+        assert stat.S_IMODE((tmp_path / "c1" / name).stat().st_mode) & 0o007 == 0, name
