@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import platform
@@ -165,6 +166,8 @@ async def run(settings: Settings, sequential: int, barge: int, concurrent: int, 
     bus.subscribe(recorder)
     voice = CallerVoice(settings)
     scope = f"bench-{uuid.uuid4().hex[:8]}"
+    # The bench measures capacity: the admission limit ([call] max_concurrent_calls) must not cut it short.
+    settings = dataclasses.replace(settings, call=dataclasses.replace(settings.call, max_concurrent_calls=0))
     async with Agent(settings, bus=bus, serve_http=False, scope=scope) as agent:
         assert agent.listener is not None
         await asyncio.wait_for(agent.listener.connected.wait(), 15)
