@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -21,12 +22,16 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
+_STACK_ENV = ("HOME", "ARI_AGENT_CACHE", "XDG_CACHE_HOME", "ARI_AGENT_RUN")
+
+
 def run_check(**env: str) -> tuple[int, dict[str, str]]:
     out = subprocess.run(
         [sys.executable, "-m", "ari_agent.cli", "check"],
         capture_output=True,
         text=True,
-        env={"PATH": "/usr/bin:/bin", **env},
+        # Only where the local stack lives (its cache: the Vosk model, the Rasa token) is passed on.
+        env={"PATH": "/usr/bin:/bin", **{k: v for k, v in os.environ.items() if k in _STACK_ENV}, **env},
         timeout=60,
     )
     lines = {line.split()[1]: line for line in out.stdout.splitlines() if line.strip()}

@@ -7,6 +7,7 @@ clean-up, its snoop/media channels and its `calls` row left behind in a real Ast
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -15,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import psycopg
@@ -23,7 +25,7 @@ import pytest
 from ari_agent.ari.client import AriClient
 from ari_agent.events import EventBus, EventType
 from ari_agent.sim.caller import SimulatedCaller
-from tests.e2e import running_agent, stack_settings, wait_queue_line
+from tests.e2e import place_call, running_agent, stack_settings, wait_queue_line
 
 pytestmark = pytest.mark.integration
 
@@ -210,3 +212,34 @@ async def test_asterisk_restarted_mid_call_ends_the_call_cleanly_and_serves_the_
                                    agent.bus) as caller:
             await caller.dial(timeout=30)
             await caller.wait_agent(EventType.PLAYBACK_STARTED)
+
+
+async def test_action_server_down_mid_call_apologises_and_hands_off() -> None:
+    """The action server dies during a booking: the caller is apologised to and put through, never left waiting."""
+    settings = stack_settings()
+    run_dir = Path(os.environ.get("ARI_AGENT_RUN", Path(__file__).parent.parent / ".run"))
+    scripts = Path(__file__).parent.parent / "scripts"
+    pid = int((run_dir / "rasa-actions.pid").read_text())
+    try:
+        async with running_agent(settings) as (agent, recorder):
+            def on_event(event: Any) -> None:
+                # Once the first reply is out, the action server's process group is killed.
+                if event.type is EventType.DIALOGUE_RESULT and os.path.exists(f"/proc/{pid}"):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(pid, signal.SIGKILL)
+
+            agent.bus.subscribe(on_event)
+            run = await place_call(agent, recorder, {"turns": [
+                {"text": "Hello, I'd like to book a cleaning please."},
+                {"text": "Next Wednesday at ten in the morning."},
+                {"text": "My name is Mary Mitchell."},
+            ]})
+    finally:
+        restart = await asyncio.create_subprocess_exec(
+            "bash", str(scripts / "rasa-start.sh"), stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL)
+        assert await restart.wait() == 0
+    said = [e.data["text"] for e in run.of(EventType.AGENT_TURN)]
+    assert run.ended.data["outcome"] == "handoff", run.dialogue()
+    assert "sorry" in said[-1].lower() or "connect" in said[-1].lower(), said
+    assert run.queue_line is not None
