@@ -170,14 +170,15 @@ class TcpRelay:
     async def hang(self) -> None:
         """From now on accept connections and never answer (the open ones are cut, so clients reconnect)."""
         self.stall = True
-        for conn in list(self._conns):
-            conn.close()
-        self._conns.clear()
+        self._cut()
 
     async def kill(self) -> None:
         """Stop accepting and cut every open connection (the server is gone)."""
         if self._server is not None:
             self._server.close()
+        self._cut()
+
+    def _cut(self) -> None:
         for conn in list(self._conns):
             conn.close()
         self._conns.clear()

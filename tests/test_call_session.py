@@ -65,6 +65,12 @@ class Harness:
             while len(self.rec.of(EventType.PLAYBACK_FINISHED)) < n:
                 await asyncio.sleep(0.005)
 
+    def press(self, keys: str) -> None:
+        """The caller presses these keys, one ChannelDtmfReceived each."""
+        for key in keys:
+            dtmf = AriEvent(type="ChannelDtmfReceived", application="ari-agent", channel=CALLER, digit=key)
+            self.session.deliver(dtmf)
+
     def hang_up(self) -> None:
         self.session.deliver(AriEvent(type="StasisEnd", application="ari-agent", channel=CALLER))
 
@@ -146,7 +152,7 @@ async def test_barge_in_stops_the_greeting_and_is_the_next_turn(speech: list[byt
 async def test_dtmf_zero_hands_off_to_the_queue_with_context() -> None:
     async with Harness([], {}) as h:
         await h.agent_finished_speaking(1)
-        h.session.deliver(AriEvent(type="ChannelDtmfReceived", application="ari-agent", channel=CALLER, digit="0"))
+        h.press("0")
     assert h.ended()["outcome"] == "handoff" and h.ended()["handoff_reason"] == "dtmf"
     assert h.ari.continued == [("chan-1", "ari-agent-handoff", "reception")]
     assert h.ari.variables[("chan-1", "__ARI_AGENT_REASON")] == "dtmf"
@@ -217,7 +223,7 @@ async def test_a_multi_sentence_reply_plays_sentence_by_sentence(speech: list[by
 async def test_the_queue_member_hears_a_spoken_summary() -> None:
     async with Harness([], {}) as h:
         await h.agent_finished_speaking(1)
-        h.session.deliver(AriEvent(type="ChannelDtmfReceived", application="ari-agent", channel=CALLER, digit="0"))
+        h.press("0")
     announce = h.ari.variables[("chan-1", "ARI_AGENT_ANNOUNCE")]
     assert announce.startswith("fake/")  # the prompt's sound path, without "sound:" or an extension
 
@@ -263,7 +269,7 @@ async def test_a_transfer_that_fails_is_tried_again() -> None:
     async with Harness([], {}) as h:
         h.ari.continue_failures = 1
         await h.agent_finished_speaking(1)
-        h.session.deliver(AriEvent(type="ChannelDtmfReceived", application="ari-agent", channel=CALLER, digit="0"))
+        h.press("0")
     assert h.ari.continued == [("chan-1", "ari-agent-handoff", "reception")]
     assert h.ended()["outcome"] == "handoff" and h.ended()["handoff_reason"] == "dtmf"
     assert ("hangup", "chan-1") not in h.ari.calls
@@ -273,7 +279,7 @@ async def test_a_transfer_asterisk_keeps_refusing_ends_in_a_hangup_not_silence()
     async with Harness([], {}) as h:
         h.ari.continue_failures = 2
         await h.agent_finished_speaking(1)
-        h.session.deliver(AriEvent(type="ChannelDtmfReceived", application="ari-agent", channel=CALLER, digit="0"))
+        h.press("0")
     assert h.ari.continued == [] and ("hangup", "chan-1") in h.ari.calls
     assert h.ended()["outcome"] == "failed"
 
@@ -290,7 +296,7 @@ async def test_a_recorder_that_cannot_write_never_stops_the_call(tmp_path: Any) 
     h.session.deps.recorder = BrokenDisk()  # type: ignore[assignment]
     async with h:
         await h.agent_finished_speaking(1)
-        h.session.deliver(AriEvent(type="ChannelDtmfReceived", application="ari-agent", channel=CALLER, digit="0"))
+        h.press("0")
     assert [e.data["code"] for e in h.rec.of(EventType.ERROR)] == ["recording-failed"]
     assert h.rec.of(EventType.CALL_STARTED)[0].data.get("recording_path") is None
     assert h.ended()["handoff_reason"] == "dtmf" and h.ari.continued
@@ -316,8 +322,7 @@ async def test_an_agent_stopping_mid_call_apologises_and_transfers() -> None:
 async def test_keyed_digits_are_one_turn_until_the_hash() -> None:
     async with Harness([], {"4111111111111111": handoff_result("human")}, dtmf_interdigit_ms=2000) as h:
         await h.agent_finished_speaking(1)
-        for key in "4111111111111111#":
-            h.session.deliver(AriEvent(type="ChannelDtmfReceived", application="ari-agent", channel=CALLER, digit=key))
+        h.press("4111111111111111#")
     turns = [e.data for e in h.rec.of(EventType.CALLER_TURN)]
     assert [(t["text"], t["source"]) for t in turns] == [("4111111111111111", "dtmf")]
     assert h.ended()["handoff_reason"] == "human"
@@ -326,6 +331,5 @@ async def test_keyed_digits_are_one_turn_until_the_hash() -> None:
 async def test_a_pause_ends_a_keyed_entry() -> None:
     async with Harness([], {"12": handoff_result("human")}, dtmf_interdigit_ms=300) as h:
         await h.agent_finished_speaking(1)
-        for key in "12":
-            h.session.deliver(AriEvent(type="ChannelDtmfReceived", application="ari-agent", channel=CALLER, digit=key))
+        h.press("12")
     assert [e.data["text"] for e in h.rec.of(EventType.CALLER_TURN)] == ["12"]

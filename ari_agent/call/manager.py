@@ -15,7 +15,15 @@ from typing import Any
 
 from ari_agent.ari.client import AriError
 from ari_agent.ari.models import AriEvent, Channel
-from ari_agent.call.session import ALL_BUSY, RESCUE_APOLOGY, CallDeps, CallSession
+from ari_agent.call.session import (
+    ALL_BUSY,
+    RESCUE_APOLOGY,
+    CallDeps,
+    CallSession,
+    say_and_wait,
+    set_queue_variables,
+    transcript_url,
+)
 from ari_agent.events import CallEvent, EventType
 
 _LOGGER = logging.getLogger(__name__)
@@ -60,8 +68,7 @@ class CallManager:
             _LOGGER.warning("draining: sending new call %s to the queue", channel.id)
             self._keep(asyncio.create_task(self._send_to_queue(channel.id), name=f"drain-{channel.id}"))
             return
-        limit = self.deps.settings.call.max_concurrent_calls
-        if limit and len(self.sessions) >= limit:
+        if self.full() is not None:
             self._keep(asyncio.create_task(self._over_capacity(channel), name=f"full-{channel.id}"))
             return
         session = CallSession(self.deps, channel)
@@ -84,19 +91,17 @@ class CallManager:
             for cid in [cid for cid, s in self._routes.items() if s is session]:
                 del self._routes[cid]
 
-    async def _tell_the_queue(self, channel_id: str) -> None:
-        """What the queue member sees for a rescued call: which call it was (our call id is in the CDR's
-        userfield, set when the call was answered), why it comes, and where its transcript is."""
+    async def _say_then_queue(self, channel_id: str, text: str, playback_id: str, variables: dict[str, str],
+                              said: Callable[[str], None] | None = None) -> bool:
+        """A caller no session serves: one line, the queue's variables, the queue; hung up only if Asterisk
+        refuses the transfer. True when the caller reached the queue."""
+        await say_and_wait(self.deps, channel_id, text, playback_id, said=said)
+        await set_queue_variables(self.deps.ari, channel_id, variables)
+        if await self._send_to_queue(channel_id):
+            return True
         with contextlib.suppress(AriError):
-            call_id = await self.deps.ari.get_var(channel_id, "CDR(userfield)")
-            url = f"{self.deps.settings.http.public_url.rstrip('/')}/calls/{call_id}" if call_id else ""
-            for name, value in (
-                ("__ARI_AGENT_CALL_ID", call_id),
-                ("__ARI_AGENT_REASON", "error"),
-                ("__ARI_AGENT_SUMMARY", "The agent restarted during this call; see its transcript."),
-                ("__ARI_AGENT_TRANSCRIPT_URL", url),
-            ):
-                await self.deps.ari.set_var(channel_id, name, value)
+            await self.deps.ari.hangup(channel_id)
+        return False
 
     async def _send_to_queue(self, channel_id: str) -> bool:
         call = self.deps.settings.call
@@ -170,24 +175,14 @@ class CallManager:
         emit(EventType.HANDOFF, reason="capacity", queue=call.default_queue,
              summary=f"over max_concurrent_calls ({call.max_concurrent_calls})")
         _LOGGER.warning("at capacity (%d calls): sending %s to the queue", len(self.sessions), channel.id)
-        try:
+        with contextlib.suppress(AriError, TimeoutError):
             async with asyncio.timeout(call.stage_timeout_seconds):
                 await self.deps.ari.answer(channel.id)
                 await self.deps.ari.set_var(channel.id, "CDR(userfield)", call_id)
-                prompt = await self.deps.prompts.get(ALL_BUSY)
-                await self.deps.ari.play(channel.id, prompt.uri, f"{call_id}-busy")
-            emit(EventType.AGENT_TURN, text=ALL_BUSY)
-            await asyncio.sleep(prompt.duration_ms / 1000 + 0.2)
-        except Exception as exc:  # the queue matters more than the line
-            _LOGGER.warning("could not tell %s the lines are busy: %r", channel.id, exc)
-        with contextlib.suppress(AriError):
-            for name, value in (("__ARI_AGENT_CALL_ID", call_id), ("__ARI_AGENT_REASON", "capacity"),
-                                ("__ARI_AGENT_SUMMARY", "All agent lines were busy.")):
-                await self.deps.ari.set_var(channel.id, name, value)
-        sent = await self._send_to_queue(channel.id)
-        if not sent:
-            with contextlib.suppress(AriError):
-                await self.deps.ari.hangup(channel.id)
+        variables = {"__ARI_AGENT_CALL_ID": call_id, "__ARI_AGENT_REASON": "capacity",
+                     "__ARI_AGENT_SUMMARY": "All agent lines were busy."}
+        sent = await self._say_then_queue(channel.id, ALL_BUSY, f"{call_id}-busy", variables,
+                                          said=lambda text: emit(EventType.AGENT_TURN, text=text))
         emit(EventType.CALL_ENDED, outcome="handoff" if sent else "failed", handoff_reason="capacity",
              hangup_by="agent")
 
@@ -198,17 +193,17 @@ class CallManager:
         await asyncio.sleep(RESCUE_GRACE_SECONDS)
         if channel_id in self._routes:
             return
-        try:
-            async with asyncio.timeout(self.deps.settings.call.stage_timeout_seconds):
-                prompt = await self.deps.prompts.get(RESCUE_APOLOGY)
-                await self.deps.ari.play(channel_id, prompt.uri, f"{channel_id}-rescue")
-            await asyncio.sleep(prompt.duration_ms / 1000 + 0.2)
-        except Exception as exc:
-            _LOGGER.warning("could not play the apology to %s: %r", channel_id, exc)
-        await self._tell_the_queue(channel_id)
-        if not await self._send_to_queue(channel_id):
-            with contextlib.suppress(AriError):
-                await self.deps.ari.hangup(channel_id)
+        # Which call it was: our call id is in the CDR's userfield, set when the call was answered.
+        call_id = ""
+        with contextlib.suppress(AriError):
+            call_id = await self.deps.ari.get_var(channel_id, "CDR(userfield)")
+        variables = {
+            "__ARI_AGENT_CALL_ID": call_id,
+            "__ARI_AGENT_REASON": "error",
+            "__ARI_AGENT_SUMMARY": "The agent restarted during this call; see its transcript.",
+            "__ARI_AGENT_TRANSCRIPT_URL": transcript_url(self.deps.settings, call_id) if call_id else "",
+        }
+        await self._say_then_queue(channel_id, RESCUE_APOLOGY, f"{channel_id}-rescue", variables)
 
     async def drain(self, timeout: float) -> None:
         """Stop adopting calls and wait for the live ones to end (SIGTERM)."""

@@ -603,7 +603,7 @@ class CallSession:
                 variables["ARI_AGENT_ANNOUNCE"] = str(prompt.uri).removeprefix("sound:")
             except Exception as exc:  # the transfer matters more than the announcement
                 _LOGGER.warning("handoff announcement failed: %r", exc, extra={"call_id": self.call_id})
-        await self._set_variables(variables)
+        await set_queue_variables(self._ari, self.channel.id, variables)
         # The channel leaving Stasis for the queue comes back as StasisEnd: not the caller hanging up.
         self._transferring = True
         await self._ari.continue_in_dialplan(self.channel.id, call.handoff_context, queue)
@@ -612,7 +612,6 @@ class CallSession:
 
     def _queue_variables(self, reason: str, summary: str) -> dict[str, str]:
         """What the queue member's side sees (the queue log, a screen pop): who, why, and the transcript."""
-        url = f"{self._settings.http.public_url.rstrip('/')}/calls/{self.call_id}"
         return {
             # A double underscore makes Asterisk copy the variable to the queue member's channel.
             "__ARI_AGENT_CALL_ID": self.call_id,
@@ -620,14 +619,8 @@ class CallSession:
             "__ARI_AGENT_INTENT": self._last_intent or "",
             "__ARI_AGENT_SUMMARY": summary,
             "__ARI_AGENT_CALLER": self._caller_details(),
-            "__ARI_AGENT_TRANSCRIPT_URL": url,
+            "__ARI_AGENT_TRANSCRIPT_URL": transcript_url(self._settings, self.call_id),
         }
-
-    async def _set_variables(self, variables: dict[str, str]) -> None:
-        for name, value in variables.items():
-            with contextlib.suppress(AriError, TimeoutError):
-                async with asyncio.timeout(2):
-                    await self._ari.set_var(self.channel.id, name, _dialplan_safe(value))
 
     def _announcement(self, reason: str) -> str:
         """What the queue member hears before the caller is put through."""
@@ -670,7 +663,8 @@ class CallSession:
             self._outcome.handoff_reason = "error"
             self.emit(EventType.HANDOFF, reason="error", queue=call.default_queue, summary=reason)
             await self._apologise()
-            await self._set_variables(self._queue_variables("error", self._summary(f"error: {reason}")))
+            summary = self._summary(f"error: {reason}")
+            await set_queue_variables(self._ari, self.channel.id, self._queue_variables("error", summary))
         self._transferring = True
         try:
             async with asyncio.timeout(3):
@@ -683,23 +677,15 @@ class CallSession:
                 await self._ari.hangup(self.channel.id)
 
     async def _apologise(self) -> None:
-        """Say the apology without the event pump (it is gone after a failure): the prompt's length is the wait."""
-        text = f"{APOLOGY} {CONNECTING}"
+        """Say the apology without the event pump (it is gone after a failure)."""
         speech = self._speech
-        try:
-            if speech is not None and speech.current_id and not speech.finished.done():
-                # Asterisk queues a new playback behind one still playing (the greeting, say): stop it first,
-                # or the transfer would cut the apology off before the caller heard it.
-                with contextlib.suppress(AriError):
-                    await self._ari.stop_playback(speech.current_id)
-            async with asyncio.timeout(self._settings.call.stage_timeout_seconds):
-                prompt = await self.deps.prompts.get(text)
-                await self._ari.play(self.channel.id, prompt.uri, f"{self.call_id}-apology")
-            self.emit(EventType.AGENT_TURN, text=text)
-            # Leaving Stasis stops a playback: the transfer waits until the caller has heard it.
-            await asyncio.sleep(prompt.duration_ms / 1000 + 0.2)
-        except Exception as exc:  # the transfer matters more than the apology
-            _LOGGER.warning("apology before the handoff failed: %r", exc, extra={"call_id": self.call_id})
+        if speech is not None and speech.current_id and not speech.finished.done():
+            # Asterisk queues a new playback behind one still playing (the greeting, say): stop it first,
+            # or the transfer would cut the apology off before the caller heard it.
+            with contextlib.suppress(AriError):
+                await self._ari.stop_playback(speech.current_id)
+        await say_and_wait(self.deps, self.channel.id, f"{APOLOGY} {CONNECTING}", f"{self.call_id}-apology",
+                           said=lambda text: self.emit(EventType.AGENT_TURN, text=text))
 
     async def _cleanup(self) -> None:
         """Tear down everything the call created in Asterisk and close the dialogue."""
@@ -764,6 +750,38 @@ def split_sentences(text: str) -> list[str]:
         else:
             merged.append(part)
     return merged
+
+
+def transcript_url(settings: Settings, call_id: str) -> str:
+    """The supervisor page of one call: the link the human who takes a handoff is given."""
+    return f"{settings.http.public_url.rstrip('/')}/calls/{call_id}"
+
+
+async def set_queue_variables(ari: AriClient, channel_id: str, variables: dict[str, str]) -> None:
+    """Set the variables the queue side reads (best effort: the transfer matters more than any one of them)."""
+    for name, value in variables.items():
+        with contextlib.suppress(AriError, TimeoutError):
+            async with asyncio.timeout(2):
+                await ari.set_var(channel_id, name, _dialplan_safe(value))
+
+
+async def say_and_wait(
+    deps: CallDeps, channel_id: str, text: str, playback_id: str, *, said: Callable[[str], None] | None = None
+) -> None:
+    """Play a fixed line to a channel whose playback events nobody reads (a failed call, a caller the agent is
+    about to transfer), then wait the prompt's length: leaving Stasis stops a playback, so a transfer right
+    after would cut it off. `said(text)` is called once the playback is under way. Never raises: the
+    transfer that follows matters more than the line."""
+    try:
+        async with asyncio.timeout(deps.settings.call.stage_timeout_seconds):
+            prompt = await deps.prompts.get(text)
+            await deps.ari.play(channel_id, prompt.uri, playback_id)
+    except Exception as exc:
+        _LOGGER.warning("could not play %r to %s: %r", text, channel_id, exc)
+        return
+    if said is not None:
+        said(text)
+    await asyncio.sleep(prompt.duration_ms / 1000 + 0.2)
 
 
 def _dialplan_safe(value: str) -> str:

@@ -113,17 +113,18 @@ class Spool:
         if not self.path.exists():
             self.depth = self.size = 0
             return
+        depth = complete = 0  # operations, and the bytes up to the end of the last whole line
         with self.path.open("r+b") as f:
-            data = f.read()
-            complete = data.rfind(b"\n") + 1
-            if complete < len(data):
-                _LOGGER.error("spool %s ends in a torn line (%d bytes): set aside in %s",
-                              self.path, len(data) - complete, self.rejected_path)
-                _append_bytes(self.rejected_path, data[complete:] + b"\n")
-                f.truncate(complete)
-                data = data[:complete]
-        self.depth = sum(1 for line in data.splitlines() if line.strip())
-        self.size = len(data)
+            for line in f:  # streamed: a spool may hold hundreds of megabytes
+                if not line.endswith(b"\n"):
+                    _LOGGER.error("spool %s ends in a torn line (%d bytes): set aside in %s",
+                                  self.path, len(line), self.rejected_path)
+                    _append_bytes(self.rejected_path, line + b"\n")
+                    f.truncate(complete)
+                    break
+                complete += len(line)
+                depth += bool(line.strip())
+        self.depth, self.size = depth, complete
 
     @property
     def rejected_path(self) -> Path:
