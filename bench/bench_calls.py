@@ -16,14 +16,14 @@ import asyncio
 import dataclasses
 import json
 import os
-import platform
-import re
 import resource
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from measure import cpu_jiffies, machine, pct, rss_mb
 
 from ari_agent.app import Agent
 from ari_agent.config import Settings, load_settings
@@ -72,46 +72,6 @@ BARGE = {
         {"text": "Can I speak to a real person please?"},
     ]
 }
-
-
-def pct(values: list[float], q: float) -> float:
-    """Percentile with linear interpolation (q in 0..100)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * q / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
-def cpu_jiffies() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine."""
-    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = fields[3] + fields[4]
-    return sum(fields) - idle, sum(fields)
-
-
-def rss_mb(pid: int | str = "self") -> float:
-    """Resident memory of a process in MB."""
-    match = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
-    return int(match.group(1)) / 1024 if match else float("nan")
-
-
-def machine() -> dict[str, Any]:
-    """What the numbers were measured on."""
-    model = ""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-            break
-    mem = re.search(r"MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text())
-    return {
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "memory_gb": round(int(mem.group(1)) / 1024 / 1024, 1) if mem else None,
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-    }
 
 
 async def one_call(agent: Agent, recorder: EventRecorder, script: dict[str, Any], voice: CallerVoice) -> str:

@@ -5,8 +5,9 @@ source "$(dirname "$0")/lib.sh"
 
 setup_venv() {
     step "agent virtualenv (.venv, Python 3.11)"
-    # festival and its voices: more caller voices for `ari-agent simulate` (make test runs a fixed simulation).
-    apt_install flite espeak-ng sox bc festival festvox-us-slt-hts festvox-kdlpc16k festvox-kallpc16k
+    # festival and its voices: more caller voices for `ari-agent simulate` (make test runs a fixed simulation);
+    # sip-tester (SIPp): the SIP callers of the soak (make soak; make test runs a short one).
+    apt_install flite espeak-ng sox bc festival festvox-us-slt-hts festvox-kdlpc16k festvox-kallpc16k sip-tester
     local py
     py=$(command -v python3.11 || ls /root/.pyenv/versions/3.11*/bin/python3.11 2>/dev/null | head -1 || true)
     [ -n "$py" ] || die "Python 3.11 not found: install python3.11 (Debian: apt-get install python3.11) or via pyenv"
