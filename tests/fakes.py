@@ -45,10 +45,13 @@ class ScriptedMedia:
         return None
 
     async def frames(self) -> AsyncIterator[bytes]:
-        while not self.closed:
+        # Like the RTP receiver: frames already received are delivered after close(), then the stream ends.
+        while True:
             try:
                 item = self.queue.get_nowait()
             except asyncio.QueueEmpty:
+                if self.closed:
+                    return
                 # Audio time runs 10x faster than real time, so silence timeouts take 0.1x as long.
                 await asyncio.sleep(0.002)
                 item = SILENCE

@@ -124,13 +124,17 @@ async def test_the_answer_the_bot_asked_for_is_decoded_against_its_phrases(speec
     assert "hint" not in finals[0].data and finals[1].data["hint"]["kind"] == "when"
 
 
-async def test_caller_hangs_up_mid_sentence_ends_every_task(speech: list[bytes]) -> None:
+async def test_caller_hangs_up_mid_sentence_ends_every_task_and_keeps_the_words(speech: list[bytes]) -> None:
     async with Harness(["never finished"], {}) as h:
         await h.agent_finished_speaking(1)
         h.media.push(speech[: len(speech) // 2], trailing_silence_ms=0)
         await h.rec.wait_for(EventType.SPEECH_STARTED, timeout=10)
         h.hang_up()
     assert h.ended()["outcome"] == "hangup" and h.ended()["hangup_by"] == "caller"
+    # What the caller said up to the hangup is in the record, and nobody tried to answer it.
+    [last] = h.rec.of(EventType.CALLER_TURN)
+    assert last.data["text"] == "never finished" and last.data["after_hangup"] is True
+    assert h.dialogue.hints == []  # one entry per turn sent to the dialogue
     assert h.ari.channels == set() and h.ari.bridges == set()
     leftovers = [t for t in asyncio.all_tasks() if t.get_name().startswith(h.session.call_id)]
     assert leftovers == []

@@ -130,7 +130,7 @@ class Listener:
         self._ring: collections.deque[tuple[bytes, bool]] = collections.deque(
             maxlen=(PREROLL_MS + config.barge_in_ms + config.min_speech_ms) // FRAME_MS + 1
         )
-        self._utterances: asyncio.Queue[Utterance | NoInput | None] = asyncio.Queue()
+        self._utterances: asyncio.Queue[Utterance | NoInput] = asyncio.Queue()
         self._expected: str | None = None
         self._speaking = False
         self._interruptible = False
@@ -214,19 +214,15 @@ class Listener:
         if was_speaking and not self._barged and not self._asr_active:
             self._reset_endpointer()
 
-    async def next_utterance(self) -> Utterance | NoInput | None:
-        """The next caller turn; None when woken early by interrupt_wait (e.g. a DTMF digit)."""
+    async def next_utterance(self) -> Utterance | NoInput:
+        """The next caller turn. Cancelling the wait (a key was pressed instead) loses nothing."""
         self._waiting = True
         try:
-            return await self._utterances.get()
+            turn = await self._utterances.get()
         finally:
             self._waiting = False
-            self._returned += 1
-
-    def interrupt_wait(self) -> None:
-        """Wake next_utterance() (returns None)."""
-        if self._waiting:
-            self._utterances.put_nowait(None)
+        self._returned += 1
+        return turn
 
     # --- the audio loop -------------------------------------------------------------------------------
     async def run(self, frames: AsyncIterator[bytes]) -> None:
@@ -234,8 +230,21 @@ class Listener:
         try:
             async for frame in frames:
                 await self.feed(frame)
+            if self._asr_active:
+                # The line closed mid-sentence (the caller hung up while speaking): what was said is a turn.
+                onset = self._phase_start_ms + (self._endpointer.speech_start_ms or 0)
+                await self._finish_utterance(0, start_ms=onset, end_ms=self._audio_ms, capped=False)
         finally:
             self._asr.close()
+
+    def take_pending(self) -> list[Utterance]:
+        """The utterances recognised but not yet taken by the session (after the call ended, for the record)."""
+        pending: list[Utterance] = []
+        while not self._utterances.empty():
+            turn = self._utterances.get_nowait()
+            if isinstance(turn, Utterance):
+                pending.append(turn)
+        return pending
 
     async def feed(self, frame: bytes) -> None:
         """Process one 20 ms frame."""

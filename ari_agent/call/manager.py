@@ -15,15 +15,9 @@ from typing import Any
 
 from ari_agent.ari.client import AriError
 from ari_agent.ari.models import AriEvent, Channel
-from ari_agent.call.session import (
-    ALL_BUSY,
-    RESCUE_APOLOGY,
-    CallDeps,
-    CallSession,
-    say_and_wait,
-    set_queue_variables,
-    transcript_url,
-)
+from ari_agent.call.deps import CallDeps
+from ari_agent.call.handoff import ALL_BUSY, RESCUE_APOLOGY, say_and_wait, set_queue_variables, transcript_url
+from ari_agent.call.session import CallSession
 from ari_agent.events import CallEvent, EventType
 
 _LOGGER = logging.getLogger(__name__)

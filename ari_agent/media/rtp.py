@@ -434,6 +434,11 @@ class RtpReceiver:
             assert isinstance(item, bytes)
             yield item
 
+    @property
+    def queued_frames(self) -> int:
+        """Frames received and not yet taken by `frames()`."""
+        return self._queue.qsize()
+
     def close(self) -> None:
         """Stop the clock and the socket; `frames()` ends after the frames already queued."""
         if self.closed:

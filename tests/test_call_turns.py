@@ -1,0 +1,88 @@
+"""TurnStream: the caller's speech, keyed-in entries and silences as one stream, in the order taken."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from ari_agent.call.listener import NoInput, Utterance
+from ari_agent.call.turns import KeyedIn, TurnStream
+
+
+class _Heard:
+    """Stands in for the Listener: turns are put in by the test; a cancelled wait loses nothing."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Utterance | NoInput] = asyncio.Queue()
+        self.waits = 0
+
+    async def next_utterance(self) -> Utterance | NoInput:
+        self.waits += 1
+        return await self.queue.get()
+
+
+def _said(text: str) -> Utterance:
+    return Utterance(text, 0.9, 0, 1000, 600, 20.0, 0.0)
+
+
+def _stream(heard: _Heard, interdigit_ms: int = 100, max_digits: int = 20) -> TurnStream:
+    listener: Any = heard
+    return TurnStream(listener, interdigit_ms=interdigit_ms, max_digits=max_digits)
+
+
+async def test_keys_pressed_together_are_one_entry_ended_by_a_pause() -> None:
+    heard = _Heard()
+    turns = _stream(heard)
+    for key in "4111":
+        turns.key_pressed(key)
+    assert await turns.next() == KeyedIn("4111")
+
+
+async def test_hash_ends_an_entry_and_alone_is_its_own_turn() -> None:
+    heard = _Heard()
+    turns = _stream(heard, interdigit_ms=5000)
+    for key in "12#":
+        turns.key_pressed(key)
+    assert await asyncio.wait_for(turns.next(), 1) == KeyedIn("12")
+    turns.key_pressed("#")
+    assert await asyncio.wait_for(turns.next(), 1) == KeyedIn("#")
+
+
+async def test_an_entry_stops_at_the_expected_length() -> None:
+    heard = _Heard()
+    turns = _stream(heard, interdigit_ms=200, max_digits=4)
+    for key in "123456":
+        turns.key_pressed(key)
+    assert await asyncio.wait_for(turns.next(), 1) == KeyedIn("1234")
+    assert await asyncio.wait_for(turns.next(), 1) == KeyedIn("56")
+
+
+async def test_a_key_pressed_while_waiting_for_speech_wakes_the_wait() -> None:
+    heard = _Heard()
+    turns = _stream(heard)
+    waiting = asyncio.ensure_future(turns.next())
+    await asyncio.sleep(0.01)
+    assert heard.waits == 1 and not waiting.done()
+    turns.key_pressed("0")
+    assert await asyncio.wait_for(waiting, 1) == KeyedIn("0")
+    # The speech wait was cancelled without taking anything: the next utterance is still delivered.
+    heard.queue.put_nowait(_said("hello"))
+    assert await asyncio.wait_for(turns.next(), 1) == _said("hello")
+
+
+async def test_words_and_a_key_at_the_same_moment_lose_neither() -> None:
+    heard = _Heard()
+    turns = _stream(heard)
+    heard.queue.put_nowait(_said("my number is"))
+    turns.key_pressed("7")
+    first = await asyncio.wait_for(turns.next(), 1)
+    second = await asyncio.wait_for(turns.next(), 1)
+    assert {type(first), type(second)} == {Utterance, KeyedIn}
+    assert _said("my number is") in (first, second) and KeyedIn("7") in (first, second)
+
+
+async def test_silence_is_a_turn_of_its_own() -> None:
+    heard = _Heard()
+    turns = _stream(heard)
+    heard.queue.put_nowait(NoInput(6000))
+    assert await asyncio.wait_for(turns.next(), 1) == NoInput(6000)
