@@ -56,6 +56,11 @@ set +e
 "$AGENT_VENV/bin/ari-agent" simulate --calls 30 --seed 7 --jobs 3 --min-success 0.3 \
     --max-wrong-writes 0 --report "$RUN_DIR/simulate-audio.json" | tail -12
 [ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("audio simulation (seed 7)")
+# Real SIP callers (SIPp) through Asterisk against a real `ari-agent run`: a short soak that fails on any caller
+# turn, transcript or row lost or duplicated (make soak is the 20 calls x 10 minutes one).
+"$AGENT_VENV/bin/python" bench/soak.py --concurrent 4 --minutes 1 --callers 2 --out "$RUN_DIR/soak-smoke.json" \
+    | tail -40
+[ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("SIP soak, 4 calls x 1 min (bench/soak.py; its agent log: .run/soak/agent.log)")
 set -e
 rc=0
 for what in "${failed[@]}"; do

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import errno
 import io
+import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -556,3 +557,41 @@ async def test_calls_a_previous_run_left_open_are_closed_as_failed(dsn: str) -> 
     assert rows == {"gone": "failed", "done": "booked"}
     assert event == (1, "error", "agent-restarted", "the agent restarted during the call")
     assert await queries.close_unfinished(dsn, before, set(), "again") == ["alive"]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real 64 KB filesystem (tmpfs): the kernel itself answers ENOSPC when it is full."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", str(mount_point)],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()}): the ENOSPC tests above cover the logic")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+async def test_spool_on_a_really_full_disk_loses_nothing(dsn: str, relay: Relay, small_disk: Path) -> None:
+    """The database is down and the spool's filesystem fills up for real; every row lands once it is back."""
+    writer = make_writer(via(dsn, relay.port), small_disk, spool_max_bytes=10 * 1024 * 1024)
+    await writer.start()
+    await relay.down()
+    # Turn texts long enough that the call cannot fit in 64 KB.
+    events = [
+        CallEvent(e.type, e.call_id, {**e.data, "text": f"{e.data['text']} {'x' * 900}"}, at=e.at)
+        if "text" in e.data else e
+        for e in long_call("realfull", 60)
+    ]  # fmt: skip
+    for event in events:
+        writer(event)
+    await until(lambda: writer.stats.queue_depth == 0 and writer.stats.backlog_ops > 0, timeout=20)
+    assert writer.stats.dropped_ops == 0
+    await relay.up()
+    assert await writer.flush(30)
+    stats = writer.stats
+    await writer.close()
+    assert stats.dropped_ops == 0 and stats.backlog_ops == 0
+    assert counts(dsn, "realfull") == (1, 120, 120, 0)
