@@ -154,6 +154,21 @@ async def test_stream_is_reusable_and_streams_run_concurrently(engine: VoskEngin
 
 
 @pytest.mark.integration
+async def test_a_call_cut_off_mid_sentence_leaves_a_clean_recogniser_for_the_next_call(engine: VoskEngine) -> None:
+    cut = engine.new_stream()
+    await cut.push(padded(tts("I want to cancel my booking"))[: 32 * 900])  # hung up mid-sentence
+    recognisers = {id(cut._rec)}
+    cut.close()
+    await asyncio.sleep(0.5)  # reset in a decoding thread, then kept as a spare
+    nxt = engine.new_stream()
+    assert id(nxt._rec) in recognisers  # the same decoder, not a new one
+    await nxt.push(padded(tts("Can I speak to a person")))
+    result = await nxt.finish()
+    nxt.close()
+    assert {"speak", "person"} <= set(result.text.split()) and "cancel" not in result.text, result.text
+
+
+@pytest.mark.integration
 async def test_gated_decoding_keeps_the_words_and_saves_cpu(engine: VoskEngine) -> None:
     audio = noise(3000, dbfs=-60) + tts(SENTENCE) + noise(3000, dbfs=-60, seed=3)
     vad, gate = Vad(), VadGate(preroll_ms=300, hangover_ms=400)

@@ -88,12 +88,18 @@ def model_dithers(path: Path) -> bool:
     return not re.search(r"^--dither=0(\.0*)?\s*$", text, re.MULTILINE)
 
 
+SPARE_OPEN = 8  # spare open-speech recognisers kept for the next calls
+SPARE_PER_KIND = 4  # spare constrained recognisers per expectation kind
+
+
 class VoskStream:
     """One call's recogniser. Not safe for concurrent use by several tasks: one call, one consumer."""
 
     def __init__(self, engine: VoskEngine) -> None:
         self._engine = engine
-        self._rec: Any = self._new_recognizer()
+        # A decode still running in the pool and the hand-back of the recognisers at close never overlap.
+        self._guard = threading.Lock()
+        self._rec: Any = engine.take_recognizer(None)
         self._dither = None if engine.dithers else np.random.default_rng(DITHER_SEED)
         level = engine.band_fill_dbfs
         self._fill = HighBandFill(level) if level is not None else None
@@ -112,12 +118,6 @@ class VoskStream:
         self._in_utterance = False
         self.closed = False
 
-    def _new_recognizer(self) -> Any:
-        rec = vosk.KaldiRecognizer(self._engine.model, float(self._engine.sample_rate))
-        # Word-level output carries a confidence per word; the turn's confidence is their mean.
-        rec.SetWords(True)
-        return rec
-
     def expect(self, kind: str | None) -> None:
         """Decode the next utterance a second time against the phrases of `kind` (see asr.expectations)."""
         self._next_kind = kind if self._engine.grammar_phrases(kind) else None
@@ -125,13 +125,16 @@ class VoskStream:
     def _hint_recognizer(self, kind: str) -> Any:
         rec = self._hint_recs.get(kind)
         if rec is None:
-            grammar = json.dumps([*self._engine.grammar_phrases(kind), UNKNOWN])
-            rec = vosk.KaldiRecognizer(self._engine.model, float(self._engine.sample_rate), grammar)
-            rec.SetWords(True)
-            self._hint_recs[kind] = rec
+            rec = self._hint_recs[kind] = self._engine.take_recognizer(kind)
         return rec
 
     def _accept(self, pcm16: bytes) -> str | None:
+        with self._guard:
+            if self._rec is None:  # closed while this decode waited for a thread
+                return None
+            return self._accept_unguarded(pcm16)
+
+    def _accept_unguarded(self, pcm16: bytes) -> str | None:
         started = time.perf_counter()
         if self._fill is not None:
             pcm16 = self._fill.process(pcm16)
@@ -164,6 +167,12 @@ class VoskStream:
             self._words.extend(_words(result))
 
     def _final(self) -> AsrResult:
+        with self._guard:
+            if self._rec is None:
+                return AsrResult(text="", confidence=0.0, audio_ms=0, decode_ms=0.0)
+            return self._final_unguarded()
+
+    def _final_unguarded(self) -> AsrResult:
         started = time.perf_counter()
         self._take(json.loads(self._rec.FinalResult()))
         hint = None
@@ -205,10 +214,14 @@ class VoskStream:
             return await loop.run_in_executor(self._engine.executor, self._final)
 
     def close(self) -> None:
-        """Release the recogniser (its decoder memory)."""
+        """Hand the recognisers back to the engine (reset and reused, or freed, in a decoding thread)."""
+        if self.closed:
+            return
         self.closed = True
+        recs = [(None, self._rec), *self._hint_recs.items()]
         self._rec = self._hint_rec = None
-        self._hint_recs.clear()
+        self._hint_recs = {}
+        self._engine.recycle(recs, self._guard)
 
 
 class VoskEngine:
@@ -247,6 +260,11 @@ class VoskEngine:
                          "--dither=0.0 to its conf/mfcc.conf for reproducible replays", path)
         self.expectation_hints = expectation_hints
         self._grammars: dict[str, tuple[str, ...]] = {}
+        # Recognisers of ended calls, reset, by kind (None: open speech). Making one and freeing one each cost
+        # tens of milliseconds of CPU (5% of the agent's at 20 calls, py-spy); freed on the event loop they
+        # stalled it, and a stalled loop inserts silence into every call's audio.
+        self._spare: dict[str | None, list[Any]] = {}
+        self._spare_lock = threading.Lock()
         _LOGGER.info("Vosk model %s loaded in %.2f s", path, self.load_seconds)
 
     def grammar_phrases(self, kind: str | None) -> tuple[str, ...]:
@@ -258,6 +276,42 @@ class VoskEngine:
             known = tuple(p for p in phrases(kind) if all(self.model.vosk_model_find_word(w) >= 0 for w in p.split()))
             self._grammars[kind] = known
         return known
+
+    def take_recognizer(self, kind: str | None) -> Any:
+        """A recogniser for open speech (kind None) or for the phrases of `kind`: a spare one if there is one."""
+        with self._spare_lock:
+            spare = self._spare.get(kind)
+            if spare:
+                return spare.pop()
+        if kind is None:
+            rec = vosk.KaldiRecognizer(self.model, float(self.sample_rate))
+        else:
+            grammar = json.dumps([*self.grammar_phrases(kind), UNKNOWN])
+            rec = vosk.KaldiRecognizer(self.model, float(self.sample_rate), grammar)
+        # Word-level output carries a confidence per word; the turn's confidence is their mean.
+        rec.SetWords(True)
+        return rec
+
+    def recycle(self, recs: list[tuple[str | None, Any]], guard: threading.Lock) -> None:
+        """Take back an ended stream's recognisers: reset and kept as spares, or freed, off the event loop."""
+        if self._closed.is_set():
+            return
+        try:
+            self.executor.submit(self._recycle, recs, guard)
+        except RuntimeError:  # the pool is shutting down: the recognisers go with the process
+            pass
+
+    def _recycle(self, recs: list[tuple[str | None, Any]], guard: threading.Lock) -> None:
+        with guard:  # waits for a decode of the ended stream still in a thread
+            for kind, rec in recs:
+                if rec is None:
+                    continue
+                rec.Reset()
+                with self._spare_lock:
+                    spare = self._spare.setdefault(kind, [])
+                    if len(spare) < (SPARE_OPEN if kind is None else SPARE_PER_KIND):
+                        spare.append(rec)
+            recs.clear()  # the ones not kept are freed here, in this thread
 
     def new_stream(self) -> VoskStream:
         """A recogniser for one call."""
