@@ -159,6 +159,7 @@ class Agent:
         )
         self.manager = manager = CallManager(deps, close_unfinished=self._unfinished_closer())
         metrics.set_active_calls_function(lambda: manager.active_calls)
+        metrics.set_audio_backlog_function(lambda: manager.audio_backlog_ms() / 1000)
         self.listener = listener = EventListener(
             ari, manager.dispatch, manager.resync, max_backoff=s.ari.reconnect_max_seconds
         )

@@ -138,6 +138,9 @@ class CallSettings:
     # Calls over this go straight to the queue with a short line (0: no limit). The default is what make bench
     # ran at once on 2 cores (10 calls, turn p95 1.5 s); raise it on a bigger machine after measuring there.
     max_concurrent_calls: int = 10
+    # Also refused while any call's audio waits this long to be heard (the recogniser cannot keep up with the
+    # calls already taken: a new one would slow every one of them); taken again below half of it. 0: off.
+    overload_backlog_ms: int = 1000
     # The queue member hears a short spoken summary (who, why, what was gathered) before the bridge.
     announce_summary: bool = True
     # A timezone name for the call's "now" (dates like "tomorrow"); empty means the machine's local time.

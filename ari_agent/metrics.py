@@ -154,6 +154,13 @@ class Metrics:
         self.ari_connected = self._add(
             Gauge("ari_agent_ari_connected", "1 while the ARI events WebSocket is connected", registry=r)
         )
+        self.audio_backlog = self._add(
+            Gauge(
+                "ari_agent_audio_backlog_seconds",
+                "Longest wait of any call's received audio to be heard (the agent is behind the line)",
+                registry=r,
+            )
+        )
         self.spool_depth = self._add(
             Gauge("ari_agent_store_spool_depth", "Transcript writes waiting in the spool", registry=r)
         )
@@ -179,6 +186,10 @@ class Metrics:
     def set_spool_depth_function(self, fn: Callable[[], float]) -> None:
         """Read the transcript writer's spool depth at scrape time."""
         self.spool_depth.set_function(fn)
+
+    def set_audio_backlog_function(self, fn: Callable[[], float]) -> None:
+        """Read the calls' audio backlog (seconds) at scrape time."""
+        self.audio_backlog.set_function(fn)
 
     def set_active_calls_function(self, fn: Callable[[], float]) -> None:
         """Read active calls from the call registry at scrape time instead of counting events."""

@@ -111,3 +111,29 @@ async def test_a_call_over_the_limit_hears_a_line_and_goes_to_the_queue() -> Non
     ended = recorder.of(EventType.CALL_ENDED)
     assert [e.data["reason"] for e in recorder.of(EventType.HANDOFF)] == ["capacity"]
     assert ended and ended[0].data["outcome"] == "handoff" and list(manager.sessions) == ["busy"]
+
+
+class _Behind:
+    """A call whose received audio waits `audio_backlog_ms` to be heard."""
+
+    def __init__(self, ms: int) -> None:
+        self.audio_backlog_ms = ms
+
+
+def test_an_agent_behind_its_calls_audio_takes_no_more_until_it_has_caught_up() -> None:
+    settings = Settings()
+    settings = dataclasses.replace(settings, call=dataclasses.replace(settings.call, overload_backlog_ms=1000))
+    deps = CallDeps(settings=settings, ari=ChannelsAri([]), asr=FakeAsr([]), dialogue=FakeDialogue({}),
+                    prompts=FakePrompts(), bus=EventBus())  # fmt: skip
+    manager = CallManager(deps)
+    calls = [_Behind(40), _Behind(100)]
+    manager.sessions = {f"c{i}": c for i, c in enumerate(calls)}  # type: ignore[misc]
+    assert manager.full() is None and manager.audio_backlog_ms() == 100
+    calls[1].audio_backlog_ms = 1200  # the recogniser falls behind one call by 1.2 s
+    assert manager.full() == "overloaded: a call's audio waits 1200 ms to be heard (overload_backlog_ms = 1000)"
+    calls[1].audio_backlog_ms = 700  # catching up, not yet below half the threshold
+    assert manager.full() is not None
+    calls[1].audio_backlog_ms = 400
+    assert manager.full() is None
+    calls[1].audio_backlog_ms = 900  # below the threshold again: taking calls
+    assert manager.full() is None

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from ari_agent.ari.client import AriError
 from ari_agent.call.deps import CallDeps, MediaSource
 from ari_agent.errors import StageError
+from ari_agent.media.audio import FRAME_MS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -68,6 +69,10 @@ class MediaLeg:
         await ari.create_bridge(self.bridge_id)
         await ari.add_to_bridge(self.bridge_id, [self.snoop_id, self.media_id])
         return receiver
+
+    def backlog_ms(self) -> int:
+        """Received audio not yet taken by the listener."""
+        return int(getattr(self.receiver, "queued_frames", 0)) * FRAME_MS
 
     def stop_listening(self) -> int:
         """Stop receiving; the frames already received are still delivered. Returns how many are queued."""

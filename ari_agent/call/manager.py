@@ -37,6 +37,7 @@ class CallManager:
         self._routes: dict[str, CallSession] = {}  # every channel id a session owns -> session
         self._tasks: set[asyncio.Task[None]] = set()
         self._accepting = True
+        self._overloaded = False
 
     @property
     def active_calls(self) -> int:
@@ -62,8 +63,9 @@ class CallManager:
             _LOGGER.warning("draining: sending new call %s to the queue", channel.id)
             self._keep(asyncio.create_task(self._send_to_queue(channel.id), name=f"drain-{channel.id}"))
             return
-        if self.full() is not None:
-            self._keep(asyncio.create_task(self._over_capacity(channel), name=f"full-{channel.id}"))
+        why = self.full()
+        if why is not None:
+            self._keep(asyncio.create_task(self._over_capacity(channel, why), name=f"full-{channel.id}"))
             return
         session = CallSession(self.deps, channel)
         self.sessions[channel.id] = session
@@ -148,14 +150,27 @@ class CallManager:
             except Exception as exc:  # the store being down must not stop the agent taking calls
                 _LOGGER.error("could not close calls left unfinished by a previous run: %r", exc)
 
+    def audio_backlog_ms(self) -> int:
+        """The longest wait of any call's received audio to be heard."""
+        return max((s.audio_backlog_ms for s in self.sessions.values()), default=0)
+
     def full(self) -> str | None:
         """Why no more calls are taken now (for /readyz), or None."""
-        limit = self.deps.settings.call.max_concurrent_calls
+        call = self.deps.settings.call
+        limit = call.max_concurrent_calls
         if limit and len(self.sessions) >= limit:
             return f"at capacity: {len(self.sessions)} calls of max_concurrent_calls = {limit}"
+        # The measured limit: the recogniser not keeping up with the calls already taken. Left only at half the
+        # threshold, so one call's catch-up does not let the next arrival tip it over again.
+        behind = self.audio_backlog_ms()
+        threshold = call.overload_backlog_ms
+        if threshold and (behind >= threshold or (self._overloaded and behind * 2 >= threshold)):
+            self._overloaded = True
+            return f"overloaded: a call's audio waits {behind} ms to be heard (overload_backlog_ms = {threshold})"
+        self._overloaded = False
         return None
 
-    async def _over_capacity(self, channel: Channel) -> None:
+    async def _over_capacity(self, channel: Channel, why: str) -> None:
         """A call over the limit: a short line, then the queue. Recorded as a call handed off for `capacity`."""
         call = self.deps.settings.call
         call_id = uuid.uuid4().hex[:16]
@@ -166,9 +181,8 @@ class CallManager:
 
         emit(EventType.CALL_STARTED, channel_id=channel.id, linkedid=channel.linkedid, caller=channel.caller_number,
              caller_name=channel.caller_name, extension=channel.exten, scope=self.deps.scope)
-        emit(EventType.HANDOFF, reason="capacity", queue=call.default_queue,
-             summary=f"over max_concurrent_calls ({call.max_concurrent_calls})")
-        _LOGGER.warning("at capacity (%d calls): sending %s to the queue", len(self.sessions), channel.id)
+        emit(EventType.HANDOFF, reason="capacity", queue=call.default_queue, summary=why)
+        _LOGGER.warning("%s: sending %s to the queue", why, channel.id)
         with contextlib.suppress(AriError, TimeoutError):
             async with asyncio.timeout(call.stage_timeout_seconds):
                 await self.deps.ari.answer(channel.id)

@@ -134,6 +134,11 @@ class CallSession:
         self._task_group.create_task(coro, name=name)
 
     @property
+    def audio_backlog_ms(self) -> int:
+        """How much of the caller's audio has arrived and not been heard yet (the agent is behind the line)."""
+        return self._leg.backlog_ms()
+
+    @property
     def listener(self) -> Listener | None:
         """The call's listener once media is set up (replay drives its simulated line from it)."""
         return self._listener
