@@ -479,8 +479,12 @@ def main() -> int:
     args.out.write_text(json.dumps(out, indent=2) + "\n")
     summary = {k: v for k, v in out.items() if k not in ("samples", "machine", "calls_with_lost_turns")}
     print(json.dumps(summary, indent=2))
-    ok = out["lost_turns"] == 0 and out["lost_transcripts"] == 0 and out["duplicated_rows"] == 0
-    print(f"soak: {'nothing lost or duplicated' if ok else 'LOST OR DUPLICATED ROWS'}; written {args.out}")
+    problems = [k for k in ("failed_calls", "lost_turns", "lost_transcripts", "duplicated_rows") if out[k]]
+    ok = not problems and out["calls"] > 0
+    verdict = "every call completed, nothing lost or duplicated"
+    if not ok:
+        verdict = f"FAILED: {', '.join(problems) or 'no calls'}"
+    print(f"soak: {verdict}; written {args.out}")
     return 0 if ok else 1
 
 
