@@ -167,6 +167,7 @@ class FakeAri(AriClient):
         self.stopped: list[str] = []
         self.continued: list[tuple[str, str, str]] = []
         self.continue_failures = 0  # how many continue requests Asterisk refuses before one works
+        self.gone: set[str] = set()  # channels hung up in Asterisk whose StasisEnd the session has not read yet
         self._playbacks: dict[str, asyncio.Task[None]] = {}
 
     def _event(self, type_: str, **kw: Any) -> None:
@@ -207,6 +208,8 @@ class FakeAri(AriClient):
         self.channels.discard(channel_id)
 
     async def play(self, channel_id: str, media: str, playback_id: str) -> None:
+        if channel_id in self.gone:
+            raise AriError(404, f"POST /channels/{channel_id}/play/{playback_id}: 404 Channel not found")
         self.played.append(media)
         target = Channel(id=channel_id, name="", state="")
 

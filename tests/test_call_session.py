@@ -337,3 +337,16 @@ async def test_a_pause_ends_a_keyed_entry() -> None:
         await h.agent_finished_speaking(1)
         h.press("12")
     assert [e.data["text"] for e in h.rec.of(EventType.CALLER_TURN)] == ["12"]
+
+
+async def test_a_caller_gone_before_the_reply_plays_is_a_hangup_not_a_failure(speech: list[bytes]) -> None:
+    script = {"book a cleaning": DialogueResult(replies=["Which day?"], intent="book_appointment")}
+    async with Harness(["book a cleaning"], script) as h:
+        await h.agent_finished_speaking(1)
+        h.ari.gone.add(CALLER.id)  # hung up in Asterisk; the StasisEnd arrives a moment later
+        h.media.push(speech)
+        await h.rec.wait_for(EventType.DIALOGUE_RESULT, timeout=10)
+        await asyncio.sleep(0.05)
+        h.hang_up()
+    assert h.ended()["hangup_by"] == "caller" and h.ended()["outcome"] == "hangup"
+    assert h.rec.of(EventType.ERROR) == [] and h.ari.continued == []

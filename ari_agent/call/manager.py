@@ -179,8 +179,9 @@ class CallManager:
         def emit(type_: EventType, **data: Any) -> None:
             bus.emit(CallEvent(type_, call_id, data))
 
-        emit(EventType.CALL_STARTED, channel_id=channel.id, linkedid=channel.linkedid, caller=channel.caller_number,
-             caller_name=channel.caller_name, extension=channel.exten, scope=self.deps.scope)
+        emit(EventType.CALL_STARTED, channel_id=channel.id, linkedid=channel.linkedid, sip_call_id=channel.protocol_id,
+             caller=channel.caller_number, caller_name=channel.caller_name, extension=channel.exten,
+             scope=self.deps.scope)  # fmt: skip
         emit(EventType.HANDOFF, reason="capacity", queue=call.default_queue, summary=why)
         _LOGGER.warning("%s: sending %s to the queue", why, channel.id)
         with contextlib.suppress(AriError, TimeoutError):

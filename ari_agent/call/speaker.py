@@ -162,7 +162,13 @@ class Speaker:
         speech.current_id = playback_id
         speech.current_path = str(getattr(prompt, "path", "") or "")
         speech.finished = asyncio.get_running_loop().create_future()
-        await self._deps.ari.play(self._channel_id, prompt.uri, playback_id)
+        try:
+            await self._deps.ari.play(self._channel_id, prompt.uri, playback_id)
+        except AriError as exc:
+            if exc.status != 404:
+                raise
+            # The caller's channel is gone: they hung up and the event saying so is on its way to the session.
+            return False
         # The playback's own length bounds the wait; a lost PlaybackFinished never hangs the call.
         limit = prompt.duration_ms / 1000 + self._deps.settings.call.stage_timeout_seconds
         try:
