@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ari_agent import memdiag
 from ari_agent.ari.client import AriClient, EventListener
 from ari_agent.asr.base import AsrEngine
 from ari_agent.call.manager import CallManager
@@ -237,6 +238,7 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    memdiag.install(loop)
     async with Agent(settings) as agent:
         _LOGGER.info("ari-agent serving Stasis app %r at %s", settings.ari.app, settings.ari.url)
         await stop.wait()

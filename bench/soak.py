@@ -173,6 +173,7 @@ class SippRun:
     proc: subprocess.Popen[bytes] | None = None
     pid: int = 0
     answers: dict[str, int] = field(default_factory=dict)  # Call-ID -> SIPp clock (ms) at answer
+    streams: dict[str, int] = field(default_factory=dict)  # Call-ID -> SIPp clock (ms) when its audio began
     ends: dict[str, tuple[int, str]] = field(default_factory=dict)  # Call-ID -> (clock, who hung up)
 
     def read_log(self) -> None:
@@ -183,6 +184,8 @@ class SippRun:
             parts = line.split()
             if len(parts) >= 3 and parts[0] == "answer":
                 self.answers[parts[1]] = int(parts[2])
+            elif len(parts) >= 3 and parts[0] == "stream":
+                self.streams[parts[1]] = int(parts[2])
             elif len(parts) >= 4 and parts[0] == "end":
                 self.ends[parts[1]] = (int(parts[2]), parts[3])
 
@@ -205,7 +208,7 @@ def start_sipp(run: SippRun, args: argparse.Namespace, index: int, concurrent: i
         "-au", "testcaller", "-ap", os.environ.get("TESTCALLER_PASSWORD", "testcaller_secret"),
         "-i", "127.0.0.1", "-mi", "127.0.0.1", "-mp", str(media_port),
         # A new call as soon as one ends (the rate only paces the start), never more than `concurrent`.
-        "-r", "1", "-l", str(concurrent),
+        "-r", "1", "-rp", "2000", "-l", str(concurrent),
         "-trace_logs", "-log_file", "actions.log", "-trace_err", "-error_file", "errors.log",
         "-trace_stat", "-stf", "stats.csv", "-fd", "10", "-trace_screen", "-screen_file", "screen.log",
         "-nostdin", "-bg",
@@ -280,6 +283,13 @@ def analyse(dsn: str, runs: list[SippRun], samples_left: int) -> dict[str, Any]:
                 (call_ids,),
             )
         ]
+        # A transfer ends the agent's listening at once (the caller hears the handoff line, then the queue).
+        handoffs = dict(
+            db.execute(
+                "SELECT call_id, min(at) FROM call_events WHERE call_id = ANY(%s) AND kind = 'handoff' GROUP BY 1",
+                (call_ids,),
+            ).fetchall()
+        )
         errors = dict(
             db.execute(
                 "SELECT coalesce(code, '?'), count(*) FROM call_events WHERE call_id = ANY(%s) AND kind = 'error' "
@@ -299,9 +309,12 @@ def analyse(dsn: str, runs: list[SippRun], samples_left: int) -> dict[str, Any]:
         _, call_id, answered_at, ended_at, outcome, reason = rows[0]
         key = outcome if outcome != "handoff" else f"handoff:{reason}"
         outcomes[key] = outcomes.get(key, 0) + 1
+        # Both clocks from the moment the caller's audio began (a random 0-5 s after the answer).
+        lead_s = (run.streams.get(cid, run.answers[cid]) - run.answers[cid]) / 1000
         sipp_s = (run.ends[cid][0] - run.answers[cid]) / 1000 if cid in run.ends else float("inf")
-        agent_s = (ended_at - answered_at).total_seconds() if answered_at else 0.0
-        sure, maybe = run.recording.sent_before(min(sipp_s, agent_s))
+        left_at = min(ended_at, handoffs.get(call_id, ended_at))
+        agent_s = (left_at - answered_at).total_seconds() if answered_at else 0.0
+        sure, maybe = run.recording.sent_before(min(sipp_s, agent_s) - lead_s)
         stored = caller_turns.get(call_id, 0)
         sent_turns += sure
         stored_turns += stored
@@ -343,6 +356,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--workdir", type=Path, default=ROOT / ".run" / "soak")
+    ap.add_argument("--tracemalloc", type=Path, help="trace the agent's allocations; reports appended to this file "
+                    "after the first minute and at the end of the load (slows the agent)")  # fmt: skip
     args = ap.parse_args()
     if args.concurrent < args.callers:
         args.callers = max(1, args.concurrent)
@@ -376,6 +391,8 @@ def main() -> int:
     env = dict(os.environ)
     # Headroom over the offered load: a call that just ended may still be cleaning up when the next arrives.
     env["ARI_AGENT_CALL_MAX_CONCURRENT_CALLS"] = str(args.concurrent + 5)
+    if args.tracemalloc:
+        env["ARI_AGENT_TRACEMALLOC"] = str(args.tracemalloc.resolve())
     with agent_log.open("wb") as log:
         agent = subprocess.Popen([str(ROOT / ".venv" / "bin" / "ari-agent"), "run"], stdout=log, stderr=log, env=env)
     samples: list[Sample] = []
@@ -398,10 +415,14 @@ def main() -> int:
             if agent.poll() is not None:
                 raise SystemExit(f"ari-agent died during the soak (exit {agent.returncode}); see {agent_log}")
             samples.append(sample(agent.pid, t0, active_calls(http)))
+            if args.tracemalloc and len(samples) == 6:
+                os.kill(agent.pid, signal.SIGUSR2)
             s = samples[-1]
             print(f"  t={s.t_s:6.0f}s calls={s.active_calls:3d} rss={s.rss_mb:6.1f}MB fds={s.fds} threads={s.threads}",
                   flush=True)  # fmt: skip
         load_s = time.monotonic() - load_t0
+        if args.tracemalloc:
+            os.kill(agent.pid, signal.SIGUSR2)
         busy1, total1 = cpu_jiffies()
         # Soft stop: no new calls, the running ones end as they would (at most 90 s).
         for run in runs:
