@@ -88,13 +88,6 @@ def model_dithers(path: Path) -> bool:
     return not re.search(r"^--dither=0(\.0*)?\s*$", text, re.MULTILINE)
 
 
-# Spares kept for the next calls. A recogniser in use grows its own caches (native memory: the agent's Python
-# heap grew 1.4 MB over a 5-minute soak while its RSS grew 400 MB, most of it in the first minutes), so every
-# spare is memory held: few of them.
-SPARE_OPEN = 4  # open-speech recognisers
-SPARE_PER_KIND = 2  # constrained recognisers per expectation kind
-
-
 class VoskStream:
     """One call's recogniser. Not safe for concurrent use by several tasks: one call, one consumer."""
 
@@ -102,7 +95,7 @@ class VoskStream:
         self._engine = engine
         # A decode still running in the pool and the hand-back of the recognisers at close never overlap.
         self._guard = threading.Lock()
-        self._rec: Any = engine.take_recognizer(None)
+        self._rec: Any = engine.new_recognizer(None)
         self._dither = None if engine.dithers else np.random.default_rng(DITHER_SEED)
         level = engine.band_fill_dbfs
         self._fill = HighBandFill(level) if level is not None else None
@@ -128,7 +121,7 @@ class VoskStream:
     def _hint_recognizer(self, kind: str) -> Any:
         rec = self._hint_recs.get(kind)
         if rec is None:
-            rec = self._hint_recs[kind] = self._engine.take_recognizer(kind)
+            rec = self._hint_recs[kind] = self._engine.new_recognizer(kind)
         return rec
 
     def _accept(self, pcm16: bytes) -> str | None:
@@ -217,14 +210,14 @@ class VoskStream:
             return await loop.run_in_executor(self._engine.executor, self._final)
 
     def close(self) -> None:
-        """Hand the recognisers back to the engine (reset and reused, or freed, in a decoding thread)."""
+        """Release the recognisers (their decoder memory), in a decoding thread."""
         if self.closed:
             return
         self.closed = True
         recs = [(None, self._rec), *self._hint_recs.items()]
         self._rec = self._hint_rec = None
         self._hint_recs = {}
-        self._engine.recycle(recs, self._guard)
+        self._engine.release(recs, self._guard)
 
 
 class VoskEngine:
@@ -263,11 +256,6 @@ class VoskEngine:
                          "--dither=0.0 to its conf/mfcc.conf for reproducible replays", path)
         self.expectation_hints = expectation_hints
         self._grammars: dict[str, tuple[str, ...]] = {}
-        # Recognisers of ended calls, reset, by kind (None: open speech). Making one and freeing one each cost
-        # tens of milliseconds of CPU (5% of the agent's at 20 calls, py-spy); freed on the event loop they
-        # stalled it, and a stalled loop inserts silence into every call's audio.
-        self._spare: dict[str | None, list[Any]] = {}
-        self._spare_lock = threading.Lock()
         _LOGGER.info("Vosk model %s loaded in %.2f s", path, self.load_seconds)
 
     def grammar_phrases(self, kind: str | None) -> tuple[str, ...]:
@@ -280,12 +268,12 @@ class VoskEngine:
             self._grammars[kind] = known
         return known
 
-    def take_recognizer(self, kind: str | None) -> Any:
-        """A recogniser for open speech (kind None) or for the phrases of `kind`: a spare one if there is one."""
-        with self._spare_lock:
-            spare = self._spare.get(kind)
-            if spare:
-                return spare.pop()
+    def new_recognizer(self, kind: str | None) -> Any:
+        """A recogniser for open speech (kind None) or for the phrases of `kind`.
+
+        Never reused across calls: a recogniser keeps the caches it grew while decoding (Reset() does not drop
+        them), and a soak with reused ones grew the agent by 400 MB in 5 minutes where fresh ones stayed flat.
+        """
         if kind is None:
             rec = vosk.KaldiRecognizer(self.model, float(self.sample_rate))
         else:
@@ -295,26 +283,21 @@ class VoskEngine:
         rec.SetWords(True)
         return rec
 
-    def recycle(self, recs: list[tuple[str | None, Any]], guard: threading.Lock) -> None:
-        """Take back an ended stream's recognisers: reset and kept as spares, or freed, off the event loop."""
+    def release(self, recs: list[tuple[str | None, Any]], guard: threading.Lock) -> None:
+        """Free an ended stream's recognisers in a decoding thread: freeing one takes long enough (py-spy: 4% of
+        the agent's CPU at 20 calls) to stall the event loop, and a stalled loop inserts silence into every
+        call's audio."""
         if self._closed.is_set():
             return
         try:
-            self.executor.submit(self._recycle, recs, guard)
+            self.executor.submit(self._release, recs, guard)
         except RuntimeError:  # the pool is shutting down: the recognisers go with the process
             pass
 
-    def _recycle(self, recs: list[tuple[str | None, Any]], guard: threading.Lock) -> None:
+    @staticmethod
+    def _release(recs: list[tuple[str | None, Any]], guard: threading.Lock) -> None:
         with guard:  # waits for a decode of the ended stream still in a thread
-            for kind, rec in recs:
-                if rec is None:
-                    continue
-                rec.Reset()
-                with self._spare_lock:
-                    spare = self._spare.setdefault(kind, [])
-                    if len(spare) < (SPARE_OPEN if kind is None else SPARE_PER_KIND):
-                        spare.append(rec)
-            recs.clear()  # the ones not kept are freed here, in this thread
+            recs.clear()
 
     def new_stream(self) -> VoskStream:
         """A recogniser for one call."""
