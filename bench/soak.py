@@ -43,6 +43,7 @@ from ari_agent.sim.voices import available_voices, synthesise, trim
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "bench" / "soak" / "caller.xml"
 RESULTS = ROOT / "bench" / "results" / "soak.json"
+README = ROOT / "README.md"
 
 # What the soak callers say: questions the agent answers and stays on the line for, in several phrasings.
 # (A booking would change the shared calendar and end the call; the soak is about load, not about tasks.)
@@ -345,6 +346,46 @@ def analyse(dsn: str, runs: list[SippRun], samples_left: int) -> dict[str, Any]:
     }
 
 
+def readme_table(out: dict[str, Any]) -> str:
+    """The README's soak table from one result."""
+    served = [s["active_calls"] for s in out["samples"] if s["active_calls"] >= 0]
+    outcomes = out["outcomes"]
+    capacity = outcomes.get("handoff:capacity", 0)
+    other = sum(v for k, v in outcomes.items() if k.startswith("handoff:") and k != "handoff:capacity")
+    lat = out["turn_latency_ms"]
+    rows = [
+        ("offered load", f"{out['concurrent']} SIP calls at once for {out['duration_s'] // 60} min: "
+                         f"{out['calls']} calls"),
+        ("SIP calls failed", str(out["failed_calls"])),
+        ("calls the agent served / sent to a person at once because it was full or behind / other handoffs",
+         f"{out['answered_calls'] - capacity} / {capacity} / {other}"),
+        ("agent calls at the same time (10 s samples: median / max)",
+         f"{sorted(served)[len(served) // 2] if served else '-'} / {max(served, default='-')}"),
+        ("caller turns sent -> stored (lost, counted per call)", f"{out['sent_turns']} -> {out['stored_caller_turns']} "
+                                               f"({out['lost_turns']})"),
+        ("calls without a transcript / duplicated rows", f"{out['lost_transcripts']} / {out['duplicated_rows']}"),
+        ("turn latency p50 / p95", f"{lat['p50']} / {lat['p95']} ms ({lat['turns']} turns)"),
+        ("agent memory after the first minute -> at the end", f"{out['agent_rss_mb_start']:.0f} -> "
+                                                             f"{out['agent_rss_mb_end']:.0f} MB"),
+        ("agent open files / threads, idle before -> idle after",
+         f"{out['fd_start']} -> {out['fd_end']} / {out['threads_start']} -> {out['threads_end']}"),
+        ("CPU: agent cores / machine busy", f"{out['agent_cpu_cores']} / {out['machine_cpu_busy']:.0%}"),
+    ]  # fmt: skip
+    m = out["machine"]
+    lines = ["| | measured |", "|---|---|", *[f"| {k} | {v} |" for k, v in rows], "",
+             f"Measured {out['when']} on {m['cpu']}, {m['cores']} cores, {m['memory_gb']} GB, by `make soak`."]
+    return "\n".join(lines)
+
+
+def update_readme(out: dict[str, Any]) -> None:
+    text = README.read_text()
+    start, end = "<!-- soak:start -->", "<!-- soak:end -->"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
+        README.write_text(f"{head}{start}\n{readme_table(out)}\n{end}{tail}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--concurrent", type=int, default=20, help="calls at once (default 20)")
@@ -353,6 +394,9 @@ def main() -> int:
     ap.add_argument("--sip-port", type=int, default=int(os.environ.get("SIP_PORT", "15060")))
     ap.add_argument("--exten", default="100")
     ap.add_argument("--sipp", default=shutil.which("sipp") or "sipp")
+    ap.add_argument("--max-calls", type=int, help="the agent's [call] max_concurrent_calls (default: its own "
+                    "default, as an admin runs it; calls over it, or while it is behind, go to the queue)")  # fmt: skip
+    ap.add_argument("--readme", action="store_true", help="write the result into README.md's soak table")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--workdir", type=Path, default=ROOT / ".run" / "soak")
@@ -389,8 +433,8 @@ def main() -> int:
 
     agent_log = args.workdir / "agent.log"
     env = dict(os.environ)
-    # Headroom over the offered load: a call that just ended may still be cleaning up when the next arrives.
-    env["ARI_AGENT_CALL_MAX_CONCURRENT_CALLS"] = str(args.concurrent + 5)
+    if args.max_calls is not None:
+        env["ARI_AGENT_CALL_MAX_CONCURRENT_CALLS"] = str(args.max_calls)
     if args.tracemalloc:
         env["ARI_AGENT_TRACEMALLOC"] = str(args.tracemalloc.resolve())
     with agent_log.open("wb") as log:
@@ -498,6 +542,8 @@ def main() -> int:
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")
+    if args.readme:
+        update_readme(out)
     summary = {k: v for k, v in out.items() if k not in ("samples", "machine", "calls_with_lost_turns")}
     print(json.dumps(summary, indent=2))
     problems = [k for k in ("failed_calls", "lost_turns", "lost_transcripts", "duplicated_rows") if out[k]]
