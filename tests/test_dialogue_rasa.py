@@ -215,6 +215,12 @@ def test_closing_from_cue_words(said: str, closing: bool) -> None:
         ("my name is tom smith", "Tom Smith"),
         ("i want to book", None),
         ("friday", None),
+        # Garbled names are made of words that are never a name: asked again, never read back or booked.
+        ("jennifer it would", None),
+        ("for that ten", None),
+        ("i was gonna", None),
+        ("tom um smith", "Tom Smith"),  # a hesitation inside the name is dropped
+        ("will hope", "Will Hope"),  # words that can be names stay names
     ],
 )
 def test_parse_name(said: str, expected: str | None) -> None:

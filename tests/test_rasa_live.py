@@ -92,6 +92,14 @@ async def test_booking_with_partial_info_and_a_correction(call: Call) -> None:
     assert sum("What time" in a for a in asked) == 1 and sum("your name" in a for a in asked) == 1
 
 
+async def test_a_garbled_name_is_asked_again_with_a_repair_question(call: Call) -> None:
+    await call.say("i'd like to book a cleaning on friday at half past two")
+    r = await call.say("jennifer it would")  # "Jennifer Wood" misheard
+    assert not r.slots.get("name") and "didn't catch your name" in _spoken(r)
+    r = await call.say("jennifer wood")
+    assert r.slots["name"] == "Jennifer Wood" and "Jennifer Wood" in _spoken(r)
+
+
 async def test_question_mid_flow_then_resume(call: Call) -> None:
     await call.say("i need a check up")
     r = await call.say("what are your opening hours")

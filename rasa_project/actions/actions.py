@@ -177,6 +177,10 @@ def prompt_for(slot: str, tracker: Tracker) -> str:
         day = _slot_date(tracker, "date")
         return f"What time suits you {on_day(day, today)}?" if day else "What time suits you?"
     if slot == "name":
+        if _asked_again(tracker, "name"):
+            # A name that did not come through (garbled, or words that are never a name): a repair question
+            # that says what was missed, not the same question again.
+            return "Sorry, I didn't catch your name. Could you say it again, first name and surname?"
         return "Can I take your name, please?" if task == "book" else "What name is the booking under?"
     if slot == "old_date":
         return "Which day is your appointment on?"
@@ -185,6 +189,21 @@ def prompt_for(slot: str, tracker: Tracker) -> str:
     if slot == "confirmed":
         return confirmation_text(tracker)
     return "How can I help?"
+
+
+def _asked_again(tracker: Tracker, slot: str) -> bool:
+    """Whether the caller's latest turn answered a question for `slot` and left it empty."""
+    if tracker.get_slot(slot):
+        return False
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users > 1:
+                return False
+        elif event.get("event") == "slot" and event.get("name") == "requested_slot" and users == 1:
+            return event.get("value") == slot
+    return False
 
 
 def confirmation_text(tracker: Tracker) -> str:

@@ -397,6 +397,8 @@ _NOT_NAME_WORDS = {
     "what", "when", "where", "how", "why", "open", "price", "cost", "human", "person", "help", "no", "not",
     "yes", "want", "need", "calling", "looking", "useless", "told", "robot", "thanks", "thank", "bye",
 }
+_NEVER_A_NAME = lexicon.words("not_names")
+_NAME_HESITATIONS = lexicon.words("name_hesitations")
 _NAME_STOP = re.compile(r"\s+(?:and|please|thanks|thank you|speaking|here)\b.*$")
 
 
@@ -405,11 +407,11 @@ def parse_name(text: str) -> str | None:
     t = normalise(text)
     m = _NAME_PREFIX.match(t)
     rest = _NAME_STOP.sub("", m.group(1) if m else t).strip(" '-")
-    words = rest.split()
+    words = [w for w in rest.split() if w not in _NAME_HESITATIONS]
     if not 1 <= len(words) <= 4:
         return None
-    if any(w in _NOT_NAME_WORDS or w in WEEKDAYS or w in MONTHS or any(c.isdigit() for c in w)
-           for w in words):
+    if any(w in _NOT_NAME_WORDS or w in _NEVER_A_NAME or w in WEEKDAYS or w in MONTHS
+           or any(c.isdigit() for c in w) for w in words):
         return None
     if not all(re.fullmatch(r"[a-z][a-z'-]*", w) for w in words):
         return None
