@@ -407,10 +407,10 @@ def parse_name(text: str) -> str | None:
     t = normalise(text)
     m = _NAME_PREFIX.match(t)
     rest = _NAME_STOP.sub("", m.group(1) if m else t).strip(" '-")
-    words = [w for w in rest.split() if w not in _NAME_HESITATIONS]
+    words = [w for w in rest.split() if w not in _NAME_HESITATIONS and w not in _NEVER_A_NAME]
     if not 1 <= len(words) <= 4:
         return None
-    if any(w in _NOT_NAME_WORDS or w in _NEVER_A_NAME or w in WEEKDAYS or w in MONTHS
+    if any(w in _NOT_NAME_WORDS or w in WEEKDAYS or w in MONTHS or w in _NUMBER_WORDS or w in _ORDINAL_WORDS
            or any(c.isdigit() for c in w) for w in words):
         return None
     if not all(re.fullmatch(r"[a-z][a-z'-]*", w) for w in words):
