@@ -95,7 +95,9 @@ class VoskStream:
         self._engine = engine
         # A decode still running in the pool and the hand-back of the recognisers at close never overlap.
         self._guard = threading.Lock()
-        self._rec: Any = engine.new_recognizer(None)
+        # Made in a decoding thread at the call's first speech, never on the event loop (making one takes tens
+        # of milliseconds of CPU), and never for a call in which nobody speaks.
+        self._rec: Any = None
         self._dither = None if engine.dithers else np.random.default_rng(DITHER_SEED)
         level = engine.band_fill_dbfs
         self._fill = HighBandFill(level) if level is not None else None
@@ -126,8 +128,10 @@ class VoskStream:
 
     def _accept(self, pcm16: bytes) -> str | None:
         with self._guard:
-            if self._rec is None:  # closed while this decode waited for a thread
+            if self.closed:  # closed while this decode waited for a thread
                 return None
+            if self._rec is None:
+                self._rec = self._engine.new_recognizer(None)
             return self._accept_unguarded(pcm16)
 
     def _accept_unguarded(self, pcm16: bytes) -> str | None:
@@ -164,7 +168,7 @@ class VoskStream:
 
     def _final(self) -> AsrResult:
         with self._guard:
-            if self._rec is None:
+            if self.closed or self._rec is None:  # closed, or nothing was ever heard
                 return AsrResult(text="", confidence=0.0, audio_ms=0, decode_ms=0.0)
             return self._final_unguarded()
 
