@@ -19,6 +19,16 @@ from ari_agent.media.audio import FRAME_MS
 
 _LOGGER = logging.getLogger(__name__)
 
+# A call's helper channels are named after it: the manager routes their events to the call by these names and,
+# after a restart, finds and destroys the helpers of calls it no longer owns.
+HELPER_SUFFIXES = ("-media", "-snoop")
+
+
+def helper_channel_ids(call_id: str) -> tuple[str, str]:
+    """The externalMedia and snoop channel ids of a call."""
+    media, snoop = (f"{call_id}{suffix}" for suffix in HELPER_SUFFIXES)
+    return media, snoop
+
 
 class MediaLeg:
     """Sets up and tears down one call's listening path in Asterisk."""
@@ -27,8 +37,7 @@ class MediaLeg:
         self._deps = deps
         self._call_id = call_id
         self._caller = caller_channel_id
-        self.media_id = f"{call_id}-media"
-        self.snoop_id = f"{call_id}-snoop"
+        self.media_id, self.snoop_id = helper_channel_ids(call_id)
         self.bridge_id = f"{call_id}-bridge"
         self._in_stasis = {cid: asyncio.Event() for cid in (self.media_id, self.snoop_id)}
         self.receiver: MediaSource | None = None

@@ -17,6 +17,7 @@ from ari_agent.ari.client import AriError
 from ari_agent.ari.models import AriEvent, Channel
 from ari_agent.call.deps import CallDeps
 from ari_agent.call.handoff import ALL_BUSY, RESCUE_APOLOGY, say_and_wait, set_queue_variables, transcript_url
+from ari_agent.call.leg import HELPER_SUFFIXES, helper_channel_ids
 from ari_agent.call.session import CallSession
 from ari_agent.events import CallEvent, EventType
 
@@ -56,7 +57,8 @@ class CallManager:
             self._adopt(event.channel)
 
     def _session_for_playback(self, playback_id: str) -> CallSession | None:
-        return self._routes.get(playback_id.split("-pb", 1)[0] + "-media")
+        media_id, _ = helper_channel_ids(playback_id.split("-pb", 1)[0])
+        return self._routes.get(media_id)
 
     def _adopt(self, channel: Channel) -> None:
         if not self._accepting:
@@ -69,7 +71,7 @@ class CallManager:
             return
         session = CallSession(self.deps, channel)
         self.sessions[channel.id] = session
-        for cid in (channel.id, f"{session.call_id}-media", f"{session.call_id}-snoop"):
+        for cid in (channel.id, *helper_channel_ids(session.call_id)):
             self._routes[cid] = session
         self._keep(asyncio.create_task(self._run(session), name=f"call-{session.call_id}"))
 
@@ -132,7 +134,7 @@ class CallManager:
         for channel in channels.values():
             if channel.id in self._routes:
                 continue
-            if channel.id.endswith(("-snoop", "-media")):
+            if channel.id.endswith(HELPER_SUFFIXES):
                 # A helper channel whose call is gone (e.g. the agent restarted): remove it.
                 with contextlib.suppress(AriError):
                     await self.deps.ari.hangup(channel.id)
@@ -230,4 +232,4 @@ class CallManager:
 
 def _is_helper_channel(event: AriEvent) -> bool:
     # Snoop and externalMedia channels we create enter our app too; only callers start sessions.
-    return event.channel_id.endswith(("-snoop", "-media")) or (event.args[:1] == ["snoop"])
+    return event.channel_id.endswith(HELPER_SUFFIXES) or (event.args[:1] == ["snoop"])
