@@ -218,7 +218,7 @@ class VoskStream:
         if self.closed:
             return
         self.closed = True
-        recs = [(None, self._rec), *self._hint_recs.items()]
+        recs = [self._rec, *self._hint_recs.values()]
         self._rec = self._hint_rec = None
         self._hint_recs = {}
         self._engine.release(recs, self._guard)
@@ -287,7 +287,7 @@ class VoskEngine:
         rec.SetWords(True)
         return rec
 
-    def release(self, recs: list[tuple[str | None, Any]], guard: threading.Lock) -> None:
+    def release(self, recs: list[Any], guard: threading.Lock) -> None:
         """Free an ended stream's recognisers in a decoding thread: freeing one takes long enough (py-spy: 4% of
         the agent's CPU at 20 calls) to stall the event loop, and a stalled loop inserts silence into every
         call's audio."""
@@ -299,7 +299,7 @@ class VoskEngine:
             pass
 
     @staticmethod
-    def _release(recs: list[tuple[str | None, Any]], guard: threading.Lock) -> None:
+    def _release(recs: list[Any], guard: threading.Lock) -> None:
         with guard:  # waits for a decode of the ended stream still in a thread
             recs.clear()
 

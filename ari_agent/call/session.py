@@ -31,7 +31,7 @@ from ari_agent.call.handoff import (
     transcript_url,
 )
 from ari_agent.call.leg import MediaLeg
-from ari_agent.call.listener import Listener, ListenerConfig, NoInput
+from ari_agent.call.listener import Listener, ListenerConfig, NoInput, Utterance
 from ari_agent.call.speaker import Speaker, split_sentences
 from ari_agent.call.turns import KeyedIn, Turn, TurnStream
 from ari_agent.dialogue.base import CallContext, DialogueError, DialogueResult, Handoff
@@ -281,12 +281,25 @@ class CallSession:
         except Exception as exc:  # the recogniser failed on the last words: say so, the call is over anyway
             self.emit(EventType.ERROR, code=getattr(exc, "code", "internal-error"), message=str(exc)[:500])
         for turn in listener.take_pending():
-            if not turn.text.strip():
-                continue
-            path = self._record("caller_turn", turn.audio, text=turn.text, barge_in=turn.barge_in, heard=True)
-            recorded = {"audio_path": str(path)} if path else {}
-            self.emit(EventType.CALLER_TURN, text=turn.text, confidence=turn.confidence, source=turn.source,
-                      after_hangup=True, **recorded)  # fmt: skip
+            if turn.text.strip():
+                self._store_heard(turn, after_hangup=True)
+
+    def _store_heard(self, turn: Utterance, **extra: Any) -> bool:
+        """Record a recognised turn's audio and emit it as the caller's turn; False (and no turn) when the
+        recogniser made nothing of it: noise is recorded, never answered."""
+        heard = bool(turn.text.strip())
+        recorded: dict[str, Any] = {}
+        if turn.audio:
+            path = self._record("caller_turn", turn.audio, text=turn.text, barge_in=turn.barge_in, heard=heard)
+            if path:
+                recorded["audio_path"] = str(path)
+        if not heard:
+            return False
+        if turn.hint is not None:
+            recorded["hint"] = turn.hint.as_dict()
+        self.emit(EventType.CALLER_TURN, text=turn.text, confidence=turn.confidence, source=turn.source,
+                  **recorded, **extra)  # fmt: skip
+        return True
 
     async def speak(self, text: str, *, interruptible: bool = True) -> bool:
         """Say `text` to the caller. Returns False when the caller barged in (or playback failed)."""
@@ -308,26 +321,17 @@ class CallSession:
                 await self.speak(REPROMPT)
                 continue
             reprompts = 0
-            recorded: dict[str, Any] = {}
             if isinstance(turn, KeyedIn):
                 self._record("dtmf", turn.digits)
                 if turn.digits == self._settings.call.operator_digit:
                     await self.handoff(Handoff("dtmf"))
                     return
-                text, confidence, source, hint, unsure = turn.digits, 1.0, "dtmf", None, 0.0
+                self.emit(EventType.CALLER_TURN, text=turn.digits, confidence=1.0, source="dtmf")
+                text, confidence, hint, unsure = turn.digits, 1.0, None, 0.0
             else:
-                text, confidence, source, hint = turn.text, turn.confidence, turn.source, turn.hint
-                unsure = turn.unsure
-                if turn.audio:
-                    path = self._record(
-                        "caller_turn", turn.audio, text=text, barge_in=turn.barge_in, heard=bool(text.strip())
-                    )
-                    recorded = {"audio_path": str(path)} if path else {}
-                if not text.strip():
+                if not self._store_heard(turn):
                     continue  # noise the recogniser made nothing of: keep listening, do not answer noise
-            if hint is not None:
-                recorded["hint"] = hint.as_dict()
-            self.emit(EventType.CALLER_TURN, text=text, confidence=confidence, source=source, **recorded)
+                text, confidence, hint, unsure = turn.text, turn.confidence, turn.hint, turn.unsure
             result = await self._understand(text, confidence, hint, unsure)
             if result is None:
                 return
