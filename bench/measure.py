@@ -26,9 +26,15 @@ def cpu_jiffies() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
-def rss_mb(pid: int | str = "self") -> float:
-    """Resident memory of a process in MB."""
-    match = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+def proc_status(pid: int | str = "self") -> dict[str, str]:
+    """A process's /proc status fields ("VmRSS" -> "123456 kB", "Threads" -> "7", ...)."""
+    text = Path(f"/proc/{pid}/status").read_text()
+    return {key: value.strip() for key, _, value in (line.partition(":") for line in text.splitlines())}
+
+
+def rss_mb(pid: int | str = "self", status: dict[str, str] | None = None) -> float:
+    """Resident memory of a process in MB (from `status` when it was read already)."""
+    match = re.match(r"(\d+) kB", (status or proc_status(pid)).get("VmRSS", ""))
     return int(match.group(1)) / 1024 if match else float("nan")
 
 

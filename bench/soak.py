@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from measure import cpu_jiffies, machine, pct
+from measure import cpu_jiffies, machine, pct, proc_status, rss_mb
 
 from ari_agent.config import load_settings
 from ari_agent.media.audio import downsample_16k_to_8k, silence, ulaw_encode
@@ -126,15 +126,14 @@ class Sample:
 
 
 def sample(pid: int, t0: float, active: int) -> Sample:
-    status = Path(f"/proc/{pid}/status").read_text()
-    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    status = proc_status(pid)
     stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     tick = os.sysconf("SC_CLK_TCK")
     return Sample(
         t_s=round(time.monotonic() - t0, 1),
-        rss_mb=round(int(fields["VmRSS"].split()[0]) / 1024, 1),
+        rss_mb=round(rss_mb(pid, status), 1),
         fds=len(os.listdir(f"/proc/{pid}/fd")),
-        threads=int(fields["Threads"]),
+        threads=int(status["Threads"]),
         cpu_s=round((int(stat[11]) + int(stat[12])) / tick, 2),
         active_calls=active,
     )
