@@ -116,6 +116,16 @@ def test_handoff_summary_lists_what_the_caller_gave() -> None:
         ("thursday", date(2026, 12, 3)),  # said on a Thursday: next week's
         ("the first one", None),
         ("i'd like to book", None),
+        # A day of the month heard without its ordinal ending, where a date stands.
+        ("and it's december eleven", date(2026, 12, 11)),
+        ("fifteen of december", date(2026, 12, 15)),
+        ("it's on the fifteen", date(2026, 12, 15)),
+        ("friday the eleven", date(2026, 12, 11)),
+        # ... and not where a time or an offer stands.
+        ("friday ten thirty", date(2026, 11, 27)),
+        ("on the one at nine", None),
+        ("on the two o'clock", None),
+        ("december at ten", None),
     ],
 )
 def test_parse_date(said: str, expected: date | None) -> None:
@@ -221,6 +231,9 @@ def test_closing_from_cue_words(said: str, closing: bool) -> None:
         ("i was gonna", None),
         ("for that ten", None),
         ("tom um smith", "Tom Smith"),  # a hesitation inside the name is dropped
+        ("the named steven parker", "Steven Parker"),  # "the name's" as the small model hears it
+        ("hmm of yes it's james stewart", "James Stewart"),  # garble before the lead-in
+        ("well i think it's on friday", None),
         ("will hope", "Will Hope"),  # words that can be names stay names
     ],
 )

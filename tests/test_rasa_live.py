@@ -100,6 +100,22 @@ async def test_a_garbled_name_is_asked_again_with_a_repair_question(call: Call) 
     assert r.slots["name"] == "Jennifer Wood" and "Jennifer Wood" in _spoken(r)
 
 
+async def test_an_unusable_answer_in_a_reschedule_asks_the_same_question_again(call: Call) -> None:
+    await call.say("i have to rearrange my appointment")
+    await call.say("it's james stewart")
+    r = await call.say("a clean please")  # an answer to another question: the day of the booking is still open
+    assert r.slots.get("requested_slot") == "old_date" and "Which day is your appointment on?" in _spoken(r)
+    assert "come in for" not in _spoken(r)  # never the booking's service question in a reschedule
+
+
+async def test_garble_read_as_goodbye_does_not_hang_up(call: Call) -> None:
+    await call.say("hi can i book a cleaning")
+    r = await call.say("he off even meet all")  # classed as a goodbye, but no word of leaving was heard
+    assert not r.end_call and "Which day suits you?" in _spoken(r)
+    r = await call.say("ok that's all, bye")
+    assert r.end_call
+
+
 async def test_question_mid_flow_then_resume(call: Call) -> None:
     await call.say("i need a check up")
     r = await call.say("what are your opening hours")

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import lexicon
 import psycopg
 import yaml
 from components.cues import says_yes, yes_or_no
@@ -475,9 +476,10 @@ class ValidateAppointmentForm(Action):
         if count >= POLICY.get("max_unanswered", 3):
             return handoff(dispatcher, "misunderstood", "I'm sorry, I don't seem to be getting this right. "
                                                         "Let me put you through to a member of our team.")
-        if ask is None:
-            return [SlotSet("unanswered", float(count))]
-        dispatcher.utter_message(text=ask)
+        if ask is not None:
+            dispatcher.utter_message(text=ask)
+        # The same question again, named explicitly: left unset, the form loop would pick the first empty slot
+        # of the domain's list (the booking's service), even in a cancel or a reschedule.
         return [SlotSet("unanswered", float(count)), SlotSet("requested_slot", tracker.get_slot("requested_slot"))]
 
     def _misunderstood(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
@@ -723,6 +725,29 @@ class ActionOutOfScope(Action):
         return out_of_scope(dispatcher, tracker)
 
 
+_BYE_WORDS = lexicon.words("bye_sounds") | lexicon.words("thanks") | {"no", "nope", "nah"}
+_CLOSINGS = lexicon.ordered("closing_phrases")
+
+
+def says_goodbye(text: str) -> bool:
+    """Whether a word of leaving was heard: bye, thanks, no, "that's all", ..."""
+    t = normalise(text)
+    return bool(set(t.split()) & _BYE_WORDS) or any(phrase in t for phrase in _CLOSINGS)
+
+
+def _not_sure(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """Ask, and forget the turn so the conversation continues from where it was; inside a task that is the
+    question still open."""
+    requested = tracker.get_slot("requested_slot")
+    if tracker.active_loop_name == FORM and requested:
+        question = prompt_for(requested, tracker).removeprefix("Sorry, ")
+        question = question[:1].upper() + question[1:]
+    else:
+        question = "How can I help?"
+    dispatcher.utter_message(text=f"Sorry, I'm not sure what you mean. {question}")
+    return [UserUtteranceReverted()]
+
+
 class ActionFallback(Action):
     """A misunderstanding outside a form: one clarifying question, then a human."""
 
@@ -733,16 +758,8 @@ class ActionFallback(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent != "nlu_fallback":
-            # Understood, but no rule fits here (a stray "yes"): ask, and forget the turn so the
-            # conversation continues from where it was; inside a task that is the question still open.
-            requested = tracker.get_slot("requested_slot")
-            if tracker.active_loop_name == FORM and requested:
-                question = prompt_for(requested, tracker).removeprefix("Sorry, ")
-                question = question[:1].upper() + question[1:]
-            else:
-                question = "How can I help?"
-            dispatcher.utter_message(text=f"Sorry, I'm not sure what you mean. {question}")
-            return [UserUtteranceReverted()]
+            # Understood, but no rule fits here (a stray "yes").
+            return _not_sure(dispatcher, tracker)
         if _consecutive_intents(tracker, "nlu_fallback") >= POLICY["max_misunderstandings"]:
             return handoff(dispatcher, "misunderstood", "I'm sorry, I'm having trouble understanding. "
                                                         "Let me put you through to a member of our team.")
@@ -792,6 +809,11 @@ class ActionEndCall(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == "goodbye" and not says_goodbye(tracker.latest_message.get("text") or ""):
+            # No word of leaving was heard: garble the classifier called a goodbye. Hanging up on a caller
+            # mid-sentence cannot be undone; a repair question can.
+            return _not_sure(dispatcher, tracker)
         dispatcher.utter_message(text="Thank you for calling Riverside Dental Clinic. Goodbye.")
         dispatcher.utter_message(json_message={"end_call": True})
         return [ActiveLoop(None), SlotSet("requested_slot", None)]

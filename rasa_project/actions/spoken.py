@@ -58,10 +58,20 @@ def normalise(text: str) -> str:
 
 
 def _day_number(token: str) -> int | None:
-    m = re.fullmatch(r"(\d{1,2})th", token)
+    m = re.fullmatch(r"(\d{1,2})(?:th)?", token)
     if m:
-        return int(m.group(1))
-    return _ORDINAL_WORDS.get(token)
+        return int(m.group(1)) if 1 <= int(m.group(1)) <= 31 else None
+    if token in _ORDINAL_WORDS:
+        return _ORDINAL_WORDS[token]
+    value = _NUMBER_WORDS.get(token)
+    return value if value is not None and 1 <= value <= 31 else None
+
+
+# A day of the month said as a plain number: the small model often drops the ordinal's ending ("december
+# eleven", "on the fifteen"). Read so only where a date stands (beside a month, after a weekday or "on the"),
+# and never before the words of a time ("the two o'clock", "friday ten thirty").
+_CARDINAL = (r"(\d{1,2}|" + "|".join(w for w, v in _NUMBER_WORDS.items() if 1 <= v <= 31) + r")"
+             r"(?!\s*(?::|o'clock|am|pm|a m|p m|thirty|fifteen|forty|fifty|twenty|in the|minutes|past|ish|one\b))")
 
 
 def _next_month_day(today: date, day: int, month: int | None = None) -> date | None:
@@ -101,8 +111,10 @@ def parse_date(text: str, today: date) -> date | None:
         return today
     ordinal = r"(\d{1,2}th|" + "|".join(_ORDINAL_WORDS) + r")"
     month_re = "(" + "|".join(MONTHS) + ")"
-    m = re.search(rf"\b{ordinal}\s+(?:of\s+)?{month_re}\b", t) or re.search(
-        rf"\b{month_re}\s+(?:the\s+)?{ordinal}\b", t)
+    m = (re.search(rf"\b{ordinal}\s+(?:of\s+)?{month_re}\b", t)
+         or re.search(rf"\b{month_re}\s+(?:the\s+)?{ordinal}\b", t)
+         or re.search(rf"\b{_CARDINAL}\b\s+(?:of\s+)?{month_re}\b", t)
+         or re.search(rf"\b{month_re}\s+(?:the\s+)?{_CARDINAL}\b", t))
     if m:
         a, b = m.group(1), m.group(2)
         day_tok, month_tok = (a, b) if a not in MONTHS else (b, a)
@@ -116,13 +128,15 @@ def parse_date(text: str, today: date) -> date | None:
         if ahead == 0:
             ahead = 7  # "tuesday" said on a Tuesday means next week: today is asked as "today"
         resolved = today + timedelta(days=ahead)
-        dm = re.search(rf"\b{m.group(2)}\s+(?:the\s+)?{ordinal}", t)
+        dm = (re.search(rf"\b{m.group(2)}\s+(?:the\s+)?{ordinal}", t)
+              or re.search(rf"\b{m.group(2)}\s+the\s+{_CARDINAL}\b", t))
         if dm:  # "tuesday the 3rd": trust the number, it is more specific than the weekday
             day = _day_number(dm.group(1))
             by_day = _next_month_day(today, day) if day else None
             return by_day or resolved
         return resolved
-    m = re.search(rf"\bthe\s+{ordinal}\b(?!\s+one)", t) or re.search(r"\b(\d{1,2}th)\b", t)
+    m = (re.search(rf"\bthe\s+{ordinal}\b(?!\s+one)", t) or re.search(r"\b(\d{1,2}th)\b", t)
+         or re.search(rf"\b(?:on|for)\s+the\s+(?!one\b){_CARDINAL}\b", t))  # "the one at nine" is an offer
     if m:
         day = _day_number(m.group(1))
         if day is not None:
@@ -390,7 +404,7 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
 _NAME_PREFIX = re.compile(
     r"^(?:(?:yes|yeah|ok|okay|sure|right|well|so|oh|um|uh|er|erm|hmm|hi|hello|let me see)[\s,]+)*"
     r"(?:(?:it's|it is|its|it'll be|that's|this is|i'm|i am|im|my name is|my name's|name is|the name is|"
-    r"the name's|name's|the booking is|it's booked|under the name(?: of)?|under|for|book it (?:under|for)|"
+    r"the name's|name's|the names|the named|named|the booking is|it's booked|under the name(?: of)?|under|for|book it (?:under|for)|"
     r"put it (?:under|down as)|call me)\s+)*(.*)$")
 _NOT_NAME_WORDS = {
     "book", "appointment", "cancel", "reschedule", "cleaning", "filling", "check", "tomorrow", "today",
@@ -402,9 +416,21 @@ _NAME_HESITATIONS = lexicon.words("name_hesitations")
 _NAME_STOP = re.compile(r"\s+(?:and|please|thanks|thank you|speaking|here)\b.*$")
 
 
+_STRONG_NAME_LEAD = re.compile(r"\b(?:it's|it is|this is|i'm|i am|my name is|my name's|name is|the name's)\s+")
+
+
 def parse_name(text: str) -> str | None:
     """A caller's name from 'I'm Jennifer Wood' or 'jennifer wood please'; None if it does not look like one."""
-    t = normalise(text)
+    name = _name_after_prefix(normalise(text))
+    if name is None:
+        # Garble before the lead-in ("hmm of yes, it's James Stewart"): what follows the last lead-in.
+        leads = list(_STRONG_NAME_LEAD.finditer(normalise(text)))
+        if leads and leads[-1].start() > 0:
+            name = _name_after_prefix(normalise(text)[leads[-1].end():])
+    return name
+
+
+def _name_after_prefix(t: str) -> str | None:
     m = _NAME_PREFIX.match(t)
     rest = _NAME_STOP.sub("", m.group(1) if m else t).strip(" '-")
     words = [w for w in rest.split() if w not in _NAME_HESITATIONS and w not in _NEVER_A_NAME]
