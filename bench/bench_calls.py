@@ -1,7 +1,8 @@
-"""Benchmarks through the real stack: turn latency, barge-in reaction, 10 concurrent calls.
+"""Benchmarks through the real stack: turn latency, barge-in reaction, 20 concurrent calls.
 
-Run by `make bench` (the stack must be up: scripts/bench.sh starts it). Prints the numbers, writes
-bench/results/latest.json and the performance table in README.md.
+Run by `make bench` (the stack must be up: scripts/bench.sh starts it, or uses the one `make up` started). The
+agent under test runs in-process under a Stasis app of its own, so an agent that `make up` started keeps its
+calls. Prints the numbers, writes bench/results/latest.json and the performance table in README.md.
 
 Turn latency = end of the caller's speech -> Asterisk reports the reply's playback started (PlaybackStarted,
 i.e. the first frame is being written to the caller's channel), including the endpointing wait.
@@ -78,7 +79,7 @@ async def one_call(agent: Agent, recorder: EventRecorder, script: dict[str, Any]
     """Place one call and wait for its end; returns the call id."""
     s = agent.settings
     turns = await script_to_turns(script, voice)
-    async with SimulatedCaller(s.ari.url, s.ari.username, s.ari.password, agent.bus) as caller:
+    async with SimulatedCaller(s.ari.url, s.ari.username, s.ari.password, agent.bus, agent_app=s.ari.app) as caller:
         call_id = await caller.dial(timeout=60)
         async with asyncio.timeout(300):
             await caller.run_turns(turns, end_timeout=120)
@@ -109,14 +110,17 @@ def barge_in_ms(events: list[CallEvent], call_ids: set[str]) -> list[float]:
     return out
 
 
+STAGES = ("endpointing_ms", "asr_ms", "dialogue_ms", "tts_ms", "playback_start_ms")
+
+
 def summarise(lat: list[dict[str, Any]]) -> dict[str, Any]:
     total = [float(x["total_ms"]) for x in lat]
-    stages = ("endpointing_ms", "asr_ms", "dialogue_ms", "tts_ms", "playback_start_ms")
     return {
         "turns": len(total),
         "p50": round(pct(total, 50)),
         "p95": round(pct(total, 95)),
-        "breakdown_p50_ms": {k: round(pct([float(x[k]) for x in lat], 50), 1) for k in stages},
+        "breakdown_p50_ms": {k: round(pct([float(x[k]) for x in lat], 50), 1) for k in STAGES},
+        "stage_p95_ms": {k: round(pct([float(x[k]) for x in lat], 95), 1) for k in STAGES},
     }
 
 
@@ -126,8 +130,13 @@ async def run(settings: Settings, sequential: int, barge: int, concurrent: int, 
     bus.subscribe(recorder)
     voice = CallerVoice(settings)
     scope = f"bench-{uuid.uuid4().hex[:8]}"
-    # The bench measures capacity: the admission limit ([call] max_concurrent_calls) must not cut it short.
-    settings = dataclasses.replace(settings, call=dataclasses.replace(settings.call, max_concurrent_calls=0))
+    # The bench measures capacity: the admission limits ([call] max_concurrent_calls, overload_backlog_ms) must
+    # not cut it short. Its own Stasis app (see SimulatedCaller.agent_app) leaves a running agent's calls alone.
+    settings = dataclasses.replace(
+        settings,
+        call=dataclasses.replace(settings.call, max_concurrent_calls=0, overload_backlog_ms=0),
+        ari=dataclasses.replace(settings.ari, app=f"ari-agent-bench-{uuid.uuid4().hex[:6]}"),
+    )
     async with Agent(settings, bus=bus, serve_http=False, scope=scope) as agent:
         assert agent.listener is not None
         await asyncio.wait_for(agent.listener.connected.wait(), 15)
@@ -219,18 +228,25 @@ def write_readme(result: dict[str, Any]) -> None:
         return
     t, b, c = result["turn_latency_ms"], result["barge_in_ms"], result["concurrent_turn_latency_ms"]
     bd = t["breakdown_p50_ms"]
+    sp, cp = t["stage_p95_ms"], c["stage_p95_ms"]
+
+    def stages(values: dict[str, float]) -> str:
+        return " / ".join(f"{values[k]:g}" for k in STAGES) + " ms"
+
+    n = result["concurrent_calls"]
     rows = [
         "| metric | goal | measured |",
         "|---|---|---|",
-        f"| turn latency p50 / p95 (1 call, {t['turns']} turns) | <= 600 / 900 ms | {t['p50']} / {t['p95']} ms |",
-        f"| breakdown p50: endpointing wait / ASR final / dialogue / TTS first sentence / end of turn -> "
-        f"playback started (includes the three before) | | "
-        f"{bd['endpointing_ms']} / {bd['asr_ms']} / {bd['dialogue_ms']} / {bd['tts_ms']} / "
-        f"{bd['playback_start_ms']} ms |",
-        f"| barge-in: onset -> playback stopped, p95 ({b['count']} barge-ins) | <= 300 ms | {b['p95']} ms |",
-        f"| {result['concurrent_calls']} concurrent calls (starts {result['concurrent_start_stagger_s']} s apart): "
+        f"| turn latency p50 / p95 (1 call, {t['turns']} turns) | <= 450 / 650 ms | {t['p50']} / {t['p95']} ms |",
+        "| stages, 1 call, p50 / p95: endpointing wait / ASR final / dialogue / TTS first sentence / end of turn -> "
+        f"playback started (includes the three before) | | {stages(bd)} <br> {stages(sp)} |",
+        f"| barge-in: onset -> playback stopped, p95 ({b['count']} barge-ins) | <= 200 ms | {b['p95']} ms |",
+        f"| {n} concurrent calls (starts {result['concurrent_start_stagger_s']} s apart): "
         f"turn latency p50 / p95 ({c['turns']} turns) | "
         f"p95 <= 1.5x single | {c['p50']} / {c['p95']} ms ({result['concurrent_p95_vs_single']}x) |",
+        f"| stages, {n} calls, p50 / p95 (as above) | | {stages(c['breakdown_p50_ms'])} <br> {stages(cp)} |",
+        f"| machine busy during the {n} calls (agent, Asterisk, Rasa, PostgreSQL) | < 85% | "
+        f"{round(100 * result['machine_cpu_busy'])}% |",
         f"| audio dropped during concurrent calls | none | {result['audio']['dropped_frames']} frames dropped, "
         f"{result['audio']['concealed_ms']} ms concealed of {result['audio']['packets']} packets |",
         f"| CPU per call: whole stack / agent process | | {result['cpu_per_call']} / "
@@ -253,7 +269,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sequential", type=int, default=4, help="single calls for turn latency (5 turns each)")
     parser.add_argument("--barge", type=int, default=6, help="calls that interrupt the greeting")
-    parser.add_argument("--concurrent", type=int, default=10)
+    parser.add_argument("--concurrent", type=int, default=20)
     parser.add_argument("--stagger", type=float, default=1.0, help="seconds between concurrent call starts")
     args = parser.parse_args()
     result = asyncio.run(run(load_settings(), args.sequential, args.barge, args.concurrent, args.stagger))

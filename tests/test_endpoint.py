@@ -214,18 +214,37 @@ def test_completeness_reads_the_words_so_far() -> None:
 
     for text in ("i'd like to book a check up for", "on monday at", "um", "my name is", "it's twenty", "and"):
         assert completeness(text) is Completeness.INCOMPLETE, text
-    for text in ("monday at ten", "jennifer wood", "what are your opening hours"):
-        assert completeness(text) is Completeness.UNKNOWN, text
+    assert completeness("monday at ten", "when") is Completeness.UNKNOWN
+    assert completeness("jennifer wood", None, "name") is Completeness.UNKNOWN
+    assert completeness("what are your opening hours") is Completeness.UNKNOWN
+    # Nothing of the answer asked for yet: the caller is still thinking, or only garble came through so far.
+    for text, expected, asked in (
+        ("this is robert taylor", None, None),  # the request is still to come
+        ("air", None, None),
+        ("the malo", "when", "time"),
+        ("oh before us", "service", "service"),
+        ("let me be", None, "name"),
+        ("jack", None, "name"),  # the surname is still to come
+        ("i see", "yes_no", "confirmed"),
+    ):
+        assert completeness(text, expected, asked) is Completeness.LIKELY_MORE, text
+    for text, expected, asked in (
+        ("do you sell concert tickets", None, None),
+        ("no that's fine", None, None),
+        ("a filling", "service", "service"),
+        ("quarter past nine", "when", "time"),
+    ):
+        assert completeness(text, expected, asked) is not Completeness.LIKELY_MORE, text
     # A task request or a day without its time: whole, but callers usually go on.
     assert completeness("i'd like to book a check up") is Completeness.LIKELY_MORE
     assert completeness("the second of december", "when") is Completeness.LIKELY_MORE
     assert completeness("the second of december at noon", "when") is Completeness.UNKNOWN
     assert completeness("um let me see") is Completeness.INCOMPLETE
     assert completeness("well") is Completeness.INCOMPLETE  # only a hesitation so far
-    assert completeness("i'm not feeling well") is Completeness.UNKNOWN
+    assert completeness("i'm not feeling well") is not Completeness.INCOMPLETE  # "well" ends a sentence here
     assert completeness("that's wrong the first", "yes_no") is Completeness.LIKELY_MORE  # a correction under way
     assert completeness("yes", "yes_no") is Completeness.COMPLETE
-    assert completeness("yes", None) is Completeness.UNKNOWN
+    assert completeness("yes", None) is Completeness.LIKELY_MORE  # "yes ... I'd like to book": the request is to come
     assert completeness("no thank you", None) is Completeness.COMPLETE
     assert completeness("a cleaning please") is Completeness.COMPLETE
     assert completeness("oh seven seven double nine", "digits") is Completeness.INCOMPLETE

@@ -100,12 +100,30 @@ async def test_a_garbled_name_is_asked_again_with_a_repair_question(call: Call) 
     assert r.slots["name"] == "Jennifer Wood" and "Jennifer Wood" in _spoken(r)
 
 
+async def test_a_turn_is_one_round_trip_through_the_agent_channel(call: Call) -> None:
+    r = await call.say("can i book a cleaning on friday please")
+    assert call.dialogue._one_trip  # rasa_project/channels/agent.py answered; no tracker request was needed
+    assert r.intent == "book_appointment" and r.slots["service"] == "cleaning" and r.slots["date"] == "2026-11-27"
+    async with aiohttp.ClientSession() as session:
+        url = f"{RASA_URL}/webhooks/agent/webhook"
+        async with session.post(url, json={"sender": call.id, "message": "hello"}) as resp:
+            assert resp.status == 401  # it carries the caller's details: the API token is required
+
+
 async def test_an_unusable_answer_in_a_reschedule_asks_the_same_question_again(call: Call) -> None:
     await call.say("i have to rearrange my appointment")
     await call.say("it's james stewart")
     r = await call.say("a clean please")  # an answer to another question: the day of the booking is still open
     assert r.slots.get("requested_slot") == "old_date" and "Which day is your appointment on?" in _spoken(r)
     assert "come in for" not in _spoken(r)  # never the booking's service question in a reschedule
+
+
+async def test_garble_classed_as_details_starts_no_booking_and_is_counted(call: Call) -> None:
+    r = await call.say("you elephant under the stairs")  # "inform", with no task in hand and no detail in it
+    assert not r.slots.get("task") and "How can I help?" in _spoken(r) and "come in for" not in _spoken(r)
+    await call.say("purple sam and banana window")
+    r = await call.say("breen lamp over there")  # the third turn the agent could not use, however each was read
+    assert r.handoff is not None and r.handoff.reason == "misunderstood"
 
 
 async def test_garble_read_as_goodbye_does_not_hang_up(call: Call) -> None:

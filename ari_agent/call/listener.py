@@ -118,7 +118,7 @@ class Listener:
                 likely_more_end_silence_ms=config.likely_more_end_of_turn_ms,
                 complete_end_silence_ms=config.complete_end_of_turn_ms,
             ),
-            judge=lambda partial: completeness(partial, self._expected),
+            judge=lambda partial: completeness(partial, self._expected, self._asked),
         )
         self._barge = BargeInDetector(
             BargeInConfig(
@@ -132,6 +132,7 @@ class Listener:
         )
         self._utterances: asyncio.Queue[Utterance | NoInput] = asyncio.Queue()
         self._expected: str | None = None
+        self._asked: str | None = None
         self._speaking = False
         self._interruptible = False
         self._ref_levels: list[float] = []  # levels of the agent's prompt now playing, per 20 ms frame
@@ -183,10 +184,12 @@ class Listener:
         )
 
     # --- control from the session ---------------------------------------------------------------------
-    def expect(self, kind: str | None) -> None:
-        """What the caller's next turn is expected to answer (asr.expectations): for a constrained second read,
-        and for the end of turn (a whole answer may end it sooner)."""
+    def expect(self, kind: str | None, asked: str | None = None) -> None:
+        """What the caller's next turn is expected to answer (asr.expectations), and the slot asked for (None:
+        an open question): for a constrained second read, and for the end of turn (a whole answer may end it
+        sooner; a turn with nothing of the answer yet waits longer)."""
         self._expected = kind
+        self._asked = asked
         self._asr.expect(kind)
 
     def agent_started_speaking(self, interruptible: bool) -> None:

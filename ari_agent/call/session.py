@@ -338,7 +338,8 @@ class CallSession:
             if not isinstance(turn, KeyedIn):
                 self._speaker.answering(turn, self._dialogue_ms)
             if self._listener is not None:
-                self._listener.expect(expectation_for(result.slots))
+                asked = result.slots.get("requested_slot")
+                self._listener.expect(expectation_for(result.slots), asked if isinstance(asked, str) else None)
             if result.handoff is not None:
                 reply = " ".join(result.replies)
                 await self.handoff(result.handoff, say=reply or CONNECTING)

@@ -11,6 +11,7 @@ the same decisions as a live one.
 from __future__ import annotations
 
 import enum
+import itertools
 import re
 from functools import lru_cache
 
@@ -51,6 +52,32 @@ _DIGIT_WORDS = lexicon.table("digits")
 MIN_PHONE_DIGITS = 10
 # Closings that finish a turn whatever came before them.
 _FINAL_WORDS = frozenset("please thanks bye goodbye".split())
+# What an answer of each kind cannot do without: a turn that has none of it yet is not the answer, however
+# long the pause (the caller is thinking, or the recogniser has only garble so far).
+_WHEN_WORDS = (
+    _DAY_WORDS
+    | _TIME_WORDS
+    | frozenset(w for w, v in lexicon.numbers("numbers").items() if v <= 31)
+    | lexicon.words("day_parts")
+    | {"week", "earliest", "soonest", "first", "any", "anytime", "whenever", "same"}
+)
+_SERVICE_WORDS = frozenset(w for group in lexicon.groups("services").values() for p in group for w in p.split())
+_YES_NO_WORDS = lexicon.words("yes_cues") | _NO
+# An opening request says what it is about: a task, a service, a question, a person, a problem, a goodbye.
+_QUESTION_STARTS = frozenset(
+    "what what's when where where's how how's which who why do does did can could is are will would may".split()
+)
+_REQUEST_WORDS = (
+    _TASK_WORDS
+    | _SERVICE_WORDS
+    | lexicon.words("urgent_words")
+    | lexicon.words("bye_sounds")
+    | lexicon.words("thanks")
+    | frozenset("person human someone somebody reception receptionist operator staff speak talk".split())
+    | frozenset("open close closed hours address located where price cost much".split())
+    | {"no", "nope", "nah"}
+)
+_NOT_CONTENT = _HESITATIONS | lexicon.words("not_names") | lexicon.words("name_hesitations")
 _WORD = re.compile(r"[a-z']+")
 
 
@@ -66,9 +93,39 @@ def _spoken_digits(words: list[str]) -> int:
     return count
 
 
+_HOURS = frozenset(w for w, v in lexicon.numbers("numbers").items() if 1 <= v <= 12)
+
+
+def _says_time(words: list[str]) -> bool:
+    """A time of day: "half past", "noon", "pm", or an hour after "at" ("monday at ten")."""
+    return bool(set(words) & _TIME_WORDS) or any(
+        a in ("at", "around", "about", "by") and b in _HOURS for a, b in itertools.pairwise(words)
+    )
+
+
+def holds_answer(words: list[str], expected: str | None, asked: str | None) -> bool:
+    """Whether the words so far hold something of the answer asked for: the `expected` kind (asr.expectations),
+    or for the questions without a kind, the `asked` slot ("name") or the open question (None)."""
+    present = set(words)
+    if expected == "when":
+        return bool(present & _WHEN_WORDS)
+    if expected == "service":
+        return bool(present & (_SERVICE_WORDS | _WHEN_WORDS))
+    if expected == "yes_no":
+        return bool(present & _YES_NO_WORDS)
+    if expected is not None:
+        return True
+    if asked == "name":
+        return sum(w not in _NOT_CONTENT for w in words) >= 2  # first name and surname
+    if asked is None:
+        return bool(present & _REQUEST_WORDS) or words[0] in _QUESTION_STARTS
+    return True
+
+
 @lru_cache(maxsize=2048)
-def completeness(partial: str, expected: str | None = None) -> Completeness:
-    """How complete the turn `partial` is, given the kind of answer expected (asr.expectations kinds)."""
+def completeness(partial: str, expected: str | None = None, asked: str | None = None) -> Completeness:
+    """How complete the turn `partial` is, given the kind of answer expected (asr.expectations kinds) and the
+    slot asked for (None: an open question such as the greeting's)."""
     words = _WORD.findall(partial.lower().replace("’", "'"))
     if not words:
         return Completeness.UNKNOWN
@@ -93,8 +150,10 @@ def completeness(partial: str, expected: str | None = None) -> Completeness:
     present = set(words)
     if expected is None and present & _TASK_WORDS:
         return Completeness.LIKELY_MORE  # "I need to cancel my appointment on the third ... the name is ..."
-    if expected == "when" and present & _DAY_WORDS and not present & _TIME_WORDS:
+    if expected == "when" and present & _DAY_WORDS and not _says_time(words):
         return Completeness.LIKELY_MORE  # "the second of December ... twelve noon please"
+    if not holds_answer(words, expected, asked):
+        return Completeness.LIKELY_MORE  # "this is Robert Taylor ...", a garbled "hmm ..." before the time
     return Completeness.UNKNOWN
 
 

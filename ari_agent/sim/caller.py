@@ -47,6 +47,7 @@ class SimulatedCaller:
         context: str = "ari-agent-incoming",
         exten: str = "100",
         caller_id: str = '"Demo Caller" <+15551230000>',
+        agent_app: str | None = None,
     ) -> None:
         # One Stasis app per caller: ARI gives an app's events to one WebSocket only, so concurrent simulated
         # callers sharing a name would steal each other's events.
@@ -56,6 +57,9 @@ class SimulatedCaller:
         self._context = context
         self._exten = exten
         self._caller_id = caller_id
+        # The agent's Stasis app, when it is not the dialplan's ARI_APP: a benchmark's own agent runs beside
+        # the one `make up` started without either taking the other's calls.
+        self._agent_app = agent_app
         self.channel_id = f"sim-{uuid.uuid4().hex[:12]}"
         self.call_id: str | None = None
         self._agent_events: asyncio.Queue[CallEvent] = asyncio.Queue()
@@ -102,6 +106,7 @@ class SimulatedCaller:
             app=self.app,
             channel_id=self.channel_id,
             caller_id=self._caller_id,
+            variables={"ARI_APP": self._agent_app} if self._agent_app else None,
         )
         async with asyncio.timeout(timeout):
             while True:

@@ -19,7 +19,7 @@ import psycopg
 import yaml
 from components.cues import says_yes, yes_or_no
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from . import calendar
@@ -333,12 +333,16 @@ class ActionStartTask(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         # Details without a task verb continue the task in hand ("it's on December the eighth" after "I can't
         # find a booking" is still the reschedule); only a task intent starts another.
+        found = extract_details(tracker, None)
+        if intent == "inform" and not tracker.get_slot("task") and not found:
+            # "Details" with no task in hand and no detail in them: garble the classifier had to put somewhere.
+            # Asked again, never taken as a booking to start.
+            return [FollowupAction("action_fallback")]
         task = TASK_BY_INTENT.get(intent or "") or tracker.get_slot("task") or "book"
         events: list[EventType] = [SlotSet("task", task)]
         if tracker.get_slot("task") != task or tracker.get_slot("booking_ref"):
             events += [SlotSet(slot, None) for slot in TASK_STATE]
         # The form validates these at activation, so "a cleaning on Friday" fills two slots at once.
-        found = extract_details(tracker, None)
         if "service" in found and task == "book":
             events.append(SlotSet("service", found["service"]))
         if "name" in found:
@@ -483,11 +487,11 @@ class ValidateAppointmentForm(Action):
         return [SlotSet("unanswered", float(count)), SlotSet("requested_slot", tracker.get_slot("requested_slot"))]
 
     def _misunderstood(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-        if _consecutive_intents(tracker, "nlu_fallback") >= POLICY["max_misunderstandings"]:
+        if too_often_misunderstood(tracker):
             return handoff(dispatcher, "misunderstood", "I'm sorry, I'm having trouble understanding. "
                                                         "Let me put you through to a member of our team.")
         dispatcher.utter_message(text="Sorry, I didn't quite catch that.")
-        return [SlotSet("requested_slot", tracker.get_slot("requested_slot"))]
+        return [SlotSet("requested_slot", tracker.get_slot("requested_slot")), _one_more_unanswered(tracker)]
 
     async def _check(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      values: dict[str, Any]) -> list[EventType]:
@@ -735,9 +739,24 @@ def says_goodbye(text: str) -> bool:
     return bool(set(t.split()) & _BYE_WORDS) or any(phrase in t for phrase in _CLOSINGS)
 
 
+def _one_more_unanswered(tracker: Tracker) -> SlotSet:
+    return SlotSet("unanswered", float(int(tracker.get_slot("unanswered") or 0) + 1))
+
+
+def too_often_misunderstood(tracker: Tracker) -> bool:
+    """Whether this turn, not understood either, is one too many: the second misunderstanding in a row, or the
+    third turn of the task the agent could not use, whichever way it was not understood (garble, an answer to
+    no question, a goodbye without a word of leaving)."""
+    return (_consecutive_intents(tracker, "nlu_fallback") >= POLICY["max_misunderstandings"]
+            or int(tracker.get_slot("unanswered") or 0) + 1 >= POLICY.get("max_unanswered", 3))
+
+
 def _not_sure(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Ask, and forget the turn so the conversation continues from where it was; inside a task that is the
-    question still open."""
+    question still open. The turn is still counted (after the revert, so the count stays)."""
+    if too_often_misunderstood(tracker):
+        return handoff(dispatcher, "misunderstood", "I'm sorry, I'm having trouble understanding. "
+                                                    "Let me put you through to a member of our team.")
     requested = tracker.get_slot("requested_slot")
     if tracker.active_loop_name == FORM and requested:
         question = prompt_for(requested, tracker).removeprefix("Sorry, ")
@@ -745,7 +764,7 @@ def _not_sure(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventT
     else:
         question = "How can I help?"
     dispatcher.utter_message(text=f"Sorry, I'm not sure what you mean. {question}")
-    return [UserUtteranceReverted()]
+    return [UserUtteranceReverted(), _one_more_unanswered(tracker)]
 
 
 class ActionFallback(Action):
@@ -760,11 +779,11 @@ class ActionFallback(Action):
         if intent != "nlu_fallback":
             # Understood, but no rule fits here (a stray "yes").
             return _not_sure(dispatcher, tracker)
-        if _consecutive_intents(tracker, "nlu_fallback") >= POLICY["max_misunderstandings"]:
+        if too_often_misunderstood(tracker):
             return handoff(dispatcher, "misunderstood", "I'm sorry, I'm having trouble understanding. "
                                                         "Let me put you through to a member of our team.")
         dispatcher.utter_message(text="Sorry, I didn't catch that. Could you say it another way?")
-        return []
+        return [_one_more_unanswered(tracker)]
 
 
 class ActionRepeat(Action):
