@@ -111,11 +111,11 @@ class CallSettings:
     fast_end_of_turn_ms: int = 350
     # A pause after words that cannot end a sentence ("... for", "... and", half a phone number) ends the turn
     # only after this much silence; a whole answer to the question asked ("yes please") after this little.
-    hold_end_of_turn_ms: int = 1200
+    hold_end_of_turn_ms: int = 1300
     # Measured: synthetic voices pause up to 300 ms at the comma of "Yes, cancel it", so a whole yes/no ends
     # the turn no sooner than a settled partial does (350); a shorter wait cut "cancel it" off as a new turn.
     # ... after a whole phrase callers usually continue (a task request, a day without a time).
-    likely_more_end_of_turn_ms: int = 1000
+    likely_more_end_of_turn_ms: int = 1300
     complete_end_of_turn_ms: int = 350
     min_speech_ms: int = 120
     barge_in_ms: int = 200

@@ -261,12 +261,12 @@ def _judged(expected: str | None = None) -> Endpointer:
 
 def test_a_pause_after_an_unfinished_sentence_does_not_end_the_turn() -> None:
     ep = _judged()
-    flags = timeline((S, 1500), (Q, 900), (S, 700), (Q, 1000))
+    flags = timeline((S, 1500), (Q, 900), (S, 700), (Q, 1500))
     events = run(ep, flags, {40: "i'd like to book a check up for", 140: "i'd like to book a check up for monday"})
     assert [e.type for e in events] == [EndpointEventType.SPEECH_START, EndpointEventType.END_OF_TURN]
     end = events[-1]
     assert end.speech_end_ms == 3100  # the whole sentence, across the 900 ms pause
-    assert end.endpoint_wait_ms == 1000  # a task request: callers often add a time, so the longer wait
+    assert end.endpoint_wait_ms == 1300  # a task request: callers often add a time, so the longer wait
 
 
 def test_without_the_words_the_same_pause_ends_the_turn() -> None:
@@ -280,7 +280,7 @@ def test_an_unfinished_sentence_still_ends_after_the_hold() -> None:
     ep = _judged()
     events = run(ep, timeline((S, 1000), (Q, 2000)), {30: "i'd like an appointment on"})
     assert events[-1].type is EndpointEventType.END_OF_TURN
-    assert events[-1].endpoint_wait_ms == 1200
+    assert events[-1].endpoint_wait_ms == 1300
 
 
 def test_a_whole_answer_ends_the_turn_at_the_configured_wait() -> None:

@@ -41,8 +41,8 @@ class ListenerConfig:
 
     end_of_turn_ms: int = 600
     fast_end_of_turn_ms: int = 350  # once the recogniser's partial result has settled
-    hold_end_of_turn_ms: int = 1200  # after words that cannot end a sentence (media.turn_end)
-    likely_more_end_of_turn_ms: int = 1000  # after a task request or a day without its time
+    hold_end_of_turn_ms: int = 1300  # after words that cannot end a sentence (media.turn_end)
+    likely_more_end_of_turn_ms: int = 1300  # after a task request or a day without its time
     complete_end_of_turn_ms: int = 350  # after a whole answer to the question asked
     min_speech_ms: int = 120
     barge_in_ms: int = 200

@@ -48,9 +48,9 @@ class EndpointConfig:
     no_input_ms: int = 6000
     # When the words so far cannot end a sentence ("... for", "... and", half a phone number): a pause this
     # long is still inside the turn. Real callers pause 0.5-1.0 s mid-sentence.
-    hold_end_silence_ms: int = 1200
+    hold_end_silence_ms: int = 1300
     # When the words so far are whole but callers usually go on (a task request, a day without its time).
-    likely_more_end_silence_ms: int = 1000
+    likely_more_end_silence_ms: int = 1300
     # When the words so far are a whole answer to the question asked ("yes", "no thanks"), once settled.
     complete_end_silence_ms: int = 350
 
@@ -150,7 +150,15 @@ class Endpointer:
         """Trailing silence that ends the turn now, from what the words so far say."""
         cfg = self.config
         stable = self._partial != "" and now - self._partial_changed_ms >= cfg.partial_stable_ms
-        verdict = self.judge(self._partial) if self.judge is not None and self._partial else Completeness.UNKNOWN
+        if self.judge is None:
+            verdict = Completeness.UNKNOWN
+        elif self._partial:
+            verdict = self.judge(self._partial)
+        else:
+            # Speech, but no word yet: the recogniser has not caught up (a busy machine, a noisy line) or could
+            # spell nothing so far. Nothing of an answer has been heard: measured, ending such turns after the
+            # usual silence cut pausing callers off after their first words.
+            verdict = Completeness.LIKELY_MORE
         if verdict is Completeness.INCOMPLETE:
             return max(cfg.hold_end_silence_ms, cfg.end_silence_ms)
         if verdict is Completeness.LIKELY_MORE:

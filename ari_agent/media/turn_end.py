@@ -61,7 +61,11 @@ _WHEN_WORDS = (
     | lexicon.words("day_parts")
     | {"week", "earliest", "soonest", "first", "any", "anytime", "whenever", "same"}
 )
-_SERVICE_WORDS = frozenset(w for group in lexicon.groups("services").values() for p in group for w in p.split())
+_NOT_CONTENT = _HESITATIONS | lexicon.words("not_names") | lexicon.words("name_hesitations")
+# The words of the service phrases that say something alone ("check" of "check up", not its "up"; "tooth").
+_SERVICE_WORDS = frozenset(
+    w for group in lexicon.groups("services").values() for p in group for w in p.split()
+) - _NOT_CONTENT - HANGING_WORDS - {"up"}
 _YES_NO_WORDS = lexicon.words("yes_cues") | _NO
 # An opening request says what it is about: a task, a service, a question, a person, a problem, a goodbye.
 _QUESTION_STARTS = frozenset(
@@ -77,7 +81,6 @@ _REQUEST_WORDS = (
     | frozenset("open close closed hours address located where price cost much".split())
     | {"no", "nope", "nah"}
 )
-_NOT_CONTENT = _HESITATIONS | lexicon.words("not_names") | lexicon.words("name_hesitations")
 _WORD = re.compile(r"[a-z']+")
 
 
