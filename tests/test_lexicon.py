@@ -80,6 +80,18 @@ def test_the_nlu_lookup_knows_every_service_name() -> None:
     assert not missing, f"add to the service lookup in rasa_project/data/nlu.yml: {missing}"
 
 
+def test_every_request_for_a_person_in_the_training_data_names_one() -> None:
+    """A request_human without a handoff cue is taken for garble (cues.context_intent): no real request may lack one."""
+    nlu = yaml.safe_load((RASA_PROJECT / "data" / "nlu.yml").read_text())
+    block = next(item for item in nlu["nlu"] if item.get("intent") == "request_human")
+    examples = [line.strip("- ").strip() for line in block["examples"].splitlines() if line.strip()]
+    cues_known = lexicon.words("handoff_cues")
+    missing = [e for e in examples if not set(cues.tokens(e)) & cues_known]
+    assert not missing, f"add a word of these to handoff_cues in ari_agent/lexicon.yml: {missing}"
+    assert cues.context_intent("an agenda luck please", "request_human", "time") == "nlu_fallback"
+    assert cues.context_intent("can i speak to someone please", "request_human", "time") is None
+
+
 def test_a_bare_yes_in_the_file_is_an_error(tmp_path: Path) -> None:
     from ari_agent.lexicon import _check_strings
 

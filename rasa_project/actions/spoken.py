@@ -330,11 +330,19 @@ def parse_phone(text: str) -> str | None:
     """
     digits: list[str] = []
     repeat = 1
-    for word in re.findall(r"[a-z]+|\d", text.lower()):
+    words = re.findall(r"[a-z]+|\d", text.lower())
+
+    def is_digit(word: str) -> bool:
+        return word.isdigit() or word in _DIGIT_WORDS or word in _REPEATS
+
+    for i, word in enumerate(words):
         if word in _REPEATS:
             repeat = _REPEATS[word]
             continue
         digit = word if word.isdigit() else _DIGIT_WORDS.get(word)
+        if digit is None and 0 < i < len(words) - 1 and is_digit(words[i - 1]) and is_digit(words[i + 1]):
+            # Inside a run of digits, "eight to five" is eight two five: the small model's digit homophones.
+            digit = _DIGIT_WORDS.get(_HOUR_SOUND_ALIKES.get(word, ""))
         if digit is not None:
             digits.append(digit * repeat)
         repeat = 1

@@ -238,6 +238,10 @@ def context_intent(text: str, intent: str | None, requested: str | None) -> str 
         return "repeat"  # "sorry, could you say that again?" is not frustration
     if intent in _UNSURE | {"inform"} and present & _SPEAK and present & _PEOPLE:
         return "request_human"  # "is there somebody I can speak to?"
+    if intent == "request_human" and not present & HANDOFF_CUES:
+        return DEFAULT_FALLBACK  # garble read as a request for a person: asked again, not handed over
+    if intent == "out_of_scope" and names_a_value(words):
+        return "inform"  # a day, a time, a service or a number is this line's business, garbled or not
     if requested == "confirmed":
         if agrees(text):
             return "affirm"
@@ -274,6 +278,7 @@ _NOTHING_MORE = re.compile(r"\b(?:nothing else|nothing more|that's all|that is a
 _UNSURE = frozenset({DEFAULT_FALLBACK, "out_of_scope"})
 _BOOKING_WORDS = frozenset("book booking appointment come see".split())
 URGENT_WORDS = lexicon.words("urgent_words")
+HANDOFF_CUES = lexicon.words("handoff_cues")
 
 
 def _leads_with_no(words: list[str]) -> bool:
