@@ -230,6 +230,7 @@ def test_completeness_reads_the_words_so_far() -> None:
         assert completeness(text, expected, asked) is Completeness.LIKELY_MORE, text
     for text, expected, asked in (
         ("do you sell concert tickets", None, None),
+        ("hello can i begin to see the dentist", None, None),  # a question after the greeting
         ("no that's fine", None, None),
         ("a filling", "service", "service"),
         ("quarter past nine", "when", "time"),

@@ -61,6 +61,7 @@ _WHEN_WORDS = (
     | lexicon.words("day_parts")
     | {"week", "earliest", "soonest", "first", "any", "anytime", "whenever", "same"}
 )
+_GREETINGS = _HESITATIONS | frozenset("hi hello hey hiya morning afternoon evening good there yes yeah ok okay".split())
 _NOT_CONTENT = _HESITATIONS | lexicon.words("not_names") | lexicon.words("name_hesitations")
 # The words of the service phrases that say something alone ("check" of "check up", not its "up"; "tooth").
 _SERVICE_WORDS = frozenset(
@@ -121,7 +122,8 @@ def holds_answer(words: list[str], expected: str | None, asked: str | None) -> b
     if asked == "name":
         return sum(w not in _NOT_CONTENT for w in words) >= 2  # first name and surname
     if asked is None:
-        return bool(present & _REQUEST_WORDS) or words[0] in _QUESTION_STARTS
+        opening = [w for w in words if w not in _GREETINGS]
+        return bool(present & _REQUEST_WORDS) or bool(opening and opening[0] in _QUESTION_STARTS)
     return True
 
 
