@@ -38,7 +38,8 @@ README = ROOT / "README.md"
 
 SLOTS = [
     f"{day} at {time}"
-    for day in ("Next Wednesday", "Next Thursday", "Next Friday")
+    # 30 slots: the warm-up, the single calls and 20 concurrent ones each book a slot of their own.
+    for day in ("Next Monday", "Next Tuesday", "Next Wednesday", "Next Thursday", "Next Friday")
     for time in (
         "nine in the morning",
         "ten in the morning",

@@ -41,8 +41,7 @@ else
     fi
     endpoints="$RUN_DIR/rasa-endpoints.yml"
     printf 'action_endpoint:\n  url: "http://127.0.0.1:%s/webhook"\n' "$ACTIONS_PORT" > "$endpoints"
-    (cd "$REPO_ROOT/rasa_project" && ARI_AGENT_RASA_TOKEN="$RASA_TOKEN" exec setsid "$RASA_VENV/bin/rasa" run \
-        --enable-api --auth-token "$RASA_TOKEN" \
+    (cd "$REPO_ROOT/rasa_project" && exec setsid "$RASA_VENV/bin/rasa" run --enable-api --auth-token "$RASA_TOKEN" \
         --interface 127.0.0.1 --port "$RASA_PORT" --model "$model" --endpoints "$endpoints" \
         --credentials credentials.yml > "$RUN_DIR/rasa.log" 2>&1) &
     echo $! > "$RUN_DIR/rasa.pid"

@@ -522,8 +522,8 @@ async def test_every_request_carries_the_auth_token() -> None:
         seen.append(request.query.get("token"))
         if request.query.get("token") != "tok":
             return web.json_response({"message": "unauthorized"}, status=401)
-        if request.path.endswith("/agent/webhook"):
-            return web.json_response({"messages": [{"text": "Hello"}], "slots": {}, "latest_message": {}})
+        if request.path.endswith("/webhook"):
+            return web.json_response([{"text": "Hello"}])
         return web.json_response({"slots": {}, "events": [], "latest_message": {}, "model_file": "m"})
 
     app = web.Application()
@@ -545,35 +545,3 @@ async def test_every_request_carries_the_auth_token() -> None:
     finally:
         await server.close()
 
-
-async def test_a_rasa_without_the_agent_channel_is_asked_the_rest_way() -> None:
-    """An admin's own Rasa may lack rasa_project/channels/agent.py: 404 there, then webhook + tracker per turn."""
-    from aiohttp import web
-    from aiohttp.test_utils import TestServer
-
-    paths: list[str] = []
-
-    async def anything(request: web.Request) -> web.Response:
-        paths.append(request.path)
-        if request.path.endswith("/agent/webhook"):
-            return web.json_response({"message": "not found"}, status=404)
-        if request.path.endswith("/rest/webhook"):
-            return web.json_response([{"text": "Which day suits you?"}])
-        events = [{"event": "user", "parse_data": {"intent": {"name": "book_appointment", "confidence": 0.9}}}]
-        return web.json_response({"slots": {"task": "book", "requested_slot": "date"}, "events": events})
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", anything)
-    server = TestServer(app)
-    await server.start_server()
-    try:
-        rasa = RasaDialogue(str(server.make_url("")).rstrip("/"))
-        for _ in range(2):
-            result = await rasa.send("c", "i'd like to book")
-            assert result.replies == ["Which day suits you?"] and result.intent == "book_appointment"
-            assert result.slots["requested_slot"] == "date"
-        await rasa.close()
-        assert sum(p.endswith("/agent/webhook") for p in paths) == 1  # asked once, then never again
-        assert sum(p.endswith("/rest/webhook") for p in paths) == 2
-    finally:
-        await server.close()

@@ -100,16 +100,6 @@ async def test_a_garbled_name_is_asked_again_with_a_repair_question(call: Call) 
     assert r.slots["name"] == "Jennifer Wood" and "Jennifer Wood" in _spoken(r)
 
 
-async def test_a_turn_is_one_round_trip_through_the_agent_channel(call: Call) -> None:
-    r = await call.say("can i book a cleaning on friday please")
-    assert call.dialogue._one_trip  # rasa_project/channels/agent.py answered; no tracker request was needed
-    assert r.intent == "book_appointment" and r.slots["service"] == "cleaning" and r.slots["date"] == "2026-11-27"
-    async with aiohttp.ClientSession() as session:
-        url = f"{RASA_URL}/webhooks/agent/webhook"
-        async with session.post(url, json={"sender": call.id, "message": "hello"}) as resp:
-            assert resp.status == 401  # it carries the caller's details: the API token is required
-
-
 async def test_an_unusable_answer_in_a_reschedule_asks_the_same_question_again(call: Call) -> None:
     await call.say("i have to rearrange my appointment")
     await call.say("it's james stewart")

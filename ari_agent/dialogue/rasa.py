@@ -158,9 +158,6 @@ class RasaDialogue:
         self._scope = scope
         # conversation -> the slot the bot's last turn asked for, sent with the next turn (metadata).
         self._requested: dict[str, str] = {}
-        # The project's own channel (rasa_project/channels/agent.py) answers a turn with its slots in one round
-        # trip; a Rasa without it (404) is asked the REST way: the webhook, then the tracker.
-        self._one_trip = True
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -171,15 +168,10 @@ class RasaDialogue:
     def _conv_url(self, conversation_id: str, tail: str) -> str:
         return f"{self._base}/conversations/{quote(conversation_id, safe='')}/{tail}"
 
-    async def _request(
-        self, method: str, url: str, conversation_id: str, *, missing_ok: bool = False, **kwargs: Any
-    ) -> Any:
-        """One request; None for a 404 when `missing_ok`."""
+    async def _request(self, method: str, url: str, conversation_id: str, **kwargs: Any) -> Any:
         try:
             async with asyncio.timeout(self._timeout):
                 async with self._http().request(method, url, params=self._params, **kwargs) as resp:
-                    if resp.status == 404 and missing_ok:
-                        return None
                     if resp.status >= 400:
                         body = (await resp.text())[:200]
                         if resp.status == 401:
@@ -224,24 +216,15 @@ class RasaDialogue:
         if hint is not None:
             # Read by the form validation (rasa_project/actions): a fallback for the value it asked for.
             metadata["asr_hint"] = hint.as_dict()
-        message = {"sender": conversation_id, "message": text, "metadata": metadata}
-        turn = None
-        if self._one_trip:
-            turn = await self._request(
-                "POST", f"{self._base}/webhooks/agent/webhook", conversation_id, missing_ok=True, json=message
-            )
-            if turn is None:
-                _LOGGER.warning(
-                    "rasa has no agent channel (rasa_project/credentials.yml): two requests per turn from now on"
-                )
-                self._one_trip = False
-        if turn is not None:
-            replies, tracker = (turn.get("messages"), turn) if isinstance(turn, dict) else (None, None)
-        else:
-            replies = await self._request("POST", f"{self._base}/webhooks/rest/webhook", conversation_id, json=message)
-            tracker = await self._request(
-                "GET", self._conv_url(conversation_id, "tracker?include_events=AFTER_RESTART"), conversation_id
-            )
+        replies = await self._request(
+            "POST",
+            f"{self._base}/webhooks/rest/webhook",
+            conversation_id,
+            json={"sender": conversation_id, "message": text, "metadata": metadata},
+        )
+        tracker = await self._request(
+            "GET", self._conv_url(conversation_id, "tracker?include_events=AFTER_RESTART"), conversation_id
+        )
         if not isinstance(replies, list) or not isinstance(tracker, dict):
             raise DialogueError("dialogue-failed", "unexpected reply shape from rasa")
         if not replies:

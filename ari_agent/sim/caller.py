@@ -101,13 +101,11 @@ class SimulatedCaller:
 
     async def dial(self, timeout: float = 15.0) -> str:
         """Place the call; returns the agent's call id once the agent has adopted it."""
-        await self._ari.originate(
-            f"Local/{self._exten}@{self._context}",
-            app=self.app,
-            channel_id=self.channel_id,
-            caller_id=self._caller_id,
-            variables={"ARI_APP": self._agent_app} if self._agent_app else None,
-        )
+        # With an agent app of its own, the call goes straight into it (asterisk_conf: ari-agent-sim-app).
+        endpoint = f"Local/{self._exten}@{self._context}"
+        if self._agent_app:
+            endpoint = f"Local/{self._agent_app}@ari-agent-sim-app"
+        await self._ari.originate(endpoint, app=self.app, channel_id=self.channel_id, caller_id=self._caller_id)
         async with asyncio.timeout(timeout):
             while True:
                 event = await self._own_events.get()
