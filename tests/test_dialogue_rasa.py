@@ -464,6 +464,7 @@ def test_names_volunteered_out_of_order_need_an_explicit_form(said: str, name: s
         # A day named in a turn classed out of scope is this line's business, misheard: never "can't help".
         ("i said on friday the floor that news", "out_of_scope", "confirmed", "inform"),
         ("do you sell concert tickets", "out_of_scope", None, None),
+        ("what's the weather going to be like tomorrow", "out_of_scope", None, None),
         # A request for a person names one; garble classed as one is asked again.
         ("an agenda luck please", "request_human", "time", "nlu_fallback"),
         ("put me through to reception", "request_human", None, None),

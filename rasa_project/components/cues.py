@@ -240,8 +240,10 @@ def context_intent(text: str, intent: str | None, requested: str | None) -> str 
         return "request_human"  # "is there somebody I can speak to?"
     if intent == "request_human" and not present & HANDOFF_CUES:
         return DEFAULT_FALLBACK  # garble read as a request for a person: asked again, not handed over
-    if intent == "out_of_scope" and names_a_value(words):
-        return "inform"  # a day, a time, a service or a number is this line's business, garbled or not
+    if intent == "out_of_scope" and requested is not None and names_a_value(words):
+        # Mid-task, a day, a time, a service or a number is an answer to this line's question, misheard ("i said
+        # on friday the floor"); as an opening, "what's the weather like tomorrow" is still out of scope.
+        return "inform"
     if requested == "confirmed":
         if agrees(text):
             return "affirm"
