@@ -465,6 +465,9 @@ def test_names_volunteered_out_of_order_need_an_explicit_form(said: str, name: s
         ("i said on friday the floor that news", "out_of_scope", "confirmed", "inform"),
         ("do you sell concert tickets", "out_of_scope", None, None),
         ("what's the weather going to be like tomorrow", "out_of_scope", None, None),
+        ("i will know i need to feel i'm done on tuesday to thirty pm", "out_of_scope", None, "book_appointment"),
+        ("i don't care about you second my face is all swollen", "out_of_scope", None, "report_urgent"),
+        ("i'd like to book a table for two on friday", "out_of_scope", None, None),
         # A request for a person names one; garble classed as one is asked again.
         ("an agenda luck please", "request_human", "time", "nlu_fallback"),
         ("put me through to reception", "request_human", None, None),

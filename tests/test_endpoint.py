@@ -242,6 +242,8 @@ def test_completeness_reads_the_words_so_far() -> None:
     assert completeness("the second of december at noon", "when") is Completeness.UNKNOWN
     assert completeness("um let me see") is Completeness.INCOMPLETE
     assert completeness("well") is Completeness.INCOMPLETE  # only a hesitation so far
+    assert completeness("can i book for next tuesday so") is Completeness.INCOMPLETE  # a filler before the time
+    assert completeness("yes i think so", "yes_no") is not Completeness.INCOMPLETE
     assert completeness("i'm not feeling well") is not Completeness.INCOMPLETE  # "well" ends a sentence here
     assert completeness("that's wrong the first", "yes_no") is Completeness.LIKELY_MORE  # a correction under way
     assert completeness("yes", "yes_no") is Completeness.COMPLETE

@@ -50,6 +50,8 @@ _TIME_WORDS = frozenset("o'clock half quarter thirty fifteen noon midday morning
 _TENS = frozenset("twenty thirty forty fifty".split())
 _DIGIT_WORDS = lexicon.table("digits")
 MIN_PHONE_DIGITS = 10
+# "so" ends a sentence after these ("I think so"); after anything else it is a filler before more.
+_SO_ENDS = frozenset("think hope guess suppose believe said do don't not and".split())
 # Closings that finish a turn whatever came before them.
 _FINAL_WORDS = frozenset("please thanks bye goodbye".split())
 # What an answer of each kind cannot do without: a turn that has none of it yet is not the answer, however
@@ -137,6 +139,8 @@ def completeness(partial: str, expected: str | None = None, asked: str | None = 
     last = words[-1]
     if last in HANGING_WORDS or last in _TENS or " ".join(words).endswith(_HESITATION_ENDINGS):
         return Completeness.INCOMPLETE
+    if last == "so" and len(words) > 1 and words[-2] not in _SO_ENDS:
+        return Completeness.INCOMPLETE  # "next tuesday so ... at two thirty", but "I think so"
     if all(w in _HESITATIONS for w in words):
         return Completeness.INCOMPLETE  # "well ...": nothing said yet
     if expected == "digits":

@@ -240,6 +240,17 @@ def context_intent(text: str, intent: str | None, requested: str | None) -> str 
         return "request_human"  # "is there somebody I can speak to?"
     if intent == "request_human" and not present & HANDOFF_CUES:
         return DEFAULT_FALLBACK  # garble read as a request for a person: asked again, not handed over
+    if intent == "out_of_scope" and requested is None:
+        # An opening the classifier put out of scope that names a symptom is dental trouble; one that names a
+        # service, or a day and a time, without asking a question is a booking request, misheard ("i need to
+        # feel i'm done on tuesday two thirty pm"). "What's the weather like tomorrow?" stays out of scope.
+        if present & URGENT_WORDS:
+            return "report_urgent"
+        joined = " ".join(words)
+        timed = bool(_TIME_PHRASE.search(joined)) or bool(present & _TIME_CUES)
+        booking = bool(present & SERVICE_CUES) or (bool(present & _DAYS) and timed)
+        if booking and _lead(words) not in _QUESTION_LEADS:
+            return "book_appointment"
     if intent == "out_of_scope" and requested is not None and names_a_value(words):
         # Mid-task, a day, a time, a service or a number is an answer to this line's question, misheard ("i said
         # on friday the floor"); as an opening, "what's the weather like tomorrow" is still out of scope.
@@ -280,6 +291,11 @@ _NOTHING_MORE = re.compile(r"\b(?:nothing else|nothing more|that's all|that is a
 _UNSURE = frozenset({DEFAULT_FALLBACK, "out_of_scope"})
 _BOOKING_WORDS = frozenset("book booking appointment come see".split())
 URGENT_WORDS = lexicon.words("urgent_words")
+_TIME_CUES = frozenset("am pm o'clock noon midday morning afternoon evening".split())
+_DAYS = lexicon.words("weekdays") | lexicon.words("months") | {"today", "tomorrow"}
+_QUESTION_LEADS = frozenset(
+    "what what's when where where's how how's which who why do does did can could is are will would".split()
+)
 HANDOFF_CUES = lexicon.words("handoff_cues")
 
 
