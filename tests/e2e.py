@@ -85,12 +85,19 @@ async def running_agent(settings: Settings, **kwargs: Any) -> AsyncIterator[tupl
 
 
 async def place_call(
-    agent: Agent, recorder: EventRecorder, script: dict[str, Any], *, timeout: float = 150.0
+    agent: Agent, recorder: EventRecorder, script: dict[str, Any], *, timeout: float = 150.0, own_app: bool = False
 ) -> CallRun:
-    """Dial the agent through Asterisk and play the script's caller turns."""
+    """Dial the agent through Asterisk and play the script's caller turns; `own_app`: straight into the agent's
+    Stasis app rather than through extension 100."""
     settings = agent.settings
     turns = await script_to_turns(script, CallerVoice(settings))
-    async with SimulatedCaller(settings.ari.url, settings.ari.username, settings.ari.password, agent.bus) as caller:
+    async with SimulatedCaller(
+        settings.ari.url,
+        settings.ari.username,
+        settings.ari.password,
+        agent.bus,
+        agent_app=settings.ari.app if own_app else None,
+    ) as caller:
         call_id = await caller.dial()
         async with asyncio.timeout(timeout):
             await caller.run_turns(turns, end_timeout=timeout)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import re
+import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -111,6 +112,16 @@ async def test_caller_asking_for_a_human_lands_in_the_queue_with_context() -> No
     assert line["transcript_url"].endswith(f"/calls/{run.call_id}")
     assert line["summary"] and "requested" in line["summary"]
     assert "15551230000" in line["caller"]
+
+
+async def test_an_agent_under_an_app_of_its_own_takes_only_its_calls() -> None:
+    """make bench runs its own agent beside the one `make up` started: neither may take the other's calls."""
+    base = stack_settings()
+    own = dataclasses.replace(base, ari=dataclasses.replace(base.ari, app=f"ari-agent-test-{uuid.uuid4().hex[:6]}"))
+    async with running_agent(base) as (_, beside), running_agent(own) as (agent, recorder):
+        run = await place_call(agent, recorder, say("Can I speak to a real person please?"), own_app=True)
+    assert run.ended.data["outcome"] == "handoff" and run.ended.data["handoff_reason"] == "requested"
+    assert not [e for e in beside.events if e.type is EventType.CALL_STARTED]
 
 
 async def test_silent_caller_is_reprompted_then_handed_off() -> None:

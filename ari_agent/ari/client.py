@@ -170,17 +170,9 @@ class AriClient:
         return parse_channel(data)
 
     async def originate(
-        self,
-        endpoint: str,
-        *,
-        app: str,
-        channel_id: str,
-        app_args: str = "",
-        caller_id: str = "",
-        variables: dict[str, str] | None = None,
+        self, endpoint: str, *, app: str, channel_id: str, app_args: str = "", caller_id: str = ""
     ) -> Channel:
-        """Originate a channel into a Stasis app (used by test callers and the demo). `variables` are set on
-        the new channel (a Local channel copies them to its other half, where the dialplan runs)."""
+        """Originate a channel into a Stasis app (used by test callers and the demo)."""
         data = await self.request(
             "POST",
             "/channels",
@@ -191,7 +183,6 @@ class AriClient:
                 "channelId": channel_id,
                 "callerId": caller_id or None,
             },
-            {"variables": variables} if variables else None,
         )
         return parse_channel(data)
 

@@ -57,7 +57,7 @@ class SimulatedCaller:
         self._context = context
         self._exten = exten
         self._caller_id = caller_id
-        # The agent's Stasis app, when it is not the dialplan's ARI_APP: a benchmark's own agent runs beside
+        # The agent's Stasis app, when it is not the one extension 100 enters: a benchmark's own agent runs beside
         # the one `make up` started without either taking the other's calls.
         self._agent_app = agent_app
         self.channel_id = f"sim-{uuid.uuid4().hex[:12]}"
