@@ -512,7 +512,7 @@ class ValidateAppointmentForm(Action):
         if task in ("cancel", "reschedule") and current("name") and current("old_date") \
                 and not current("booking_ref"):
             day_d = date.fromisoformat(current("old_date"))
-            async with await calendar.connect() as conn:
+            async with calendar.connection() as conn:
                 candidates = await calendar.bookings_to_match(conn, scope, day_d, now)
             match = match_booking(candidates, current("name"), slot("caller_number"))
             _LOGGER.info("booking lookup %s: %d candidates, best %s", match.status, len(candidates),
@@ -558,7 +558,7 @@ class ValidateAppointmentForm(Action):
         unclear = current("time_unclear")
         if not at and period and unclear and ("time_period" in values or not values):
             return []  # a time was said but not understood: ask for it (prompt_for) rather than guess
-        async with await calendar.connect() as conn:
+        async with calendar.connection() as conn:
             if not at and period:
                 window = PERIODS[period]
                 free = await calendar.nearest_free(conn, scope, datetime.combine(day_d, window[0]), minutes,
@@ -672,7 +672,7 @@ class ActionCompleteTask(Action):
         now = call_now(tracker)
         today = now.date()
         reset = [SlotSet(s, None) for s in TASK_STATE] + [SlotSet("task", None)]
-        async with await calendar.connect() as conn:
+        async with calendar.connection() as conn:
             if task == "cancel":
                 ref = slot("booking_ref")
                 await calendar.cancel(conn, scope, ref)
