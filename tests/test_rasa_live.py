@@ -108,6 +108,20 @@ async def test_an_unusable_answer_in_a_reschedule_asks_the_same_question_again(c
     assert "come in for" not in _spoken(r)  # never the booking's service question in a reschedule
 
 
+async def test_a_phone_number_is_corrected_at_the_read_back_or_keyed_in(call: Call) -> None:
+    await call.start(caller="")  # no caller id: the number is asked, and read back
+    await call.say("can i book a cleaning on friday at half past two")
+    await call.say("jennifer wood")
+    r = await call.say("zero seven nine two three five one five eight five")  # one digit lost on the line
+    assert r.slots["phone"] == "0792351585" and "0 7 9 2 3 5 1 5 8 5" in _spoken(r)
+    r = await call.say("no sorry my number is zero seven nine two three five one five eight to five")
+    assert r.slots["phone"] == "07923515825" and "0 7 9 2 3 5 1 5 8 2 5" in _spoken(r)  # corrected, read back
+    r = await call.say("no my number is zero seven nine two three five one five eight to five")
+    assert "again" in _spoken(r) and "keypad" in _spoken(r)  # the same number heard again: the keypad offered
+    r = await call.say("07923515826")  # keyed in
+    assert r.slots["phone"] == "07923515826" and not r.end_call
+
+
 async def test_garble_classed_as_details_starts_no_booking_and_is_counted(call: Call) -> None:
     r = await call.say("you elephant under the stairs")  # "inform", with no task in hand and no detail in it
     assert not r.slots.get("task") and "How can I help?" in _spoken(r) and "come in for" not in _spoken(r)

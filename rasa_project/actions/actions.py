@@ -52,6 +52,7 @@ QUESTION_INTENTS = {"ask_opening_hours", "ask_address", "ask_price", "bot_challe
 HANDOFF_INTENTS = {"request_human", "report_urgent", "frustration"}
 # Intents whose words never carry booking details: the form lets the rules answer them.
 NOT_DETAILS = QUESTION_INTENTS | HANDOFF_INTENTS | {"goodbye", "greet", "repeat"}
+WHOLE_PHONE_DIGITS = 10
 TASK_BY_INTENT = {"book_appointment": "book", "cancel_appointment": "cancel",
                   "reschedule_appointment": "reschedule"}
 TASK_SLOTS = {
@@ -314,9 +315,11 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
         name = correction_name(text)  # "no, it's Sandra Green" after the read-back
     if name:
         found["name"] = name
-    if requested == "phone":
+    if requested in ("phone", "confirmed") or tracker.get_slot("correcting"):
+        # The read-back is corrected like any detail ("no, my number is ..."), keyed in or said; outside the
+        # phone question only a whole number counts ("no, the 21st at 10:30" has six digits too).
         phone = parse_phone(text)
-        if phone:
+        if phone and (requested == "phone" or len(phone) >= WHOLE_PHONE_DIGITS):
             found["phone"] = phone
     found.update(hinted_details(asr_hint(tracker), requested, found, today, text))
     return found
@@ -432,6 +435,12 @@ class ValidateAppointmentForm(Action):
                     values["time_period"] = slot("time_period")
             values = {k: v for k, v in values.items() if slot(k) != v or k == "time_period"}
             if requested == "confirmed":
+                if not values and found.get("phone") and found["phone"] == slot("phone"):
+                    # Corrected to the number already read back: the recogniser hears it the same way each
+                    # time, so saying it again will not help; the keypad will (keyed digits are the number).
+                    spaced = " ".join(found["phone"])
+                    return self._miss(dispatcher, tracker, ask=f"I heard {spaced} again. If that's not right, "
+                                                               "you can key the number in on your phone's keypad.")
                 if values:
                     values["confirmed"] = None
                     values["correcting"] = None
