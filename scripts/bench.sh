@@ -7,11 +7,8 @@ source "$(dirname "$0")/asterisk-env.sh"
 cd "$REPO_ROOT"
 if ! asterisk_running; then
     trap 'bash "$REPO_ROOT/scripts/stack-down.sh"' EXIT
-    bash "$REPO_ROOT/scripts/stack-up.sh" --no-agent
-else
-    step "using the running stack (make up): left running afterwards"
-    bash "$REPO_ROOT/scripts/stack-up.sh" --no-agent >/dev/null  # idempotent: starts whatever part is down
 fi
+bash "$REPO_ROOT/scripts/stack-up.sh" --no-agent  # idempotent: starts only what is not running
 step "benchmarks (bench/bench_calls.py)"
 "$AGENT_VENV/bin/python" bench/bench_calls.py "$@"
 step_done "bench/results/latest.json written"

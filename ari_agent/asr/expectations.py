@@ -27,7 +27,7 @@ _KIND_BY_SLOT = {
 }
 KINDS = frozenset(_KIND_BY_SLOT.values())
 
-_HOURS = tuple(word for word, value in lexicon.numbers("numbers").items() if 1 <= value <= 12)
+HOURS = tuple(word for word, value in lexicon.numbers("numbers").items() if 1 <= value <= 12)
 _WEEKDAYS = lexicon.ordered("weekdays")
 _MONTHS = lexicon.ordered("months")
 _DAY_WORDS = (*lexicon.numbers("ordinals"), "twenty", "thirty")
@@ -41,7 +41,7 @@ def phrases(kind: str) -> tuple[str, ...]:
         out = list(_YES_NO)
     elif kind == "when":
         out = []
-        for hour in _HOURS:
+        for hour in HOURS:
             out += [f"half past {hour}", f"quarter past {hour}", f"quarter to {hour}", f"{hour} o'clock"]
             out += [f"{hour} thirty", f"{hour} fifteen", f"{hour} forty five", f"{hour} a m", f"{hour} p m"]
             out.append(hour)
@@ -56,7 +56,7 @@ def phrases(kind: str) -> tuple[str, ...]:
         out = ["cleaning", "a cleaning", "check up", "a check up", "checkup", "filling", "a filling"]
         out += ["hygienist", "the hygienist", "examination", "scale and polish", *phrases("when")]
     elif kind == "digits":
-        out = ["zero", "oh", "double", "triple", *_HOURS[:9], "my number is", "it's"]
+        out = ["zero", "oh", "double", "triple", *HOURS[:9], "my number is", "it's"]
     else:
         raise ValueError(f"unknown expectation {kind!r} (one of {', '.join(sorted(KINDS))})")
     return tuple(dict.fromkeys(out))

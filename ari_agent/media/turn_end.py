@@ -16,7 +16,7 @@ import re
 from functools import lru_cache
 
 from ari_agent import lexicon
-from ari_agent.asr.expectations import phrases
+from ari_agent.asr.expectations import HOURS, phrases
 
 
 class Completeness(enum.StrEnum):
@@ -71,9 +71,7 @@ _SERVICE_WORDS = frozenset(
 ) - _NOT_CONTENT - HANGING_WORDS - {"up"}
 _YES_NO_WORDS = lexicon.words("yes_cues") | _NO
 # An opening request says what it is about: a task, a service, a question, a person, a problem, a goodbye.
-_QUESTION_STARTS = frozenset(
-    "what what's when where where's how how's which who why do does did can could is are will would may".split()
-)
+_QUESTION_STARTS = lexicon.words("question_starts") | {"may"}  # "may I ...": an opening question
 _REQUEST_WORDS = (
     _TASK_WORDS
     | _SERVICE_WORDS
@@ -99,13 +97,10 @@ def _spoken_digits(words: list[str]) -> int:
     return count
 
 
-_HOURS = frozenset(w for w, v in lexicon.numbers("numbers").items() if 1 <= v <= 12)
-
-
 def _says_time(words: list[str]) -> bool:
     """A time of day: "half past", "noon", "pm", or an hour after "at" ("monday at ten")."""
     return bool(set(words) & _TIME_WORDS) or any(
-        a in ("at", "around", "about", "by") and b in _HOURS for a, b in itertools.pairwise(words)
+        a in ("at", "around", "about", "by") and b in HOURS for a, b in itertools.pairwise(words)
     )
 
 

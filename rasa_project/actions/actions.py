@@ -497,8 +497,7 @@ class ValidateAppointmentForm(Action):
 
     def _misunderstood(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         if too_often_misunderstood(tracker):
-            return handoff(dispatcher, "misunderstood", "I'm sorry, I'm having trouble understanding. "
-                                                        "Let me put you through to a member of our team.")
+            return not_understood_handoff(dispatcher)
         dispatcher.utter_message(text="Sorry, I didn't quite catch that.")
         return [SlotSet("requested_slot", tracker.get_slot("requested_slot")), _one_more_unanswered(tracker)]
 
@@ -760,12 +759,16 @@ def too_often_misunderstood(tracker: Tracker) -> bool:
             or int(tracker.get_slot("unanswered") or 0) + 1 >= POLICY.get("max_unanswered", 3))
 
 
+def not_understood_handoff(dispatcher: CollectingDispatcher) -> list[EventType]:
+    return handoff(dispatcher, "misunderstood", "I'm sorry, I'm having trouble understanding. "
+                                                "Let me put you through to a member of our team.")
+
+
 def _not_sure(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Ask, and forget the turn so the conversation continues from where it was; inside a task that is the
     question still open. The turn is still counted (after the revert, so the count stays)."""
     if too_often_misunderstood(tracker):
-        return handoff(dispatcher, "misunderstood", "I'm sorry, I'm having trouble understanding. "
-                                                    "Let me put you through to a member of our team.")
+        return not_understood_handoff(dispatcher)
     requested = tracker.get_slot("requested_slot")
     if tracker.active_loop_name == FORM and requested:
         question = prompt_for(requested, tracker).removeprefix("Sorry, ")
@@ -789,8 +792,7 @@ class ActionFallback(Action):
             # Understood, but no rule fits here (a stray "yes").
             return _not_sure(dispatcher, tracker)
         if too_often_misunderstood(tracker):
-            return handoff(dispatcher, "misunderstood", "I'm sorry, I'm having trouble understanding. "
-                                                        "Let me put you through to a member of our team.")
+            return not_understood_handoff(dispatcher)
         dispatcher.utter_message(text="Sorry, I didn't catch that. Could you say it another way?")
         return [_one_more_unanswered(tracker)]
 

@@ -429,12 +429,13 @@ _STRONG_NAME_LEAD = re.compile(r"\b(?:it's|it is|this is|i'm|i am|my name is|my 
 
 def parse_name(text: str) -> str | None:
     """A caller's name from 'I'm Jennifer Wood' or 'jennifer wood please'; None if it does not look like one."""
-    name = _name_after_prefix(normalise(text))
+    t = normalise(text)
+    name = _name_after_prefix(t)
     if name is None:
         # Garble before the lead-in ("hmm of yes, it's James Stewart"): what follows the last lead-in.
-        leads = list(_STRONG_NAME_LEAD.finditer(normalise(text)))
+        leads = list(_STRONG_NAME_LEAD.finditer(t))
         if leads and leads[-1].start() > 0:
-            name = _name_after_prefix(normalise(text)[leads[-1].end():])
+            name = _name_after_prefix(t[leads[-1].end():])
     return name
 
 

@@ -293,9 +293,7 @@ _BOOKING_WORDS = frozenset("book booking appointment come see".split())
 URGENT_WORDS = lexicon.words("urgent_words")
 _TIME_CUES = frozenset("am pm o'clock noon midday morning afternoon evening".split())
 _DAYS = lexicon.words("weekdays") | lexicon.words("months") | {"today", "tomorrow"}
-_QUESTION_LEADS = frozenset(
-    "what what's when where where's how how's which who why do does did can could is are will would".split()
-)
+_QUESTION_LEADS = lexicon.words("question_starts")
 HANDOFF_CUES = lexicon.words("handoff_cues")
 
 
