@@ -208,11 +208,12 @@ class Agent:
 
         started = datetime.now(UTC)
         dsn = self.settings.database.dsn
+        node = self.settings.ari.node_name()
 
         async def close(alive: set[str]) -> object:
             # What the previous run spooled goes in first: a call it did finish must not be closed as failed.
             await writer.flush(5.0)
-            return await close_unfinished(dsn, started, alive, "the agent restarted during the call")
+            return await close_unfinished(dsn, started, alive, "the agent restarted during the call", node)
 
         return close
 

@@ -168,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--outcome")
     q.add_argument("--reason", help="handoff reason")
     q.add_argument("--caller")
+    q.add_argument("--node", help="only calls this Asterisk node took")
     q.add_argument("--limit", type=int, default=20)
     q.set_defaults(func=cmd_calls)
     q = csub.add_parser("show", help="one call: transcript, events, CDR")

@@ -11,6 +11,7 @@ import ipaddress
 import json
 import os
 import re
+import socket
 import tomllib
 import types
 import typing
@@ -42,6 +43,13 @@ class AriSettings:
     app: str = "ari-agent"
     reconnect_max_seconds: float = 10.0
     request_timeout_seconds: float = 5.0
+    # The Asterisk server this agent serves, as calls, pages and metrics name it (several nodes share one
+    # database). Empty: this machine's host name.
+    node: str = ""
+
+    def node_name(self) -> str:
+        """The node's name: `node`, else the host name."""
+        return self.node or socket.gethostname()
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,8 @@ render_conf() {  # dest_dir: renders asterisk_conf/*.conf and asterisk_conf/stac
     # Only our placeholders: everything else in the files (${EXTEN}, ${CALLERID(all)}, ...) is dialplan.
     local vars='${ARI_PORT} ${SIP_PORT} ${ARI_USER} ${ARI_PASSWORD} ${ARI_APP} ${TESTCALLER_PASSWORD}'
     vars+=' ${QUEUE_TIMEOUT} ${PG_HOST} ${PG_PORT} ${PG_DB} ${PG_USER} ${PG_PASSWORD} ${STACK_CONF_DIR}'
+    vars+=' ${AST_RUN_DIR} ${AST_DB_DIR} ${AST_SYSTEM_NAME} ${RTP_START} ${RTP_END} ${TESTCALLER_CONTEXT}'
+    vars+=' ${ARI_BROADCAST_FILTER}'
     for f in "$REPO_ROOT"/asterisk_conf/*.conf "$REPO_ROOT"/asterisk_conf/stack/*.conf; do
         envsubst "$vars" <"$f" >"$dest/$(basename "$f").tmp"
         mv "$dest/$(basename "$f").tmp" "$dest/$(basename "$f")"
@@ -62,10 +64,10 @@ fi
 
 step "render Asterisk configuration into $ASTERISK_ROOT$STACK_CONF_DIR"
 render_conf "$ASTERISK_ROOT$STACK_CONF_DIR"
-mkdir -p "$ASTERISK_ROOT/var/run/ari-agent-stack" "$ASTERISK_ROOT/var/log/asterisk" \
+mkdir -p "$ASTERISK_ROOT$AST_RUN_DIR" "$ASTERISK_ROOT$AST_DB_DIR" "$ASTERISK_ROOT/var/log/asterisk" \
     "$ASTERISK_ROOT/var/lib/ari-agent/sounds" "$ASTERISK_ROOT/var/lib/ari-agent/recordings" \
     "$ASTERISK_ROOT/var/lib/asterisk/keys"
-rm -f "$ASTERISK_ROOT/var/run/ari-agent-stack/asterisk.ctl"
+rm -f "$ASTERISK_ROOT$AST_RUN_DIR/asterisk.ctl"
 step_done
 
 step "start Asterisk (ARI 127.0.0.1:$ARI_PORT, SIP 127.0.0.1:$SIP_PORT)"

@@ -168,6 +168,9 @@ class FakeAri(AriClient):
         self.continued: list[tuple[str, str, str]] = []
         self.continue_failures = 0  # how many continue requests Asterisk refuses before one works
         self.gone: set[str] = set()  # channels hung up in Asterisk whose StasisEnd the session has not read yet
+        self.held: set[str] = set()  # GET /applications/{app} channel_ids
+        self.claims: list[str] = []  # StasisBroadcast offers this app claimed
+        self.claim_result = True  # False: another app was first (409)
         self._playbacks: dict[str, asyncio.Task[None]] = {}
 
     def _event(self, type_: str, **kw: Any) -> None:
@@ -175,6 +178,13 @@ class FakeAri(AriClient):
 
     async def answer(self, channel_id: str) -> None:
         self.calls.append(("answer", channel_id))
+
+    async def claim(self, channel_id: str) -> bool:
+        self.claims.append(channel_id)
+        return self.claim_result
+
+    async def app_channel_ids(self) -> set[str]:
+        return set(self.held)
 
     async def set_var(self, channel_id: str, name: str, value: str) -> None:
         self.variables[(channel_id, name)] = value

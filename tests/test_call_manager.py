@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from types import SimpleNamespace
 
 from ari_agent.ari.models import AriEvent, Channel
-from ari_agent.call.manager import CallManager
+from ari_agent.call.manager import CLAIM_DELAY_PER_CALL_SECONDS, RESCUE_GRACE_SECONDS, CallManager
 from ari_agent.call.session import CallDeps
 from ari_agent.config import Settings
 from ari_agent.events import EventBus, EventRecorder, EventType
@@ -58,6 +59,67 @@ async def test_first_connect_rescues_what_a_previous_run_left() -> None:
     # Rows of calls whose channel is gone, or rescued, are closed; a channel another program handles is not.
     assert closed == [{ELSEWHERE.id}]
     assert manager.active_calls == 0
+
+
+async def test_a_broadcast_call_the_app_still_holds_is_rescued_too() -> None:
+    # A call claimed from StasisBroadcast() runs the dialplan application StasisBroadcast, not Stasis(app): only
+    # the app's own channel list (GET /applications/{app}) says that it was this agent's.
+    claimed = dataclasses.replace(ORPHAN, app_name="StasisBroadcast", app_data="1000,^ari-agent(-.+)?$")
+    other_agents = dataclasses.replace(ORPHAN, id="1700000000.3", app_name="StasisBroadcast",
+                                       app_data="1000,^ari-agent(-.+)?$")
+    ari = ChannelsAri([claimed, other_agents])
+    ari.held = {claimed.id}
+    manager = manager_for(ari, [])
+    await manager.resync(False)
+    async with asyncio.timeout(5):
+        while not ari.continued:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(RESCUE_GRACE_SECONDS)
+    assert ari.continued == [(claimed.id, "ari-agent-handoff", "reception")]
+
+
+def broadcast(channel_id: str) -> AriEvent:
+    channel = Channel(id=channel_id, name="PJSIP/caller-2", state="Ring", app_name="StasisBroadcast")
+    return AriEvent(type="CallBroadcast", application="ari-agent", channel=channel)
+
+
+async def test_a_broadcast_call_is_claimed_by_an_agent_with_room_only() -> None:
+    ari = ChannelsAri([])
+    manager = manager_for(ari, [])
+    manager.dispatch(broadcast("1700000000.5"))
+    async with asyncio.timeout(5):
+        while not ari.claims:
+            await asyncio.sleep(0.01)
+    assert ari.claims == ["1700000000.5"]
+    # The claim is only a claim: the session starts with the StasisStart that follows a won claim.
+    assert manager.active_calls == 0
+
+    full = manager_for(ChannelsAri([]), [])
+    full.deps = dataclasses.replace(full.deps, settings=dataclasses.replace(
+        Settings(), call=dataclasses.replace(Settings().call, max_concurrent_calls=1)))
+    full.sessions["busy"] = SimpleNamespace(audio_backlog_ms=0)  # type: ignore[assignment]
+    full.dispatch(broadcast("1700000000.6"))
+    await asyncio.sleep(0.1)
+    assert full.deps.ari.claims == []  # type: ignore[attr-defined]
+
+    draining = manager_for(ChannelsAri([]), [])
+    await draining.drain(timeout=0)
+    draining.dispatch(broadcast("1700000000.7"))
+    await asyncio.sleep(0.1)
+    assert draining.deps.ari.claims == []  # type: ignore[attr-defined]
+
+
+async def test_a_busier_agent_claims_later() -> None:
+    ari = ChannelsAri([])
+    manager = manager_for(ari, [])
+    for i in range(5):
+        manager.sessions[f"busy-{i}"] = SimpleNamespace(audio_backlog_ms=0)  # type: ignore[assignment]
+    manager.dispatch(broadcast("1700000000.8"))
+    await asyncio.sleep(CLAIM_DELAY_PER_CALL_SECONDS * 5 / 2)
+    assert ari.claims == []
+    async with asyncio.timeout(5):
+        while not ari.claims:
+            await asyncio.sleep(0.01)
 
 
 async def test_a_rescue_asterisk_refuses_hangs_up_rather_than_leaving_silence() -> None:

@@ -90,7 +90,7 @@ def test_upgrade_downgrade_round_trip(scratch_schema: str) -> None:
     assert migrate.current(dsn) is None
 
     migrate.upgrade(dsn)
-    assert migrate.current(dsn) == "0005"
+    assert migrate.current(dsn) == "0006"
     relations = _relations(scratch_schema)
     for table in ("calls", "turns", "call_events", "bookings", "cdr", "alembic_version"):
         assert relations.get(table) == "BASE TABLE", table
@@ -98,6 +98,7 @@ def test_upgrade_downgrade_round_trip(scratch_schema: str) -> None:
     assert _columns(scratch_schema, "cdr") == CDR_COLUMNS
 
     assert {"audio_path", "asr_hint"} <= set(_columns(scratch_schema, "turns"))
+    assert "node" in _columns(scratch_schema, "calls")
     assert _constraints(scratch_schema, "bookings") >= {"bookings_no_overlap"}
     migrate.downgrade(dsn, "0004")
     assert "bookings_no_overlap" not in _constraints(scratch_schema, "bookings")
@@ -118,7 +119,7 @@ def test_upgrade_downgrade_round_trip(scratch_schema: str) -> None:
     assert set(_relations(scratch_schema)) == {"alembic_version"}
 
     migrate.upgrade(dsn)  # and up again from nothing
-    assert migrate.current(dsn) == "0005"
+    assert migrate.current(dsn) == "0006"
 
 
 def test_schema_constraints(scratch_schema: str) -> None:

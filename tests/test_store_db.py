@@ -541,22 +541,27 @@ async def test_cli_views_print_list_and_call(dsn: str, tmp_path: Path, capsys: p
 async def test_calls_a_previous_run_left_open_are_closed_as_failed(dsn: str) -> None:
     before = datetime.now(UTC)
     with psycopg.connect(dsn) as conn:
-        conn.execute("INSERT INTO calls (call_id, channel_uniqueid, started_at) VALUES "
-                     "('gone', 'ch-gone', %(t)s), ('alive', 'ch-alive', %(t)s), ('new', 'ch-new', now() + '1 min')",
+        conn.execute("INSERT INTO calls (call_id, channel_uniqueid, started_at, node) VALUES "
+                     "('gone', 'ch-gone', %(t)s, 'pbx-a'), ('alive', 'ch-alive', %(t)s, 'pbx-a'), "
+                     "('old', 'ch-old', %(t)s, NULL), ('new', 'ch-new', now() + '1 min', 'pbx-a'), "
+                     "('other-node', 'ch-b', %(t)s, 'pbx-b')",
                      {"t": before - timedelta(minutes=5)})
         conn.execute("INSERT INTO turns (call_id, seq, speaker, text) VALUES ('gone', 0, 'caller', 'hello')")
         conn.execute("INSERT INTO calls (call_id, started_at, ended_at, outcome) "
                      "VALUES ('done', %(t)s, %(t)s, 'booked')", {"t": before - timedelta(minutes=5)})
-    closed = await queries.close_unfinished(dsn, before, {"ch-alive"}, "the agent restarted during the call")
-    assert closed == ["gone"]
+    closed = await queries.close_unfinished(dsn, before, {"ch-alive"}, "the agent restarted during the call",
+                                            "pbx-a")
+    # Another node's open call is not in this node's channel list but is not this node's to close.
+    assert sorted(closed) == ["gone", "old"]
     with psycopg.connect(dsn) as conn:
         rows = dict(conn.execute("SELECT call_id, outcome FROM calls WHERE ended_at IS NOT NULL").fetchall())
         event = conn.execute(
             "SELECT seq, kind, code, data->>'message' FROM call_events WHERE call_id = 'gone'"
         ).fetchone()
-    assert rows == {"gone": "failed", "done": "booked"}
+    assert rows == {"gone": "failed", "old": "failed", "done": "booked"}
     assert event == (1, "error", "agent-restarted", "the agent restarted during the call")
-    assert await queries.close_unfinished(dsn, before, set(), "again") == ["alive"]
+    assert await queries.close_unfinished(dsn, before, set(), "again", "pbx-a") == ["alive"]
+    assert await queries.close_unfinished(dsn, before, set(), "again", "pbx-b") == ["other-node"]
 
 
 @pytest.fixture

@@ -215,6 +215,30 @@ class AriClient:
         """Every bridge, as raw JSON."""
         return list(await self.request("GET", "/bridges") or [])
 
+    # --- StasisBroadcast ------------------------------------------------------------------------------
+    async def claim(self, channel_id: str) -> bool:
+        """Claim a call StasisBroadcast() offered to this app (its StasisStart follows). False when another app
+        claimed it first (409) or the offer is over (404: the dialplan's timeout passed, or the caller hung up)."""
+        try:
+            await self.request("POST", "/events/claim", {"channelId": channel_id, "application": self.app})
+        except AriError as exc:
+            if exc.status in (404, 409):
+                return False
+            raise
+        return True
+
+    async def app_channel_ids(self) -> set[str]:
+        """Channels this app holds, including those it kept while its WebSocket was down (a claimed call's
+        dialplan application is StasisBroadcast, not Stasis(app), so the channel list alone cannot tell)."""
+        try:
+            data = await self.request("GET", f"/applications/{self.app}")
+        except AriError as exc:
+            if exc.status == 404:
+                return set()  # never registered, or it held nothing when it went away
+            raise
+        ids = data.get("channel_ids") if isinstance(data, dict) else None
+        return {str(i) for i in ids} if isinstance(ids, list) else set()
+
     async def info(self) -> dict[str, Any]:
         """Asterisk's system info: the cheapest authenticated request, used by health checks."""
         return dict(await self.request("GET", "/asterisk/info") or {})

@@ -25,6 +25,12 @@ _LOGGER = logging.getLogger(__name__)
 
 CloseUnfinished = Callable[[set[str]], Awaitable[object]]
 RESCUE_GRACE_SECONDS = 0.5
+# StasisBroadcast offers a call to every agent of an Asterisk at once and the first claim wins: each call an agent
+# already serves delays its claim by this much, so the least busy agent usually takes the call (the offer
+# comes in a shuffled order, so equally busy agents share calls at random). Capped well inside the dialplan's
+# broadcast timeout (1000 ms in extensions_ari_agent.conf).
+CLAIM_DELAY_PER_CALL_SECONDS = 0.02
+CLAIM_DELAY_MAX_SECONDS = 0.3
 
 
 class CallManager:
@@ -55,6 +61,24 @@ class CallManager:
             return
         if event.type == "StasisStart" and event.channel is not None and not _is_helper_channel(event):
             self._adopt(event.channel)
+        elif event.type == "CallBroadcast" and event.channel is not None:
+            self._keep(asyncio.create_task(self._claim(event.channel.id), name=f"claim-{event.channel.id}"))
+
+    async def _claim(self, channel_id: str) -> None:
+        """Claim a call StasisBroadcast offers, unless this agent is draining or full: then another agent
+        takes it, or, if none can, the dialplan's timeout sends the caller to the queue."""
+        if not self._accepting or self.full() is not None:
+            _LOGGER.info("not claiming call %s: %s", channel_id, self.full() or "draining")
+            return
+        delay = min(len(self.sessions) * CLAIM_DELAY_PER_CALL_SECONDS, CLAIM_DELAY_MAX_SECONDS)
+        if delay:
+            await asyncio.sleep(delay)
+        try:
+            won = await self.deps.ari.claim(channel_id)
+        except AriError as exc:
+            _LOGGER.error("claiming call %s failed: %s", channel_id, exc)
+            return
+        _LOGGER.debug("call %s %s", channel_id, "claimed" if won else "taken by another agent")
 
     def _session_for_playback(self, playback_id: str) -> CallSession | None:
         media_id, _ = helper_channel_ids(playback_id.split("-pb", 1)[0])
@@ -123,6 +147,7 @@ class CallManager:
             self.deps.bus.emit(CallEvent(EventType.ARI_RECONNECTED, "-", {"active_calls": len(self.sessions)}))
         try:
             channels = {c.id: c for c in await self.deps.ari.list_channels()}
+            held = await self.deps.ari.app_channel_ids()
         except AriError as exc:
             _LOGGER.error("resync failed: %s", exc)
             return
@@ -140,7 +165,8 @@ class CallManager:
                     await self.deps.ari.hangup(channel.id)
                 orphans.add(channel.id)
                 continue
-            if channel.app_name == "Stasis" and channel.app_data.split(",")[0] == self.deps.ari.app:
+            in_app = channel.app_name == "Stasis" and channel.app_data.split(",")[0] == self.deps.ari.app
+            if in_app or channel.id in held:
                 _LOGGER.warning("channel %s is in the app with no session: apologising, sending it to the queue",
                                 channel.id)
                 orphans.add(channel.id)
@@ -183,7 +209,7 @@ class CallManager:
 
         emit(EventType.CALL_STARTED, channel_id=channel.id, linkedid=channel.linkedid, sip_call_id=channel.protocol_id,
              caller=channel.caller_number, caller_name=channel.caller_name, extension=channel.exten,
-             scope=self.deps.scope)  # fmt: skip
+             scope=self.deps.scope, node=self.deps.settings.ari.node_name())  # fmt: skip
         emit(EventType.HANDOFF, reason="capacity", queue=call.default_queue, summary=why)
         _LOGGER.warning("%s: sending %s to the queue", why, channel.id)
         with contextlib.suppress(AriError, TimeoutError):

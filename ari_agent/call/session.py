@@ -164,6 +164,7 @@ class CallSession:
             caller_name=ch.caller_name,
             extension=ch.exten,
             scope=self.deps.scope,
+            node=self._settings.ari.node_name(),
             **recording,
         )
         shutting_down = False

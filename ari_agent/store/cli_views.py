@@ -20,11 +20,14 @@ def _time(value: Any) -> str:
 
 def format_calls(calls: list[queries.CallRow]) -> str:
     """One line per call, newest first."""
-    lines = [f"{'started':19}  {'call id':36}  {'caller':14}  {'secs':>5}  {'outcome':11}  {'turns':>5}  reason"]
+    lines = [
+        f"{'started':19}  {'call id':36}  {'node':12}  {'caller':14}  {'secs':>5}  {'outcome':11}  {'turns':>5}  reason"
+    ]
     for c in calls:
         secs = f"{c['duration_seconds']:.0f}" if c["duration_seconds"] is not None else "live"
         lines.append(
-            f"{_time(c['started_at']):19}  {c['call_id']:36}  {c['caller_number'] or '-':14}  {secs:>5}  "
+            f"{_time(c['started_at']):19}  {c['call_id']:36}  {c.get('node') or '-':12}  "
+            f"{c['caller_number'] or '-':14}  {secs:>5}  "
             f"{c['outcome'] or '-':11}  {c['turn_count']:>5}  {c['handoff_reason'] or ''}"
         )
     return "\n".join(lines)
@@ -35,7 +38,7 @@ def format_call(detail: queries.CallDetail) -> str:
     c = detail["call"]
     lines = [
         f"call {c['call_id']}  caller {c['caller_number'] or '-'} {c['caller_name'] or ''}  "
-        f"ext {c['extension'] or '-'}",
+        f"ext {c['extension'] or '-'}  node {c.get('node') or '-'}",
         f"  started {_time(c['started_at'])}  answered {_time(c['answered_at'])}  ended {_time(c['ended_at'])}",
         f"  outcome {c['outcome'] or '-'}  booking {c['booking_ref'] or '-'}  handoff "
         f"{c['handoff_reason'] or '-'} {c['handoff_queue'] or ''}",
@@ -72,12 +75,13 @@ def format_call(detail: queries.CallDetail) -> str:
 
 
 async def print_calls(settings: Settings, args: argparse.Namespace) -> int:
-    """Print recent calls filtered by --outcome, --reason, --caller, --limit."""
+    """Print recent calls filtered by --outcome, --reason, --caller, --node, --limit."""
     calls = await queries.list_calls(
         settings.database.dsn,
         outcome=getattr(args, "outcome", None),
         handoff_reason=getattr(args, "reason", None),
         caller_number=getattr(args, "caller", None),
+        node=getattr(args, "node", None),
         limit=getattr(args, "limit", 20) or 20,
     )
     print(format_calls(calls))

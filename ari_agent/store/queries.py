@@ -42,6 +42,7 @@ class CallRow(TypedDict):
     booking_ref: str | None
     recording_path: str | None
     scope: str
+    node: str | None  # the Asterisk node that took the call (None for calls from before nodes were recorded)
     turn_count: int
     event_count: int
     error_count: int
@@ -110,7 +111,7 @@ class PurgeResult:
 _CALL_COLUMNS = sql.SQL(
     """c.call_id, c.channel_uniqueid, c.linkedid, c.sip_call_id, c.caller_number, c.caller_name, c.extension,
        c.started_at, c.answered_at, c.ended_at, c.outcome, c.handoff_reason, c.handoff_queue, c.booking_ref,
-       c.recording_path, c.scope,
+       c.recording_path, c.scope, c.node,
        (SELECT count(*) FROM turns t WHERE t.call_id = c.call_id)::int AS turn_count,
        (SELECT count(*) FROM call_events e WHERE e.call_id = c.call_id)::int AS event_count,
        (SELECT count(*) FROM call_events e WHERE e.call_id = c.call_id AND e.kind = 'error')::int AS error_count,
@@ -139,6 +140,7 @@ async def list_calls(
     since: datetime | None = None,
     until: datetime | None = None,
     scope: str | None = None,
+    node: str | None = None,
     in_progress: bool | None = None,
     limit: int = 50,
     offset: int = 0,
@@ -146,7 +148,9 @@ async def list_calls(
     """Most recent calls first, filtered; caller_number matches a substring of the number."""
     where: list[sql.Composable] = []
     params: list[Any] = []
-    for column, value in (("outcome", outcome), ("handoff_reason", handoff_reason), ("scope", scope)):
+    for column, value in (
+        ("outcome", outcome), ("handoff_reason", handoff_reason), ("scope", scope), ("node", node)
+    ):
         if value is not None:
             where.append(sql.SQL("c.{} = %s").format(sql.Identifier(column)))
             params.append(value)
@@ -220,19 +224,22 @@ async def purge_older_than(db: Db, days: float, *, include_cdr: bool = True) -> 
     return PurgeResult(calls=calls, cdrs=cdrs)
 
 
-async def close_unfinished(db: Db, started_before: datetime, alive_channels: set[str], reason: str) -> list[str]:
+async def close_unfinished(
+    db: Db, started_before: datetime, alive_channels: set[str], reason: str, node: str
+) -> list[str]:
     """Close `calls` rows a previous run of the agent left open: outcome `failed`, and an `error` event saying why.
 
-    A row is closed when it started before `started_before` (this process's start), has no end, and its
-    channel is not in `alive_channels` (channels still up in Asterisk that another program is handling).
-    Returns the closed call ids.
+    A row is closed when it is this node's (or has no node: written before nodes were recorded), started
+    before `started_before` (this process's start), has no end, and its channel is not in `alive_channels`
+    (channels still up in this node's Asterisk that another program is handling). Another node's calls are
+    never in this Asterisk's channel list, so they are left to that node. Returns the closed call ids.
     """
     async with _connection(db) as conn, conn.transaction(), conn.cursor() as cur:
         await cur.execute(
             """
             WITH closed AS (
                 UPDATE calls SET ended_at = now(), outcome = 'failed'
-                 WHERE ended_at IS NULL AND started_at < %(before)s
+                 WHERE ended_at IS NULL AND started_at < %(before)s AND coalesce(node, %(node)s) = %(node)s
                    AND NOT (coalesce(channel_uniqueid, '') = ANY(%(alive)s))
                 RETURNING call_id
             )
@@ -244,7 +251,7 @@ async def close_unfinished(db: Db, started_before: datetime, alive_channels: set
               FROM closed c
             RETURNING call_id
             """,
-            {"before": started_before, "alive": sorted(alive_channels), "reason": reason},
+            {"before": started_before, "alive": sorted(alive_channels), "reason": reason, "node": node},
         )
         closed = [row[0] for row in await cur.fetchall()]
     if closed:

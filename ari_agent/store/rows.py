@@ -47,6 +47,7 @@ _CALL_STARTED_COLUMNS: dict[str, tuple[str, ...]] = {
     "extension": ("extension",),
     "recording_path": ("recording_path",),
     "scope": ("scope",),
+    "node": ("node",),
 }
 # Free text that may carry what a caller said; identifiers and codes are never redacted.
 _REDACTED_CALL_COLUMNS = frozenset({"caller_number", "caller_name"})

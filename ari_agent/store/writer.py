@@ -48,6 +48,7 @@ _CALL_COLUMNS = frozenset(
         "booking_ref",
         "recording_path",
         "scope",
+        "node",
     }
 )
 _TURN_COLUMNS = frozenset(

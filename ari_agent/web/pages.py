@@ -321,11 +321,12 @@ def _calls_table(calls: list[queries.CallRow], tz: tzinfo | None) -> str:
             f'<td class="num">{_e(fmt.duration(c["duration_seconds"]))}</td>'
             f"<td>{_outcome_badge(c['outcome'], c['ended_at'] is not None)}</td><td>{handoff or '-'}</td>"
             f'<td>{_e(c["booking_ref"])}</td><td class="num">{c["turn_count"]}</td>'
-            f'<td class="num">{errors}</td><td><a href="{href}">{_e(c["call_id"])}</a></td></tr>'
+            f'<td class="num">{errors}</td><td>{_e(c.get("node"))}</td>'
+            f'<td><a href="{href}">{_e(c["call_id"])}</a></td></tr>'
         )
     head = (
         "<tr><th>Started</th><th>Caller</th><th>Length</th><th>Outcome</th><th>Handoff</th><th>Booking</th>"
-        "<th>Turns</th><th>Errors</th><th>Call id</th></tr>"
+        "<th>Turns</th><th>Errors</th><th>Node</th><th>Call id</th></tr>"
     )
     return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
@@ -455,6 +456,7 @@ def _call_html(
         ("Ended", _e(fmt.clock(c["ended_at"], tz))),
         ("Length", _e(fmt.duration(c["duration_seconds"]))),
         ("Dialled extension", _e(c["extension"])),
+        ("Node", _e(c.get("node"))),
         ("Turns / events / errors", f"{c['turn_count']} / {c['event_count']} / {c['error_count']}"),
         ("Call id", _e(c["call_id"])),
         ("Channel uniqueid", _e(c["channel_uniqueid"])),
