@@ -3,6 +3,7 @@ PostgreSQL (scripts/rasa-start.sh; DSN from ARI_AGENT_DB_DSN). Each test books i
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -365,3 +366,34 @@ async def test_reschedule_says_the_found_booking_at_once(call: Call) -> None:
     assert "move the check-up for Harriet Moss from" in _spoken(r)
     r = await call.say("yes")
     assert (r.outcome, r.booking_ref) == ("rescheduled", ref)
+
+
+async def test_two_callers_confirming_one_slot_at_once_get_one_booking_and_one_offer(call: Call) -> None:
+    # Two calls (on two nodes, in production) confirm the same time at the same moment: the database's exclusion
+    # constraint lets one booking through; the other caller is offered the nearest free times, keeps everything
+    # else, and books one of them.
+    other = Call(call.dialogue, call.scope)
+    await other.start("+441632960002")
+    try:
+        for c, name in ((call, "Jennifer Wood"), (other, "Oliver Hughes")):
+            await c.say("i'd like to book a check-up on friday at ten")
+            r = await c.say(f"it's {name}")
+            assert "ten" in _spoken(r) and r.outcome is None
+        first, second = await asyncio.gather(call.say("yes"), other.say("yes"))
+        outcomes = sorted(str(r.outcome) for r in (first, second))
+        assert outcomes == ["None", "booked"], (_spoken(first), _spoken(second))
+        loser = other if first.outcome == "booked" else call
+        offer = loser.results[-1]
+        assert "has just been taken" in _spoken(offer) and offer.handoff is None
+        assert offer.slots.get("time") is None and offer.slots["name"]
+        r = await loser.say("the first one")
+        assert r.outcome is None and r.slots["time"] and r.slots["time"] != "10:00"
+        r = await loser.say("yes")
+        assert r.outcome == "booked"
+        with psycopg.connect(DSN, autocommit=True) as conn:
+            starts = [row[0] for row in conn.execute(
+                "SELECT starts_at FROM bookings WHERE scope = %s AND status = 'booked' ORDER BY starts_at",
+                (call.scope,))]
+        assert len(starts) == 2 and starts[0] != starts[1]
+    finally:
+        await call.dialogue.end(other.id)

@@ -666,8 +666,9 @@ class ActionCompleteTask(Action):
         try:
             return await self._complete(dispatcher, tracker)
         except psycopg.errors.ExclusionViolation:
-            # Another call booked an overlapping time between the re-check and the insert (bookings_no_overlap).
-            return _just_taken(dispatcher)
+            # Another call (on this node or another one sharing the database) booked an overlapping time between
+            # the re-check and the insert: bookings_no_overlap refused this one.
+            return await _just_taken(dispatcher, tracker)
         except Exception:
             _LOGGER.exception("action_complete_task failed")
             return handoff(dispatcher, "error", "I'm sorry, I couldn't save that. "
@@ -692,7 +693,7 @@ class ActionCompleteTask(Action):
             exclude = slot("booking_ref") if task == "reschedule" else None
             # Re-check: another call may have taken the slot while this caller was confirming.
             if await calendar.why_unavailable(conn, scope, start, SERVICES[service], now, exclude):
-                return _just_taken(dispatcher)
+                return await _just_taken(dispatcher, tracker)
             if task == "reschedule":
                 ref = slot("booking_ref")
                 await calendar.move(conn, scope, ref, start)
@@ -709,9 +710,26 @@ class ActionCompleteTask(Action):
         return [*reset, SlotSet("booking_ref", ref)]
 
 
-def _just_taken(dispatcher: CollectingDispatcher) -> list[EventType]:
-    dispatcher.utter_message(text="I'm sorry, that time has just been taken.")
-    return handoff(dispatcher, "error", "Let me put you through to reception to find another time.")
+async def _just_taken(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """The confirmed time went to another caller a moment ago: offer the nearest free times and let the form
+    ask again (everything else the caller said is kept); a person only when nothing is free."""
+    slot = tracker.get_slot
+    task = slot("task") or "book"
+    service = slot("service") or (slot("found_booking") or {}).get("service", "check-up")
+    wanted = datetime.combine(date.fromisoformat(slot("date")), time.fromisoformat(slot("time")))
+    now = call_now(tracker)
+    exclude = slot("booking_ref") if task == "reschedule" else None
+    async with calendar.connection() as conn:
+        free = await calendar.nearest_free(conn, scope_of(tracker), wanted, SERVICES[service], now, 2, exclude)
+    if not free:
+        dispatcher.utter_message(text="I'm sorry, that time has just been taken.")
+        return handoff(dispatcher, "error", "Let me put you through to reception to find another time.")
+    times = " or ".join(say_time(f.time()) for f in free)
+    on = "" if free[0].date() == wanted.date() else f" on {say_date(free[0].date(), now.date())}"
+    dispatcher.utter_message(text=f"I'm sorry, {say_time(wanted.time())} has just been taken by another caller. "
+                                  f"I can offer {times}{on}. Which would you like?")
+    return [SlotSet("time", None), SlotSet("confirmed", None), SlotSet("date", free[0].date().isoformat()),
+            SlotSet("offered_times", [f.strftime("%H:%M") for f in free]), FollowupAction("appointment_form")]
 
 
 def out_of_scope(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
