@@ -31,6 +31,7 @@ RESCUE_GRACE_SECONDS = 0.5
 # broadcast timeout (1000 ms in extensions_ari_agent.conf).
 CLAIM_DELAY_PER_CALL_SECONDS = 0.02
 CLAIM_DELAY_MAX_SECONDS = 0.3
+CLAIM_DELAY_FULL_SECONDS = 0.6
 
 
 class CallManager:
@@ -65,12 +66,17 @@ class CallManager:
             self._keep(asyncio.create_task(self._claim(event.channel.id), name=f"claim-{event.channel.id}"))
 
     async def _claim(self, channel_id: str) -> None:
-        """Claim a call StasisBroadcast offers, unless this agent is draining or full: then another agent
-        takes it, or, if none can, the dialplan's timeout sends the caller to the queue."""
-        if not self._accepting or self.full() is not None:
-            _LOGGER.info("not claiming call %s: %s", channel_id, self.full() or "draining")
+        """Claim a call StasisBroadcast offers. A full agent claims too, but last, so that an agent with room
+        wins whenever there is one; if it does win, the caller hears the busy line and goes to the queue with a
+        `calls` row (handoff `capacity`), as on a single agent. A draining agent does not claim: if none
+        claims, the dialplan's timeout sends the caller to the queue."""
+        if not self._accepting:
+            _LOGGER.info("draining: not claiming call %s", channel_id)
             return
-        delay = min(len(self.sessions) * CLAIM_DELAY_PER_CALL_SECONDS, CLAIM_DELAY_MAX_SECONDS)
+        if self.full() is not None:
+            delay = CLAIM_DELAY_FULL_SECONDS
+        else:
+            delay = min(len(self.sessions) * CLAIM_DELAY_PER_CALL_SECONDS, CLAIM_DELAY_MAX_SECONDS)
         if delay:
             await asyncio.sleep(delay)
         try:
