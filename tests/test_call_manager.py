@@ -84,6 +84,20 @@ async def test_a_broadcast_call_the_app_still_holds_is_rescued_too() -> None:
     assert ari.continued == [(claimed.id, "ari-agent-handoff", "reception")]
 
 
+async def test_another_agents_calls_and_helpers_on_the_same_asterisk_are_left_alone() -> None:
+    # Two agents serve one Asterisk: the one that restarts must not hang up its sibling's snoop and media
+    # channels (the sibling's callers would go deaf) nor rescue its callers.
+    sibling_helper = dataclasses.replace(HELPER, id="fedcba9876543210-snoop", app_data="ari-agent-2,snoop")
+    sibling_caller = dataclasses.replace(ORPHAN, id="1700000000.4", app_data="ari-agent-2")
+    ari = ChannelsAri([sibling_helper, sibling_caller])
+    closed: list[set[str]] = []
+    manager = manager_for(ari, closed)
+    await manager.resync(False)
+    await asyncio.sleep(RESCUE_GRACE_SECONDS + 0.1)
+    assert ari.calls == [] and ari.continued == [] and ari.played == []
+    assert closed == [{sibling_helper.id, sibling_caller.id}]  # alive: their rows are not closed either
+
+
 def broadcast(channel_id: str) -> AriEvent:
     channel = Channel(id=channel_id, name="PJSIP/caller-2", state="Ring", app_name="StasisBroadcast")
     return AriEvent(type="CallBroadcast", application="ari-agent", channel=channel)

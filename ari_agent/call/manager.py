@@ -165,18 +165,20 @@ class CallManager:
         for channel in channels.values():
             if channel.id in self._routes:
                 continue
+            in_app = channel.app_name == "Stasis" and channel.app_data.split(",")[0] == self.deps.ari.app
+            if not (in_app or channel.id in held):
+                # Another agent's (several may serve one Asterisk), or not in an ARI app at all: not ours to touch.
+                continue
             if channel.id.endswith(HELPER_SUFFIXES):
                 # A helper channel whose call is gone (e.g. the agent restarted): remove it.
                 with contextlib.suppress(AriError):
                     await self.deps.ari.hangup(channel.id)
                 orphans.add(channel.id)
                 continue
-            in_app = channel.app_name == "Stasis" and channel.app_data.split(",")[0] == self.deps.ari.app
-            if in_app or channel.id in held:
-                _LOGGER.warning("channel %s is in the app with no session: apologising, sending it to the queue",
-                                channel.id)
-                orphans.add(channel.id)
-                self._keep(asyncio.create_task(self._rescue(channel.id), name=f"rescue-{channel.id}"))
+            _LOGGER.warning("channel %s is in the app with no session: apologising, sending it to the queue",
+                            channel.id)
+            orphans.add(channel.id)
+            self._keep(asyncio.create_task(self._rescue(channel.id), name=f"rescue-{channel.id}"))
         if not reconnect and self._close_unfinished is not None:
             alive = set(channels) - orphans
             try:
