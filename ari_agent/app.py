@@ -93,6 +93,7 @@ class Agent:
         from ari_agent.tts.cache import PromptCache
 
         metrics = Metrics()
+        metrics.set_node(s.ari.node_name(), s.ari.app)
         self._stack.callback(self.bus.subscribe(metrics))
         from ari_agent.logging_setup import log_event
 

@@ -168,6 +168,12 @@ class Metrics:
         self.bookings = self._add(
             Counter("ari_agent_bookings", "Appointments booked/cancelled/rescheduled", ["action"], registry=r)
         )
+        # Which Asterisk node and Stasis app this process serves: join on it (`* on(instance) group_left(node)`)
+        # when the scrape config does not label the target with its node.
+        self.node_info = self._add(
+            Gauge("ari_agent_node_info", "1, labelled with the Asterisk node and ARI app this agent serves",
+                  ["node", "app"], registry=r)
+        )
         # Unknown until an owner says otherwise: NaN shows "no data" rather than a false "disconnected".
         self.ari_connected.set(math.nan)
         for stage in STAGES:
@@ -183,6 +189,11 @@ class Metrics:
         self._collectors.clear()
 
     # --- hooks for state the event stream does not carry ----------------------------------------------
+    def set_node(self, node: str, app: str) -> None:
+        """Name the node and app in ari_agent_node_info."""
+        self.node_info.clear()
+        self.node_info.labels(node=node, app=app).set(1)
+
     def set_spool_depth_function(self, fn: Callable[[], float]) -> None:
         """Read the transcript writer's spool depth at scrape time."""
         self.spool_depth.set_function(fn)

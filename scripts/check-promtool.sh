@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Validates docker/prometheus.yml and docker/alerts.yml with promtool, and runs the alert unit tests
+# Validates docker/prometheus.yml, docker/prometheus-cluster.yml and docker/alerts.yml with promtool, and runs the alert unit tests
 # (docker/alerts_test.yml). promtool comes from Debian's `prometheus` package: the .deb is downloaded and
 # unpacked into the cache, not installed, so no Prometheus service is started on this machine.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -32,6 +32,7 @@ ensure_promtool() {
 ensure_promtool
 step "promtool check config + rules + alert tests"
 "$PROMTOOL" check config "$REPO_ROOT/docker/prometheus.yml" >&2
+"$PROMTOOL" check config "$REPO_ROOT/docker/prometheus-cluster.yml" >&2
 "$PROMTOOL" check rules "$REPO_ROOT/docker/alerts.yml" >&2
 "$PROMTOOL" test rules "$REPO_ROOT/docker/alerts_test.yml" >&2
 # The dashboard's queries, with Grafana's variables filled in, must parse as PromQL too: promtool checks

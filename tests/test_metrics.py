@@ -259,3 +259,11 @@ def test_default_registry_has_process_metrics() -> None:
         assert REGISTRY.get_sample_value("ari_agent_active_calls") is not None
     finally:
         metrics.close()
+
+
+def test_node_info_names_the_node_and_app(setup: tuple[Metrics, CollectorRegistry, EventBus]) -> None:
+    metrics, registry, _ = setup
+    metrics.set_node("pbx-a", "ari-agent-1")
+    metrics.set_node("pbx-b", "ari-agent-2")  # renamed: one series, not two
+    assert registry.get_sample_value("ari_agent_node_info", {"node": "pbx-b", "app": "ari-agent-2"}) == 1
+    assert registry.get_sample_value("ari_agent_node_info", {"node": "pbx-a", "app": "ari-agent-1"}) is None
