@@ -219,3 +219,30 @@ def test_an_agent_behind_its_calls_audio_takes_no_more_until_it_has_caught_up() 
     assert manager.full() is None
     calls[1].audio_backlog_ms = 900  # below the threshold again: taking calls
     assert manager.full() is None
+
+
+class StubSession:
+    def __init__(self, channel: Channel) -> None:
+        self.channel, self.emitted, self.delivered = channel, [], []  # type: ignore[var-annotated]
+        self.audio_backlog_ms = 0
+
+    def emit(self, type_: EventType, **data: object) -> None:
+        self.emitted.append((type_, data.get("code")))
+
+    def deliver(self, event: AriEvent) -> None:
+        self.delivered.append(event.type)
+
+
+async def test_a_call_gone_while_disconnected_is_ended_and_says_so() -> None:
+    # Its Asterisk restarted (a node lost) or the caller hung up while the events socket was down: the session
+    # ends, and its record says why instead of reading as an ordinary hang-up.
+    live = dataclasses.replace(ORPHAN, id="1700000000.9")
+    ari = ChannelsAri([live])
+    manager = manager_for(ari, [])
+    gone, kept = StubSession(dataclasses.replace(ORPHAN, id="1700000000.8")), StubSession(live)
+    manager.sessions = {gone.channel.id: gone, live.id: kept}  # type: ignore[dict-item]
+    manager._routes = {gone.channel.id: gone, live.id: kept}  # type: ignore[dict-item]
+    await manager.resync(True)
+    assert (EventType.ERROR, "channel-gone-while-disconnected") in gone.emitted
+    assert gone.delivered == ["ChannelDestroyed"] and kept.delivered == []
+    assert all(t is EventType.ARI_RECONNECTED for t, _ in kept.emitted)

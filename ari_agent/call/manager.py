@@ -160,6 +160,10 @@ class CallManager:
         for channel_id, session in list(self.sessions.items()):
             session.emit(EventType.ARI_RECONNECTED)
             if channel_id not in channels:
+                # Gone while the events socket was down: the caller hung up, or Asterisk itself went away (a
+                # node restart). Either way it is said, so the call's record does not read as a plain hang-up.
+                session.emit(EventType.ERROR, code="channel-gone-while-disconnected",
+                             message="the call's channel ended while the agent was not connected to Asterisk")
                 session.deliver(AriEvent(type="ChannelDestroyed", application="", channel=session.channel))
         orphans: set[str] = set()
         for channel in channels.values():
