@@ -431,6 +431,21 @@ async def test_calls_list_pages(site: Site) -> None:
 
 
 @pytest.mark.integration
+async def test_calls_show_and_filter_by_node(site: Site) -> None:
+    scope = f"nodes-{uuid.uuid4().hex[:6]}"
+    async with await psycopg.AsyncConnection.connect(site.dsn) as conn:
+        for i, node in enumerate(("pbx-a", "pbx-b", "pbx-a")):
+            await conn.execute(
+                "INSERT INTO calls (call_id, caller_number, started_at, scope, node) VALUES (%s, '+1999', %s, %s, %s)",
+                [f"n-{i}", DAY2 - timedelta(minutes=i), scope, node],
+            )
+    html = await get_text(site, f"/calls?scope={scope}")
+    assert call_ids_listed(html) == ["n-0", "n-1", "n-2"] and "<th>Node</th>" in html and ">pbx-b<" in html
+    assert call_ids_listed(await get_text(site, f"/calls?scope={scope}&node=pbx-a")) == ["n-0", "n-2"]
+    assert ">pbx-b<" in await get_text(site, "/calls/n-1")
+
+
+@pytest.mark.integration
 async def test_call_page_shows_timeline_header_and_cdr(site: Site) -> None:
     html = await get_text(site, f"/calls/{site.ids.handoff}")
     # Header.

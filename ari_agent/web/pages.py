@@ -228,12 +228,13 @@ class _Filters:
     date_from: str = ""
     date_to: str = ""
     scope: str = ""
+    node: str = ""
     page: int = 1
 
     def params(self, **changes: Any) -> str:
         values = {
             "outcome": self.outcome, "reason": self.reason, "caller": self.caller, "from": self.date_from,
-            "to": self.date_to, "scope": self.scope, "page": str(self.page),
+            "to": self.date_to, "scope": self.scope, "node": self.node, "page": str(self.page),
         }  # fmt: skip
         values.update({k: str(v) for k, v in changes.items()})
         if values["page"] == "1":
@@ -268,6 +269,7 @@ def _parse_filters(query: Any) -> _Filters:
         date_from=date_from,
         date_to=date_to,
         scope=text("scope", 64),
+        node=text("node", 64),
         page=int(page_text),
     )
 
@@ -298,6 +300,7 @@ def _filter_form(f: _Filters) -> str:
         f'<label>Handoff reason<input name="reason" list="reasons" value="{escape(f.reason)}" size="14">'
         f'<datalist id="reasons">{reasons}</datalist></label>'
         f'<label>Caller number<input name="caller" value="{escape(f.caller)}" size="14"></label>'
+        f'<label>Node<input name="node" value="{escape(f.node)}" size="10"></label>'
         f'<label>From<input type="date" name="from" value="{escape(f.date_from)}"></label>'
         f'<label>To (inclusive)<input type="date" name="to" value="{escape(f.date_to)}"></label>'
         f'{scope}<button type="submit">Filter</button> <a href="/calls">clear</a></form>'
@@ -510,6 +513,7 @@ class SupervisorPages:
                     since=since,
                     until=until,
                     scope=f.scope or None,
+                    node=f.node or None,
                     limit=PAGE_SIZE + 1,
                     offset=(f.page - 1) * PAGE_SIZE,
                 )
