@@ -271,7 +271,10 @@ class Person:
 
     # --- read-backs -----------------------------------------------------------------------------------
     def _confirm(self, text: str) -> Action:
-        wrong = self._first_wrong(text)
+        # A person checks what is read back, not an answer given just before it ("a filling starts at a hundred
+        # and twenty. So, so that's a cleaning on ...": the filling of the price list is not the booking's).
+        start = text.rfind("so that's")
+        wrong = self._first_wrong(text[start:] if start >= 0 else text)
         if wrong is None:
             task = {"book": "book", "cancel": "cancel", "reschedule": "reschedule"}.get(self.call.goal.kind, "")
             barge = self.call.persona.talks_over and not self.call.persona.text_only
