@@ -34,7 +34,7 @@ import time
 import urllib.request
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -233,9 +233,10 @@ def main() -> int:
 
     t0 = time.monotonic()
     traffic_start = datetime.now(UTC)
-    sipp_started = []
+    sipp_started, sipp_started_wall = [], []
     for i, run in enumerate(runs):
         sipp_started.append(time.monotonic())
+        sipp_started_wall.append(datetime.now(UTC))
         start_sipp(run, args, i, args.concurrent // args.callers + (1 if i < args.concurrent % args.callers else 0))
     print(f"cluster: {args.concurrent} calls at once through Kamailio :{args.kamailio_port}", flush=True)
     killed: dict[str, Any] = {}
@@ -337,7 +338,10 @@ def main() -> int:
     skip = set(killed_calls) | set(lost_with_node)
     normal = [replace(run, answers={c: t for c, t in run.answers.items()
                                     if not any(r[1] in skip for r in by_sip.get(c, []))}) for run in runs]  # fmt: skip
-    stored = analyse(dsn, normal, 0)
+    # SIPp's clock counts from its start: its answers on the machine's clock, the one the agent's rows use.
+    answered_wall = {cid: sipp_started_wall[i] + timedelta(milliseconds=tick)
+                     for i, run in enumerate(runs) for cid, tick in run.answers.items()}  # fmt: skip
+    stored = analyse(dsn, normal, 0, answered_wall)
     without_row = sorted(cid for cid in answers if cid not in by_sip)
 
     out: dict[str, Any] = {

@@ -243,8 +243,14 @@ def wait_ready(http: str, agent: subprocess.Popen[bytes], log: Path) -> None:
     raise SystemExit(f"ari-agent not ready after 120 s ({http}/readyz); see {log}")
 
 
-def analyse(dsn: str, runs: list[SippRun], samples_left: int) -> dict[str, Any]:
-    """Match SIPp's calls to the agent's rows and count what was lost or duplicated."""
+def analyse(
+    dsn: str, runs: list[SippRun], samples_left: int, answered_wall: dict[str, datetime] | None = None
+) -> dict[str, Any]:
+    """Match SIPp's calls to the agent's rows and count what was lost or duplicated.
+
+    answered_wall: when SIPp got each call's 200 OK, on the machine's clock. Given, the agent's time with the
+    caller is measured from it, so both ends of the window are on one clock (through a loaded proxy the 200 OK
+    can reach SIPp seconds after the agent answered)."""
     answered = {cid: run for run in runs for cid in run.answers}
     ids = list(answered)
     with psycopg.connect(dsn, autocommit=True) as db:
@@ -313,7 +319,8 @@ def analyse(dsn: str, runs: list[SippRun], samples_left: int) -> dict[str, Any]:
         lead_s = (run.streams.get(cid, run.answers[cid]) - run.answers[cid]) / 1000
         sipp_s = (run.ends[cid][0] - run.answers[cid]) / 1000 if cid in run.ends else float("inf")
         left_at = min(ended_at, handoffs.get(call_id, ended_at))
-        agent_s = (left_at - answered_at).total_seconds() if answered_at else 0.0
+        answered_from = (answered_wall or {}).get(cid) or answered_at
+        agent_s = (left_at - answered_from).total_seconds() if answered_from else 0.0
         sure, maybe = run.recording.sent_before(min(sipp_s, agent_s) - lead_s)
         stored = caller_turns.get(call_id, 0)
         sent_turns += sure
