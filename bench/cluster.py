@@ -31,7 +31,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -41,7 +40,7 @@ from typing import Any
 import aiohttp
 import psycopg
 from measure import machine
-from soak import SCENARIO, SippRun, alive, analyse, make_recording
+from soak import SCENARIO, SippRun, active_calls, alive, analyse, make_recording
 
 from ari_agent.config import DialogueSettings
 from ari_agent.dialogue.base import CallContext
@@ -66,17 +65,6 @@ def agent_dirs(run_dir: Path, node: str) -> list[Path]:
 
 def agent_port(node: str, k: int) -> int:
     return 18080 + 100 * NODES[node] + k
-
-
-def active_calls(port: int) -> int:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
-            for line in r.read().decode().splitlines():
-                if line.startswith("ari_agent_active_calls "):
-                    return int(float(line.split()[1]))
-    except OSError:
-        return -1
-    return -1
 
 
 def kamailio(run_dir: Path, *cmd: str) -> str:
@@ -247,7 +235,7 @@ def main() -> int:
         if not all(alive(run.pid) for run in runs):
             raise SystemExit(f"SIPp exited early; see {workdir}/caller*/errors.log")
         if not killed and elapsed >= args.kill_at:
-            loads = {d: active_calls(agent_port("pbx-a", int(d.name.split("-")[1])))
+            loads = {d: active_calls(f"http://127.0.0.1:{agent_port('pbx-a', int(d.name.split('-')[1]))}")
                      for d in agent_dirs(args.run_dir, "pbx-a")}  # fmt: skip
             victim = max(loads, key=lambda d: loads[d])
             pid = int((victim / "agent.pid").read_text())
