@@ -116,6 +116,7 @@ class FakeDialogue:
     hints: list[AsrHint | None] = field(default_factory=list)  # the hint sent with each turn
 
     fail_start: bool = False  # Rasa down when the call starts
+    delay_s: float = 0.0  # a loaded Rasa: each turn takes this long
 
     async def start(self, conversation_id: str, context: CallContext) -> None:
         if self.fail_start:
@@ -132,6 +133,8 @@ class FakeDialogue:
         unsure: float = 0.0,
     ) -> DialogueResult:
         self.hints.append(hint)
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
         if text == "BOOM":
             raise DialogueError("dialogue-failed", "rasa is down")
         return self.script.get(text, DialogueResult(replies=["Sorry?"], intent="nlu_fallback"))

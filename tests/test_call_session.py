@@ -196,6 +196,23 @@ async def test_dialogue_handoff_goes_to_the_queue_it_names(speech: list[bytes]) 
     assert h.ended()["handoff_reason"] == "urgent"
 
 
+async def test_words_said_while_the_agent_decides_on_a_transfer_stay_in_the_record(speech: list[bytes]) -> None:
+    # A loaded Rasa takes its time over "a person please"; the caller goes on talking meanwhile. The transfer
+    # wins, but what the caller said before it is part of the transcript the person in the queue reads.
+    script = {"a person please": handoff_result("requested")}
+    async with Harness(["a person please", "it is about my crown"], script) as h:
+        h.dialogue.delay_s = 2.0
+        await h.agent_finished_speaking(1)
+        h.media.push(speech, trailing_silence_ms=600)
+        await h.rec.wait_for(EventType.CALLER_TURN, timeout=10)
+        h.media.push(speech)
+    assert h.ended()["outcome"] == "handoff" and h.ari.continued
+    turns = h.rec.of(EventType.CALLER_TURN)
+    assert [e.data["text"] for e in turns] == ["a person please", "it is about my crown"]
+    assert turns[1].data["unanswered"] is True
+    assert h.dialogue.hints == [None]  # the second turn was recorded, not sent to the dialogue
+
+
 def test_replies_are_cut_into_sentences_for_streaming_tts() -> None:
     from ari_agent.call.session import split_sentences
 

@@ -194,6 +194,7 @@ class CallSession:
             if shutting_down:
                 self.emit(EventType.ERROR, code="agent-shutdown", message="the agent stopped during the call")
                 await asyncio.shield(self._safe_handoff_after_failure("agent-shutdown"))
+            self._keep_unanswered_words()
             await asyncio.shield(self._cleanup())
             self._ended.set()
         if shutting_down:
@@ -284,6 +285,15 @@ class CallSession:
         for turn in listener.take_pending():
             if turn.text.strip():
                 self._store_heard(turn, after_hangup=True)
+
+    def _keep_unanswered_words(self) -> None:
+        """Turns heard but never answered stay in the record: the caller spoke while the agent was deciding on a
+        transfer (or failing), and the person taking the call may need to read what was said."""
+        if self._listener is None:
+            return
+        for turn in self._listener.take_pending():
+            if turn.text.strip():
+                self._store_heard(turn, unanswered=True)
 
     def _store_heard(self, turn: Utterance, **extra: Any) -> bool:
         """Record a recognised turn's audio and emit it as the caller's turn; False (and no turn) when the
