@@ -32,7 +32,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -218,6 +218,7 @@ def main() -> int:
         wd.mkdir(parents=True)
         shutil.copy(SCENARIO, wd / "caller.xml")
         runs.append(SippRun(wd, make_recording(rng, voices, wd / "caller.ulaw")))
+        (wd / "recording.json").write_text(json.dumps([asdict(u) for u in runs[-1].recording.utterances], indent=1))
 
     t0 = time.monotonic()
     traffic_start = datetime.now(UTC)

@@ -83,6 +83,16 @@ class Recording:
     utterances: list[Utterance]
     period_s: float
 
+    def ends_before(self, window_s: float) -> list[float]:
+        """When each sentence surely sent in the window ended, from the start of the audio."""
+        ends = []
+        loop = 0
+        while loop * self.period_s < window_s:
+            ends += [loop * self.period_s + u.end_s for u in self.utterances
+                     if loop * self.period_s + u.end_s + MARGIN_S <= window_s]  # fmt: skip
+            loop += 1
+        return ends
+
     def sent_before(self, window_s: float) -> tuple[int, int]:
         """(sentences surely sent, sentences that ended too close to the window's end to tell)."""
         sure = maybe = 0
@@ -327,8 +337,17 @@ def analyse(
         stored_turns += stored
         if stored < sure:
             lost_turns += sure - stored
-            per_call_losses.append({"call_id": call_id, "sip_call_id": cid, "sent": sure, "stored": stored})
+            per_call_losses.append({
+                "call_id": call_id, "sip_call_id": cid, "sent": sure, "stored": stored,
+                # The timeline on one clock (seconds from the answer) for reading the case afterwards.
+                "outcome": key, "window_s": round(min(sipp_s, agent_s), 1), "audio_lead_s": round(lead_s, 1),
+                "sentences_end_s": [round(lead_s + e, 1) for e in run.recording.ends_before(min(sipp_s, agent_s)
+                                                                                             - lead_s)],
+                "sipp_end": [round(sipp_s, 1), run.ends[cid][1]] if cid in run.ends else None,
+                "_from": answered_from,
+            })  # fmt: skip
         extra_turns += max(0, stored - sure - maybe)
+    _add_timelines(dsn, per_call_losses[:20])
     return {
         "answered_calls": len(answered),
         "agent_rows": len(calls),
@@ -350,6 +369,22 @@ def analyse(
         },
         "unfinished_agent_rows_after_wait": samples_left,
     }
+
+
+def _add_timelines(dsn: str, losses: list[dict[str, Any]]) -> None:
+    """What the agent stored of each call that lost a turn, in seconds from the answer: its turns and events."""
+    if not losses:
+        return
+    with psycopg.connect(dsn, autocommit=True) as db:
+        for loss in losses:
+            start = loss.pop("_from")
+            rows = db.execute(
+                "SELECT at, 'turn:' || speaker || ': ' || left(text, 60) FROM turns WHERE call_id = %s "
+                "UNION ALL SELECT at, kind || coalesce(':' || code, '') FROM call_events WHERE call_id = %s "
+                "ORDER BY 1",
+                (loss["call_id"], loss["call_id"]),
+            ).fetchall()
+            loss["agent"] = [f"{(at - start).total_seconds():6.1f} {what}" for at, what in rows] if start else []
 
 
 def readme_table(out: dict[str, Any]) -> str:
