@@ -388,6 +388,12 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2, default=str) + "\n")
     print(json.dumps(out, indent=2, default=str))
+    if not checks["no row lost"]:
+        # Last, so that the tail CI keeps holds each lost call's timeline.
+        for loss in stored["calls_with_lost_turns"]:
+            print(f"  lost turn: {json.dumps({k: v for k, v in loss.items() if k != 'agent'}, default=str)}")
+            for line in loss.get("agent", []):
+                print(f"      {line}")
     for name, ok in checks.items():
         print(f"  {'ok  ' if ok else 'FAIL'} {name}")
     return 0 if out["passed"] else 1

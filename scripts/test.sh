@@ -64,7 +64,7 @@ set +e
 # Several nodes (make cluster-test): Kamailio in front of two Asterisk nodes with two agents each, 20 SIP calls, an
 # agent SIGKILLed and a node stopped; fails on a lost or duplicated row, a double booking, a call not answered.
 # About 3 minutes; it starts and stops its own cluster (other ports than the stack above).
-bash "$REPO_ROOT/scripts/cluster-test.sh" --out "$RUN_DIR/cluster.json" | tail -30
+bash "$REPO_ROOT/scripts/cluster-test.sh" --out "$RUN_DIR/cluster.json" | tail -100
 [ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("cluster test (scripts/cluster-test.sh; logs in .run/cluster/)")
 set -e
 rc=0
