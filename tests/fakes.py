@@ -65,6 +65,11 @@ class ScriptedMedia:
         for _ in range(trailing_silence_ms // 20):
             self.queue.put_nowait(SILENCE)
 
+    @property
+    def queued_frames(self) -> int:
+        """Frames received and not yet read (as the RTP receiver reports them)."""
+        return self.queue.qsize()
+
     def close(self) -> None:
         self.closed = True
         self.queue.put_nowait(None)
@@ -76,9 +81,12 @@ class FakeAsrStream:
     pushed: int = 0
     expected: list[str | None] = field(default_factory=list)  # every expect() call, in order
     hint_text: str = "hinted"  # what the "constrained decoder" reads when an answer is expected
+    push_delay_s: float = 0.0
 
     async def push(self, pcm16: bytes) -> str | None:
         self.pushed += len(pcm16)
+        if self.push_delay_s:
+            await asyncio.sleep(self.push_delay_s)  # a loaded machine: decoding slower than the line
         return None
 
     async def finish(self) -> AsrResult:

@@ -124,6 +124,21 @@ async def test_the_answer_the_bot_asked_for_is_decoded_against_its_phrases(speec
     assert "hint" not in finals[0].data and finals[1].data["hint"]["kind"] == "when"
 
 
+async def test_after_the_opening_menu_the_answer_is_decoded_against_the_menu(speech: list[bytes]) -> None:
+    menu = DialogueResult(replies=["Sorry, I didn't catch that. Are you calling to book, change or cancel?"],
+                          intent="nlu_fallback", expect="task")  # fmt: skip
+    script = {"garble": menu, "cancel it": DialogueResult(replies=["Which name?"], intent="cancel_appointment")}
+    async with Harness(["garble", "cancel it"], script) as h:
+        await h.agent_finished_speaking(1)
+        h.media.push(speech)
+        await h.agent_finished_speaking(2)
+        h.media.push(speech)
+        await h.agent_finished_speaking(3)
+        h.hang_up()
+    stream = h.session.deps.asr.stream  # type: ignore[attr-defined]
+    assert stream.expected == ["task", None]
+
+
 async def test_caller_hangs_up_mid_sentence_ends_every_task_and_keeps_the_words(speech: list[bytes]) -> None:
     async with Harness(["never finished"], {}) as h:
         await h.agent_finished_speaking(1)
@@ -138,6 +153,21 @@ async def test_caller_hangs_up_mid_sentence_ends_every_task_and_keeps_the_words(
     assert h.ari.channels == set() and h.ari.bridges == set()
     leftovers = [t for t in asyncio.all_tasks() if t.get_name().startswith(h.session.call_id)]
     assert leftovers == []
+
+
+async def test_an_agent_far_behind_the_line_hears_everything_said_before_the_hangup(speech: list[bytes]) -> None:
+    # Decoding slower than real time (an overloaded machine): at the hangup seconds of audio are still queued.
+    # Its turns are the caller's words, stored, even though hearing them takes longer than one stage timeout.
+    async with Harness(["first sentence", "second sentence"], {}, stage_timeout_seconds=0.5) as h:
+        h.session.deps.asr.stream.push_delay_s = 0.05  # type: ignore[attr-defined]
+        await h.agent_finished_speaking(1)
+        h.media.push(speech)
+        h.media.push(speech)
+        await h.rec.wait_for(EventType.SPEECH_STARTED, timeout=10)
+        h.hang_up()
+    assert [e.data["text"] for e in h.rec.of(EventType.CALLER_TURN)] == ["first sentence", "second sentence"]
+    assert all(e.data.get("after_hangup") for e in h.rec.of(EventType.CALLER_TURN))
+    assert not [e for e in h.rec.of(EventType.ERROR) if e.data["code"] == "audio-unheard"]
 
 
 async def test_barge_in_stops_the_greeting_and_is_the_next_turn(speech: list[bytes]) -> None:
@@ -209,7 +239,7 @@ async def test_words_said_while_the_agent_decides_on_a_transfer_stay_in_the_reco
     assert h.ended()["outcome"] == "handoff" and h.ari.continued
     turns = h.rec.of(EventType.CALLER_TURN)
     assert [e.data["text"] for e in turns] == ["a person please", "it is about my crown"]
-    assert turns[1].data["unanswered"] is True
+    assert turns[1].data["after_transfer"] is True
     assert h.dialogue.hints == [None]  # the second turn was recorded, not sent to the dialogue
 
 
