@@ -404,6 +404,30 @@ def test_a_fallen_back_turn_is_read_from_the_constrained_reading(reading: object
 
 
 @pytest.mark.parametrize(
+    ("reading", "intent"),
+    [
+        ("i'd like to cancel please", "cancel_appointment"),
+        ("um i need to change my appointment", "reschedule_appointment"),
+        ("book", "book_appointment"),
+        ("the prices", "ask_price"),
+        ("cancel book", None),  # two tasks heard: not guessed
+        ("i'd like to please", None),  # fillers only
+        ("a cleaning", None),  # a service is a detail, read by hint_intent as inform
+    ],
+)
+def test_an_answer_to_the_opening_menu_is_read_from_its_constrained_reading(reading: str, intent: str | None) -> None:
+    assert cues.hint_task({"kind": "task", "text": reading, "complete": False}) == intent
+    assert cues.hint_task({"kind": "when", "text": reading, "complete": True}) is None  # another question's reading
+
+
+def test_the_bots_expectation_for_the_next_turn_comes_through() -> None:
+    replies = [{"recipient_id": "c", "text": "Are you calling to book?"},
+               {"recipient_id": "c", "custom": {"expect": "task"}}]  # fmt: skip
+    result = result_from_rasa(replies, {"slots": {}, "latest_message": {}})
+    assert result.expect == "task" and result.replies == ["Are you calling to book?"]
+
+
+@pytest.mark.parametrize(
     ("said", "service"),
     [
         ("i need an appointment for a cleaning", "cleaning"),
@@ -486,6 +510,8 @@ def test_the_question_asked_decides_what_a_turn_is(text: str, intent: str, reque
         ("yes bukit", False, True),  # one stray word is the recogniser
         ("that's right that solace martin", False, False),  # a misheard "that's wrong, it's Alice Martin"
         ("it's right", True, False),  # after "what would you like to change?"
+        ("please general would", True, False),  # a correction misheard as the name already read back
+        ("yes that's fine go ahead", True, True),  # changed their mind: nothing to change
         ("i laugh bastard", False, False),
         ("yes but make it friday", False, False),
     ],

@@ -66,6 +66,18 @@ def test_every_digit_phrase_reads_as_digits() -> None:
         assert spoken.parse_phone(" ".join([word] * 10)) is not None, word
 
 
+def test_every_task_phrase_names_its_task_for_the_nlu() -> None:
+    # The agent decodes an answer to the opening menu against these phrases; the Rasa side must read each one,
+    # wrapped in the fillers people add, as its intent, and each intent must be one the domain knows.
+    domain = yaml.safe_load((RASA_PROJECT / "domain.yml").read_text())
+    for intent, phrases_of_task in lexicon.groups("tasks").items():
+        assert intent in domain["intents"], intent
+        for phrase in phrases_of_task:
+            for said in (phrase, f"um i'd like to {phrase} please"):
+                assert cues.hint_task({"kind": "task", "text": said, "complete": True}) == intent, said
+    assert set(phrases("task")) >= set(lexicon.ordered("menu_fillers"))
+
+
 def test_every_kind_has_phrases() -> None:
     for kind in KINDS:
         assert phrases(kind), kind

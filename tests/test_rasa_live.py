@@ -13,6 +13,7 @@ import aiohttp
 import psycopg
 import pytest
 
+from ari_agent.asr.base import AsrHint
 from ari_agent.config import DialogueSettings
 from ari_agent.dialogue.base import CallContext, DialogueResult
 from ari_agent.dialogue.rasa import RasaDialogue
@@ -38,8 +39,8 @@ class Call:
             self.id, CallContext(now=NOW, caller_number=caller, call_id=self.id), scope=self.scope
         )
 
-    async def say(self, text: str) -> DialogueResult:
-        result = await self.dialogue.send(self.id, text)
+    async def say(self, text: str, hint: AsrHint | None = None) -> DialogueResult:
+        result = await self.dialogue.send(self.id, text, hint=hint)
         self.results.append(result)
         return result
 
@@ -93,6 +94,21 @@ async def test_booking_with_partial_info_and_a_correction(call: Call) -> None:
     assert sum("What time" in a for a in asked) == 1 and sum("your name" in a for a in asked) == 1
 
 
+async def test_a_correction_heard_as_the_same_wrong_name_is_no_go_ahead(call: Call) -> None:
+    # Simulated call (seed 71): "it's Carol Wood" heard as "please general would", the name already read back;
+    # the "please" made it a yes and the wrong name was booked.
+    await call.say("i'd like to book a cleaning on friday at half past two")
+    r = await call.say("it's general would")
+    assert "General Would" in _spoken(r)
+    r = await call.say("no is carol would")  # "no, it's Carol Wood": no name read from it
+    assert "What would you like to change?" in _spoken(r)
+    r = await call.say("please general would")
+    assert r.outcome is None and not r.booking_ref, _spoken(r)
+    assert _spoken(r) == "Sorry, I didn't catch the change. What would you like to change?"
+    r = await call.say("it's general would")  # the same mishearing, given as a name
+    assert r.outcome is None and "same way again" in _spoken(r)
+
+
 async def test_a_garbled_name_is_asked_again_with_a_repair_question(call: Call) -> None:
     await call.say("i'd like to book a cleaning on friday at half past two")
     r = await call.say("i was gonna")  # a name garbled into words that are never a name
@@ -125,7 +141,7 @@ async def test_a_phone_number_is_corrected_at_the_read_back_or_keyed_in(call: Ca
 
 async def test_garble_classed_as_details_starts_no_booking_and_is_counted(call: Call) -> None:
     r = await call.say("you elephant under the stairs")  # "inform", with no task in hand and no detail in it
-    assert not r.slots.get("task") and "How can I help?" in _spoken(r) and "come in for" not in _spoken(r)
+    assert not r.slots.get("task") and "book, change or cancel" in _spoken(r) and "come in for" not in _spoken(r)
     await call.say("purple sam and banana window")
     r = await call.say("breen lamp over there")  # the third turn the agent could not use, however each was read
     assert r.handoff is not None and r.handoff.reason == "misunderstood"
@@ -204,8 +220,24 @@ async def test_cancel_an_existing_booking(call: Call) -> None:
 
 async def test_two_misunderstandings_hand_off(call: Call) -> None:
     r = await call.say("purple monkey dishwasher")
-    assert r.handoff is None and "another way" in _spoken(r)
+    assert r.handoff is None and "book, change or cancel" in _spoken(r) and r.expect == "task"
     r = await call.say("flibbertigibbet")
+    assert r.handoff is not None and r.handoff.reason == "misunderstood"
+
+
+async def test_a_garbled_answer_to_the_opening_menu_is_read_from_the_constrained_reading(call: Call) -> None:
+    # Misheard twice, but the second time the agent had asked a closed question and decoded the answer against
+    # its phrases: "i want to cancel" there is the task, whatever the free transcript made of it.
+    r = await call.say("purple monkey dishwasher")
+    assert r.expect == "task"
+    r = await call.say("eye want two can sell", hint=AsrHint("task", "i want to cancel", complete=True))
+    assert r.handoff is None and r.slots.get("task") == "cancel", _spoken(r)
+    assert r.expect is None
+
+
+async def test_a_menu_reading_with_two_tasks_in_it_is_not_guessed(call: Call) -> None:
+    await call.say("purple monkey dishwasher")
+    r = await call.say("flibbertigibbet", hint=AsrHint("task", "cancel book", complete=True))
     assert r.handoff is not None and r.handoff.reason == "misunderstood"
 
 

@@ -123,6 +123,23 @@ def test_the_person_answers_the_question_asked_and_checks_the_read_back() -> Non
     assert isinstance(fix, Say) and _says_no(fix.plain)
 
 
+def test_the_person_answers_the_opening_menu_from_its_goal() -> None:
+    menu = ("Sorry, I didn't catch that. Are you calling to book, change or cancel an appointment, "
+            "or about our opening hours, address or prices?")  # fmt: skip
+    seen: dict[str, set[str]] = {}
+    for i in range(300):
+        call = draw_call(i, 5, call_now(5, i), VOICES, list(LINES))
+        if call.goal.kind in ("no_input",):
+            continue
+        person = Person(call)
+        person.respond("How can I help?", {})
+        answer = person.respond(menu, {})
+        assert isinstance(answer, Say)
+        seen.setdefault(call.goal.kind, set()).add(answer.plain.lower())
+    assert any("cancel" in a for a in seen["cancel"]) and not any("book" in a for a in seen["cancel"])
+    assert not any("cancel" in a for a in seen["book"])
+
+
 def test_the_person_gives_up_politely_and_a_silent_caller_stays_silent() -> None:
     person = _booking_call()
     person.respond("How can I help?", {})

@@ -25,7 +25,8 @@ _KIND_BY_SLOT = {
     "confirmed": "yes_no",
     "phone": "digits",
 }
-KINDS = frozenset(_KIND_BY_SLOT.values())
+# Asked outside a form: which task the caller is calling about (the opening repair question).
+KINDS = frozenset(_KIND_BY_SLOT.values()) | {"task"}
 
 HOURS = tuple(word for word, value in lexicon.numbers("numbers").items() if 1 <= value <= 12)
 _WEEKDAYS = lexicon.ordered("weekdays")
@@ -55,6 +56,10 @@ def phrases(kind: str) -> tuple[str, ...]:
         # Asked what they want to come in for, callers also give the day and time ("a cleaning on Friday").
         out = ["cleaning", "a cleaning", "check up", "a check up", "checkup", "filling", "a filling"]
         out += ["hygienist", "the hygienist", "examination", "scale and polish", *phrases("when")]
+    elif kind == "task":
+        out = [p for ps in lexicon.groups("tasks").values() for p in ps]
+        out += [p for ps in lexicon.groups("services").values() for p in ps]  # "a cleaning" is a booking
+        out += list(lexicon.ordered("menu_fillers"))
     elif kind == "digits":
         out = ["zero", "oh", "double", "triple", *HOURS[:9], "my number is", "it's"]
     else:

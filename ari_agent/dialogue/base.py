@@ -51,6 +51,9 @@ class DialogueResult:
     outcome: str | None = None
     booking_ref: str | None = None
     end_call: bool = False  # the caller said goodbye and the agent has nothing more to do
+    # The kind of answer the bot's question outside a form expects (asr.expectations), e.g. "task" after the
+    # opening repair question; inside a form the requested slot says it.
+    expect: str | None = None
     latency_ms: float = 0.0
 
 

@@ -76,6 +76,7 @@ def result_from_rasa(replies: list[dict[str, Any]], tracker: dict[str, Any], lat
     outcome: str | None = None
     booking_ref: str | None = None
     end_call = False
+    expect: str | None = None
     all_slots: dict[str, Any] = tracker.get("slots") or {}
     slots = {k: all_slots[k] for k in REPORTED_SLOTS if all_slots.get(k) is not None}
     for reply in replies:
@@ -95,6 +96,8 @@ def result_from_rasa(replies: list[dict[str, Any]], tracker: dict[str, Any], lat
             booking_ref = str(custom["booking_ref"]) if custom.get("booking_ref") else None
         if custom.get("end_call"):
             end_call = True
+        if isinstance(custom.get("expect"), str):
+            expect = custom["expect"]
     latest = tracker.get("latest_message") or {}
     # The tracker's latest_message can lag a turn behind; the last user event is authoritative.
     for event in reversed(tracker.get("events") or []):
@@ -116,6 +119,7 @@ def result_from_rasa(replies: list[dict[str, Any]], tracker: dict[str, Any], lat
         outcome=outcome,
         booking_ref=booking_ref,
         end_call=end_call,
+        expect=expect,
         latency_ms=latency_ms,
     )
 

@@ -108,6 +108,8 @@ def holds_answer(words: list[str], expected: str | None, asked: str | None) -> b
     """Whether the words so far hold something of the answer asked for: the `expected` kind (asr.expectations),
     or for the questions without a kind, the `asked` slot ("name") or the open question (None)."""
     present = set(words)
+    if expected == "task":  # the opening repair question: read like the opening
+        expected = None
     if expected == "when":
         return bool(present & _WHEN_WORDS)
     if expected == "service":
@@ -152,7 +154,7 @@ def completeness(partial: str, expected: str | None = None, asked: str | None = 
     if last in _FINAL_WORDS or words[-2:] == ["thank", "you"]:
         return Completeness.COMPLETE
     present = set(words)
-    if expected is None and present & _TASK_WORDS:
+    if expected in (None, "task") and present & _TASK_WORDS:
         return Completeness.LIKELY_MORE  # "I need to cancel my appointment on the third ... the name is ..."
     if expected == "when" and present & _DAY_WORDS and not _says_time(words):
         return Completeness.LIKELY_MORE  # "the second of December ... twelve noon please"

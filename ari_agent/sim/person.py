@@ -50,6 +50,7 @@ Action = Say | Silence | HangUp
 
 _CONFIRM = re.compile(r"shall i (book|cancel) it|is that right|shall i go ahead")
 _ANYTHING_ELSE = re.compile(r"anything else|what else can i do")
+_MENU = re.compile(r"calling to book|book, change or cancel")
 _REPEAT_ASK = re.compile(r"didn't (quite )?catch|say (it|that) another way|not sure what you mean|say that again")
 _WEEKDAY_RE = re.compile(r"\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b")
 
@@ -131,6 +132,8 @@ class Person:
             return self._goodbye()
         if _CONFIRM.search(text):
             return self._confirm(text)
+        if _MENU.search(text):
+            return self._menu_answer()
         if "what would you like to change" in text:
             return self._speak(self.pending_fix or self._restate())
         if _REPEAT_ASK.search(text) and not re.search(r"\?\s*$", text.split(".")[-1] or "") and self.last:
@@ -203,6 +206,16 @@ class Person:
         if other_words and self.rng.random() < 0.7:
             return self._speak(self._restate())  # asked to say it another way: people use other words
         return self._speak(self.last.text)
+
+    def _menu_answer(self) -> Action:
+        """Asked which of a few things the call is about: a few words, or for a question often the question."""
+        self.repeats_asked += 1
+        if self.repeats_asked > PATIENCE:
+            return self._speak(say.ask_human(self.rng))
+        answer = say.menu_answer(self.call.goal.kind, self.rng)
+        if answer is None or (self.call.goal.kind.startswith("ask_") and self.rng.random() < 0.5):
+            return self._speak(self._restate())
+        return self._speak(answer)
 
     def _goodbye(self) -> Action:
         self.said_goodbye = True

@@ -207,6 +207,24 @@ def ask_human(rng: random.Random) -> str:
     )  # fmt: skip
 
 
+def menu_answer(kind: str, rng: random.Random) -> str | None:
+    """Answering "are you calling to book, change or cancel, or about hours, address or prices?" in a few
+    words, as people answer a menu; None when the goal is none of those (the caller says what they want)."""
+    options = {
+        "book": ("To book an appointment.", "Book, please.", "I'd like to book.", "Booking, please.",
+                 "A new appointment, please.", "I need an appointment.", "Making an appointment.",
+                 "To make a booking."),
+        "cancel": ("Cancel, please.", "To cancel my appointment.", "I want to cancel.", "Cancelling.",
+                   "I need to cancel one.", "A cancellation."),
+        "reschedule": ("Change my appointment.", "To move my appointment.", "Reschedule, please.",
+                       "I need to change it.", "Moving an appointment.", "Change it to another day."),
+        "ask_hours": ("Your opening hours.", "The hours, please.", "Opening times.", "When you're open."),
+        "ask_address": ("Your address.", "The address, please.", "Where you are.", "Directions."),
+        "ask_price": ("Prices.", "The prices, please.", "How much things cost.", "Your prices."),
+    }.get(kind)
+    return pick(rng, options) if options else None
+
+
 def yes(rng: random.Random, task: str = "") -> str:
     """Agreeing, with the verbs people add."""
     verb = {"book": ("Yes, book it.", "Yes please, go ahead and book it."), "cancel": ("Yes, cancel it.",

@@ -208,10 +208,16 @@ def _asked_again(tracker: Tracker, slot: str) -> bool:
     return False
 
 
+# Details a turn can carry (spoken.read_details keys): given while correcting a read-back, they are a correction.
+RESTATED_DETAILS = frozenset({"name", "day", "old_day", "spoken_time", "phone", "service"})
+
+
 def confirmation_text(tracker: Tracker) -> str:
     """One short summary of everything, asked once before acting."""
     if tracker.get_slot("correcting"):
-        return "Of course. What would you like to change?"
+        # Asked again after an answer that gave no change: no second "of course".
+        return "What would you like to change?" if tracker.get_slot("unanswered") else \
+            "Of course. What would you like to change?"
     today = call_now(tracker).date()
     task = tracker.get_slot("task") or "book"
     found = tracker.get_slot("found_booking") or {}
@@ -444,6 +450,11 @@ class ValidateAppointmentForm(Action):
                 if values:
                     values["confirmed"] = None
                     values["correcting"] = None
+                elif slot("correcting") and found.keys() & RESTATED_DETAILS:
+                    # Asked what to change, the caller gave a detail, and it was heard as what the read-back
+                    # already has (the same mishearing again): no go-ahead, whatever "please" or "yes" is around
+                    # it, and the caller learns why the question comes again.
+                    return self._miss(dispatcher, tracker, ask="Sorry, I heard that the same way again.")
                 elif answer == "yes" and not says_yes(tracker.latest_message.get("text") or "",
                                                       leading=bool(slot("correcting"))):
                     # Acting is the one step that cannot be taken back: a yes read only from the constrained
@@ -479,6 +490,8 @@ class ValidateAppointmentForm(Action):
         return self._miss(dispatcher, tracker)
 
     def _yes_unclear(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        if tracker.get_slot("correcting"):
+            return self._miss(dispatcher, tracker, ask="Sorry, I didn't catch the change.")
         return self._miss(dispatcher, tracker, ask="Sorry, was that a yes?")
 
     @staticmethod
@@ -782,6 +795,17 @@ def not_understood_handoff(dispatcher: CollectingDispatcher) -> list[EventType]:
                                                 "Let me put you through to a member of our team.")
 
 
+# The opening repair question: a closed question whose answers the agent decodes against their phrases
+# (expectation "task", lexicon `tasks`), instead of asking for the whole request again in other words.
+MENU_QUESTION = ("Are you calling to book, change or cancel an appointment, "
+                 "or about our opening hours, address or prices?")
+
+
+def ask_menu(dispatcher: CollectingDispatcher, opening: str) -> None:
+    dispatcher.utter_message(text=f"{opening} {MENU_QUESTION}")
+    dispatcher.utter_message(json_message={"expect": "task"})
+
+
 def _not_sure(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """Ask, and forget the turn so the conversation continues from where it was; inside a task that is the
     question still open. The turn is still counted (after the revert, so the count stays)."""
@@ -790,10 +814,9 @@ def _not_sure(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventT
     requested = tracker.get_slot("requested_slot")
     if tracker.active_loop_name == FORM and requested:
         question = prompt_for(requested, tracker).removeprefix("Sorry, ")
-        question = question[:1].upper() + question[1:]
+        dispatcher.utter_message(text=f"Sorry, I'm not sure what you mean. {question[:1].upper()}{question[1:]}")
     else:
-        question = "How can I help?"
-    dispatcher.utter_message(text=f"Sorry, I'm not sure what you mean. {question}")
+        ask_menu(dispatcher, "Sorry, I'm not sure what you mean.")
     return [UserUtteranceReverted(), _one_more_unanswered(tracker)]
 
 
@@ -811,7 +834,11 @@ class ActionFallback(Action):
             return _not_sure(dispatcher, tracker)
         if too_often_misunderstood(tracker):
             return not_understood_handoff(dispatcher)
-        dispatcher.utter_message(text="Sorry, I didn't catch that. Could you say it another way?")
+        if tracker.active_loop_name == FORM:
+            # Inside a task the form asks its own question again next: no menu of tasks.
+            dispatcher.utter_message(text="Sorry, I didn't catch that. Could you say it another way?")
+        else:
+            ask_menu(dispatcher, "Sorry, I didn't catch that.")
         return [_one_more_unanswered(tracker)]
 
 

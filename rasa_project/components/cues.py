@@ -117,6 +117,20 @@ def names_a_value(words: list[str]) -> bool:
     return digits >= MIN_PHONE_DIGITS or bool(_TIME_PHRASE.search(" ".join(words)))
 
 
+TASK_PHRASES = lexicon.groups("tasks")
+
+
+def hint_task(hint: object) -> str | None:
+    """The task named by the agent's constrained reading of an answer to the opening repair question (kind
+    "task"): the one intent whose phrase it holds ("i'd like to cancel" -> cancel_appointment); None when it
+    holds none or phrases of two tasks."""
+    if not isinstance(hint, dict) or hint.get("kind") != "task" or not isinstance(hint.get("text"), str):
+        return None
+    text = f" {' '.join(tokens(hint['text']))} "
+    found = {intent for intent, phrases in TASK_PHRASES.items() for p in phrases if f" {p} " in text}
+    return found.pop() if len(found) == 1 else None
+
+
 def hint_intent(hint: object) -> str | None:
     """The intent of a turn the classifier fell back on, read from the agent's constrained reading of it.
 
@@ -195,9 +209,11 @@ def says_yes(text: str, leading: bool = False) -> bool:
         return False
     if not any(w in YES_LEADS for w in words) or any(w in _CONFIRM_NEGATIONS for w in words):
         return False
-    # One stray word is the recogniser ("yes bukit"); two or more are something else being said.
+    # One stray word is the recogniser ("yes bukit"); two or more are something else being said. Asked what to
+    # change (`leading`), the caller is giving a correction: any other word there is part of it ("please
+    # general would", a misheard "it's Carol Wood", booked a wrong name when one stray word was let through).
     allowed = AFFIRM_WORDS | FILLER | COURTESY | HESITATIONS | _CONFIRM_EXTRAS | {"that's"}
-    return sum(w not in allowed for w in words) <= 1
+    return sum(w not in allowed for w in words) <= (0 if leading else 1)
 
 
 def task_from_verbs(text: str) -> str | None:

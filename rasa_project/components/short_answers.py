@@ -33,6 +33,7 @@ from components.cues import (
     asr_unsure,
     context_intent,
     hint_intent,
+    hint_task,
     is_closing,
     is_short_no,
     is_short_yes,
@@ -90,11 +91,11 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
                 return "deny"
             if is_short_yes(text):
                 return "affirm"
-            return hint_intent(hint)
+            return hint_task(hint) or hint_intent(hint)
         if intent == "out_of_scope" and isinstance(hint, dict) and hint.get("complete"):
             # Garbled words read as a request the bot can't serve ("quarter to four" -> "court are too far"),
             # while every word of the turn fitted the answer the bot had asked for: it is that answer.
-            return hint_intent(hint)
+            return hint_task(hint) or hint_intent(hint)
         return None
 
     def process(self, messages: list[Message]) -> list[Message]:
