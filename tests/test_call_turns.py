@@ -86,3 +86,30 @@ async def test_silence_is_a_turn_of_its_own() -> None:
     turns = _stream(heard)
     heard.queue.put_nowait(NoInput(6000))
     assert await asyncio.wait_for(turns.next(), 1) == NoInput(6000)
+
+
+async def test_a_cancelled_call_stays_cancelled_while_the_stream_tidies_up() -> None:
+    # The caller hung up just as a turn arrived: the session cancels its conversation while next() is still
+    # cancelling its wait for keys. That cancellation must not be swallowed there, or the conversation goes on
+    # answering a caller who has gone, and the call never ends (seen in the cluster test: a row left open).
+    class _SlowToStop(asyncio.Queue[str]):
+        async def get(self) -> str:
+            try:
+                return await super().get()
+            except asyncio.CancelledError:
+                await asyncio.sleep(0.05)  # tidying up takes a moment
+                raise
+
+    heard = _Heard()
+    turns = _stream(heard)
+    turns._keys = _SlowToStop()
+    task = asyncio.ensure_future(turns.next())
+    await asyncio.sleep(0.01)
+    heard.queue.put_nowait(_said("how much is a filling"))
+    await asyncio.sleep(0.02)  # next() has its words and is now waiting for the key wait to stop
+    task.cancel()
+    try:
+        result = await task
+    except asyncio.CancelledError:
+        result = None
+    assert result is None and task.cancelled()

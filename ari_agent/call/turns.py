@@ -8,7 +8,6 @@ dialogue whole, not a digit at a time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass
 
 from ari_agent.call.listener import Listener, NoInput, Utterance
@@ -50,11 +49,14 @@ class TurnStream:
         try:
             await asyncio.wait({heard, key}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (heard, key):
-                if not task.done():
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+            # The losing wait is stopped and awaited with asyncio.wait, which neither raises its CancelledError
+            # nor swallows one aimed at this task: suppressing CancelledError around `await task` here once
+            # swallowed the session's own cancellation at a hangup, and the call never ended.
+            losing = [task for task in (heard, key) if not task.done()]
+            for task in losing:
+                task.cancel()
+            if losing:
+                await asyncio.wait(losing)
         if key.done() and not key.cancelled():
             if heard.done() and not heard.cancelled() and isinstance(heard.result(), Utterance):
                 # Both at once: the words come first, the key starts the next turn.
