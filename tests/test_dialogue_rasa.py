@@ -416,7 +416,8 @@ def test_a_fallen_back_turn_is_read_from_the_constrained_reading(reading: object
     ],
 )
 def test_an_answer_to_the_opening_menu_is_read_from_its_constrained_reading(reading: str, intent: str | None) -> None:
-    assert cues.hint_task({"kind": "task", "text": reading, "complete": False}) == intent
+    assert cues.hint_task({"kind": "task", "text": reading, "complete": True}) == intent
+    assert cues.hint_task({"kind": "task", "text": reading, "complete": False}) is None  # part of it was not
     assert cues.hint_task({"kind": "when", "text": reading, "complete": True}) is None  # another question's reading
 
 

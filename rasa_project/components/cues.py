@@ -123,8 +123,11 @@ TASK_PHRASES = lexicon.groups("tasks")
 def hint_task(hint: object) -> str | None:
     """The task named by the agent's constrained reading of an answer to the opening repair question (kind
     "task"): the one intent whose phrase it holds ("i'd like to cancel" -> cancel_appointment); None when it
-    holds none or phrases of two tasks."""
+    holds none or phrases of two tasks, or when some of the turn did not fit the answers' phrases at all: the
+    decoder forces its phrases onto anything ("you fail concert tickets" read as a cancel started one)."""
     if not isinstance(hint, dict) or hint.get("kind") != "task" or not isinstance(hint.get("text"), str):
+        return None
+    if not hint.get("complete"):
         return None
     text = f" {' '.join(tokens(hint['text']))} "
     found = {intent for intent, phrases in TASK_PHRASES.items() for p in phrases if f" {p} " in text}
