@@ -235,6 +235,9 @@ def test_closing_from_cue_words(said: str, closing: bool) -> None:
         ("hmm of yes it's james stewart", "James Stewart"),  # garble before the lead-in
         ("well i think it's on friday", None),
         ("will hope", "Will Hope"),  # words that can be names stay names
+        ("do you fail concert tickets", None),  # four bare words: a garbled sentence, not a name
+        ("my name is mary ann de souza", "Mary Ann De Souza"),  # four words introduced as a name
+        ("um hi it's mary ann de souza", "Mary Ann De Souza"),
     ],
 )
 def test_parse_name(said: str, expected: str | None) -> None:

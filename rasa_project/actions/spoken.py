@@ -409,11 +409,13 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
 
 
 # Lead-ins chain ("well, it's under the name of ..."), so they are matched as many times as they come.
+_NAME_LEADS = (r"it's|it is|its|it'll be|that's|this is|i'm|i am|im|my name is|my name's|name is|the name is|"
+               r"the name's|name's|the names|the named|named|the booking is|it's booked|under the name(?: of)?|under|"
+               r"for|book it (?:under|for)|put it (?:under|down as)|call me")
 _NAME_PREFIX = re.compile(
     r"^(?:(?:yes|yeah|ok|okay|sure|right|well|so|oh|um|uh|er|erm|hmm|hi|hello|let me see)[\s,]+)*"
-    r"(?:(?:it's|it is|its|it'll be|that's|this is|i'm|i am|im|my name is|my name's|name is|the name is|"
-    r"the name's|name's|the names|the named|named|the booking is|it's booked|under the name(?: of)?|under|for|book it (?:under|for)|"
-    r"put it (?:under|down as)|call me)\s+)*(.*)$")
+    rf"(?:(?:{_NAME_LEADS})\s+)*(.*)$")
+_NAME_LEAD = re.compile(rf"\b(?:{_NAME_LEADS})\s")
 _NOT_NAME_WORDS = {
     "book", "appointment", "cancel", "reschedule", "cleaning", "filling", "check", "tomorrow", "today",
     "what", "when", "where", "how", "why", "open", "price", "cost", "human", "person", "help", "no", "not",
@@ -435,15 +437,18 @@ def parse_name(text: str) -> str | None:
         # Garble before the lead-in ("hmm of yes, it's James Stewart"): what follows the last lead-in.
         leads = list(_STRONG_NAME_LEAD.finditer(t))
         if leads and leads[-1].start() > 0:
-            name = _name_after_prefix(t[leads[-1].end():])
+            name = _name_after_prefix(t[leads[-1].end():], led=True)
     return name
 
 
-def _name_after_prefix(t: str) -> str | None:
+def _name_after_prefix(t: str, led: bool = False) -> str | None:
     m = _NAME_PREFIX.match(t)
     rest = _NAME_STOP.sub("", m.group(1) if m else t).strip(" '-")
     words = [w for w in rest.split() if w not in _NAME_HESITATIONS and w not in _NEVER_A_NAME]
-    if not 1 <= len(words) <= 4:
+    # Four words are a name only when introduced as one ("my name is Mary Ann de Souza"); four bare words are
+    # more often a sentence the recogniser garbled ("do you fail concert tickets" -> "Do Fail Concert Tickets").
+    introduced = led or bool(m and _NAME_LEAD.search(t[: m.start(1)]))
+    if not 1 <= len(words) <= (4 if introduced else 3):
         return None
     if any(w in _NOT_NAME_WORDS or w in WEEKDAYS or w in MONTHS or w in _NUMBER_WORDS or w in _ORDINAL_WORDS
            or any(c.isdigit() for c in w) for w in words):
