@@ -106,7 +106,8 @@ async def test_a_correction_heard_as_the_same_wrong_name_is_no_go_ahead(call: Ca
     assert r.outcome is None and not r.booking_ref, _spoken(r)
     assert _spoken(r) == "Sorry, I didn't catch the change. What would you like to change?"
     r = await call.say("it's general would")  # the same mishearing, given as a name
-    assert r.outcome is None and "same way again" in _spoken(r)
+    assert r.outcome is None and "I still have the same details" in _spoken(r)
+    assert "for General Would" in _spoken(r) and "Shall I book it?" in _spoken(r)  # read back, to be refused again
 
 
 async def test_a_garbled_name_is_asked_again_with_a_repair_question(call: Call) -> None:
@@ -216,6 +217,30 @@ async def test_cancel_an_existing_booking(call: Call) -> None:
     with psycopg.connect(DSN) as conn:
         status = conn.execute("SELECT status FROM bookings WHERE reference = %s", (ref,)).fetchone()
     assert status == ("cancelled",)
+
+
+async def test_a_misheard_no_at_a_cancel_is_read_back_again_and_a_new_task_starts_clean(call: Call) -> None:
+    # Simulated call (seed 71, 157): "That's right" heard as "not right"; the caller then said it all again.
+    ref = f"C{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(DSN, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO bookings (reference, scope, name, service, starts_at, duration_minutes) "
+            "VALUES (%s, %s, 'Brian Young', 'cleaning', '2026-11-30 09:00', 45)",
+            (ref, call.scope),
+        )
+    await call.say("i want to cancel my appointment")
+    await call.say("it's brian young")
+    r = await call.say("it's november thirtieth")
+    assert "Shall I cancel it?" in _spoken(r)
+    r = await call.say("not right")
+    assert "What would you like to change?" in _spoken(r)
+    r = await call.say("hello this is brian young i have to cancel my appointment on monday")
+    assert "I still have the same details" in _spoken(r) and "Shall I cancel it?" in _spoken(r), _spoken(r)
+    # Then heard as a new task while correcting: the booking's questions, never a read-back of nothing.
+    r = await call.say("hi i'd like to book an appointment")
+    assert r.slots.get("task") == "book" and "come in for" in _spoken(r), _spoken(r)
+    r = await call.say("no i need to cancel my appointment")
+    assert r.slots.get("task") == "cancel" and r.handoff is None, _spoken(r)
 
 
 async def test_two_misunderstandings_hand_off(call: Call) -> None:

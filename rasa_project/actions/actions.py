@@ -351,6 +351,7 @@ class ActionStartTask(Action):
         events: list[EventType] = [SlotSet("task", task)]
         if tracker.get_slot("task") != task or tracker.get_slot("booking_ref"):
             events += [SlotSet(slot, None) for slot in TASK_STATE]
+            events.append(SlotSet("requested_slot", None))  # the old task's question is not this one's
         # The form validates these at activation, so "a cleaning on Friday" fills two slots at once.
         if "service" in found and task == "book":
             events.append(SlotSet("service", found["service"]))
@@ -451,10 +452,16 @@ class ValidateAppointmentForm(Action):
                     values["confirmed"] = None
                     values["correcting"] = None
                 elif slot("correcting") and found.keys() & RESTATED_DETAILS:
-                    # Asked what to change, the caller gave a detail, and it was heard as what the read-back
-                    # already has (the same mishearing again): no go-ahead, whatever "please" or "yes" is around
-                    # it, and the caller learns why the question comes again.
-                    return self._miss(dispatcher, tracker, ask="Sorry, I heard that the same way again.")
+                    # Asked what to change, the caller gave details, all heard as the read-back already has them:
+                    # either the "no" was misheard, or the same mishearing came again. Never a go-ahead, whatever
+                    # "please" or "yes" is around it: the read-back is said again, to be confirmed or refused,
+                    # and the turn counts towards a person.
+                    count = int(slot("unanswered") or 0) + 1
+                    if count >= POLICY.get("max_unanswered", 3):
+                        return not_understood_handoff(dispatcher)
+                    dispatcher.utter_message(text="Sorry, I still have the same details.")
+                    return [SlotSet("correcting", None), SlotSet("unanswered", float(count)),
+                            SlotSet("requested_slot", "confirmed")]
                 elif answer == "yes" and not says_yes(tracker.latest_message.get("text") or "",
                                                       leading=bool(slot("correcting"))):
                     # Acting is the one step that cannot be taken back: a yes read only from the constrained
@@ -476,7 +483,13 @@ class ValidateAppointmentForm(Action):
         merged = {**{s: slot(s) for s in TASK_SLOTS["book"] + ["old_date", "booking_ref", "time_period"]},
                   **values}
         missing = [s for s in required_slots(tracker, values) if merged.get(s) in (None, "")]
-        if values.get("correcting") or (slot("correcting") and "correcting" not in values and not values):
+        task_now = values.get("task") or slot("task") or "book"
+        booking = values.get("found_booking") or slot("found_booking") or {}
+        # "What would you like to change?" is asked of a complete task only: after a change of task mid-correction
+        # the new task's own questions come first (a cancel read back without its booking crashed).
+        complete = [s for s in missing if s != "confirmed"] == [] and (task_now == "book" or "starts_at" in booking)
+        if complete and (values.get("correcting") or (slot("correcting") and "correcting" not in values
+                                                      and not values)):
             missing = ["confirmed"]
         events += [SlotSet(k, v) for k, v in values.items()]
         events.append(SlotSet("requested_slot", missing[0] if missing else None))
