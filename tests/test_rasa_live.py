@@ -166,12 +166,7 @@ async def test_question_mid_flow_then_resume(call: Call) -> None:
 
 
 async def test_taken_slot_offers_nearest_free_times(call: Call) -> None:
-    with psycopg.connect(DSN, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO bookings (reference, scope, name, service, starts_at, duration_minutes) "
-            "VALUES (%s, %s, 'Someone Else', 'filling', '2026-11-30 10:00', 60)",
-            (f"T{uuid.uuid4().hex[:8]}", call.scope),
-        )
+    _insert(call.scope, "Someone Else", "2026-11-30 10:00", service="filling", minutes=60)
     r = await call.say("can i book a check up on monday at ten")
     text = _spoken(r)
     assert "Ten o'clock is already taken" in text and "nine o'clock or half past nine" in text
@@ -200,13 +195,7 @@ async def test_urgent_symptom_hands_off_to_urgent_queue(call: Call) -> None:
 
 
 async def test_cancel_an_existing_booking(call: Call) -> None:
-    ref = f"C{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(DSN, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO bookings (reference, scope, name, service, starts_at, duration_minutes) "
-            "VALUES (%s, %s, 'Jennifer Wood', 'cleaning', '2026-11-27 14:30', 45)",
-            (ref, call.scope),
-        )
+    ref = _insert(call.scope, "Jennifer Wood", "2026-11-27 14:30")
     await call.say("i need to cancel my appointment")
     r = await call.say("my name is jennifer wood")
     assert "Which day" in _spoken(r)
@@ -221,13 +210,7 @@ async def test_cancel_an_existing_booking(call: Call) -> None:
 
 async def test_a_misheard_no_at_a_cancel_is_read_back_again_and_a_new_task_starts_clean(call: Call) -> None:
     # Simulated call (seed 71, 157): "That's right" heard as "not right"; the caller then said it all again.
-    ref = f"C{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(DSN, autocommit=True) as conn:
-        conn.execute(
-            "INSERT INTO bookings (reference, scope, name, service, starts_at, duration_minutes) "
-            "VALUES (%s, %s, 'Brian Young', 'cleaning', '2026-11-30 09:00', 45)",
-            (ref, call.scope),
-        )
+    _insert(call.scope, "Brian Young", "2026-11-30 09:00")
     await call.say("i want to cancel my appointment")
     await call.say("it's brian young")
     r = await call.say("it's november thirtieth")
@@ -351,13 +334,15 @@ async def test_a_plain_part_of_day_takes_the_earliest(call: Call) -> None:
     assert r.slots["time"] == "08:00" and "The earliest I have that morning is eight o'clock" in _spoken(r)
 
 
-def _insert(scope: str, name: str, starts_at: str, phone: str | None = None, service: str = "cleaning") -> str:
+def _insert(
+    scope: str, name: str, starts_at: str, phone: str | None = None, service: str = "cleaning", minutes: int = 45
+) -> str:
     ref = f"M{uuid.uuid4().hex[:8]}"
     with psycopg.connect(DSN, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO bookings (reference, scope, name, phone, service, starts_at, duration_minutes) "
-            "VALUES (%s, %s, %s, %s, %s, %s, 45)",
-            (ref, scope, name, phone, service, starts_at),
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (ref, scope, name, phone, service, starts_at, minutes),
         )
     return ref
 
