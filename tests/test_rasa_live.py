@@ -176,10 +176,21 @@ async def test_taken_slot_offers_nearest_free_times(call: Call) -> None:
 
 
 async def test_out_of_scope_twice_hands_off(call: Call) -> None:
+    # The first is asked back (a request this line cannot serve is more often a misheard one), with what the
+    # line does; the second is told honestly and put through.
     r = await call.say("can you recommend a good toothpaste")
-    assert r.intent == "out_of_scope" and r.handoff is None and "can't help" in _spoken(r)
+    assert r.intent == "out_of_scope" and r.handoff is None and "can't help" not in _spoken(r)
+    assert "misheard" in _spoken(r) and "book, change or cancel" in _spoken(r) and r.expect == "task"
     r = await call.say("what antibiotics should i take")
     assert r.handoff is not None and (r.handoff.reason, r.handoff.queue) == ("out_of_scope", "reception")
+    assert "can't help with that" in _spoken(r)
+
+
+async def test_out_of_scope_inside_a_task_repeats_the_question(call: Call) -> None:
+    await call.say("i'd like to book a cleaning")
+    r = await call.say("do you sell concert tickets")
+    assert r.intent == "out_of_scope" and "misheard" in _spoken(r) and "can't help" not in _spoken(r)
+    assert "which day" in _spoken(r).lower() and r.handoff is None
 
 
 async def test_explicit_request_hands_off(call: Call) -> None:

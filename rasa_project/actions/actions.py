@@ -670,6 +670,7 @@ class ActionAskSlot(Action):
         text = prompt_for(self.slot_name, tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if asides or intent == "out_of_scope":
+            text = text.removeprefix("Of course. ")  # never "So, of course. What would you like to change?"
             text = "So, " + text[0].lower() + text[1:]
         dispatcher.utter_message(text=text)
         return []
@@ -759,15 +760,19 @@ async def _just_taken(dispatcher: CollectingDispatcher, tracker: Tracker) -> lis
 
 
 def out_of_scope(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
-    """First time: say honestly this line can't help and offer a human; again: hand off."""
+    """First time: a repair question, since a request this line cannot serve is more often a misheard one
+    (simulated calls: "what are your opening hours" heard at full confidence as "what are your nobody knows");
+    the second time: say honestly this line can't help, and hand off (`out_of_scope`)."""
     if _count_intent(tracker, "out_of_scope") >= POLICY["max_out_of_scope"]:
-        return handoff(dispatcher, "out_of_scope", "That's something our team can help with better than I can. "
-                                                   "Let me put you through.")
-    dispatcher.utter_message(text="I'm sorry, this line can't help with that. I can book, move or cancel "
-                                  "appointments, and tell you about the clinic. If you'd rather speak to "
-                                  "someone, just say so.")
-    return [SlotSet("requested_slot", tracker.get_slot("requested_slot"))] if tracker.active_loop.get("name") \
-        else []
+        return handoff(dispatcher, "out_of_scope", "I'm sorry, this line can't help with that. "
+                                                   "Let me put you through to a member of our team.")
+    if tracker.active_loop.get("name"):
+        # Inside a task: the form's question comes again after this.
+        dispatcher.utter_message(text="Sorry, I may have misheard you.")
+        return [SlotSet("requested_slot", tracker.get_slot("requested_slot"))]
+    ask_menu(dispatcher, "Sorry, I may have misheard you.")
+    dispatcher.utter_message(text="If it's something else, I can put you through to someone.")
+    return []
 
 
 class ActionOutOfScope(Action):
