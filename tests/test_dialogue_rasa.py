@@ -477,6 +477,8 @@ def test_names_volunteered_out_of_order_need_an_explicit_form(said: str, name: s
     [
         ("Yes, cancel it.", "cancel_appointment", "confirmed", "affirm"),
         ("that's right, go ahead", "affirm", "confirmed", "affirm"),
+        ("let me see er that's it yes", "goodbye", "confirmed", "affirm"),  # typed seed 81: hung up on
+        ("that's it thanks bye", "goodbye", None, None),  # with no question open, still a goodbye
         ("so that's wrong it's thomas carter", "out_of_scope", "confirmed", "deny"),
         ("no i said the second at half past nine", "book_appointment", "confirmed", "inform"),
         ("mary mitchell thanks", "goodbye", "name", "inform"),

@@ -182,6 +182,8 @@ def _lead(words: list[str]) -> str | None:
     """The word an answer leads with: the first that is not a hesitation, past a leading "that's" when more
     follows ("that's right" -> "right", "that's wrong" -> "wrong")."""
     rest = [w for w in words if w not in HESITATIONS]
+    if rest[:2] == ["that's", "it"]:
+        return "right"  # "that's it, yes" answering "Shall I cancel it?" is "that's right", not a goodbye
     if rest[:1] == ["that's"] and len(rest) > 1:
         return rest[1]
     return rest[0] if rest else None
