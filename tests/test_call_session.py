@@ -60,6 +60,15 @@ class Harness:
             await self.task
         await self.ari.close()
 
+    async def two_turns_then_hang_up(self, speech: list[bytes]) -> None:
+        """The caller says something after the greeting and again after the reply, then hangs up."""
+        await self.agent_finished_speaking(1)
+        self.media.push(speech)
+        await self.agent_finished_speaking(2)
+        self.media.push(speech)
+        await self.agent_finished_speaking(3)
+        self.hang_up()
+
     async def agent_finished_speaking(self, n: int) -> None:
         async with asyncio.timeout(10):
             while len(self.rec.of(EventType.PLAYBACK_FINISHED)) < n:
@@ -109,12 +118,7 @@ async def test_the_answer_the_bot_asked_for_is_decoded_against_its_phrases(speec
     asks_time = DialogueResult(replies=["What time?"], intent="book_appointment", slots={"requested_slot": "time"})
     script = {"book a cleaning": asks_time, "half past do": DialogueResult(replies=["Anything else?"], intent="inform")}
     async with Harness(["book a cleaning", "half past do"], script) as h:
-        await h.agent_finished_speaking(1)
-        h.media.push(speech)
-        await h.agent_finished_speaking(2)
-        h.media.push(speech)
-        await h.agent_finished_speaking(3)
-        h.hang_up()
+        await h.two_turns_then_hang_up(speech)
     stream = h.session.deps.asr.stream  # type: ignore[attr-defined]
     assert stream.expected == ["when", None]
     assert h.dialogue.hints[0] is None
@@ -129,12 +133,7 @@ async def test_after_the_opening_menu_the_answer_is_decoded_against_the_menu(spe
                           intent="nlu_fallback", expect="task")  # fmt: skip
     script = {"garble": menu, "cancel it": DialogueResult(replies=["Which name?"], intent="cancel_appointment")}
     async with Harness(["garble", "cancel it"], script) as h:
-        await h.agent_finished_speaking(1)
-        h.media.push(speech)
-        await h.agent_finished_speaking(2)
-        h.media.push(speech)
-        await h.agent_finished_speaking(3)
-        h.hang_up()
+        await h.two_turns_then_hang_up(speech)
     stream = h.session.deps.asr.stream  # type: ignore[attr-defined]
     assert stream.expected == ["task", None]
 

@@ -195,7 +195,7 @@ class CallSession:
             if shutting_down:
                 self.emit(EventType.ERROR, code="agent-shutdown", message="the agent stopped during the call")
                 await asyncio.shield(self._safe_handoff_after_failure("agent-shutdown"))
-            self._keep_unanswered_words()
+            self._store_pending(unanswered=True)
             await asyncio.shield(self._cleanup())
             self._ended.set()
         if shutting_down:
@@ -296,18 +296,17 @@ class CallSession:
             self.emit(EventType.ERROR, code="audio-unheard", message=f"{queued} frames queued at {moment}")
         except Exception as exc:  # the recogniser failed on the last words: say so, the call is over anyway
             self.emit(EventType.ERROR, code=getattr(exc, "code", "internal-error"), message=str(exc)[:500])
-        for turn in listener.take_pending():
-            if turn.text.strip():
-                self._store_heard(turn, **flag)
+        self._store_pending(**flag)
 
-    def _keep_unanswered_words(self) -> None:
-        """Turns heard but never answered stay in the record: the caller spoke while the agent was deciding on a
-        transfer (or failing), and the person taking the call may need to read what was said."""
+    def _store_pending(self, **flag: bool) -> None:
+        """Turns heard but never answered stay in the record, marked by `flag`: the caller spoke while the agent
+        was deciding on a transfer (or failing, or the call ended), and the person taking the call may need to
+        read what was said."""
         if self._listener is None:
             return
         for turn in self._listener.take_pending():
             if turn.text.strip():
-                self._store_heard(turn, unanswered=True)
+                self._store_heard(turn, **flag)
 
     def _store_heard(self, turn: Utterance, **extra: Any) -> bool:
         """Record a recognised turn's audio and emit it as the caller's turn; False (and no turn) when the
