@@ -83,29 +83,25 @@ class Recording:
     utterances: list[Utterance]
     period_s: float
 
-    def ends_before(self, window_s: float) -> list[float]:
-        """When each sentence surely sent in the window ended, from the start of the audio."""
+    def _ends(self, window_s: float) -> list[float]:
+        """When each sentence that ended inside the window ended, from the start of the audio (looped)."""
         ends = []
         loop = 0
         while loop * self.period_s < window_s:
-            ends += [loop * self.period_s + u.end_s for u in self.utterances
-                     if loop * self.period_s + u.end_s + MARGIN_S <= window_s]  # fmt: skip
+            start = loop * self.period_s
+            ends += [start + u.end_s for u in self.utterances if start + u.end_s <= window_s]
             loop += 1
         return ends
 
+    def ends_before(self, window_s: float) -> list[float]:
+        """When each sentence surely sent in the window ended, from the start of the audio."""
+        return [end for end in self._ends(window_s) if end + MARGIN_S <= window_s]
+
     def sent_before(self, window_s: float) -> tuple[int, int]:
         """(sentences surely sent, sentences that ended too close to the window's end to tell)."""
-        sure = maybe = 0
-        loop = 0
-        while loop * self.period_s < window_s:
-            for u in self.utterances:
-                end = loop * self.period_s + u.end_s
-                if end + MARGIN_S <= window_s:
-                    sure += 1
-                elif end <= window_s:
-                    maybe += 1
-            loop += 1
-        return sure, maybe
+        ends = self._ends(window_s)
+        sure = sum(end + MARGIN_S <= window_s for end in ends)
+        return sure, len(ends) - sure
 
 
 def make_recording(rng: random.Random, voices: list[str], path: Path) -> Recording:
@@ -331,7 +327,8 @@ def analyse(
         left_at = min(ended_at, handoffs.get(call_id, ended_at))
         answered_from = (answered_wall or {}).get(cid) or answered_at
         agent_s = (left_at - answered_from).total_seconds() if answered_from else 0.0
-        sure, maybe = run.recording.sent_before(min(sipp_s, agent_s) - lead_s)
+        window_s = min(sipp_s, agent_s)
+        sure, maybe = run.recording.sent_before(window_s - lead_s)
         stored = caller_turns.get(call_id, 0)
         sent_turns += sure
         stored_turns += stored
@@ -340,9 +337,8 @@ def analyse(
             per_call_losses.append({
                 "call_id": call_id, "sip_call_id": cid, "sent": sure, "stored": stored,
                 # The timeline on one clock (seconds from the answer) for reading the case afterwards.
-                "outcome": key, "window_s": round(min(sipp_s, agent_s), 1), "audio_lead_s": round(lead_s, 1),
-                "sentences_end_s": [round(lead_s + e, 1) for e in run.recording.ends_before(min(sipp_s, agent_s)
-                                                                                             - lead_s)],
+                "outcome": key, "window_s": round(window_s, 1), "audio_lead_s": round(lead_s, 1),
+                "sentences_end_s": [round(lead_s + e, 1) for e in run.recording.ends_before(window_s - lead_s)],
                 "sipp_end": [round(sipp_s, 1), run.ends[cid][1]] if cid in run.ends else None,
                 "_from": answered_from,
             })  # fmt: skip
