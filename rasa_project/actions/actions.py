@@ -456,12 +456,8 @@ class ValidateAppointmentForm(Action):
                     # either the "no" was misheard, or the same mishearing came again. Never a go-ahead, whatever
                     # "please" or "yes" is around it: the read-back is said again, to be confirmed or refused,
                     # and the turn counts towards a person.
-                    count = int(slot("unanswered") or 0) + 1
-                    if count >= POLICY.get("max_unanswered", 3):
-                        return not_understood_handoff(dispatcher)
-                    dispatcher.utter_message(text="Sorry, I still have the same details.")
-                    return [SlotSet("correcting", None), SlotSet("unanswered", float(count)),
-                            SlotSet("requested_slot", "confirmed")]
+                    return [SlotSet("correcting", None),
+                            *self._miss(dispatcher, tracker, ask="Sorry, I still have the same details.")]
                 elif answer == "yes" and not says_yes(tracker.latest_message.get("text") or "",
                                                       leading=bool(slot("correcting"))):
                     # Acting is the one step that cannot be taken back: a yes read only from the constrained
