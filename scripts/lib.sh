@@ -68,7 +68,13 @@ file_hash() {  # content hash of one or more files, for cache keys
 sync_venv() {
     local venv=$1 py=$2 lock=$3 editable=${4:-} stamp want
     stamp="$venv/.ari-agent-lock"
-    if [ "$editable" = "--editable" ]; then want=$(file_hash "$lock" "$REPO_ROOT/setup.cfg"); else want=$(file_hash "$lock"); fi
+    # An editable install points at this clone: a venv cached outside it (the Coqui one) that another clone
+    # built would import that clone's code, or nothing once it is deleted. The clone's path is in the stamp.
+    if [ "$editable" = "--editable" ]; then
+        want="$(file_hash "$lock" "$REPO_ROOT/setup.cfg")-$(echo "$REPO_ROOT" | sha256sum | cut -c1-8)"
+    else
+        want=$(file_hash "$lock")
+    fi
     if [ -x "$venv/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
         return 1  # already in sync
     fi

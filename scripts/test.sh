@@ -23,8 +23,8 @@ step_done "clean"
 # so the two share the machine. They need the 5 GB torch extra, so they have their own venv
 # (scripts/test-coqui.sh) and pytest below deselects them.
 set +e
-OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 bash "$REPO_ROOT/scripts/test-coqui.sh"
-coqui_rc=$?
+OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 bash "$REPO_ROOT/scripts/test-coqui.sh" 2>&1 | tee "$RUN_DIR/coqui.log"
+coqui_rc=${PIPESTATUS[0]}
 set -e
 
 if ! wait "$stack_pid"; then
@@ -39,7 +39,7 @@ failed=()
 set +e
 "$AGENT_VENV/bin/pytest" -q -p no:cacheprovider -rfE -m "not coqui" "$@" | tee "$RUN_DIR/pytest.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("pytest: $(grep -E '^(FAILED|ERROR) tests/' "$RUN_DIR/pytest.log" | tr '\n' ';')")
-[ "$coqui_rc" -eq 0 ] || failed+=("Coqui TTS tests (scripts/test-coqui.sh)")
+[ "$coqui_rc" -eq 0 ] || failed+=("Coqui TTS tests (scripts/test-coqui.sh; its output: .run/coqui.log)")
 # The regression corpus (tests/corpus, scripts/make-corpus.py): offline replay through the real Vosk and Rasa,
 # three cases at a time (one case's decoding overlaps another's Rasa turn): measured on 2 cores, 101 s one at a
 # time, 64 s with 2, 56 s with 3, 58 s with 4.
@@ -67,6 +67,11 @@ set +e
 bash "$REPO_ROOT/scripts/cluster-test.sh" --out "$RUN_DIR/cluster.json" | tail -100
 [ "${PIPESTATUS[0]}" -eq 0 ] || failed+=("cluster test (scripts/cluster-test.sh; logs in .run/cluster/)")
 set -e
+# The Coqui step ran first, so its output is far above the tail CI keeps: repeat its end here.
+if [ "$coqui_rc" -ne 0 ]; then
+    echo "--- the end of the Coqui step's output (.run/coqui.log):" >&2
+    tail -40 "$RUN_DIR/coqui.log" >&2
+fi
 rc=0
 for what in "${failed[@]}"; do
     echo "FAILED STEP: $what" >&2
