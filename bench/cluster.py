@@ -136,7 +136,9 @@ async def booking_race(dsn: str) -> dict[str, Any]:
         results = await asyncio.gather(*(dialogues[n].send(convs[n], "yes") for n in NODES))
         replies = {n: " ".join(r.replies) for n, r in zip(NODES, results, strict=True)}
         booked_first = [n for n, r in zip(NODES, results, strict=True) if r.outcome == "booked"]
-        offered = [n for n in NODES if "just been taken" in replies[n]]
+        # The database's constraint refuses the loser ("has just been taken") when both turns passed the free-slot
+        # check together, the free-slot check ("already taken") when the winner's booking landed first.
+        offered = [n for n in NODES if "just been taken" in replies[n] or "already taken" in replies[n]]
         second_booked = False
         for node in offered:
             await dialogues[node].send(convs[node], "the first one")

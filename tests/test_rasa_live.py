@@ -437,7 +437,11 @@ async def test_two_callers_confirming_one_slot_at_once_get_one_booking_and_one_o
         assert outcomes == ["None", "booked"], (_spoken(first), _spoken(second))
         loser = other if first.outcome == "booked" else call
         offer = loser.results[-1]
-        assert "has just been taken" in _spoken(offer) and offer.handoff is None
+        # Which check refuses the loser depends on how the two turns interleave in Rasa: the database's constraint
+        # ("has just been taken") when both got past the free-slot check, the free-slot check ("already taken") when
+        # the winner's booking landed first. Either way: no second booking, an offer, no handoff.
+        assert any(s in _spoken(offer) for s in ("has just been taken", "already taken")), _spoken(offer)
+        assert offer.handoff is None
         assert offer.slots.get("time") is None and offer.slots["name"]
         r = await loser.say("the first one")
         assert r.outcome is None and r.slots["time"] and r.slots["time"] != "10:00"
