@@ -14,6 +14,8 @@ from typing import Any
 import yaml
 
 PATH = Path(__file__).resolve().parent / "lexicon.yml"
+# Common given names and surnames (scripts/make-names.py): what the name decoder listens for.
+NAMES_PATH = Path(__file__).resolve().parent / "names.txt"
 
 
 @cache
@@ -58,3 +60,10 @@ def table(key: str) -> dict[str, str]:
 def groups(key: str) -> dict[str, tuple[str, ...]]:
     """A name -> phrases table ("services", "yes_no_phrases")."""
     return {str(k): tuple(str(p) for p in v) for k, v in _data()[key].items()}
+
+
+@cache
+def names() -> frozenset[str]:
+    """Common given names and surnames, lower case (names.txt; comment lines start with "#")."""
+    lines = NAMES_PATH.read_text(encoding="utf-8").splitlines()
+    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))

@@ -10,7 +10,7 @@ from ari_agent.asr.expectations import KINDS, expectation_for, phrases
 @pytest.mark.parametrize(
     ("requested", "kind"),
     [("date", "when"), ("time", "when"), ("old_date", "when"), ("confirmed", "yes_no"), ("phone", "digits"),
-     ("service", "service"), ("name", None), (None, None)],
+     ("service", "service"), ("name", "name"), (None, None)],
 )  # fmt: skip
 def test_the_bots_question_decides_the_expected_answer(requested: str | None, kind: str | None) -> None:
     assert expectation_for({"requested_slot": requested} if requested else {}) == kind

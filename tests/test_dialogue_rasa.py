@@ -11,6 +11,7 @@ from types import ModuleType
 
 import pytest
 
+from ari_agent.asr.expectations import phrases
 from ari_agent.dialogue.base import CallContext, DialogueError, DialogueResult, Handoff
 from ari_agent.dialogue.rasa import (
     RasaDialogue,
@@ -360,6 +361,34 @@ def test_a_hint_never_invents_a_value_nobody_spoke_of() -> None:
     assert spoken.hinted_details(hint("friday eleven in the morning"), "date", {}, TODAY, "friday at the lamb and "
                                  "in the morning") == {"day": date(2026, 11, 27), "spoken_time": spoken.SpokenTime(
                                      at=time(11, 0))}
+
+
+def test_the_name_decoders_reading_replaces_a_garbled_name_and_never_a_good_one() -> None:
+    # The free transcript turned the name into common words; the name decoder heard names from its list.
+    heard = "it fundamentally louis"
+    found = {"name": spoken.parse_name(heard)}
+    reading = hint("it's betty lewis", "name")
+    assert spoken.hinted_details(reading, "name", found, TODAY, heard) == {"name": "Betty Lewis"}
+    # No free reading at all: the decoder's name fills it.
+    assert spoken.hinted_details(hint("my name is paul cook", "name"), "name", {}, TODAY, "") == {"name": "Paul Cook"}
+    # The free reading is a name and holds every word the decoder was sure of: it stays.
+    found = {"name": "Robert Anderson"}
+    assert spoken.hinted_details(hint("anderson", "name"), "name", found, TODAY, "robert anderson") == {}
+    # Two names that disagree: the decoder that can only hear names wins (the read-back still asks).
+    found = {"name": "Mary Lewis"}
+    assert spoken.hinted_details(hint("betty lewis", "name"), "name", found, TODAY, "mary lewis") == {
+        "name": "Betty Lewis"}
+    # Only lead-ins heard (the name itself was [unk]): nothing to take.
+    assert spoken.hinted_details(hint("my name is", "name"), "name", {}, TODAY, "my name is oil around") == {}
+    # Not asked for a name: the hint is not about a name.
+    assert spoken.hinted_details(hint("betty lewis", "name"), "time", {}, TODAY, "betty lewis") == {}
+
+
+def test_the_name_decoder_listens_for_common_names_and_their_lead_ins() -> None:
+    names = set(phrases("name"))
+    assert {"my name is", "it's", "under the name"} <= names
+    assert {"smith", "jones", "mary", "robert", "lewis"} <= names
+    assert all(w == w.lower() for w in names)
 
 
 def test_a_bare_number_in_the_hint_is_an_hour_only_when_the_whole_turn_fitted() -> None:

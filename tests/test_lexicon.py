@@ -78,6 +78,17 @@ def test_every_task_phrase_names_its_task_for_the_nlu() -> None:
     assert set(phrases("task")) >= set(lexicon.ordered("menu_fillers"))
 
 
+def test_every_name_the_name_decoder_hears_is_read_as_a_name() -> None:
+    # A name from the decoder's list, as first or last name after a lead-in, is a name to the dialogue; the only
+    # names it refuses are words that mean something else to it (a month, "price").
+    leads = {p for p in phrases("name") if p not in lexicon.names()}
+    refused = {w for w in lexicon.names() if w in phrases("name")
+               and (spoken.parse_name(f"it's {w} smith") is None or spoken.parse_name(f"my name is mary {w}") is None)}
+    assert refused <= set(lexicon.words("months")) | {"price"}, refused
+    for lead in leads:
+        assert spoken.parse_name(f"{lead} mary smith") == "Mary Smith" or lead in ("yes", "sure", "please"), lead
+
+
 def test_every_kind_has_phrases() -> None:
     for kind in KINDS:
         assert phrases(kind), kind

@@ -10,7 +10,7 @@ from typing import Protocol
 class AsrHint:
     """The expectation-constrained decoder's reading of an utterance (see asr.expectations)."""
 
-    kind: str  # what was expected: when | yes_no | digits
+    kind: str  # what was expected: one of asr.expectations.KINDS (when, yes_no, name, ...)
     text: str  # its words, the ones it was unsure of left out
     complete: bool  # every word of the turn fitted the expected phrases
 

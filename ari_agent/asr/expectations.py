@@ -2,9 +2,10 @@
 
 Why: the small Vosk model turns short, expected answers into near-homophones ("half past two" -> "half past
 do", "yes please" -> "the leave"), and the dialogue then hears nothing it can use. When the bot has just asked
-for a service, a day, a time, a phone number or a yes/no, a second recogniser restricted to those phrases (plus "[unk]"
-for anything else) decodes the same audio. Its hypothesis is only a hint: the dialogue uses it for the value it
-asked for when the free transcript gave none (rasa_project/actions/actions.py), never instead of it.
+for a service, a day, a time, a name, a phone number or a yes/no, a second recogniser restricted to those
+phrases (plus "[unk]" for anything else) decodes the same audio. Its hypothesis is only a hint: the dialogue
+uses it for the value it asked for when the free transcript gave none (rasa_project/actions/actions.py), and
+for a name also instead of a free reading that is not made of known names; a name is always read back.
 
 The phrases are plain English words; `VoskEngine` drops the ones its model does not know, so another model
 or language simply gets fewer (or no) hints.
@@ -24,6 +25,7 @@ _KIND_BY_SLOT = {
     "old_date": "when",
     "confirmed": "yes_no",
     "phone": "digits",
+    "name": "name",
 }
 # Asked outside a form: which task the caller is calling about (the opening repair question).
 KINDS = frozenset(_KIND_BY_SLOT.values()) | {"task"}
@@ -60,6 +62,11 @@ def phrases(kind: str) -> tuple[str, ...]:
         out = [p for ps in lexicon.groups("tasks").values() for p in ps]
         out += [p for ps in lexicon.groups("services").values() for p in ps]  # "a cleaning" is a booking
         out += list(lexicon.ordered("menu_fillers"))
+    elif kind == "name":
+        # The open decoder's language model hears a name as common words ("Betty Lewis" -> "fundamentally
+        # louis"); against a list of common names it heard the whole name 3-4 times as often (make-names.py).
+        out = ["my name is", "my name's", "the name is", "name is", "it's", "it is", "this is", "i'm", "under",
+               "under the name", "under the name of", "for", "yes", "sure", "please", *sorted(lexicon.names())]
     elif kind == "digits":
         out = ["zero", "oh", "double", "triple", *HOURS[:9], "my number is", "it's"]
     else:

@@ -110,6 +110,8 @@ def holds_answer(words: list[str], expected: str | None, asked: str | None) -> b
     present = set(words)
     if expected == "task":  # the opening repair question: read like the opening
         expected = None
+    elif expected == "name":  # the name has a decoder of its own now; its answer is read the same way
+        expected, asked = None, "name"
     if expected == "when":
         return bool(present & _WHEN_WORDS)
     if expected == "service":

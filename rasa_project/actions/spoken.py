@@ -368,7 +368,8 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
 
     `hint` is the turn's metadata["asr_hint"] ({"kind", "text", "complete"}, see ari_agent/asr/expectations.py);
     `heard_text` is the free transcript, `found` what was read from it. The hint only fills what the transcript
-    lacks (a service, a day, an exact time, a phone number), and only where it can be trusted: a constrained
+    lacks (a service, a day, an exact time, a phone number), or replaces a name the transcript garbled
+    (`hinted_name`), and only where it can be trusted: a constrained
     decoder forces its phrases onto any speech, so a name said when a time was asked can come out "monday".
     A value is taken when it is what the bot asked for, or when the transcript itself mentions that kind of
     value ("half past do" is about a time), or when the whole turn fitted the phrases with about as many words
@@ -405,7 +406,36 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
         phone = parse_phone(text)
         if phone:
             extra["phone"] = phone
+    elif hint.get("kind") == "name" and requested == "name":
+        name = hinted_name(text, found.get("name"))
+        if name:
+            extra["name"] = name
     return extra
+
+
+_COMMON_NAMES = lexicon.names()
+
+
+def hinted_name(hint_text: str, heard: str | None) -> str | None:
+    """The name read by the name decoder (a list of common names), when it should replace the free reading.
+
+    The open decoder's language model turns names into common words ("Betty Lewis" -> "fundamentally louis");
+    the name decoder can only hear names from its list, so a name it is sure of replaces a free reading that is
+    not made of known names. When both readings are names, the free one is kept if it holds every word the
+    name decoder heard (that decoder leaves out the words it was unsure of: "Lewis" of "Betty Lewis"). A name
+    outside the list comes out as [unk] and leaves the free reading alone. Either way the name is read back.
+    """
+    name = parse_name(hint_text)
+    if name is None:
+        return None
+    words = name.lower().split()
+    if not all(w in _COMMON_NAMES for w in words):
+        return None
+    if heard:
+        heard_words = heard.lower().split()
+        if all(w in _COMMON_NAMES for w in heard_words) and set(words) <= set(heard_words):
+            return None
+    return name
 
 
 # Lead-ins chain ("well, it's under the name of ..."), so they are matched as many times as they come.
