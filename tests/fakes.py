@@ -80,6 +80,7 @@ class FakeAsrStream:
     texts: list[str]
     pushed: int = 0
     expected: list[str | None] = field(default_factory=list)  # every expect() call, in order
+    with_name: list[bool] = field(default_factory=list)  # ... and whether it listened for a name too
     hint_text: str = "hinted"  # what the "constrained decoder" reads when an answer is expected
     push_delay_s: float = 0.0
 
@@ -97,8 +98,9 @@ class FakeAsrStream:
             text=text, confidence=0.9 if text else 0.0, audio_ms=self.pushed // 32, decode_ms=1.0, hint=hint
         )
 
-    def expect(self, kind: str | None) -> None:
+    def expect(self, kind: str | None, *, with_name: bool = False) -> None:
         self.expected.append(kind)
+        self.with_name.append(with_name)
 
     def close(self) -> None:
         return None

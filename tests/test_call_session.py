@@ -396,3 +396,18 @@ async def test_a_caller_gone_before_the_reply_plays_is_a_hangup_not_a_failure(sp
         h.hang_up()
     assert h.ended()["hangup_by"] == "caller" and h.ended()["outcome"] == "hangup"
     assert h.rec.of(EventType.ERROR) == [] and h.ari.continued == []
+
+
+async def test_a_read_back_that_names_the_caller_listens_for_a_name_too(speech: list[bytes]) -> None:
+    # "Shall I book it for Helen Smith?" is answered "no, it's Helen Smith" as often as "yes": the yes/no reading
+    # gets a name reading alongside. A read-back without a name (or another question) does not.
+    read_back = DialogueResult(replies=["So that's Friday at ten, for Helen Smith. Shall I book it?"],
+                               intent="inform", slots={"requested_slot": "confirmed", "name": "Helen Smith"})
+    nameless = DialogueResult(replies=["So that's Friday at ten. Shall I cancel it?"], intent="inform",
+                              slots={"requested_slot": "confirmed"})
+    script = {"it's helen smith": read_back, "no it's helen smith": nameless}
+    async with Harness(["it's helen smith", "no it's helen smith"], script) as h:
+        await h.two_turns_then_hang_up(speech)
+    stream = h.session.deps.asr.stream  # type: ignore[attr-defined]
+    assert stream.expected == ["yes_no", "yes_no"]
+    assert stream.with_name == [True, False]

@@ -384,6 +384,14 @@ def test_the_name_decoders_reading_replaces_a_garbled_name_and_never_a_good_one(
     assert spoken.hinted_details(hint("betty lewis", "name"), "time", {}, TODAY, "betty lewis") == {}
 
 
+def test_a_read_back_answer_corrects_the_name_only_after_a_name_lead_in() -> None:
+    for said in ("no it's silent smith", "no my name is alan smith", "that's wrong the name is kevin pumps and"):
+        assert spoken.corrects_the_name(said), said
+    for said in ("no it's at ten", "no it's wrong", "yes that's right", "no the twelfth", "no it's a filling",
+                 "no it's on friday"):
+        assert not spoken.corrects_the_name(said), said
+
+
 def test_the_name_decoder_listens_for_common_names_and_their_lead_ins() -> None:
     names = set(phrases("name"))
     assert {"my name is", "it's", "under the name"} <= names

@@ -110,6 +110,22 @@ async def test_a_correction_heard_as_the_same_wrong_name_is_no_go_ahead(call: Ca
     assert "for General Would" in _spoken(r) and "Shall I book it?" in _spoken(r)  # read back, to be refused again
 
 
+async def test_the_name_decoders_readings_replace_garbled_names_and_are_read_back(call: Call) -> None:
+    # Simulated call (seed 91): "It's under Helen Smith" heard as "it's under silent smith"; the agent's name
+    # decoder heard "helen smith". Then the read-back corrected: the yes/no reading carries a name reading.
+    await call.say("i'd like to book a cleaning on friday at half past two")
+    r = await call.say("it's under silent smith", hint=AsrHint("name", "it's under helen smith", complete=True))
+    assert r.slots["name"] == "Helen Smith" and "for Helen Smith" in _spoken(r), _spoken(r)
+    r = await call.say("no my name is alan smith", hint=AsrHint("yes_no", "no", complete=False,
+                                                                 name="my name is ellen smith"))
+    assert r.outcome is None and r.slots["name"] == "Ellen Smith" and "for Ellen Smith" in _spoken(r), _spoken(r)
+    # A correction of the time is not a name, whatever the name decoder forced onto it.
+    r = await call.say("no it's at three", hint=AsrHint("yes_no", "no", complete=False, name="it's tate"))
+    assert r.slots["name"] == "Ellen Smith" and r.slots.get("time") == "15:00", (_spoken(r), r.slots)
+    r = await call.say("yes please")
+    assert r.outcome == "booked"
+
+
 async def test_a_garbled_name_is_asked_again_with_a_repair_question(call: Call) -> None:
     await call.say("i'd like to book a cleaning on friday at half past two")
     r = await call.say("i was gonna")  # a name garbled into words that are never a name

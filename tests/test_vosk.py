@@ -243,6 +243,29 @@ async def test_an_expected_answer_gets_a_constrained_second_read(engine: VoskEng
     stream.close()
 
 
+@pytest.mark.integration
+async def test_names_are_listened_for_alongside_a_yes_no_when_asked(engine: VoskEngine) -> None:
+    stream = engine.new_stream()
+    # Asked for the name: the name decoder is the hint itself.
+    stream.expect("name")
+    await stream.push(padded(tts("My name is Helen Smith")))
+    named = await stream.finish()
+    assert named.hint is not None and named.hint.kind == "name" and "smith" in named.hint.text.split(), named.hint
+    # A read-back answered with a correction: the yes/no reading and the name reading of the same audio.
+    stream.expect("yes_no", with_name=True)
+    await stream.push(padded(tts("No, my name is Helen Smith")))
+    corrected = await stream.finish()
+    assert corrected.hint is not None and corrected.hint.kind == "yes_no" and "no" in corrected.hint.text.split()
+    assert "smith" in corrected.hint.name.split(), corrected.hint
+    assert corrected.hint.as_dict()["name"] == corrected.hint.name
+    # Not asked for: no name reading, and the hint's shape is the one it always had.
+    stream.expect("yes_no")
+    await stream.push(padded(tts("Yes please")))
+    plain = await stream.finish()
+    assert plain.hint is not None and plain.hint.name == "" and "name" not in plain.hint.as_dict()
+    stream.close()
+
+
 async def test_grammar_phrases_keep_only_words_the_model_knows(
     engine: VoskEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

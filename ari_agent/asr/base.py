@@ -13,10 +13,16 @@ class AsrHint:
     kind: str  # what was expected: one of asr.expectations.KINDS (when, yes_no, name, ...)
     text: str  # its words, the ones it was unsure of left out
     complete: bool  # every word of the turn fitted the expected phrases
+    # The name decoder's reading, when names were listened for alongside (a read-back that names the caller:
+    # "no, it's Helen Smith"); "" otherwise.
+    name: str = ""
 
     def as_dict(self) -> dict[str, object]:
         """The JSON shape events, the transcript store and the dialogue's metadata (`asr_hint`) all use."""
-        return {"kind": self.kind, "text": self.text, "complete": self.complete}
+        out: dict[str, object] = {"kind": self.kind, "text": self.text, "complete": self.complete}
+        if self.name:
+            out["name"] = self.name
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +53,9 @@ class AsrStream(Protocol):
         """End the current utterance and return its final result; the stream is ready for the next one."""
         ...
 
-    def expect(self, kind: str | None) -> None:
-        """What the next utterance is expected to answer (asr.expectations kinds), or None; may be ignored."""
+    def expect(self, kind: str | None, *, with_name: bool = False) -> None:
+        """What the next utterance is expected to answer (asr.expectations kinds), or None; may be ignored.
+        `with_name`: listen for a name too (AsrHint.name), when the answer may correct one."""
         ...
 
     def close(self) -> None:

@@ -109,16 +109,21 @@ class VoskStream:
         self._decode_s = 0.0
         # The expectation of the next utterance, and the constrained recognisers made so far (one per kind).
         self._next_kind: str | None = None
+        self._next_name = False
         self._hint_rec: Any = None
+        self._name_rec: Any = None  # the name decoder, when a name is listened for alongside the hint's kind
+        self._name_words: list[dict[str, Any]] = []
         self._hint_kind = ""
         self._hint_recs: dict[str, Any] = {}
         self._hint_words: list[dict[str, Any]] = []
         self._in_utterance = False
         self.closed = False
 
-    def expect(self, kind: str | None) -> None:
-        """Decode the next utterance a second time against the phrases of `kind` (see asr.expectations)."""
+    def expect(self, kind: str | None, *, with_name: bool = False) -> None:
+        """Decode the next utterance a second time against the phrases of `kind` (see asr.expectations), and
+        with `with_name` a third time against the names (AsrHint.name)."""
         self._next_kind = kind if self._engine.grammar_phrases(kind) else None
+        self._next_name = bool(with_name and self._next_kind and self._engine.grammar_phrases("name"))
 
     def _hint_recognizer(self, kind: str) -> Any:
         rec = self._hint_recs.get(kind)
@@ -145,8 +150,11 @@ class VoskStream:
             self._in_utterance = True
             self._hint_kind = self._next_kind or ""
             self._hint_rec = self._hint_recognizer(self._hint_kind) if self._hint_kind else None
+            self._name_rec = self._hint_recognizer("name") if self._next_name and self._hint_rec else None
         if self._hint_rec is not None and self._hint_rec.AcceptWaveform(pcm16):
             self._hint_words.extend(_words(json.loads(self._hint_rec.Result())))
+        if self._name_rec is not None and self._name_rec.AcceptWaveform(pcm16):
+            self._name_words.extend(_words(json.loads(self._name_rec.Result())))
         if self._rec.AcceptWaveform(pcm16):
             # Vosk's own silence detection closed a segment mid-utterance: keep it, the final joins them all.
             self._take(json.loads(self._rec.Result()))
@@ -178,7 +186,11 @@ class VoskStream:
         hint = None
         if self._hint_rec is not None:
             self._hint_words.extend(_words(json.loads(self._hint_rec.FinalResult())))
-            hint = AsrHint(self._hint_kind, *hint_from_words(self._hint_words))
+            name = ""
+            if self._name_rec is not None:
+                self._name_words.extend(_words(json.loads(self._name_rec.FinalResult())))
+                name = hint_from_words(self._name_words)[0]
+            hint = AsrHint(self._hint_kind, *hint_from_words(self._hint_words), name=name)
         self._decode_s += time.perf_counter() - started
         confs = [float(w.get("conf", 0.0)) for w in self._words]
         result = AsrResult(
@@ -190,6 +202,7 @@ class VoskStream:
             hint=hint,
         )
         self._hint_rec, self._hint_words, self._in_utterance = None, [], False
+        self._name_rec, self._name_words = None, []
         self._segments, self._words, self._partial = [], [], ""
         self._bytes, self._decode_s = 0, 0.0
         return result
@@ -219,7 +232,7 @@ class VoskStream:
             return
         self.closed = True
         recs = [self._rec, *self._hint_recs.values()]
-        self._rec = self._hint_rec = None
+        self._rec = self._hint_rec = self._name_rec = None
         self._hint_recs = {}
         self._engine.release(recs, self._guard)
 

@@ -184,13 +184,14 @@ class Listener:
         )
 
     # --- control from the session ---------------------------------------------------------------------
-    def expect(self, kind: str | None, asked: str | None = None) -> None:
+    def expect(self, kind: str | None, asked: str | None = None, *, with_name: bool = False) -> None:
         """What the caller's next turn is expected to answer (asr.expectations), and the slot asked for (None:
         an open question): for a constrained second read, and for the end of turn (a whole answer may end it
-        sooner; a turn with nothing of the answer yet waits longer)."""
+        sooner; a turn with nothing of the answer yet waits longer). `with_name`: the answer may correct the
+        caller's name (a read-back): names are listened for too."""
         self._expected = kind
         self._asked = asked
-        self._asr.expect(kind)
+        self._asr.expect(kind, with_name=with_name)
 
     def agent_started_speaking(self, interruptible: bool) -> None:
         """The agent starts talking; with `interruptible` the caller may barge in."""

@@ -364,7 +364,10 @@ class CallSession:
             if self._listener is not None:
                 asked = result.slots.get("requested_slot")
                 expected = result.expect if result.expect in KINDS else expectation_for(result.slots)
-                self._listener.expect(expected, asked if isinstance(asked, str) else None)
+                # A read-back that names the caller is corrected by saying the name again ("no, it's Helen
+                # Smith"): the open decoder mangles names, so the name decoder listens alongside the yes/no one.
+                with_name = asked == "confirmed" and bool(result.slots.get("name"))
+                self._listener.expect(expected, asked if isinstance(asked, str) else None, with_name=with_name)
             if result.handoff is not None:
                 reply = " ".join(result.replies)
                 await self.handoff(result.handoff, say=reply or CONNECTING)

@@ -31,8 +31,10 @@ from .spoken import (
     find_name_statement,
     normalise,
     hinted_details,
+    hinted_name,
     parse_date,
     correction_name,
+    corrects_the_name,
     date_conflict,
     moved_from_to,
     parse_name,
@@ -317,8 +319,14 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
     if spoken:
         found["spoken_time"] = spoken
     name = parse_name(text) if requested == "name" else find_name_statement(text)
-    if not name and (requested == "confirmed" or tracker.get_slot("correcting")):
-        name = correction_name(text)  # "no, it's Sandra Green" after the read-back
+    if requested == "confirmed" or tracker.get_slot("correcting"):
+        if not name:
+            name = correction_name(text)  # "no, it's Sandra Green" after the read-back
+        hint = asr_hint(tracker)
+        if hint and hint.get("name") and corrects_the_name(text):
+            # The name decoder listened alongside the yes/no one (ari_agent/asr/vosk.py): its reading of the
+            # name said again beats a free reading made of common words ("no, it's silent smith").
+            name = hinted_name(str(hint["name"]), name) or name
     if name:
         found["name"] = name
     if requested in ("phone", "confirmed") or tracker.get_slot("correcting"):

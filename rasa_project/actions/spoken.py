@@ -511,6 +511,20 @@ def correction_name(text: str) -> str | None:
     return parse_name(rest)
 
 
+def corrects_the_name(text: str) -> bool:
+    """Whether a turn at the read-back says the name again: a name lead-in ("no, it's ...", "my name is ...")
+    followed by words that are not a day, a time, a number or a service ("no, it's the twelfth")."""
+    t = normalise(text)
+    leads = list(_CORRECTION_NAME.finditer(t))
+    if not leads:
+        return False
+    rest = t[leads[-1].end():]
+    words = rest.split()
+    if not words or any(w in _NUMBER_WORDS or w in _ORDINAL_WORDS or w in _NOT_A_NAME_EITHER for w in words):
+        return False
+    return not (parse_service(rest) or parse_date(rest, date.today()) or parse_time(rest))
+
+
 def find_name_statement(text: str) -> str | None:
     """A name volunteered out of order: 'my name is Jennifer Wood' (only explicit forms, to avoid guesses).
 
