@@ -498,31 +498,30 @@ def correction_name(text: str) -> str | None:
 
     Only after a name lead-in, and never a day, a time, a number or a service ("no, it's the twelfth").
     """
-    t = normalise(text)
-    leads = list(_CORRECTION_NAME.finditer(t))
-    if not leads:
-        return None
-    rest = t[leads[-1].end():]
-    words = rest.split()
-    if any(w in _NUMBER_WORDS or w in _ORDINAL_WORDS or w in _NOT_A_NAME_EITHER for w in words):
-        return None
-    if parse_service(rest) or parse_date(rest, date.today()) or parse_time(rest):
-        return None
-    return parse_name(rest)
+    rest = _restated_name(text)
+    return parse_name(rest) if rest else None
 
 
 def corrects_the_name(text: str) -> bool:
     """Whether a turn at the read-back says the name again: a name lead-in ("no, it's ...", "my name is ...")
     followed by words that are not a day, a time, a number or a service ("no, it's the twelfth")."""
+    return _restated_name(text) is not None
+
+
+def _restated_name(text: str) -> str | None:
+    """The words after the last name lead-in of a read-back answer, unless they are a day, time, number or
+    service."""
     t = normalise(text)
     leads = list(_CORRECTION_NAME.finditer(t))
     if not leads:
-        return False
+        return None
     rest = t[leads[-1].end():]
     words = rest.split()
     if not words or any(w in _NUMBER_WORDS or w in _ORDINAL_WORDS or w in _NOT_A_NAME_EITHER for w in words):
-        return False
-    return not (parse_service(rest) or parse_date(rest, date.today()) or parse_time(rest))
+        return None
+    if parse_service(rest) or parse_date(rest, date.today()) or parse_time(rest):
+        return None
+    return rest
 
 
 def find_name_statement(text: str) -> str | None:
