@@ -393,6 +393,30 @@ async def test_a_misheard_name_finds_the_booking_and_reads_the_stored_name_back(
     assert _status(ref) == "cancelled"
 
 
+async def test_a_misheard_day_finds_the_callers_own_booking_on_another_day(call: Call) -> None:
+    # Simulated call (seed 91): "Monday the seventh" heard "monday the seventies", so the nearest Monday; the
+    # booking is on the 7th. The caller's own booking (same line) on another day is offered and read back;
+    # somebody else's booking under a similar name is never told (the next test).
+    ref = _insert(call.scope, "Jack Johnson", "2026-12-07 10:00", phone="01632 960001")  # the caller's line
+    await call.say("i need to cancel my appointment")
+    await call.say("jack johnson")
+    r = await call.say("on monday the seventies")
+    assert "I can't find one on Monday the thirtieth of November, but I have a cleaning for Jack Johnson on " \
+           "Monday the seventh of December at ten o'clock" in _spoken(r), _spoken(r)
+    assert "Shall I cancel it?" in _spoken(r) and r.outcome is None
+    r = await call.say("yes")
+    assert (r.outcome, r.booking_ref) == ("cancelled", ref)
+
+
+async def test_a_booking_on_another_day_from_another_line_is_not_told(call: Call) -> None:
+    ref = _insert(call.scope, "Jack Johnson", "2026-12-07 10:00", phone="+441632960999")  # not the caller's
+    await call.say("i need to cancel my appointment")
+    await call.say("jack johnson")
+    r = await call.say("on monday the seventies")
+    assert "I can't find a booking for Jack Johnson on Monday the thirtieth of November" in _spoken(r), _spoken(r)
+    assert "seventh" not in _spoken(r) and _status(ref) == "booked"
+
+
 async def test_the_callers_number_finds_a_badly_misheard_name(call: Call) -> None:
     ref = _insert(call.scope, "Oscar Lindqvist", "2026-11-27 15:00", phone="01632 960001")  # the caller's line
     _insert(call.scope, "Amal Haddad", "2026-11-27 16:00", phone="+441632960999")

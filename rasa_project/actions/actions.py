@@ -23,7 +23,7 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet, User
 from rasa_sdk.executor import CollectingDispatcher
 
 from . import calendar
-from .matching import match_booking
+from .matching import match_booking, phone_matches
 from .spoken import (
     PERIODS,
     SERVICES,
@@ -555,6 +555,19 @@ class ValidateAppointmentForm(Action):
             match = match_booking(candidates, current("name"), slot("caller_number"))
             _LOGGER.info("booking lookup %s: %d candidates, best %s", match.status, len(candidates),
                          [(round(score, 2), b.reference) for score, b in match.scored[:2]])
+            other_day = False
+            if match.status == "none" and slot("caller_number"):
+                # The day is often the misheard part ("Monday the seventh" -> "monday the seventies" -> the
+                # nearest Monday). The caller's own bookings (booked from the number they ring from, so nobody
+                # else's appointment is told) on other days are matched by name; the match is said back, and
+                # nothing is changed before the caller confirms the read-back.
+                async with calendar.connection() as conn:
+                    upcoming = await calendar.bookings_to_match(conn, scope, None, now)
+                own = [b for b in upcoming if phone_matches(slot("caller_number"), b.phone)]
+                elsewhere = match_booking(own, current("name"), slot("caller_number"))
+                _LOGGER.info("booking lookup on other days %s: %d of the caller's own", elsewhere.status, len(own))
+                if elsewhere.booking is not None:
+                    match, other_day = elsewhere, True
             if match.booking is None:
                 fails = int(slot("failed_lookups") or 0) + 1
                 values["failed_lookups"] = fails
@@ -578,7 +591,12 @@ class ValidateAppointmentForm(Action):
                 values["found_booking"] = {"reference": b.reference, "service": b.service, "name": b.name,
                                            "starts_at": b.starts_at.isoformat(),
                                            "duration_minutes": b.duration_minutes}
-                if task == "reschedule":
+                if other_day:
+                    values["old_date"] = b.starts_at.date().isoformat()
+                    dispatcher.utter_message(
+                        text=f"I can't find one {on_day(day_d, today)}, but I have a {b.service} for {b.name} "
+                             f"{when(b.starts_at, today)}.")  # fmt: skip
+                elif task == "reschedule":
                     # Said at once, so a wrong match is caught before the caller picks a new time.
                     dispatcher.utter_message(
                         text=f"I have a {b.service} for {b.name} {when(b.starts_at, today)}.")
