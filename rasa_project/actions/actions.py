@@ -592,11 +592,10 @@ class ValidateAppointmentForm(Action):
                                            "starts_at": b.starts_at.isoformat(),
                                            "duration_minutes": b.duration_minutes}
                 if other_day:
+                    # The booking itself is said next: by the cancel's read-back, or just below for a move.
                     values["old_date"] = b.starts_at.date().isoformat()
-                    dispatcher.utter_message(
-                        text=f"I can't find one {on_day(day_d, today)}, but I have a {b.service} for {b.name} "
-                             f"{when(b.starts_at, today)}.")  # fmt: skip
-                elif task == "reschedule":
+                    dispatcher.utter_message(text=f"There's nothing {on_day(day_d, today)}.")
+                if task == "reschedule":
                     # Said at once, so a wrong match is caught before the caller picks a new time.
                     dispatcher.utter_message(
                         text=f"I have a {b.service} for {b.name} {when(b.starts_at, today)}.")
