@@ -351,6 +351,29 @@ def test_the_hint_fills_only_what_the_transcript_lacks() -> None:
     }
 
 
+def test_the_hint_dates_a_weekday_the_transcript_heard_without_its_date() -> None:
+    # "Monday the seventh" heard "monday the seventies": the transcript has only the nearest Monday (the 30th);
+    # the constrained reading has Monday the 7th of December. TODAY is Thursday the 26th of November.
+    heard = "on monday the seventies"
+    found = {"day": spoken.parse_date(heard, TODAY)}
+    assert found["day"] == date(2026, 11, 30)
+    extra = spoken.hinted_details(hint("monday the seventh"), "date", found, TODAY, heard)
+    assert extra == {"day": date(2026, 12, 7)}
+    # Numbers after it are the time, not a date: "monday the family at one".
+    heard = "don't i do monday the family at one"
+    found = {"day": spoken.parse_date(heard, TODAY)}
+    assert spoken.hinted_details(hint("monday the seventh at one"), "date", found, TODAY, heard)["day"] == date(
+        2026, 12, 7)
+    # The transcript's own date wins: another date is a contradiction, the hint is ignored whole.
+    heard = "monday the fourteenth"
+    found = {"day": spoken.parse_date(heard, TODAY)}
+    assert spoken.hinted_details(hint("monday the seventh"), "date", found, TODAY, heard) == {}
+    # Another weekday is a contradiction too.
+    heard = "on monday"
+    found = {"day": spoken.parse_date(heard, TODAY)}
+    assert spoken.hinted_details(hint("tuesday the eighth"), "date", found, TODAY, heard) == {}
+
+
 def test_a_hint_never_invents_a_value_nobody_spoke_of() -> None:
     # Offered two times, the caller gave a name; the constrained decoder forced "monday" onto it.
     heard = "my name is jennifer it would"

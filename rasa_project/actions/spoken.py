@@ -373,7 +373,8 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
     decoder forces its phrases onto any speech, so a name said when a time was asked can come out "monday".
     A value is taken when it is what the bot asked for, or when the transcript itself mentions that kind of
     value ("half past do" is about a time), or when the whole turn fitted the phrases with about as many words
-    as were heard. A hint that contradicts the transcript (another day) is ignored whole. A bare number ("two")
+    as were heard. A hint that contradicts the transcript (another day) is ignored whole, unless it only dates a
+    weekday the transcript heard without its date (`refines_weekday`). A bare number ("two")
     is the hour only when the whole turn fitted.
     """
     if not hint or not isinstance(hint.get("text"), str):
@@ -390,7 +391,9 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
     if hint.get("kind") in ("when", "service"):
         day = parse_date(text, today)
         if day and "day" in found and found["day"] != day:
-            return {}
+            if not refines_weekday(found["day"], day, heard):
+                return {}
+            extra["day"] = day
         day_asked = requested in ("date", "old_date")
         if day and "day" not in found and (day_asked or complete or _mentions(heard, _DAY_CUES)):
             extra["day"] = day
@@ -411,6 +414,15 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
         if name:
             extra["name"] = name
     return extra
+
+
+def refines_weekday(heard_day: date, hinted_day: date, heard: list[str]) -> bool:
+    """Whether the hint's date only completes a weekday the free transcript heard without its date: "monday the
+    seventies" gave the nearest Monday, the hint "monday the seventh" a later Monday. A transcript that said a
+    date of its own (an ordinal, a month, digits) is contradicted instead, and the hint is ignored; its other
+    numbers are most often the time ("monday the family at one")."""
+    said_a_date = any(w in _ORDINAL_WORDS or w in MONTHS or w.isdigit() for w in heard)
+    return heard_day.weekday() == hinted_day.weekday() and hinted_day > heard_day and not said_a_date
 
 
 _COMMON_NAMES = lexicon.names()
