@@ -408,6 +408,11 @@ def test_the_name_decoders_reading_replaces_a_garbled_name_and_never_a_good_one(
 
 
 def test_a_read_back_answer_corrects_the_name_only_after_a_name_lead_in() -> None:
+    reading = {"kind": "yes_no", "text": "no", "complete": False, "name": "my name is ellen smith"}
+    heard = "no my name is alan smith"
+    found = {"name": spoken.correction_name(heard)}
+    assert spoken.hinted_details(reading, "confirmed", found, TODAY, heard) == {"name": "Ellen Smith"}
+    assert spoken.hinted_details(reading, "confirmed", {}, TODAY, "no it's at three") == {}
     for said in ("no it's silent smith", "no my name is alan smith", "that's wrong the name is kevin pumps and"):
         assert spoken.corrects_the_name(said), said
     for said in ("no it's at ten", "no it's wrong", "yes that's right", "no the twelfth", "no it's a filling",

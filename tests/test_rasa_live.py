@@ -393,14 +393,19 @@ async def test_a_misheard_name_finds_the_booking_and_reads_the_stored_name_back(
     assert _status(ref) == "cancelled"
 
 
+async def _cancel_jack_johnson_on_a_misheard_monday(call: Call) -> DialogueResult:
+    """A cancel whose day is heard as "monday the seventies": the nearest Monday, the 30th of November."""
+    await call.say("i need to cancel my appointment")
+    await call.say("jack johnson")
+    return await call.say("on monday the seventies")
+
+
 async def test_a_misheard_day_finds_the_callers_own_booking_on_another_day(call: Call) -> None:
     # Simulated call (seed 91): "Monday the seventh" heard "monday the seventies", so the nearest Monday; the
     # booking is on the 7th. The caller's own booking (same line) on another day is offered and read back;
     # somebody else's booking under a similar name is never told (the next test).
     ref = _insert(call.scope, "Jack Johnson", "2026-12-07 10:00", phone="01632 960001")  # the caller's line
-    await call.say("i need to cancel my appointment")
-    await call.say("jack johnson")
-    r = await call.say("on monday the seventies")
+    r = await _cancel_jack_johnson_on_a_misheard_monday(call)
     assert "There's nothing on Monday the thirtieth of November. I have a cleaning for Jack Johnson on " \
            "Monday the seventh of December at ten o'clock" in _spoken(r), _spoken(r)
     assert "Shall I cancel it?" in _spoken(r) and r.outcome is None
@@ -410,9 +415,7 @@ async def test_a_misheard_day_finds_the_callers_own_booking_on_another_day(call:
 
 async def test_a_booking_on_another_day_from_another_line_is_not_told(call: Call) -> None:
     ref = _insert(call.scope, "Jack Johnson", "2026-12-07 10:00", phone="+441632960999")  # not the caller's
-    await call.say("i need to cancel my appointment")
-    await call.say("jack johnson")
-    r = await call.say("on monday the seventies")
+    r = await _cancel_jack_johnson_on_a_misheard_monday(call)
     assert "I can't find a booking for Jack Johnson on Monday the thirtieth of November" in _spoken(r), _spoken(r)
     assert "seventh" not in _spoken(r) and _status(ref) == "booked"
 

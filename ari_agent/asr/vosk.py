@@ -150,7 +150,7 @@ class VoskStream:
             self._in_utterance = True
             self._hint_kind = self._next_kind or ""
             self._hint_rec = self._hint_recognizer(self._hint_kind) if self._hint_kind else None
-            self._name_rec = self._hint_recognizer("name") if self._next_name and self._hint_rec else None
+            self._name_rec = self._hint_recognizer("name") if self._next_name else None
         if self._hint_rec is not None and self._hint_rec.AcceptWaveform(pcm16):
             self._hint_words.extend(_words(json.loads(self._hint_rec.Result())))
         if self._name_rec is not None and self._name_rec.AcceptWaveform(pcm16):

@@ -31,10 +31,8 @@ from .spoken import (
     find_name_statement,
     normalise,
     hinted_details,
-    hinted_name,
     parse_date,
     correction_name,
-    corrects_the_name,
     date_conflict,
     moved_from_to,
     parse_name,
@@ -319,14 +317,8 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
     if spoken:
         found["spoken_time"] = spoken
     name = parse_name(text) if requested == "name" else find_name_statement(text)
-    if requested == "confirmed" or tracker.get_slot("correcting"):
-        if not name:
-            name = correction_name(text)  # "no, it's Sandra Green" after the read-back
-        hint = asr_hint(tracker)
-        if hint and hint.get("name") and corrects_the_name(text):
-            # The name decoder listened alongside the yes/no one (ari_agent/asr/vosk.py): its reading of the
-            # name said again beats a free reading made of common words ("no, it's silent smith").
-            name = hinted_name(str(hint["name"]), name) or name
+    if not name and (requested == "confirmed" or tracker.get_slot("correcting")):
+        name = correction_name(text)  # "no, it's Sandra Green" after the read-back
     if name:
         found["name"] = name
     if requested in ("phone", "confirmed") or tracker.get_slot("correcting"):
@@ -562,7 +554,7 @@ class ValidateAppointmentForm(Action):
                 # else's appointment is told) on other days are matched by name; the match is said back, and
                 # nothing is changed before the caller confirms the read-back.
                 async with calendar.connection() as conn:
-                    upcoming = await calendar.bookings_to_match(conn, scope, None, now)
+                    upcoming = await calendar.bookings_to_match(conn, scope, None, now, line=slot("caller_number"))
                 own = [b for b in upcoming if phone_matches(slot("caller_number"), b.phone)]
                 elsewhere = match_booking(own, current("name"), slot("caller_number"))
                 _LOGGER.info("booking lookup on other days %s: %d of the caller's own", elsewhere.status, len(own))

@@ -6,6 +6,7 @@ Every query filters by `scope`, so replayed test calls never see each other's or
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -111,8 +112,9 @@ def new_reference() -> str:
 
 
 async def bookings_to_match(conn: psycopg.AsyncConnection, scope: str, day: date | None,
-                            since: datetime) -> list[Booking]:
-    """Booked appointments of the scope from `since` on (only that day if given): the candidates for
+                            since: datetime, line: str | None = None) -> list[Booking]:
+    """Booked appointments of the scope from `since` on (only that day if given; with `line`, only those whose
+    phone ends in the same last 6 digits, a superset of matching.phone_matches): the candidates for
     matching.match_booking, which compares names tolerantly; SQL cannot, the recogniser garbles names."""
     query = ("SELECT reference, name, service, starts_at, duration_minutes, phone FROM bookings "
              "WHERE scope = %s AND status = 'booked' AND starts_at >= %s")
@@ -120,6 +122,9 @@ async def bookings_to_match(conn: psycopg.AsyncConnection, scope: str, day: date
     if day is not None:
         query += " AND starts_at >= %s AND starts_at < %s"
         params += [datetime.combine(day, time(0)), datetime.combine(day + timedelta(days=1), time(0))]
+    if line is not None:
+        query += r" AND right(regexp_replace(coalesce(phone, ''), '\D', '', 'g'), 6) = %s"
+        params.append(re.sub(r"\D", "", line)[-6:])
     cur = await conn.execute(query + " ORDER BY starts_at", params)
     return [Booking(*row) for row in await cur.fetchall()]
 

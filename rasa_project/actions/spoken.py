@@ -369,7 +369,8 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
     `hint` is the turn's metadata["asr_hint"] ({"kind", "text", "complete"}, see ari_agent/asr/expectations.py);
     `heard_text` is the free transcript, `found` what was read from it. The hint only fills what the transcript
     lacks (a service, a day, an exact time, a phone number), or replaces a name the transcript garbled
-    (`hinted_name`), and only where it can be trusted: a constrained
+    (`hinted_name`: the name asked for, or the name said again at a read-back, `hint["name"]`), and only where
+    it can be trusted: a constrained
     decoder forces its phrases onto any speech, so a name said when a time was asked can come out "monday".
     A value is taken when it is what the bot asked for, or when the transcript itself mentions that kind of
     value ("half past do" is about a time), or when the whole turn fitted the phrases with about as many words
@@ -411,6 +412,12 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
             extra["phone"] = phone
     elif hint.get("kind") == "name" and requested == "name":
         name = hinted_name(text, found.get("name"))
+        if name:
+            extra["name"] = name
+    if hint.get("name") and requested == "confirmed" and corrects_the_name(heard_text):
+        # The name decoder listened alongside the yes/no one at a read-back (AsrHint.name): its reading of the
+        # name said again beats a free reading made of common words ("no, it's silent smith").
+        name = hinted_name(str(hint["name"]), found.get("name"))
         if name:
             extra["name"] = name
     return extra
