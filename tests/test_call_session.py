@@ -169,6 +169,24 @@ async def test_an_agent_far_behind_the_line_hears_everything_said_before_the_han
     assert not [e for e in h.rec.of(EventType.ERROR) if e.data["code"] == "audio-unheard"]
 
 
+async def test_words_received_before_a_reply_are_a_turn_not_talk_over_it(speech: list[bytes]) -> None:
+    # An agent behind the line (decoding slower than real time): when it starts its reply to the first sentence,
+    # the second has already been received, not yet heard. It was said before the reply, so it is the caller's
+    # next turn, not a barge-in on the reply (nor dropped as talk over it).
+    script = {"first sentence": DialogueResult(replies=["A reply."], intent="ask_price"),
+              "second sentence": DialogueResult(replies=["Another reply."], intent="ask_address")}  # fmt: skip
+    async with Harness(["first sentence", "second sentence"], script) as h:
+        h.session.deps.asr.stream.push_delay_s = 0.02  # type: ignore[attr-defined]
+        await h.agent_finished_speaking(1)
+        h.media.push(speech)
+        h.media.push(speech)
+        await h.agent_finished_speaking(3)
+        h.hang_up()
+    assert [e.data["text"] for e in h.rec.of(EventType.CALLER_TURN)] == ["first sentence", "second sentence"]
+    assert h.rec.of(EventType.BARGE_IN) == []
+    assert [e.data["text"] for e in h.rec.of(EventType.AGENT_TURN)][1:] == ["A reply.", "Another reply."]
+
+
 async def test_barge_in_stops_the_greeting_and_is_the_next_turn(speech: list[bytes]) -> None:
     script = {"book a cleaning": booked()}
     async with Harness(["book a cleaning"], script) as h:

@@ -102,8 +102,10 @@ class Listener:
         *,
         on_barge_in: Callable[[float], None],
         emit: Callable[..., None],
+        backlog_ms: Callable[[], int] = lambda: 0,
     ) -> None:
         self.config = config
+        self._backlog_ms = backlog_ms
         self._asr = asr.new_stream()
         self._vad = Vad()
         self._endpointer = Endpointer(
@@ -146,6 +148,8 @@ class Listener:
         self._partial = ""
         self._audio: list[bytes] = []  # the current utterance's frames, for recording
         self._returned = 0  # turns handed to the session so far
+        # The agent's speaking state, queued to the audio position it applies from (see _on_the_audio_clock).
+        self._changes: collections.deque[tuple[int, Callable[[], None]]] = collections.deque()
 
     # --- state for replay: the simulated line pauses audio time while the agent thinks ---------------
     @property
@@ -165,6 +169,7 @@ class Listener:
 
     def put_text(self, text: str, *, barge_in: bool = False) -> None:
         """A turn given as text (replayed text-only turns): bypasses VAD and the recogniser."""
+        self._catch_up()
         if barge_in and self._speaking and self._interruptible and not self._barged:
             self._barged = True
             self._on_barge_in(0.0)
@@ -195,13 +200,41 @@ class Listener:
 
     def agent_started_speaking(self, interruptible: bool) -> None:
         """The agent starts talking; with `interruptible` the caller may barge in."""
+        self._on_the_audio_clock(lambda: self._started_speaking(interruptible))
+
+    def agent_audio_started(self, levels_dbfs: list[float]) -> None:
+        """The agent's prompt started playing: its per-frame levels tell line echo from the caller's voice."""
+        self._on_the_audio_clock(lambda: self._audio_started(levels_dbfs))
+
+    def agent_stopped_speaking(self) -> None:
+        """The agent stopped talking: a fresh listening phase (the no-input clock starts now)."""
+        self._on_the_audio_clock(self._stopped_speaking)
+
+    def _on_the_audio_clock(self, change: Callable[[], None]) -> None:
+        """Apply `change` from the audio that arrives after this moment on.
+
+        A loaded agent hears the line late (seconds, on a busy machine): the frames already received and not
+        yet heard were spoken before the agent started (or stopped) talking. Applied to them, a caller's
+        sentence from before the reply was treated as talk over it: dropped unless it passed for a barge-in.
+        """
+        self._catch_up()
+        at = self._audio_ms + self._backlog_ms()
+        if at <= self._audio_ms:
+            change()
+        else:
+            self._changes.append((at, change))
+
+    def _catch_up(self) -> None:
+        while self._changes and self._changes[0][0] <= self._audio_ms:
+            self._changes.popleft()[1]()
+
+    def _started_speaking(self, interruptible: bool) -> None:
         self._speaking = True
         self._interruptible = interruptible
         self._barged = False
         self._barge.reset()
 
-    def agent_audio_started(self, levels_dbfs: list[float]) -> None:
-        """The agent's prompt started playing: its per-frame levels tell line echo from the caller's voice."""
+    def _audio_started(self, levels_dbfs: list[float]) -> None:
         self._ref_levels = levels_dbfs
         self._ref_start_ms = self._audio_ms
 
@@ -209,8 +242,7 @@ class Listener:
         index = (self._audio_ms - self._ref_start_ms) // FRAME_MS
         return self._ref_levels[index] if 0 <= index < len(self._ref_levels) else None
 
-    def agent_stopped_speaking(self) -> None:
-        """The agent stopped talking: a fresh listening phase (the no-input clock starts now)."""
+    def _stopped_speaking(self) -> None:
         was_speaking = self._speaking
         self._speaking = False
         self._interruptible = False
@@ -252,6 +284,8 @@ class Listener:
 
     async def feed(self, frame: bytes) -> None:
         """Process one 20 ms frame."""
+        if self._changes:
+            self._catch_up()
         vf = self._vad.classify(frame)
         self._audio_ms += FRAME_MS
         self._ring.append((frame, vf.is_speech))

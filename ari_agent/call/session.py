@@ -240,6 +240,7 @@ class CallSession:
             ),
             on_barge_in=self._speaker.on_barge_in,
             emit=self.emit,
+            backlog_ms=self._leg.backlog_ms,
         )
         self._listener = self._speaker.listener = listener
         self._turns = TurnStream(listener, interdigit_ms=call.dtmf_interdigit_ms, max_digits=call.dtmf_max_digits)
