@@ -149,6 +149,10 @@ class CallSettings:
     # Also refused while any call's audio waits this long to be heard (the recogniser cannot keep up with the
     # calls already taken: a new one would slow every one of them); taken again below half of it. 0: off.
     overload_backlog_ms: int = 1000
+    # A call whose audio waits this long to be heard goes to a person (handoff `capacity`): its caller already
+    # waits that long for every answer, and handing it over frees the machine for the other calls. What was
+    # said before is heard and stored first. 0: off.
+    handoff_backlog_ms: int = 5000
     # The queue member hears a short spoken summary (who, why, what was gathered) before the bridge.
     announce_summary: bool = True
     # A timezone name for the call's "now" (dates like "tomorrow"); empty means the machine's local time.

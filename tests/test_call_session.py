@@ -187,6 +187,26 @@ async def test_words_received_before_a_reply_are_a_turn_not_talk_over_it(speech:
     assert [e.data["text"] for e in h.rec.of(EventType.AGENT_TURN)][1:] == ["A reply.", "Another reply."]
 
 
+async def test_a_call_heard_too_late_goes_to_a_person_with_its_words_stored(speech: list[bytes]) -> None:
+    # Decoding far slower than the line: once the audio waits handoff_backlog_ms to be heard, the caller is
+    # apologised to and put through (reason capacity); what they said before that is still heard and stored.
+    async with Harness(["first sentence", "second sentence"], {}, handoff_backlog_ms=1000) as h:
+        h.session.deps.asr.stream.push_delay_s = 0.05  # type: ignore[attr-defined]
+        await h.agent_finished_speaking(1)
+        h.media.push(speech)
+        h.media.push(speech)
+    assert h.ended()["outcome"] == "handoff" and h.ended()["handoff_reason"] == "capacity"
+    [error] = h.rec.of(EventType.ERROR)
+    assert error.data["code"] == "behind-the-line"
+    [handoff] = h.rec.of(EventType.HANDOFF)
+    assert "heard the caller" in handoff.data["summary"] and handoff.data["summary"].startswith("Handoff (capacity)")
+    assert h.ari.continued == [("chan-1", "ari-agent-handoff", "reception")]
+    assert h.rec.of(EventType.AGENT_TURN)[-1].data["text"].startswith("I'm sorry, I'm having trouble")
+    turns = h.rec.of(EventType.CALLER_TURN)
+    assert [e.data["text"] for e in turns] == ["first sentence", "second sentence"]
+    assert h.dialogue.hints == []  # heard for the record, not answered
+
+
 async def test_barge_in_stops_the_greeting_and_is_the_next_turn(speech: list[bytes]) -> None:
     script = {"book a cleaning": booked()}
     async with Harness(["book a cleaning"], script) as h:

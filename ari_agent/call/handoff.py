@@ -35,6 +35,7 @@ HANDOFF_REASONS_SPOKEN = {
     "frustration": "sounded frustrated",
     "error": "hit a technical problem",
     "no_input": "did not say anything",
+    "capacity": "reached us while the assistant was overloaded",
 }
 _BOOKING_SLOTS = ("service", "date", "time")
 

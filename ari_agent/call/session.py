@@ -58,6 +58,7 @@ _LOGGER = logging.getLogger(__name__)
 HANGUP_EVENTS = frozenset({"StasisEnd", "ChannelDestroyed", "ChannelHangupRequest"})
 
 APOLOGY = "I'm sorry, I'm having trouble on my side."
+LAG_CHECK_S = 0.5
 REPROMPT = "Are you still there? How can I help you?"
 NO_INPUT_GOODBYE = "I can't hear anything, so I'll connect you with a colleague."
 GOODBYE = "Thank you for calling. Goodbye."
@@ -209,6 +210,8 @@ class CallSession:
             await self._ari.set_var(self.channel.id, "CDR(userfield)", self.call_id)
         receiver = await self._leg.open()
         self._listen(tg, receiver)
+        if self._settings.call.handoff_backlog_ms:
+            tg.create_task(self._watch_the_lag(), name=f"{self.call_id}-lag")
         await self.deps.dialogue.start(
             self.call_id,
             CallContext(
@@ -246,6 +249,28 @@ class CallSession:
         self._turns = TurnStream(listener, interdigit_ms=call.dtmf_interdigit_ms, max_digits=call.dtmf_max_digits)
         self._listen_task = tg.create_task(listener.run(receiver.frames()), name=f"{self.call_id}-listen")
         self.emit(EventType.LISTEN_STARTED, rtp_port=receiver.port)
+
+    async def _watch_the_lag(self) -> None:
+        """Hand the call to a person once the agent hears it too late to hold a conversation.
+
+        On a machine past its capacity a call's audio can wait tens of seconds to be heard (25 s was measured
+        with a core taken away in the cluster test); its caller waits as long for every reply, and the
+        recogniser's stage timeout ends such a call in an error anyway, its last words unheard. Handed over
+        here, the audio already received is still heard and stored (handoff hears the rest).
+        """
+        limit = self._settings.call.handoff_backlog_ms
+        while True:
+            await asyncio.sleep(LAG_CHECK_S)
+            behind = self.audio_backlog_ms
+            if behind >= limit and not self._transferring and self._outcome.outcome != "handoff":
+                break
+        why = f"the agent heard the caller {behind / 1000:.1f} s late (handoff_backlog_ms = {limit})"
+        self.emit(EventType.ERROR, code="behind-the-line", message=why)
+        if self._main_task is not None:
+            self._main_task.cancel()
+            await asyncio.wait([self._main_task])
+        summary = f"{self._facts().summary('capacity')}; {why}"
+        await self.handoff(Handoff("capacity", summary=summary), say=f"{APOLOGY} {CONNECTING}")
 
     async def _pump_events(self) -> None:
         """Acts on this call's ARI events in order; the caller hanging up ends the call."""
