@@ -181,6 +181,13 @@ async def test_question_mid_flow_then_resume(call: Call) -> None:
     assert r.slots["date"] == "2026-11-30" and r.slots["service"] == "check-up"
 
 
+async def test_a_question_at_the_read_back_resumes_it_once(call: Call) -> None:
+    r = await call.say("i'd like a check up on monday at ten my name is jack johnson")
+    assert r.slots.get("requested_slot") == "confirmed"
+    r = await call.say("what are your opening hours")
+    assert "Monday to Friday" in r.replies[0] and r.replies[-1].startswith("So that's a check-up on Monday")
+
+
 async def test_taken_slot_offers_nearest_free_times(call: Call) -> None:
     _insert(call.scope, "Someone Else", "2026-11-30 10:00", service="filling", minutes=60)
     r = await call.say("can i book a check up on monday at ten")

@@ -684,7 +684,8 @@ class ActionAskSlot(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if asides or intent == "out_of_scope":
             text = text.removeprefix("Of course. ")  # never "So, of course. What would you like to change?"
-            text = "So, " + text[0].lower() + text[1:]
+            if not text.startswith("So "):  # the read-back resumes as it is: never "So, so that's a check-up"
+                text = "So, " + text[0].lower() + text[1:]
         dispatcher.utter_message(text=text)
         return []
 
