@@ -413,6 +413,14 @@ def test_a_read_back_answer_corrects_the_name_only_after_a_name_lead_in() -> Non
     found = {"name": spoken.correction_name(heard)}
     assert spoken.hinted_details(reading, "confirmed", found, TODAY, heard) == {"name": "Ellen Smith"}
     assert spoken.hinted_details(reading, "confirmed", {}, TODAY, "no it's at three") == {}
+    # The lead-in heard only by the name decoder ("no, it's Emma Lewis" read "no it ama louis" by the open one).
+    reading = {"kind": "yes_no", "text": "no", "complete": False, "name": "it's emma lewis"}
+    assert spoken.hinted_details(reading, "confirmed", {}, TODAY, "no it ama louis") == {"name": "Emma Lewis"}
+    # ... but never over a day, a time, a number or a service the open decoder heard, nor without a lead-in.
+    for said in ("no it's on tuesday", "no it's at three", "not the twelfth", "no a filling"):
+        assert spoken.hinted_details(reading, "confirmed", {}, TODAY, said) == {}, said
+    bare = {"kind": "yes_no", "text": "no", "complete": False, "name": "emma lewis"}
+    assert spoken.hinted_details(bare, "confirmed", {}, TODAY, "no it ama louis") == {}
     for said in ("no it's silent smith", "no my name is alan smith", "that's wrong the name is kevin pumps and"):
         assert spoken.corrects_the_name(said), said
     for said in ("no it's at ten", "no it's wrong", "yes that's right", "no the twelfth", "no it's a filling",

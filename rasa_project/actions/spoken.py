@@ -414,7 +414,8 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
         name = hinted_name(text, found.get("name"))
         if name:
             extra["name"] = name
-    if hint.get("name") and requested == "confirmed" and corrects_the_name(heard_text):
+    if hint.get("name") and requested == "confirmed" and (corrects_the_name(heard_text)
+                                                          or says_the_name_again(str(hint["name"]), heard_text)):
         # The name decoder listened alongside the yes/no one at a read-back (AsrHint.name): its reading of the
         # name said again beats a free reading made of common words ("no, it's silent smith").
         name = hinted_name(str(hint["name"]), found.get("name"))
@@ -525,6 +526,20 @@ def corrects_the_name(text: str) -> bool:
     """Whether a turn at the read-back says the name again: a name lead-in ("no, it's ...", "my name is ...")
     followed by words that are not a day, a time, a number or a service ("no, it's the twelfth")."""
     return _restated_name(text) is not None
+
+
+def says_the_name_again(name_reading: str, heard_text: str) -> bool:
+    """Whether a read-back answer says the name again, by the name decoder's reading: its lead-in ("it's", "my
+    name is") is heard by either decoder, and the open one garbles short words as readily as names ("no it ama
+    louis" for "no, it's Emma Lewis"). Only when the free transcript names no day, time, number or service: the
+    name decoder forces names onto "no, it's on Tuesday" too."""
+    lead = _CORRECTION_NAME.search(normalise(name_reading))
+    if lead is None or not normalise(name_reading)[lead.end():].strip():
+        return False
+    t = normalise(heard_text)
+    if any(w in _NUMBER_WORDS or w in _ORDINAL_WORDS for w in t.split()):
+        return False
+    return not (parse_service(t) or parse_date(t, date.today()) or parse_time(t))
 
 
 def _restated_name(text: str) -> str | None:
