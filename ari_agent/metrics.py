@@ -27,7 +27,7 @@ STAGE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2
 BARGE_IN_BUCKETS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 2.0)
 RTF_BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 5.0)
 
-STAGES = ("endpointing", "asr", "dialogue", "tts", "playback_start")
+STAGES = ("lag", "endpointing", "asr", "dialogue", "tts", "playback_start")
 
 # Label values come from our own code, but a bug must not explode the series count: cap distinct values.
 _MAX_LABEL_VALUES = 50

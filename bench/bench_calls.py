@@ -111,7 +111,7 @@ def barge_in_ms(events: list[CallEvent], call_ids: set[str]) -> list[float]:
     return out
 
 
-STAGES = ("endpointing_ms", "asr_ms", "dialogue_ms", "tts_ms", "playback_start_ms")
+STAGES = ("lag_ms", "endpointing_ms", "asr_ms", "dialogue_ms", "tts_ms", "playback_start_ms")
 
 
 def summarise(lat: list[dict[str, Any]]) -> dict[str, Any]:
@@ -120,8 +120,8 @@ def summarise(lat: list[dict[str, Any]]) -> dict[str, Any]:
         "turns": len(total),
         "p50": round(pct(total, 50)),
         "p95": round(pct(total, 95)),
-        "breakdown_p50_ms": {k: round(pct([float(x[k]) for x in lat], 50), 1) for k in STAGES},
-        "stage_p95_ms": {k: round(pct([float(x[k]) for x in lat], 95), 1) for k in STAGES},
+        "breakdown_p50_ms": {k: round(pct([float(x.get(k, 0.0)) for x in lat], 50), 1) for k in STAGES},
+        "stage_p95_ms": {k: round(pct([float(x.get(k, 0.0)) for x in lat], 95), 1) for k in STAGES},
     }
 
 
@@ -239,7 +239,8 @@ def write_readme(result: dict[str, Any]) -> None:
         "| metric | goal | measured |",
         "|---|---|---|",
         f"| turn latency p50 / p95 (1 call, {t['turns']} turns) | <= 450 / 650 ms | {t['p50']} / {t['p95']} ms |",
-        "| stages, 1 call, p50 / p95: endpointing wait / ASR final / dialogue / TTS first sentence / end of turn -> "
+        "| stages, 1 call, p50 / p95: heard late (audio not yet heard at the end of speech) / endpointing wait / "
+        "ASR final / dialogue / TTS first sentence / end of turn -> "
         f"playback started (includes the three before) | | {stages(bd)} <br> {stages(sp)} |",
         f"| barge-in: onset -> playback stopped, p95 ({b['count']} barge-ins) | <= 200 ms | {b['p95']} ms |",
         f"| {n} concurrent calls (starts {result['concurrent_start_stagger_s']} s apart): "

@@ -185,6 +185,10 @@ async def test_words_received_before_a_reply_are_a_turn_not_talk_over_it(speech:
     assert [e.data["text"] for e in h.rec.of(EventType.CALLER_TURN)] == ["first sentence", "second sentence"]
     assert h.rec.of(EventType.BARGE_IN) == []
     assert [e.data["text"] for e in h.rec.of(EventType.AGENT_TURN)][1:] == ["A reply.", "Another reply."]
+    # The first sentence's end was heard late by the audio received behind it: counted in its reply's latency.
+    first = h.rec.of(EventType.TURN_LATENCY)[0].data
+    assert first["lag_ms"] >= 1000
+    assert first["total_ms"] == first["lag_ms"] + first["endpointing_ms"] + first["playback_start_ms"]
 
 
 async def test_a_call_heard_too_late_goes_to_a_person_with_its_words_stored(speech: list[bytes]) -> None:

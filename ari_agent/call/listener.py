@@ -73,6 +73,8 @@ class Utterance:
     source: str = "speech"  # speech | text (a replayed text-only turn that bypassed the recogniser)
     hint: AsrHint | None = None  # the expectation-constrained reading, when an answer was expected
     unsure: float = 0.0  # share of words the recogniser was unsure of (AsrResult.unsure)
+    # Audio received and not yet heard when the end was decided: how late the agent heard the caller's end.
+    lag_ms: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,6 +371,7 @@ class Listener:
 
     async def _finish_utterance(self, endpoint_wait_ms: int, *, start_ms: int, end_ms: int, capped: bool) -> None:
         ended = time.monotonic()
+        lag_ms = self._backlog_ms()
         await self._flush_batch()
         try:
             async with asyncio.timeout(self.config.stage_timeout_s):
@@ -408,5 +411,6 @@ class Listener:
                 capped=capped,
                 audio=audio,
                 hint=result.hint,
+                lag_ms=lag_ms,
             )
         )

@@ -184,9 +184,11 @@ class Speaker:
             return
         utt = answering.utterance
         playback_start_ms = (speech.started_mono - utt.ended_mono) * 1000
+        # From the caller's end of speech: a loaded agent hears it `lag_ms` late, then waits out the silence.
         self._emit(
             EventType.TURN_LATENCY,
-            total_ms=utt.endpoint_wait_ms + playback_start_ms,
+            total_ms=utt.lag_ms + utt.endpoint_wait_ms + playback_start_ms,
+            lag_ms=utt.lag_ms,
             endpointing_ms=utt.endpoint_wait_ms,
             asr_ms=utt.asr_final_ms,
             dialogue_ms=answering.dialogue_ms,
