@@ -144,7 +144,8 @@ class CallSettings:
     # On SIGTERM, live calls get this long to finish; then each is apologised to and put through to the queue.
     drain_seconds: float = 30.0
     # Calls over this go straight to the queue with a short line (0: no limit). The default is what make bench
-    # ran at once on 2 cores (10 calls, turn p95 1.5 s); raise it on a bigger machine after measuring there.
+    # ran at once on 2 cores and kept up with (10 calls, turn p95 1.5 s, heard at most ~40 ms late; 20 calls fell
+    # seconds behind); raise it on a bigger machine after measuring there.
     max_concurrent_calls: int = 10
     # Also refused while any call's audio waits this long to be heard (the recogniser cannot keep up with the
     # calls already taken: a new one would slow every one of them); taken again below half of it. 0: off.

@@ -131,11 +131,13 @@ async def run(settings: Settings, sequential: int, barge: int, concurrent: int, 
     bus.subscribe(recorder)
     voice = CallerVoice(settings)
     scope = f"bench-{uuid.uuid4().hex[:8]}"
-    # The bench measures capacity: the admission limits ([call] max_concurrent_calls, overload_backlog_ms) must
-    # not cut it short. Its own Stasis app (see SimulatedCaller.agent_app) leaves a running agent's calls alone.
+    # The bench measures capacity: the limits that refuse calls or hand them over ([call] max_concurrent_calls,
+    # overload_backlog_ms, handoff_backlog_ms) must not cut it short; every call is served to its end, however
+    # late the agent hears it. Its own Stasis app (see SimulatedCaller.agent_app) leaves a running agent's calls
+    # alone.
     settings = dataclasses.replace(
         settings,
-        call=dataclasses.replace(settings.call, max_concurrent_calls=0, overload_backlog_ms=0),
+        call=dataclasses.replace(settings.call, max_concurrent_calls=0, overload_backlog_ms=0, handoff_backlog_ms=0),
         ari=dataclasses.replace(settings.ari, app=f"ari-agent-bench-{uuid.uuid4().hex[:6]}"),
     )
     async with Agent(settings, bus=bus, serve_http=False, scope=scope) as agent:
