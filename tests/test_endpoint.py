@@ -238,6 +238,12 @@ def test_completeness_reads_the_words_so_far() -> None:
         assert completeness(text, expected, asked) is not Completeness.LIKELY_MORE, text
     # A task request or a day without its time: whole, but callers usually go on.
     assert completeness("i'd like to book a check up") is Completeness.LIKELY_MORE
+    # An opening naming a service is a booking request (its verb often garbled); a question about one is whole.
+    assert completeness("hello this is karen more as i'd like an examination") is Completeness.LIKELY_MORE
+    assert completeness("hi i'd like to be shunned examination") is Completeness.LIKELY_MORE
+    for question in ("how much is a filling", "hi do you do cleanings", "what does a check up cost"):
+        assert completeness(question) is Completeness.UNKNOWN, question
+    assert completeness("a cleaning", "service", "service") is Completeness.UNKNOWN  # asked for: the answer
     assert completeness("the second of december", "when") is Completeness.LIKELY_MORE
     assert completeness("the second of december at noon", "when") is Completeness.UNKNOWN
     assert completeness("um let me see") is Completeness.INCOMPLETE

@@ -123,8 +123,7 @@ def holds_answer(words: list[str], expected: str | None, asked: str | None) -> b
     if asked == "name":
         return sum(w not in _NOT_CONTENT for w in words) >= 2  # first name and surname
     if asked is None:
-        opening = [w for w in words if w not in _GREETINGS]
-        return bool(present & _REQUEST_WORDS) or bool(opening and opening[0] in _QUESTION_STARTS)
+        return bool(present & _REQUEST_WORDS) or _asks(words)
     return True
 
 
@@ -158,11 +157,22 @@ def completeness(partial: str, expected: str | None = None, asked: str | None = 
     present = set(words)
     if expected in (None, "task") and present & _TASK_WORDS:
         return Completeness.LIKELY_MORE  # "I need to cancel my appointment on the third ... the name is ..."
+    if expected is None and present & _SERVICE_WORDS and not _asks(words):
+        # An opening that names a service is a booking request with its verb often lost ("I'd like an
+        # examination ... tomorrow at half past nine"; "book" heard as "be shunned"); a question about one
+        # ("how much is a filling") is whole.
+        return Completeness.LIKELY_MORE
     if expected == "when" and present & _DAY_WORDS and not _says_time(words):
         return Completeness.LIKELY_MORE  # "the second of December ... twelve noon please"
     if not holds_answer(words, expected, asked):
         return Completeness.LIKELY_MORE  # "this is Robert Taylor ...", a garbled "hmm ..." before the time
     return Completeness.UNKNOWN
+
+
+def _asks(words: list[str]) -> bool:
+    """The turn opens (after greetings) with a question word: "how much is a filling", "do you do cleanings"."""
+    opening = [w for w in words if w not in _GREETINGS]
+    return bool(opening) and opening[0] in _QUESTION_STARTS
 
 
 @lru_cache(maxsize=1)
