@@ -421,6 +421,9 @@ def test_a_read_back_answer_corrects_the_name_only_after_a_name_lead_in() -> Non
         assert spoken.hinted_details(reading, "confirmed", {}, TODAY, said) == {}, said
     bare = {"kind": "yes_no", "text": "no", "complete": False, "name": "emma lewis"}
     assert spoken.hinted_details(bare, "confirmed", {}, TODAY, "no it ama louis") == {}
+    # ... nor when the open decoder heard nothing like the name (seed 2026: "not quite, it's for a filling").
+    forced = {"kind": "yes_no", "text": "no", "complete": False, "name": "it's wyatt timothy"}
+    assert spoken.hinted_details(forced, "confirmed", {}, TODAY, "why it's appealing") == {}
     for said in ("no it's silent smith", "no my name is alan smith", "that's wrong the name is kevin pumps and"):
         assert spoken.corrects_the_name(said), said
     for said in ("no it's at ten", "no it's wrong", "yes that's right", "no the twelfth", "no it's a filling",

@@ -414,8 +414,8 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
         name = hinted_name(text, found.get("name"))
         if name:
             extra["name"] = name
-    if hint.get("name") and requested == "confirmed" and (corrects_the_name(heard_text)
-                                                          or says_the_name_again(str(hint["name"]), heard_text)):
+    said_again = corrects_the_name(heard_text) or says_the_name_again(str(hint.get("name", "")), heard_text)
+    if hint.get("name") and requested == "confirmed" and said_again and echoes_the_name(hint["name"], heard_text):
         # The name decoder listened alongside the yes/no one at a read-back (AsrHint.name): its reading of the
         # name said again beats a free reading made of common words ("no, it's silent smith").
         name = hinted_name(str(hint["name"]), found.get("name"))
@@ -540,6 +540,18 @@ def says_the_name_again(name_reading: str, heard_text: str) -> bool:
     if any(w in _NUMBER_WORDS or w in _ORDINAL_WORDS for w in t.split()):
         return False
     return not (parse_service(t) or parse_date(t, date.today()) or parse_time(t))
+
+
+def echoes_the_name(name_reading: str, heard_text: str) -> bool:
+    """Whether the open decoder heard something like one of the name decoder's names ("louis" for Lewis, "smith"
+    for Smith): two readings that agree on part of the name. The name decoder alone forced "it's wyatt timothy"
+    onto "not quite, it's for a filling" (heard "why it's appealing", simulated seed 2026)."""
+    names = [w for w in normalise(name_reading).split() if w.lower() in _COMMON_NAMES]
+    heard = normalise(heard_text).split()
+    return any(SequenceMatcher(None, w, n).ratio() >= _NAME_ECHO_RATIO for w in heard for n in names)
+
+
+_NAME_ECHO_RATIO = 0.6
 
 
 def _restated_name(text: str) -> str | None:
