@@ -69,6 +69,14 @@ class Harness:
         await self.agent_finished_speaking(3)
         self.hang_up()
 
+    async def two_sentences_heard_late(self, speech: list[bytes], push_delay_s: float) -> None:
+        """After the greeting, the caller says two sentences while decoding runs slower than the line (an
+        overloaded machine): the second is received long before it is heard."""
+        self.session.deps.asr.stream.push_delay_s = push_delay_s  # type: ignore[attr-defined]
+        await self.agent_finished_speaking(1)
+        self.media.push(speech)
+        self.media.push(speech)
+
     async def agent_finished_speaking(self, n: int) -> None:
         async with asyncio.timeout(10):
             while len(self.rec.of(EventType.PLAYBACK_FINISHED)) < n:
@@ -158,10 +166,7 @@ async def test_an_agent_far_behind_the_line_hears_everything_said_before_the_han
     # Decoding slower than real time (an overloaded machine): at the hangup seconds of audio are still queued.
     # Its turns are the caller's words, stored, even though hearing them takes longer than one stage timeout.
     async with Harness(["first sentence", "second sentence"], {}, stage_timeout_seconds=0.5) as h:
-        h.session.deps.asr.stream.push_delay_s = 0.05  # type: ignore[attr-defined]
-        await h.agent_finished_speaking(1)
-        h.media.push(speech)
-        h.media.push(speech)
+        await h.two_sentences_heard_late(speech, push_delay_s=0.05)
         await h.rec.wait_for(EventType.SPEECH_STARTED, timeout=10)
         h.hang_up()
     assert [e.data["text"] for e in h.rec.of(EventType.CALLER_TURN)] == ["first sentence", "second sentence"]
@@ -176,10 +181,7 @@ async def test_words_received_before_a_reply_are_a_turn_not_talk_over_it(speech:
     script = {"first sentence": DialogueResult(replies=["A reply."], intent="ask_price"),
               "second sentence": DialogueResult(replies=["Another reply."], intent="ask_address")}  # fmt: skip
     async with Harness(["first sentence", "second sentence"], script) as h:
-        h.session.deps.asr.stream.push_delay_s = 0.02  # type: ignore[attr-defined]
-        await h.agent_finished_speaking(1)
-        h.media.push(speech)
-        h.media.push(speech)
+        await h.two_sentences_heard_late(speech, push_delay_s=0.02)
         await h.agent_finished_speaking(3)
         h.hang_up()
     assert [e.data["text"] for e in h.rec.of(EventType.CALLER_TURN)] == ["first sentence", "second sentence"]
@@ -195,10 +197,7 @@ async def test_a_call_heard_too_late_goes_to_a_person_with_its_words_stored(spee
     # Decoding far slower than the line: once the audio waits handoff_backlog_ms to be heard, the caller is
     # apologised to and put through (reason capacity); what they said before that is still heard and stored.
     async with Harness(["first sentence", "second sentence"], {}, handoff_backlog_ms=1000) as h:
-        h.session.deps.asr.stream.push_delay_s = 0.05  # type: ignore[attr-defined]
-        await h.agent_finished_speaking(1)
-        h.media.push(speech)
-        h.media.push(speech)
+        await h.two_sentences_heard_late(speech, push_delay_s=0.05)
     assert h.ended()["outcome"] == "handoff" and h.ended()["handoff_reason"] == "capacity"
     [error] = h.rec.of(EventType.ERROR)
     assert error.data["code"] == "behind-the-line"

@@ -220,11 +220,11 @@ class Listener:
         sentence from before the reply was treated as talk over it: dropped unless it passed for a barge-in.
         """
         self._catch_up()
-        at = self._audio_ms + self._backlog_ms()
-        if at <= self._audio_ms:
-            change()
+        behind = self._backlog_ms()
+        if behind > 0:
+            self._changes.append((self._audio_ms + behind, change))
         else:
-            self._changes.append((at, change))
+            change()
 
     def _catch_up(self) -> None:
         while self._changes and self._changes[0][0] <= self._audio_ms:

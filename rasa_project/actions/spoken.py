@@ -414,11 +414,12 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
         name = hinted_name(text, found.get("name"))
         if name:
             extra["name"] = name
-    said_again = corrects_the_name(heard_text) or says_the_name_again(str(hint.get("name", "")), heard_text)
-    if hint.get("name") and requested == "confirmed" and said_again and echoes_the_name(hint["name"], heard_text):
+    reading = str(hint.get("name") or "")
+    if (reading and requested == "confirmed" and echoes_the_name(reading, heard_text)
+            and (corrects_the_name(heard_text) or says_the_name_again(reading, heard_text))):
         # The name decoder listened alongside the yes/no one at a read-back (AsrHint.name): its reading of the
         # name said again beats a free reading made of common words ("no, it's silent smith").
-        name = hinted_name(str(hint["name"]), found.get("name"))
+        name = hinted_name(reading, found.get("name"))
         if name:
             extra["name"] = name
     return extra
@@ -536,10 +537,7 @@ def says_the_name_again(name_reading: str, heard_text: str) -> bool:
     lead = _CORRECTION_NAME.search(normalise(name_reading))
     if lead is None or not normalise(name_reading)[lead.end():].strip():
         return False
-    t = normalise(heard_text)
-    if any(w in _NUMBER_WORDS or w in _ORDINAL_WORDS for w in t.split()):
-        return False
-    return not (parse_service(t) or parse_date(t, date.today()) or parse_time(t))
+    return not _names_a_detail(normalise(heard_text))
 
 
 def echoes_the_name(name_reading: str, heard_text: str) -> bool:
@@ -563,11 +561,16 @@ def _restated_name(text: str) -> str | None:
         return None
     rest = t[leads[-1].end():]
     words = rest.split()
-    if not words or any(w in _NUMBER_WORDS or w in _ORDINAL_WORDS or w in _NOT_A_NAME_EITHER for w in words):
-        return None
-    if parse_service(rest) or parse_date(rest, date.today()) or parse_time(rest):
+    if not words or any(w in _NOT_A_NAME_EITHER for w in words) or _names_a_detail(rest):
         return None
     return rest
+
+
+def _names_a_detail(text: str) -> bool:
+    """Whether normalised `text` names a number, a day, a time or a service: a correction of those, not a name."""
+    if any(w in _NUMBER_WORDS or w in _ORDINAL_WORDS for w in text.split()):
+        return True
+    return bool(parse_service(text) or parse_date(text, date.today()) or parse_time(text))
 
 
 def find_name_statement(text: str) -> str | None:
