@@ -210,6 +210,23 @@ async def test_a_call_heard_too_late_goes_to_a_person_with_its_words_stored(spee
     assert h.dialogue.hints == []  # heard for the record, not answered
 
 
+async def test_a_call_handed_over_for_lag_is_heard_out_however_slow_the_recogniser(speech: list[bytes]) -> None:
+    # Cluster test, a core busy: after the behind-the-line handoff every decode waited behind 60 other calls'
+    # longer than the stage timeout, and the caller's words were lost as asr-timeout. Once the call has left
+    # the conversation only the record waits: no stage timeout, the session's bound instead.
+    async with Harness(["first sentence", "second sentence"], {}, handoff_backlog_ms=1000,
+                       stage_timeout_seconds=1.0) as h:  # fmt: skip
+        await h.two_sentences_heard_late(speech, push_delay_s=0.05)
+        await h.rec.wait_for(EventType.ERROR, timeout=10)
+        stream = h.session.deps.asr.stream  # type: ignore[attr-defined]
+        stream.push_delay_s = 1.5  # the decodes in flight now wait longer than the stage timeout ...
+        await asyncio.sleep(1.6)
+        stream.push_delay_s = 0.01  # ... and the machine catches up
+    assert h.ended()["handoff_reason"] == "capacity"
+    assert [e.data["code"] for e in h.rec.of(EventType.ERROR)] == ["behind-the-line"]
+    assert [e.data["text"] for e in h.rec.of(EventType.CALLER_TURN)] == ["first sentence", "second sentence"]
+
+
 async def test_barge_in_stops_the_greeting_and_is_the_next_turn(speech: list[bytes]) -> None:
     script = {"book a cleaning": booked()}
     async with Harness(["book a cleaning"], script) as h:

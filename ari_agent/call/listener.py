@@ -11,9 +11,9 @@ import collections
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ari_agent.asr.base import AsrEngine, AsrHint
 from ari_agent.errors import StageError
@@ -30,6 +30,7 @@ from ari_agent.media.turn_end import completeness
 from ari_agent.media.vad import Vad
 
 _LOGGER = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 PREROLL_MS = 300
 ASR_BATCH_FRAMES = 5  # 100 ms per decode call: fewer thread hops, partials still arrive 10x a second
@@ -152,6 +153,8 @@ class Listener:
         self._returned = 0  # turns handed to the session so far
         # The agent's speaking state, queued to the audio position it applies from (see _on_the_audio_clock).
         self._changes: collections.deque[tuple[int, Callable[[], None]]] = collections.deque()
+        self._stage_timeout_s: float | None = config.stage_timeout_s
+        self._stage_deadline: asyncio.Timeout | None = None  # the recogniser call now waited for, if any
 
     # --- state for replay: the simulated line pauses audio time while the agent thinks ---------------
     @property
@@ -275,6 +278,15 @@ class Listener:
         finally:
             self._asr.close()
 
+    def hear_out(self) -> None:
+        """The call has left the conversation (handed over, hung up): the audio already received is still heard,
+        however long the recogniser's queue. On a machine past its capacity each decode waits behind every other
+        call's, and the stage timeout, which is there to end a live turn that stalls, lost those last words
+        (cluster test, with a core busy). The session bounds the whole wait instead (_hear_the_rest)."""
+        self._stage_timeout_s = None
+        if self._stage_deadline is not None:
+            self._stage_deadline.reschedule(None)
+
     def take_pending(self) -> list[Utterance]:
         """The utterances recognised but not yet taken by the session (after the call ended, for the record)."""
         pending: list[Utterance] = []
@@ -354,6 +366,15 @@ class Listener:
         self._batch = []
         await self._start_asr(max(0, (self._endpointer.speech_start_ms or 0)))
 
+    async def _in_time(self, step: Awaitable[_T]) -> _T:
+        """A recogniser call, within the stage timeout (none once the call is heard out)."""
+        async with asyncio.timeout(self._stage_timeout_s) as deadline:
+            self._stage_deadline = deadline
+            try:
+                return await step
+            finally:
+                self._stage_deadline = None
+
     async def _flush_batch(self) -> None:
         if not self._batch:
             return
@@ -361,8 +382,7 @@ class Listener:
         self._batch = []
         # A recogniser that stalls must not hang the call: the session turns this into a handoff.
         try:
-            async with asyncio.timeout(self.config.stage_timeout_s):
-                partial = await self._asr.push(chunk)
+            partial = await self._in_time(self._asr.push(chunk))
         except TimeoutError:
             raise StageError("asr-timeout", "the recogniser did not keep up with the audio") from None
         if partial is not None and partial != self._partial:
@@ -374,8 +394,7 @@ class Listener:
         lag_ms = self._backlog_ms()
         await self._flush_batch()
         try:
-            async with asyncio.timeout(self.config.stage_timeout_s):
-                result = await self._asr.finish()
+            result = await self._in_time(self._asr.finish())
         except TimeoutError:
             raise StageError("asr-timeout", "the recogniser gave no final result") from None
         asr_ms = (time.monotonic() - ended) * 1000
