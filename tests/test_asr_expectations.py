@@ -16,6 +16,12 @@ def test_the_bots_question_decides_the_expected_answer(requested: str | None, ki
     assert expectation_for({"requested_slot": requested} if requested else {}) == kind
 
 
+def test_asked_what_to_change_the_caller_may_name_any_detail() -> None:
+    # "What would you like to change?" is asked at the read-back (requested_slot "confirmed") while correcting.
+    assert expectation_for({"requested_slot": "confirmed", "correcting": True}) == "service"
+    assert {"a filling", "friday", "half past two", "no", "it's for"} <= set(phrases("service"))
+
+
 def test_every_kind_has_plain_lower_case_phrases_without_repeats() -> None:
     for kind in KINDS:
         found = phrases(kind)

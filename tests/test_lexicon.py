@@ -54,10 +54,13 @@ def test_every_day_or_time_phrase_is_understood() -> None:
         assert understood, f"the constrained decoder can say {phrase!r}, the dialogue cannot read it"
 
 
-def test_every_service_phrase_is_a_service_or_a_when() -> None:
-    when = set(phrases("when"))
+def test_every_service_phrase_is_a_service_a_when_or_a_lead_in() -> None:
+    when, leads = set(phrases("when")), set(lexicon.ordered("answer_leads"))
     for phrase in phrases("service"):
-        assert phrase in when or spoken.parse_service(phrase) is not None, phrase
+        assert phrase in when or phrase in leads or spoken.parse_service(phrase) is not None, phrase
+    # A lead-in names nothing: the dialogue reads no day, time or service from it alone.
+    for phrase in leads:
+        assert spoken.parse_service(phrase) is None and spoken.parse_date(phrase, TODAY) is None, phrase
 
 
 def test_every_digit_phrase_reads_as_digits() -> None:

@@ -346,6 +346,22 @@ async def test_a_garbled_no_at_the_confirmation_asks_what_to_change(call: Call) 
     assert r.outcome is None and "What would you like to change?" in _spoken(r)
 
 
+async def test_a_garbled_change_is_read_from_the_constrained_reading_of_any_detail(call: Call) -> None:
+    # Simulated call (seed 2026): "It's for a filling" at "What would you like to change?" was heard "well it's a
+    # feeling", read as out of scope, and the booking caller was told the line can't help. Asked what to change,
+    # the agent decodes against the service, day and time phrases.
+    await call.say("i'd like a check up on monday at half past two")
+    await call.say("my name is tom baker")
+    r = await call.say("no")
+    assert "What would you like to change?" in _spoken(r)
+    r = await call.say("well it's a feeling", hint=AsrHint("service", "it's a filling", complete=True))
+    assert r.slots["service"] == "filling" and "a filling" in _spoken(r) and r.outcome is None, _spoken(r)
+    assert "can't help" not in _spoken(r)
+    r = await call.say("no")
+    r = await call.say("make it friday", hint=AsrHint("service", "make it friday", complete=True))
+    assert r.slots["date"] == "2026-11-27" and r.slots["time"] == "14:30" and r.outcome is None, _spoken(r)
+
+
 @pytest.mark.parametrize("text", ["thanks a lot good buy", "thank you won't by", "cheers then bi"])
 async def test_a_garbled_closing_is_a_goodbye(call: Call, text: str) -> None:
     await call.say("what is your address")

@@ -55,9 +55,11 @@ def phrases(kind: str) -> tuple[str, ...]:
         out += ["in the evening", "noon", "midday", "lunchtime", "at", "around", "about", "the", "of", "on"]
         out += _YES_NO  # an offered time is often answered "yes, that's fine"
     elif kind == "service":
-        # Asked what they want to come in for, callers also give the day and time ("a cleaning on Friday").
-        out = ["cleaning", "a cleaning", "check up", "a check up", "checkup", "filling", "a filling"]
-        out += ["hygienist", "the hygienist", "examination", "scale and polish", *phrases("when")]
+        # Asked what they want to come in for, callers also give the day and time ("a cleaning on Friday"); asked
+        # what to change, any of those ("no, it's for a filling", "make it Friday at ten").
+        services = [p for ps in lexicon.groups("services").values() for p in ps]
+        out = [f"{article}{p}" for p in services for article in ("", "a ", "the ")]
+        out += [*lexicon.ordered("answer_leads"), *phrases("when")]
     elif kind == "task":
         out = [p for ps in lexicon.groups("tasks").values() for p in ps]
         out += [p for ps in lexicon.groups("services").values() for p in ps]  # "a cleaning" is a booking
@@ -77,4 +79,8 @@ def phrases(kind: str) -> tuple[str, ...]:
 def expectation_for(slots: dict[str, object]) -> str | None:
     """The kind of answer the bot's last turn asked for, from its `requested_slot`; None when open-ended."""
     requested = slots.get("requested_slot")
+    if requested == "confirmed" and slots.get("correcting"):
+        # "What would you like to change?" is answered with a service, a day or a time (the name decoder
+        # listens for a name alongside), or a yes/no: the service phrases hold all of those.
+        return "service"
     return _KIND_BY_SLOT.get(requested) if isinstance(requested, str) else None
