@@ -220,6 +220,7 @@ async def test_a_call_handed_over_for_lag_is_heard_out_however_slow_the_recognis
         await h.rec.wait_for(EventType.ERROR, timeout=10)
         stream = h.session.deps.asr.stream  # type: ignore[attr-defined]
         stream.push_delay_s = 1.5  # the decodes in flight now wait longer than the stage timeout ...
+        h.ari.playback_ms = 1400  # ... while the apology plays (1.4 s), before the transfer
         await asyncio.sleep(1.6)
         stream.push_delay_s = 0.01  # ... and the machine catches up
     assert h.ended()["handoff_reason"] == "capacity"
