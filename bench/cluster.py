@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "cluster.json"
 QUEUE_LOG = "var/log/asterisk/queue_log"  # inside the Asterisk root
 NODES = {"pbx-a": 1, "pbx-b": 2}  # scripts/cluster-env.sh: node index -> ports
-RESCUE_WINDOW_S = 12.0
+RESCUE_APOLOGY_S = 5.0  # the restarted agent's apology before the queue (manager.RESCUE_APOLOGY) and its set-up
 
 
 def ports(node: str) -> dict[str, int]:
@@ -296,8 +296,8 @@ def main() -> int:
             "SELECT sip_call_id, call_id, node, outcome, channel_uniqueid FROM calls WHERE sip_call_id = ANY(%s)",
             (ids,),
         ).fetchall()
-        restarted = {r[0] for r in db.execute(
-            "SELECT call_id FROM call_events WHERE code = 'agent-restarted' AND at >= %s", (traffic_start,))}
+        restarted = {r[0]: r[1] for r in db.execute(
+            "SELECT call_id, at FROM call_events WHERE code = 'agent-restarted' AND at >= %s", (traffic_start,))}
     by_sip: dict[str, list[tuple[Any, ...]]] = {}
     for r in rows:
         by_sip.setdefault(r[0], []).append(r)
@@ -309,8 +309,8 @@ def main() -> int:
     channel_of = {r[1]: r[4] for r in rows}
     reached_queue = sorted(c for c in killed_calls if "ENTERQUEUE" in queued.get(channel_of[c], set()))
     reached_person = sorted(c for c in killed_calls if "CONNECT" in queued.get(channel_of[c], set()))
-    # A caller who hung up within RESCUE_WINDOW_S of the kill may have gone before the restarted agent got to
-    # them (about 4 s to start, then the apology): not a call the rescue lost.
+    # A caller who hung up before the restarted agent got to them (it starts in ~4 s on an idle machine, 18 s
+    # was seen with a core busy), or during its apology (RESCUE_APOLOGY_S), is not a call the rescue lost.
     sip_of = {r[1]: r[0] for r in rows}
     run_of = {cid: i for i, run in enumerate(runs) for cid in run.answers}
     gone_first = []
@@ -318,8 +318,12 @@ def main() -> int:
         cid = sip_of[c]
         i = run_of.get(cid)
         end = runs[i].ends.get(cid) if i is not None else None
-        if end and end[1] == "caller" and end[0] / 1000 < killed["mono"] - sipp_started[i] + RESCUE_WINDOW_S:
-            gone_first.append(c)
+        if end and end[1] == "caller":
+            hung_up = sipp_started_wall[i] + timedelta(milliseconds=end[0])
+            if hung_up < restarted[c] + timedelta(seconds=RESCUE_APOLOGY_S):
+                gone_first.append(c)
+    restart_s = round((min(restarted[c] for c in killed_calls) - killed["at"]).total_seconds(), 1) \
+        if killed_calls and killed else None
     lost_with_node = sorted(set(loss.get("open_calls", [])))
     n_loss = loss.get("calls_created_before", created)
     after = {cid for i, run in enumerate(runs) for cid in run.answers if call_number(cid) > n_loss[i]}
@@ -346,6 +350,7 @@ def main() -> int:
         "agent_killed": {
             **{k: v for k, v in killed.items() if k not in ("at", "mono")},
             "calls_on_it": len(killed_calls),
+            "back_after_s": restart_s,
             "callers_gone_before_the_rescue": len(gone_first),
             "sent_to_queue": len(reached_queue),
             "answered_by_person": len(reached_person),
