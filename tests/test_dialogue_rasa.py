@@ -457,6 +457,16 @@ def test_spoken_phone_numbers_and_their_hint() -> None:
     assert spoken.hinted_details(digits, "phone", {}, TODAY) == {"phone": "5551234"}
     assert spoken.hinted_details(digits, "name", {}, TODAY) == {}
     assert spoken.hinted_details(None, "phone", {}, TODAY) == {}
+    # The free reading lost digits to words ("to one for free"); the digit decoder heard all ten, and only digits.
+    heard = "five five five to one for free eight nine nine"
+    whole = hint("five five five two one four three eight nine nine", kind="digits", complete=True)
+    found = {"phone": spoken.parse_phone(heard)}
+    assert found["phone"] == "5552143899"  # homophones next to each other inside the run count too
+    found = {"phone": "55521899"}
+    assert spoken.hinted_details(whole, "phone", found, TODAY, heard) == {"phone": "5552143899"}
+    # A partial reading (some of it did not fit) does not overrule the transcript.
+    partial = hint("five five five two one four three eight nine nine", kind="digits")
+    assert spoken.hinted_details(partial, "phone", found, TODAY, heard) == {}
 
 
 @pytest.mark.parametrize(

@@ -333,7 +333,8 @@ def parse_phone(text: str) -> str | None:
     words = re.findall(r"[a-z]+|\d", text.lower())
 
     def is_digit(word: str) -> bool:
-        return word.isdigit() or word in _DIGIT_WORDS or word in _REPEATS
+        # A homophone counts as a neighbour too: "two one four three" was heard "to one for free".
+        return word.isdigit() or word in _DIGIT_WORDS or word in _REPEATS or word in _HOUR_SOUND_ALIKES
 
     for i, word in enumerate(words):
         if word in _REPEATS:
@@ -406,9 +407,11 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
         # The transcript's part of day ("at <garbled> in the afternoon") gives way to the hint's exact time.
         if spoken and time_ok and (seen is None or (seen.at is None and spoken.at is not None)):
             extra["spoken_time"] = spoken
-    elif hint.get("kind") == "digits" and requested == "phone" and "phone" not in found:
+    elif hint.get("kind") == "digits" and requested == "phone":
         phone = parse_phone(text)
-        if phone:
+        # A whole reading with more digits beats the free one: the open decoder turns digits into words ("two
+        # one four three" -> "to one for free") and the free reading loses them (5552143899 read as 55521899).
+        if phone and ("phone" not in found or (complete and len(phone) > len(found["phone"]))):
             extra["phone"] = phone
     elif hint.get("kind") == "name" and requested == "name":
         name = hinted_name(text, found.get("name"))
