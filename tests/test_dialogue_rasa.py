@@ -580,6 +580,10 @@ def test_names_volunteered_out_of_order_need_an_explicit_form(said: str, name: s
         # A day named in a turn classed out of scope is this line's business, misheard: never "can't help".
         ("i said on friday the floor that news", "out_of_scope", "confirmed", "inform"),
         ("do you sell concert tickets", "out_of_scope", None, None),
+        # A name given mid-task is an answer, however garbled ("brian white" heard "brian why"; simulated, seed 3030).
+        ("let me see why my name is brian why it", "out_of_scope", "confirmed", "inform"),
+        ("oh my name is brian why", "out_of_scope", "name", "inform"),
+        ("why is my name is wrong", "out_of_scope", None, None),  # no question open: classified as it is
         ("what's the weather going to be like tomorrow", "out_of_scope", None, None),
         ("i will know i need to feel i'm done on tuesday to thirty pm", "out_of_scope", None, "book_appointment"),
         ("i don't care about you second my face is all swollen", "out_of_scope", None, "report_urgent"),

@@ -67,8 +67,8 @@ def phrases(kind: str) -> tuple[str, ...]:
     elif kind == "name":
         # The open decoder's language model hears a name as common words ("Betty Lewis" -> "fundamentally
         # louis"); against a list of common names it heard the whole name 3-4 times as often (make-names.py).
-        out = ["my name is", "my name's", "the name is", "name is", "it's", "it is", "this is", "i'm", "under",
-               "under the name", "under the name of", "for", "yes", "sure", "please", *sorted(lexicon.names())]
+        out = [*lexicon.ordered("name_leads"), "it's", "it is", "this is", "i'm", "under", "under the name of",
+               "for", "yes", "sure", "please", *sorted(lexicon.names())]
     elif kind == "digits":
         out = ["zero", "oh", "double", "triple", *HOURS[:9], "my number is", "it's"]
     else:
