@@ -119,7 +119,8 @@ class Agent:
             from ari_agent.asr.vosk import VoskEngine
 
             self._asr = VoskEngine(
-                s.asr.vosk_model_path, sample_rate=s.asr.sample_rate, expectation_hints=s.asr.expectation_hints
+                s.asr.vosk_model_path, sample_rate=s.asr.sample_rate, expectation_hints=s.asr.expectation_hints,
+                alternatives=s.asr.alternatives,
             )
 
         if self._dialogue is None:

@@ -71,6 +71,9 @@ class AsrSettings:
     # When the bot asked for a service, a day/time, a phone number or a yes/no, decode the answer a second time
     # against those phrases and send that reading to the dialogue as a hint (asr.expectations).
     expectation_hints: bool = True
+    # The open decoder returns this many alternatives, and a language model of the Rasa project's training
+    # phrases picks among them (asr.domain_lm); 0: the recogniser's single best reading, as before.
+    alternatives: int = 10
 
 
 @dataclass(frozen=True, slots=True)

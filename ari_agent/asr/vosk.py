@@ -20,6 +20,7 @@ import numpy as np
 import vosk
 
 from ari_agent.asr.base import UNSURE_WORD, AsrHint, AsrResult
+from ari_agent.asr.domain_lm import DomainLM, choose, default_lm
 from ari_agent.asr.expectations import phrases
 from ari_agent.media.audio import HighBandFill
 
@@ -169,10 +170,14 @@ class VoskStream:
         return partial
 
     def _take(self, result: dict[str, Any]) -> None:
-        text = str(result.get("text", "")).strip()
+        if "alternatives" in result:  # an n-best result (VoskEngine.alternatives): choose, and rate each word
+            words = choose(result["alternatives"], self._engine.lm)
+            text = " ".join(str(w.get("word", "")) for w in words).strip()
+        else:
+            words, text = _words(result), str(result.get("text", "")).strip()
         if text:
             self._segments.append(text)
-            self._words.extend(_words(result))
+            self._words.extend(words)
 
     def _final(self) -> AsrResult:
         with self._guard:
@@ -248,6 +253,8 @@ class VoskEngine:
         *,
         band_fill_dbfs: float | None = None,
         expectation_hints: bool = True,
+        alternatives: int = 10,
+        lm: DomainLM | None = None,
     ) -> None:
         path = check_model_dir(model_path)
         # Opt-in: faint 4-8 kHz noise for telephone-band callers (see media.audio.HighBandFill for numbers).
@@ -272,6 +279,10 @@ class VoskEngine:
             _LOGGER.info("%s dithers its features unseeded: the same audio may decode differently; add "
                          "--dither=0.0 to its conf/mfcc.conf for reproducible replays", path)
         self.expectation_hints = expectation_hints
+        # The open decoder's n-best size; 0: Kaldi's single best reading and its own word confidences. The
+        # domain model picks among the alternatives (asr.domain_lm); without one, the recogniser's best.
+        self.alternatives = max(0, alternatives)
+        self.lm = (lm or default_lm()) if self.alternatives else None
         self._grammars: dict[str, tuple[str, ...]] = {}
         _LOGGER.info("Vosk model %s loaded in %.2f s", path, self.load_seconds)
 
@@ -293,6 +304,8 @@ class VoskEngine:
         """
         if kind is None:
             rec = vosk.KaldiRecognizer(self.model, float(self.sample_rate))
+            if self.alternatives:
+                rec.SetMaxAlternatives(self.alternatives)
         else:
             grammar = json.dumps([*self.grammar_phrases(kind), UNKNOWN])
             rec = vosk.KaldiRecognizer(self.model, float(self.sample_rate), grammar)

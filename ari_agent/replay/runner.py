@@ -36,6 +36,7 @@ async def offline_engines(settings: Settings) -> AsyncIterator[Engines]:
             settings.asr.vosk_model_path,
             sample_rate=settings.asr.sample_rate,
             expectation_hints=settings.asr.expectation_hints,
+            alternatives=settings.asr.alternatives,
         )
         prompts = PromptCache(make_tts(settings), Path(settings.tts.cache_dir), settings.tts.asterisk_sound_dir)
         yield Engines(settings=settings, asr=asr, dialogue=rasa, prompts=prompts)
