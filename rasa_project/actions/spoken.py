@@ -313,9 +313,18 @@ def parse_service(text: str) -> str | None:
         for service, words in _SERVICE_WORDS.items():
             for word in words:
                 if (" " not in word and len(word) >= _FUZZY_MIN_LETTERS
-                        and SequenceMatcher(None, token, word).ratio() >= _FUZZY_SERVICE_RATIO):
+                        and SequenceMatcher(None, _sounds(token), _sounds(word)).ratio() >= _FUZZY_SERVICE_RATIO):
                     return service
     return None
+
+
+# Consonants a phone line confuses in pairs (voiced/unvoiced, the two nasals): compared as one sound, "gleaming"
+# is one sound off "cleaning" like "leaning" is; "feeling" stays far from "filling" (its vowels differ).
+_SOUND_CLASSES = str.maketrans({"g": "k", "c": "k", "q": "k", "b": "p", "d": "t", "v": "f", "z": "s", "m": "n"})
+
+
+def _sounds(word: str) -> str:
+    return word.translate(_SOUND_CLASSES)
 
 
 _DIGIT_WORDS = lexicon.table("digits")

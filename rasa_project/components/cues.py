@@ -276,6 +276,10 @@ def context_intent(text: str, intent: str | None, requested: str | None) -> str 
         # Mid-task, a day, a time, a service or a number is an answer to this line's question, misheard ("i said
         # on friday the floor"); as an opening, "what's the weather like tomorrow" is still out of scope.
         return "inform"
+    if intent == "ask_price" and requested is not None and not present & _PRICE_WORDS and names_a_value(words):
+        # A service named without a word about money, mid-task, answers the question asked (garbled into a
+        # question shape): a price question says price, cost, how much ...
+        return "inform"
     if intent in _UNSURE | {"frustration"} and requested is not None and _NAME_LEAD.search(" ".join(words)):
         # Mid-task, "my name is ..." gives a name (the form reads it; a read-back takes it as a correction),
         # however garbled the rest: "brian white" heard "brian why" was put out of scope, twice, and handed over.
@@ -314,6 +318,7 @@ DEFAULT_FALLBACK = "nlu_fallback"
 _REPEAT = re.compile(r"\b(?:say (?:that|it) again|repeat that|what was that|come again|pardon|what did you say)\b")
 _NOTHING_MORE = re.compile(r"\b(?:nothing else|nothing more|that's all|that is all|that's everything|that's it|all done)\b")
 _UNSURE = frozenset({DEFAULT_FALLBACK, "out_of_scope"})
+_PRICE_WORDS = lexicon.words("price_words")
 _NAME_LEAD = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in lexicon.ordered("name_leads")) + r")\b")
 _BOOKING_WORDS = frozenset("book booking appointment come see".split())
 URGENT_WORDS = lexicon.words("urgent_words")
