@@ -12,7 +12,7 @@ import os
 import re
 import threading
 import time
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -187,13 +187,16 @@ class VoskStream:
 
     def _final_unguarded(self) -> AsrResult:
         started = time.perf_counter()
+        # The constrained decoders finish beside the open one, not after it: the caller waits for the slowest of
+        # the three final results instead of their sum (each recogniser is separate; Kaldi runs outside the GIL).
+        side = [self._engine.finish_beside(rec) for rec in (self._hint_rec, self._name_rec) if rec is not None]
         self._take(json.loads(self._rec.FinalResult()))
         hint = None
         if self._hint_rec is not None:
-            self._hint_words.extend(_words(json.loads(self._hint_rec.FinalResult())))
+            self._hint_words.extend(_words(json.loads(side[0].result())))
             name = ""
             if self._name_rec is not None:
-                self._name_words.extend(_words(json.loads(self._name_rec.FinalResult())))
+                self._name_words.extend(_words(json.loads(side[1].result())))
                 name = hint_from_words(self._name_words)[0]
             hint = AsrHint(self._hint_kind, *hint_from_words(self._hint_words), name=name)
         self._decode_s += time.perf_counter() - started
@@ -272,6 +275,9 @@ class VoskEngine:
         self.executor: Executor = executor or ThreadPoolExecutor(
             max_workers=os.cpu_count() or 2, thread_name_prefix="vosk"
         )
+        # The constrained decoders' final results, run beside the open decoder's (VoskStream._final_unguarded).
+        # Their own pool: waiting on the shared one from inside it could wait on itself.
+        self.finals = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vosk-final")
         self._closed = threading.Event()
         self.supports_grammar = has_runtime_grammar(path)
         self.dithers = model_dithers(path)
@@ -329,6 +335,15 @@ class VoskEngine:
         with guard:  # waits for a decode of the ended stream still in a thread
             recs.clear()
 
+    def finish_beside(self, rec: Any) -> Future[str]:
+        """A recogniser's FinalResult() started in the finals pool (run here once the engine is closing)."""
+        try:
+            return self.finals.submit(rec.FinalResult)
+        except RuntimeError:  # the pool is shut down: the process is ending
+            done: Future[str] = Future()
+            done.set_result(rec.FinalResult())
+            return done
+
     def new_stream(self) -> VoskStream:
         """A recogniser for one call."""
         if self._closed.is_set():
@@ -338,5 +353,6 @@ class VoskEngine:
     def close(self) -> None:
         """Shut down the engine's own thread pool (an executor passed in is left alone)."""
         self._closed.set()
+        self.finals.shutdown(wait=False, cancel_futures=True)
         if self._own_executor and isinstance(self.executor, ThreadPoolExecutor):
             self.executor.shutdown(wait=False, cancel_futures=True)
