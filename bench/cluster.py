@@ -224,9 +224,8 @@ def main() -> int:
 
     t0 = time.monotonic()
     traffic_start = datetime.now(UTC)
-    sipp_started, sipp_started_wall = [], []
+    sipp_started_wall = []
     for i, run in enumerate(runs):
-        sipp_started.append(time.monotonic())
         sipp_started_wall.append(datetime.now(UTC))
         start_sipp(run, args, i, args.concurrent // args.callers + (1 if i < args.concurrent % args.callers else 0))
     print(f"cluster: {args.concurrent} calls at once through Kamailio :{args.kamailio_port}", flush=True)

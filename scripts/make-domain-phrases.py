@@ -26,5 +26,6 @@ def render() -> str:
 
 
 if __name__ == "__main__":
-    PHRASES_PATH.write_text(render(), encoding="utf-8")
-    print(f"wrote {PHRASES_PATH} ({render().count(chr(10)) - 1} phrases)")
+    text = render()
+    PHRASES_PATH.write_text(text, encoding="utf-8")
+    print(f"wrote {PHRASES_PATH} ({text.count(chr(10)) - 1} phrases)")
