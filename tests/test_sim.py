@@ -182,3 +182,33 @@ def test_a_call_is_drawn_at_a_plausible_time() -> None:
     for i in range(100):
         now = call_now(4, i)
         assert isinstance(now, datetime) and now.weekday() != 6 and 8 <= now.hour <= 14
+
+
+@pytest.mark.parametrize("command", ["simulate", "replay"])
+def test_a_run_against_a_stack_that_is_down_says_what_is_down_and_how_to_start_it(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+    from pathlib import Path
+
+    from ari_agent.config import load_settings
+    from ari_agent.replay.runner import replay
+    from ari_agent.sim.simulate import simulate
+
+    # Port 9 (discard) is closed here: both services refuse at once.
+    settings = load_settings(
+        environ={
+            "ARI_AGENT_DIALOGUE_RASA_URL": "http://127.0.0.1:9",
+            "ARI_AGENT_DATABASE_DSN": "postgresql://someone:secret@127.0.0.1:9/nothing",
+        }
+    )
+    if command == "simulate":
+        code = asyncio.run(simulate(settings, calls=2, seed=1, text=True))
+    else:
+        code = asyncio.run(replay(settings, [Path(__file__).parent / "corpus"]))
+    out = capsys.readouterr().out
+    assert code == 2
+    assert f"{command}: not ready: rasa:" in out
+    assert "PostgreSQL at postgresql://someone:***@127.0.0.1:9/nothing" in out
+    assert "secret" not in out
+    assert "make up" in out

@@ -17,6 +17,24 @@ from ari_agent.replay.report import CaseResult, aggregate, judge, malformed, sum
 _LOGGER = logging.getLogger(__name__)
 
 
+class StackNotReady(Exception):
+    """A service the offline runs need (Rasa, PostgreSQL) does not answer; the message says which and why."""
+
+
+async def _database_not_ready_reason(dsn: str) -> str | None:
+    import psycopg
+
+    from ari_agent.store.migrate import safe_dsn
+
+    try:
+        async with await psycopg.AsyncConnection.connect(dsn, connect_timeout=5) as conn:
+            await conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return f"PostgreSQL at {safe_dsn(dsn)}: {first}"
+    return None
+
+
 @contextlib.asynccontextmanager
 async def offline_engines(settings: Settings) -> AsyncIterator[Engines]:
     """The real Vosk model, Rasa client and prompt cache, loaded once for all cases."""
@@ -29,9 +47,20 @@ async def offline_engines(settings: Settings) -> AsyncIterator[Engines]:
         settings.dialogue.rasa_url, timeout=settings.dialogue.timeout_seconds, auth_token=settings.dialogue.token()
     )
     try:
-        reason = await rasa.not_ready_reason()
-        if reason is not None:
-            raise RuntimeError(f"Rasa at {settings.dialogue.rasa_url} is not ready: {reason}")
+        # Checked before any call starts: a service that is down would otherwise fail every call with a traceback.
+        reasons = [
+            r
+            for r in (
+                await rasa.not_ready_reason(),
+                await _database_not_ready_reason(settings.database.dsn),
+            )
+            if r is not None
+        ]
+        if reasons:
+            raise StackNotReady(
+                f"not ready: {'; '.join(reasons)}. Start the local stack with `make up` (or point "
+                "ARI_AGENT_DIALOGUE_RASA_URL / ARI_AGENT_DATABASE_DSN at running services)"
+            )
         asr = VoskEngine(
             settings.asr.vosk_model_path,
             sample_rate=settings.asr.sample_rate,
@@ -64,7 +93,11 @@ async def replay(
         if live:
             runner = await _live_runner(settings, stack)
         else:
-            engines = await stack.enter_async_context(offline_engines(settings))
+            try:
+                engines = await stack.enter_async_context(offline_engines(settings))
+            except StackNotReady as exc:
+                print(f"replay: {exc}")
+                return 2
 
             async def runner_offline(case_dir: Path) -> CaseResult:
                 case = load_case(case_dir)

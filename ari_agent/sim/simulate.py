@@ -10,6 +10,7 @@ alone: a booking with a wrong day, time, service or name is a wrong write, which
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import re
@@ -418,7 +419,7 @@ async def simulate(
     `max_wrong_writes`."""
     from dataclasses import replace
 
-    from ari_agent.replay.runner import offline_engines
+    from ari_agent.replay.runner import StackNotReady, offline_engines
 
     voices = [] if text else available_voices()
     if not text and not voices:
@@ -428,7 +429,12 @@ async def simulate(
     if text:
         drawn = [replace(c, persona=replace(c.persona, text_only=True), voice="text", line="text") for c in drawn]
     started = time.perf_counter()
-    async with offline_engines(settings) as engines:
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            engines = await stack.enter_async_context(offline_engines(settings))
+        except StackNotReady as exc:
+            print(f"simulate: {exc}")
+            return 2
         slots = asyncio.Semaphore(jobs)
 
         async def one(call: SimCall) -> CallResult:

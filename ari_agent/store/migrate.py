@@ -67,13 +67,13 @@ def alembic_config(dsn: str | None = None) -> Config:
 
 def upgrade(dsn: str | None = None, revision: str = "head") -> None:
     """Migrate the database up to `revision` (blocking: run it in a thread from async code)."""
-    _LOGGER.info("migrating %s up to %s", _safe(resolve_dsn(dsn)), revision)
+    _LOGGER.info("migrating %s up to %s", safe_dsn(resolve_dsn(dsn)), revision)
     command.upgrade(alembic_config(dsn), revision)
 
 
 def downgrade(dsn: str | None, revision: str) -> None:
     """Migrate the database down to `revision` ("base" removes every table of ours)."""
-    _LOGGER.info("migrating %s down to %s", _safe(resolve_dsn(dsn)), revision)
+    _LOGGER.info("migrating %s down to %s", safe_dsn(resolve_dsn(dsn)), revision)
     command.downgrade(alembic_config(dsn), revision)
 
 
@@ -91,7 +91,7 @@ def current(dsn: str | None = None) -> str | None:
         engine.dispose()
 
 
-def _safe(dsn: str) -> str:
+def safe_dsn(dsn: str) -> str:
     """The DSN without its password, for logs."""
     parts = urlsplit(dsn)
     if parts.password:
