@@ -112,6 +112,11 @@ class SimLine(ReplayLine):
             confidence = event.data.get("confidence")
             conf = f" ({float(confidence):.2f})" if isinstance(confidence, int | float) else ""
             self.transcript.append(f"heard{conf}: {event.data.get('text', '')}")
+            hint = event.data.get("hint")
+            if isinstance(hint, dict):  # the constrained reading the dialogue was also given
+                whole = "whole" if hint.get("complete") else "part"
+                name = f", name {hint['name']!r}" if hint.get("name") else ""
+                self.transcript.append(f"  hint ({hint.get('kind')}, {whole}): {hint.get('text', '')!r}{name}")
 
     # --- the script, decided live ---------------------------------------------------------------------
     def _script(self, idle: bool) -> None:
