@@ -134,6 +134,9 @@ class CallSettings:
     echo_return_loss_db: float = 25.0
     no_input_seconds: float = 6.0
     max_reprompts: int = 2
+    # The same reply at most this many times in a row; the turn that would say it once more hands the call to a
+    # person (`misunderstood`) instead (0: no limit). A safety net under the dialogue's own repair counters.
+    max_same_reply: int = 3
     max_utterance_seconds: float = 20.0
     stage_timeout_seconds: float = 8.0
     max_call_seconds: float = 900.0
@@ -324,6 +327,8 @@ def _validate(section: str, key: str, value: Any) -> Any:
             raise ConfigError(f"{where} = {shown}: expected a postgresql:// URL")
     if (section, key) == ("http", "port") and not 0 < value < 65536:
         raise ConfigError(f"{where} = {shown}: expected a TCP port between 1 and 65535")
+    if (section, key) == ("call", "max_same_reply") and value < 0:
+        raise ConfigError(f"{where} = {shown}: must be 0 (no limit) or how many times the same reply may be said")
     if (section, key) == ("recording", "retention_days") and value < 0:
         raise ConfigError(f"{where} = {shown}: must be 0 (keep forever) or a number of days")
     if (section, key) == ("database", "redact_patterns"):

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from ari_agent.ari.models import AriEvent, Channel
-from ari_agent.call.session import CallDeps, CallSession
+from ari_agent.call.session import GOING_ROUND, CallDeps, CallSession
 from ari_agent.config import CallSettings, Settings
 from ari_agent.dialogue.base import DialogueResult, Handoff
 from ari_agent.events import EventBus, EventRecorder, EventType
@@ -271,6 +271,23 @@ async def test_dialogue_failure_apologises_and_hands_off(speech: list[bytes]) ->
     said = [e.data["text"] for e in h.rec.of(EventType.AGENT_TURN)]
     assert "sorry" in said[-1].lower() and "connect" in said[-1].lower()
     assert h.ari.continued
+
+
+async def test_the_same_question_again_and_again_goes_to_a_person(speech: list[bytes]) -> None:
+    """A safety net under the dialogue's own counters: the fourth identical reply in a row is a handoff instead;
+    a caller asking for the line again ("say that again") hears it without it counting."""
+    ask = DialogueResult(replies=["Which day suits you?"], intent="inform", slots={"requested_slot": "date"})
+    again = DialogueResult(replies=["Which day suits you?"], intent="repeat")
+    texts = ["it's not a deal", "say that again", "it's not a deal", "it's not a deal", "it's not a deal"]
+    async with Harness(texts, {"it's not a deal": ask, "say that again": again}, max_same_reply=3) as h:
+        for n in range(1, 6):
+            await h.agent_finished_speaking(n)
+            h.media.push(speech)
+    said = [e.data["text"] for e in h.rec.of(EventType.AGENT_TURN)]
+    assert said[1:] == ["Which day suits you?"] * 4 + [GOING_ROUND]
+    assert h.ended()["outcome"] == "handoff" and h.ended()["handoff_reason"] == "misunderstood"
+    assert [e.data["code"] for e in h.rec.of(EventType.ERROR)] == ["dialogue-loop"]
+    assert h.ari.continued and h.ari.continued[0][2] == "reception"
 
 
 async def test_dialogue_handoff_goes_to_the_queue_it_names(speech: list[bytes]) -> None:

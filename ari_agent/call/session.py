@@ -66,7 +66,8 @@ HEAR_OUT_PER_AUDIO_S = 5
 REPROMPT = "Are you still there? How can I help you?"
 NO_INPUT_GOODBYE = "I can't hear anything, so I'll connect you with a colleague."
 GOODBYE = "Thank you for calling. Goodbye."
-FIXED_PROMPTS = (APOLOGY, CONNECTING, REPROMPT, NO_INPUT_GOODBYE, GOODBYE, RESCUE_APOLOGY, ALL_BUSY)
+GOING_ROUND = "I'm sorry, I don't seem to be getting this right. Let me put you through to a member of our team."
+FIXED_PROMPTS = (APOLOGY, CONNECTING, REPROMPT, NO_INPUT_GOODBYE, GOODBYE, RESCUE_APOLOGY, ALL_BUSY, GOING_ROUND)
 
 
 class CallerHungUp(Exception):
@@ -104,6 +105,9 @@ class CallSession:
         self._ended = asyncio.Event()
         self._slots: dict[str, Any] = {}
         self._last_intent: str | None = None
+        # The agent's last reply and how many times in a row it was said (`[call] max_same_reply`).
+        self._last_reply = ""
+        self._same_reply = 0
         self._dialogue_ms = 0.0
         self._task_group: asyncio.TaskGroup | None = None
         self._main_task: asyncio.Task[None] | None = None
@@ -405,16 +409,35 @@ class CallSession:
                 reply = " ".join(result.replies)
                 await self.handoff(result.handoff, say=reply or CONNECTING)
                 return
+            reply = " ".join(result.replies)
+            if self._going_round(reply, result.intent):
+                # Whatever the dialogue's own counters say, a caller asked the very same thing again and again
+                # gets nowhere by answering once more: a person takes over (a dialogue rule that kept resetting
+                # its count asked "What would you like to change?" ten times in a simulated call).
+                self.emit(EventType.ERROR, code="dialogue-loop", message=f"the same reply {self._same_reply} "
+                          f"times in a row: {reply[:200]}")  # fmt: skip
+                await self.handoff(Handoff("misunderstood"), say=GOING_ROUND)
+                return
             if result.outcome:
                 self._outcome.outcome = result.outcome
                 self._outcome.booking_ref = result.booking_ref
                 self.emit(EventType.BOOKING, action=result.outcome, reference=result.booking_ref or "")
             elif result.intent in ("ask_opening_hours", "ask_address", "ask_price"):
                 self._outcome.answered_questions = True
-            await self.speak(" ".join(result.replies))
+            await self.speak(reply)
             if result.end_call:
                 await self._hangup_by_agent()
                 return
+
+    def _going_round(self, reply: str, intent: str | None) -> bool:
+        """Whether `reply` would be said more than `max_same_reply` times in a row. A caller who asks for the line
+        again ("say that again") hears it again without it counting."""
+        limit = self._settings.call.max_same_reply
+        if intent == "repeat":
+            return False
+        self._same_reply = self._same_reply + 1 if reply == self._last_reply else 1
+        self._last_reply = reply
+        return limit > 0 and self._same_reply > limit
 
     async def _next_turn(self) -> Turn:
         """The caller's next turn: what they said, what they keyed in, or no input at all."""
