@@ -350,7 +350,11 @@ class ActionStartTask(Action):
         task = TASK_BY_INTENT.get(intent or "") or tracker.get_slot("task") or "book"
         events: list[EventType] = [SlotSet("task", task)]
         if tracker.get_slot("task") != task or tracker.get_slot("booking_ref"):
-            events += [SlotSet(slot, None) for slot in TASK_STATE]
+            # From a cancel in hand to a reschedule or back, the booking in question is the same one: the day it
+            # is on and the booking found stay, never asked again. (A task done leaves no task behind.)
+            same_booking = {tracker.get_slot("task"), task} == {"cancel", "reschedule"}
+            kept = {"old_date", "found_booking", "booking_ref"} if same_booking else set()
+            events += [SlotSet(slot, None) for slot in TASK_STATE if slot not in kept]
             events.append(SlotSet("requested_slot", None))  # the old task's question is not this one's
         # The form validates these at activation, so "a cleaning on Friday" fills two slots at once.
         if "service" in found and task == "book":
@@ -465,6 +469,11 @@ class ValidateAppointmentForm(Action):
                     return self._yes_unclear(dispatcher, tracker)
                 elif answer == "yes":
                     values["confirmed"] = True
+                elif answer == "no" and slot("correcting"):
+                    # A "no" to "What would you like to change?" names no change. Counted like any answer the
+                    # form cannot use: a caller whose correction keeps being heard as a bare "no" reaches a
+                    # person, not the same question again and again (ten times, in a simulated call).
+                    return self._miss(dispatcher, tracker, ask="Sorry, I didn't catch the change.")
                 elif answer == "no":
                     values["correcting"] = True
                 else:
