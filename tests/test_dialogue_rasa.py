@@ -606,6 +606,31 @@ def test_the_question_asked_decides_what_a_turn_is(text: str, intent: str, reque
 
 
 @pytest.mark.parametrize(
+    ("text", "intent", "requested", "task", "expected"),
+    [
+        # Mid-task, another task needs that task's verb; a guess at garble is an answer or a misunderstanding
+        # (simulated, seed 4242: a reschedule turned into an offer to cancel the caller's booking).
+        ("it's not going on december", "cancel_appointment", "old_date", "reschedule", "inform"),
+        ("it's on the same but if off", "cancel_appointment", "old_date", "reschedule", "nlu_fallback"),
+        ("no i want to cancel it instead", "cancel_appointment", "old_date", "reschedule", None),
+        ("actually can i just book a new one", "book_appointment", "date", "reschedule", None),
+        ("can i move my appointment from to have been a good", "book_appointment", "confirmed", "reschedule",
+         "nlu_fallback"),
+        ("i need to change my appointment", "reschedule_appointment", "service", "book", None),
+        ("i'd like to book a cleaning", "book_appointment", "service", "book", None),  # the task in hand
+        ("i'd like to cancel my appointment", "cancel_appointment", None, "book", None),  # no question open
+        # A value said again with some heat is the correction, not a reason to hand over (seed 4242).
+        ("that wrong i said on the fifth at ten", "frustration", "confirmed", "book", "inform"),
+        ("this is useless", "frustration", "date", "book", None),
+    ],
+)
+def test_mid_task_the_task_in_hand_decides_what_another_tasks_intent_is(
+    text: str, intent: str, requested: str | None, task: str, expected: str | None
+) -> None:
+    assert cues.context_intent(text, intent, requested, task) == expected
+
+
+@pytest.mark.parametrize(
     ("text", "leading", "expected"),
     [
         ("yes cancel it", False, True),

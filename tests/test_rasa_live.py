@@ -523,3 +523,35 @@ async def test_two_callers_confirming_one_slot_at_once_get_one_booking_and_one_o
         assert len(starts) == 2 and starts[0] != starts[1]
     finally:
         await call.dialogue.end(other.id)
+
+
+async def test_garble_classed_as_another_task_mid_reschedule_keeps_the_reschedule(call: Call) -> None:
+    # Simulated call (seed 4242): asked which day the booking is on, "it's the third of December" was heard "it's
+    # not going on december" and classed as a cancel; the agent then offered to cancel the caller's booking.
+    ref = _insert(call.scope, "Harriet Moss", "2026-11-27 09:30", service="check-up")
+    await call.say("i need to move my appointment")
+    await call.say("harriet moss")
+    r = await call.say("it's not going on december")
+    assert r.slots["task"] == "reschedule" and r.slots["requested_slot"] == "old_date", _spoken(r)
+    assert "cancel" not in _spoken(r).lower()
+    r = await call.say("friday")
+    assert "Which day would you like to move it to?" in _spoken(r)
+    # The task's own verb still changes the task.
+    r = await call.say("actually i'd rather cancel it")
+    assert r.slots["task"] == "cancel" and "Shall I cancel it?" in _spoken(r), _spoken(r)
+    assert _status(ref) == "booked"
+
+
+async def test_a_no_again_to_what_would_you_like_to_change_is_counted(call: Call) -> None:
+    # Simulated call (seed 4242): "it's George Hill" heard "it's not a deal" (a no) after "What would you like to
+    # change?" got the same question ten times over.
+    await call.say("i'd like a check up on monday at half past two")
+    await call.say("my name is tom baker")
+    r = await call.say("no")
+    assert "What would you like to change?" in _spoken(r)
+    r = await call.say("it's not a deal")
+    assert "Sorry, I didn't catch the change." in _spoken(r) and r.handoff is None, _spoken(r)
+    r = await call.say("it's not a deal")
+    assert r.handoff is None, _spoken(r)
+    r = await call.say("it's not a deal")
+    assert r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)

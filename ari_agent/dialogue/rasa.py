@@ -160,8 +160,10 @@ class RasaDialogue:
         self._session = session
         self._own_session = session is None
         self._scope = scope
-        # conversation -> the slot the bot's last turn asked for, sent with the next turn (metadata).
+        # conversation -> the slot the bot's last turn asked for, and the task it was for, sent with the next turn
+        # (metadata).
         self._requested: dict[str, str] = {}
+        self._task: dict[str, str] = {}
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -193,6 +195,7 @@ class RasaDialogue:
         # CallContext may carry its own scope one day; an explicit argument wins, then the constructor's.
         chosen = scope or getattr(context, "scope", None) or self._scope
         self._requested.pop(conversation_id, None)
+        self._task.pop(conversation_id, None)
         await self._request(
             "PUT",
             self._conv_url(conversation_id, "tracker/events"),
@@ -217,6 +220,10 @@ class RasaDialogue:
         if requested:
             # The question this turn answers: the NLU reads "yes, cancel it" or "Mary Mitchell, thanks" by it.
             metadata["requested_slot"] = requested
+            task = self._task.get(conversation_id)
+            if task:
+                # Mid-task, the NLU starts another task only on that task's own verb, not on garble.
+                metadata["task"] = task
         if hint is not None:
             # Read by the form validation (rasa_project/actions): a fallback for the value it asked for.
             metadata["asr_hint"] = hint.as_dict()
@@ -238,6 +245,8 @@ class RasaDialogue:
         result = result_from_rasa(replies, tracker, (time.monotonic() - started) * 1000.0)
         asked = result.slots.get("requested_slot")
         self._requested[conversation_id] = asked if isinstance(asked, str) else ""
+        task = result.slots.get("task")
+        self._task[conversation_id] = task if isinstance(task, str) else ""
         _LOGGER.debug(
             "rasa turn: intent=%s (%.2f) replies=%d",
             result.intent,
@@ -250,6 +259,7 @@ class RasaDialogue:
     async def end(self, conversation_id: str) -> None:
         """Forget the conversation (best effort): the in-memory tracker is emptied."""
         self._requested.pop(conversation_id, None)
+        self._task.pop(conversation_id, None)
         try:
             await self._request("PUT", self._conv_url(conversation_id, "tracker/events"), conversation_id, json=[])
         except DialogueError as exc:

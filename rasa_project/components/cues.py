@@ -106,6 +106,10 @@ NUMBER_WORDS = frozenset(lexicon.numbers("numbers")) | frozenset(lexicon.numbers
     lexicon.table("digits"))
 _HOUR = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)"
 _TIME_PHRASE = re.compile(rf"\b(?:(?:half|quarter) (?:past|to) {_HOUR}|{_HOUR} (?:o'clock|thirty|fifteen|forty|a m|p m))\b")
+# "the fifth", "at ten": an ordinal after "the" is a day, an hour after "at" a time.
+_DAY_OR_HOUR = re.compile(
+    r"\b(?:the (?:" + "|".join(map(re.escape, lexicon.numbers("ordinals"))) + rf")|at {_HOUR})\b"
+)
 MIN_PHONE_DIGITS = 6
 
 
@@ -114,7 +118,8 @@ def names_a_value(words: list[str]) -> bool:
     if any(w in VALUE_WORDS for w in words):
         return True
     digits = sum(w in NUMBER_WORDS or w in ("double", "triple") for w in words)
-    return digits >= MIN_PHONE_DIGITS or bool(_TIME_PHRASE.search(" ".join(words)))
+    joined = " ".join(words)
+    return digits >= MIN_PHONE_DIGITS or bool(_TIME_PHRASE.search(joined)) or bool(_DAY_OR_HOUR.search(joined))
 
 
 TASK_PHRASES = lexicon.groups("tasks")
@@ -236,14 +241,19 @@ def task_from_verbs(text: str) -> str | None:
 
 
 _RESCHEDULE_ALONE = frozenset("reschedule rescheduling rearrange postpone".split())
+# The words that ask for a new booking in the middle of another task ("actually, book me a new one").
+_BOOK_VERBS = frozenset("book booking new".split())
+TASK_INTENT = {"book": "book_appointment", "cancel": "cancel_appointment", "reschedule": "reschedule_appointment"}
 _SPEAK = frozenset("speak talk speaking talking".split())
 _PEOPLE = frozenset(
     "someone somebody anyone anybody person human receptionist reception staff people operator agent".split()
 )
 
 
-def context_intent(text: str, intent: str | None, requested: str | None) -> str | None:
+def context_intent(text: str, intent: str | None, requested: str | None, task: str | None = None) -> str | None:
     """The intent the question just asked makes of this turn, or None to keep the classifier's.
+
+    `task` is the task in hand (book, cancel, reschedule), `requested` the question the bot asked for it.
 
     - At a confirmation ("Shall I book it?"), a turn that leads with agreement is a yes, whatever verb it
       carries; one that leads with a no and names a value is a correction (inform), a bare no is a no.
@@ -272,10 +282,19 @@ def context_intent(text: str, intent: str | None, requested: str | None) -> str 
         booking = bool(present & SERVICE_CUES) or (bool(present & _DAYS) and timed)
         if booking and _lead(words) not in _QUESTION_LEADS:
             return "book_appointment"
-    if intent == "out_of_scope" and requested is not None and names_a_value(words):
+    if intent in {"out_of_scope", "frustration"} and requested is not None and names_a_value(words):
         # Mid-task, a day, a time, a service or a number is an answer to this line's question, misheard ("i said
-        # on friday the floor"); as an opening, "what's the weather like tomorrow" is still out of scope.
+        # on friday the floor"); as an opening, "what's the weather like tomorrow" is still out of scope. A
+        # caller who says it again with some heat ("that's wrong, I said on the fifth at ten") is correcting
+        # the value: taking it beats handing over a caller who just gave what was missing.
         return "inform"
+    if intent in TASK_INTENTS and requested is not None and task is not None and intent != TASK_INTENT.get(task) \
+            and task_from_verbs(text) != intent and not (intent == "book_appointment" and present & _BOOK_VERBS):
+        # Mid-task, another task takes that task's own verb ("no, I want to cancel it"). Without it, the
+        # classifier's pick is a guess at garble ("it's not going on december" read as a cancel in the middle
+        # of a reschedule, which then offered to cancel the caller's booking): an answer if it names a
+        # value, else a misunderstanding, asked again.
+        return "inform" if names_a_value(words) else DEFAULT_FALLBACK
     if intent == "ask_price" and requested is not None and not present & _PRICE_WORDS and names_a_value(words):
         # A service named without a word about money, mid-task, answers the question asked (garbled into a
         # question shape): a price question says price, cost, how much ...

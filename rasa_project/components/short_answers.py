@@ -67,21 +67,33 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         return cls(config)
 
     def decide(
-        self, text: str, intent: str | None, hint: object = None, requested: object = None, heard_unsure: bool = False
+        self,
+        text: str,
+        intent: str | None,
+        hint: object = None,
+        requested: object = None,
+        heard_unsure: bool = False,
+        task: object = None,
     ) -> str | None:
         """The intent the cues give this turn, or None to keep the classifier's.
 
         `hint` is the voice agent's constrained reading of the turn (message metadata "asr_hint"), sent when the
         bot had asked for a day, a time, a phone number or a yes/no: a fallback for a garbled answer.
         `requested` is the slot the bot's last turn asked for (metadata "requested_slot"): the question a
-        caller answers decides what a "yes, cancel it" or a "Mary Mitchell, thanks" is.
+        caller answers decides what a "yes, cancel it" or a "Mary Mitchell, thanks" is. `task` is the task in
+        hand (metadata "task": book, cancel, reschedule), sent with `requested`.
         """
         if intent in CLARITY_INTENTS and heard_unsure:
             # "This line can't help with that" and a frustration handoff are statements about what the caller
             # said: on a turn the recogniser was unsure of, it is a misunderstanding (asked again; two misses
             # -> a person), unless the rules below read it as an answer after all.
-            return self.decide(text, DEFAULT_NLU_FALLBACK_INTENT_NAME, hint, requested) or DEFAULT_NLU_FALLBACK_INTENT_NAME
-        in_context = context_intent(text, intent, requested if isinstance(requested, str) else None)
+            return (
+                self.decide(text, DEFAULT_NLU_FALLBACK_INTENT_NAME, hint, requested, task=task)
+                or DEFAULT_NLU_FALLBACK_INTENT_NAME
+            )
+        in_context = context_intent(
+            text, intent, requested if isinstance(requested, str) else None, task if isinstance(task, str) else None
+        )
         if in_context is not None:
             return in_context
         if intent != "goodbye" and is_closing(text):
@@ -105,9 +117,11 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
             metadata = message.get("metadata") or {}
             hint = metadata.get("asr_hint") if isinstance(metadata, dict) else None
             requested = metadata.get("requested_slot") if isinstance(metadata, dict) else None
+            task = metadata.get("task") if isinstance(metadata, dict) else None
             unsure = isinstance(metadata, dict) and asr_unsure(metadata.get("asr_confidence"), metadata.get("asr_unsure"))
             decided = self.decide(
-                str(message.get(TEXT) or ""), current.get(INTENT_NAME_KEY), hint, requested, heard_unsure=unsure
+                str(message.get(TEXT) or ""), current.get(INTENT_NAME_KEY), hint, requested, heard_unsure=unsure,
+                task=task,
             )
             if decided is None:
                 continue
