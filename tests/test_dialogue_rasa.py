@@ -148,6 +148,10 @@ def test_parse_date(said: str, expected: date | None) -> None:
         ("on the 3rd in the morning", False, None),  # a day of the month, not an hour
         ("ten is fine", False, None),
         ("ten is fine", True, time(10, 0)),
+        # A day heard without its "th" before the time is no phone number (simulated, seed 4242: the correction
+        # was lost and the wrong time read back again).
+        ("no sorry i said on tuesday the eight eleven thirty", False, time(11, 30)),
+        ("my number is oh seven seven nine two thirty", False, None),  # a run of digits is
     ],
 )
 def test_parse_time(said: str, bare: bool, expected: time | None) -> None:

@@ -214,8 +214,10 @@ def parse_time(text: str, bare_number_is_hour: bool = False) -> SpokenTime | Non
             return build(hour, minutes, m.group(4))
     m = re.search(rf"\b{num}\s+(thirty|fifteen|forty five|45|30|15)\b{mer}", t)
     # "two thirty" is a clock time on its own ("Tuesday, two thirty"), unless it runs on from other numbers
-    # (a phone number read out digit by digit).
-    in_digits = bool(m) and re.search(r"\b(\d|oh|zero|" + "|".join(_NUMBER_WORDS) + r")\s*$", t[:m.start()])
+    # (a phone number read out digit by digit). One number before it is not a run: "on the eight eleven thirty"
+    # is a day heard without its "th", then the time.
+    digit = r"(?:\d|oh|zero|" + "|".join(_NUMBER_WORDS) + r")"
+    in_digits = bool(m) and re.search(rf"\b{digit}\s+{digit}\s*$", t[:m.start()])
     if m and (re.search(rf"\b(at|around|about|for|by)\s+{m.group(1)}\b", t) or m.group(3)
               or bare_number_is_hour or not in_digits):
         minute = {"thirty": 30, "fifteen": 15, "forty five": 45}.get(m.group(2)) or int(m.group(2))
