@@ -67,3 +67,16 @@ def names() -> frozenset[str]:
     """Common given names and surnames, lower case (names.txt; comment lines start with "#")."""
     lines = NAMES_PATH.read_text(encoding="utf-8").splitlines()
     return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+
+
+# The training phrases of the Rasa project, one per line (scripts/make-domain-phrases.py).
+PHRASES_PATH = Path(__file__).resolve().parent / "domain_phrases.txt"
+
+
+@cache
+def sentence_words() -> frozenset[str]:
+    """The words callers of this line use in their sentences (the training phrases) that are not list names:
+    "phone", "quite", "name's". At the edge of a name reading they are the sentence around it, misheard."""
+    lines = PHRASES_PATH.read_text(encoding="utf-8").splitlines()
+    words = {w for line in lines if line.strip() and not line.startswith("#") for w in line.split()}
+    return frozenset(words) - names()

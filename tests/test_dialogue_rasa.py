@@ -401,9 +401,12 @@ def test_the_name_decoders_reading_replaces_a_garbled_name_and_never_a_good_one(
     # The free reading is a name and holds every word the decoder was sure of: it stays.
     found = {"name": "Robert Anderson"}
     assert spoken.hinted_details(hint("anderson", "name"), "name", found, TODAY, "robert anderson") == {}
-    # Two names that disagree: the decoder that can only hear names wins (the read-back still asks).
+    # Two whole names that disagree: the open decoder's is kept (simulated seed 5151: right 7 times in 12, the
+    # name decoder's 0); a free reading that is not all list names gives way (the read-back still asks).
     found = {"name": "Mary Lewis"}
-    assert spoken.hinted_details(hint("betty lewis", "name"), "name", found, TODAY, "mary lewis") == {
+    assert spoken.hinted_details(hint("betty lewis", "name"), "name", found, TODAY, "mary lewis") == {}
+    found = {"name": "Mary Lewd"}
+    assert spoken.hinted_details(hint("betty lewis", "name"), "name", found, TODAY, "mary lewd") == {
         "name": "Betty Lewis"}
     # Only lead-ins heard (the name itself was [unk]): nothing to take.
     assert spoken.hinted_details(hint("my name is", "name"), "name", {}, TODAY, "my name is oil around") == {}
@@ -413,7 +416,7 @@ def test_the_name_decoders_reading_replaces_a_garbled_name_and_never_a_good_one(
 
 def test_a_read_back_answer_corrects_the_name_only_after_a_name_lead_in() -> None:
     reading = {"kind": "yes_no", "text": "no", "complete": False, "name": "my name is ellen smith"}
-    heard = "no my name is alan smith"
+    heard = "no my name is alan smythe"
     found = {"name": spoken.correction_name(heard)}
     assert spoken.hinted_details(reading, "confirmed", found, TODAY, heard) == {"name": "Ellen Smith"}
     assert spoken.hinted_details(reading, "confirmed", {}, TODAY, "no it's at three") == {}

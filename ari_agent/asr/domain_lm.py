@@ -29,7 +29,7 @@ import yaml
 
 from ari_agent import lexicon
 
-PHRASES_PATH = Path(__file__).resolve().parent.parent / "domain_phrases.txt"
+PHRASES_PATH = lexicon.PHRASES_PATH
 ORDER = 3
 # Chosen on one simulated set (seed 5, 400 utterances) and checked on 200 simulated calls of a fresh seed (3030):
 # how much the domain model's log probability counts against the recogniser's score, and a bonus per word,
