@@ -13,6 +13,7 @@ turn whose only content is affirmative cues and no negation is a yes; "thanks"/"
 from __future__ import annotations
 
 import re
+from difflib import SequenceMatcher
 
 import lexicon
 
@@ -125,18 +126,31 @@ def names_a_value(words: list[str]) -> bool:
 TASK_PHRASES = lexicon.groups("tasks")
 
 
-def hint_task(hint: object) -> str | None:
+def hint_task(hint: object, heard: str = "") -> str | None:
     """The task named by the agent's constrained reading of an answer to the opening repair question (kind
     "task"): the one intent whose phrase it holds ("i'd like to cancel" -> cancel_appointment); None when it
-    holds none or phrases of two tasks, or when some of the turn did not fit the answers' phrases at all: the
-    decoder forces its phrases onto anything ("you fail concert tickets" read as a cancel started one)."""
+    holds none or phrases of two tasks. The decoder forces its phrases onto anything ("you fail concert tickets"
+    read as a cancel started one), so when some of the turn did not fit the phrases at all, the phrase must be
+    echoed by the free transcript `heard` too: two readings that agree ("make an appointment" and "let me the
+    make you know i'm event"; "booking please" and "jamaica working on")."""
     if not isinstance(hint, dict) or hint.get("kind") != "task" or not isinstance(hint.get("text"), str):
         return None
-    if not hint.get("complete"):
-        return None
     text = f" {' '.join(tokens(hint['text']))} "
-    found = {intent for intent, phrases in TASK_PHRASES.items() for p in phrases if f" {p} " in text}
-    return found.pop() if len(found) == 1 else None
+    found = {(intent, p) for intent, phrases in TASK_PHRASES.items() for p in phrases if f" {p} " in text}
+    if len({intent for intent, _ in found}) != 1:
+        return None
+    intent = next(iter(found))[0]
+    if hint.get("complete"):
+        return intent
+    said = [w for w in tokens(heard) if len(w) >= 4]
+    keys = {w for _, p in found for w in p.split() if len(w) >= 4}
+    echoed = any(SequenceMatcher(None, k, w).ratio() >= _TASK_ECHO_RATIO for k in keys for w in said)
+    return intent if echoed else None
+
+
+# How alike a word of the free transcript must be to a task phrase's word to echo it: "working" echoes
+# "booking" (0.71); "concert" does not echo "cancel" (0.62).
+_TASK_ECHO_RATIO = 0.7
 
 
 def hint_intent(hint: object) -> str | None:
@@ -271,10 +285,11 @@ def context_intent(text: str, intent: str | None, requested: str | None, task: s
         return "request_human"  # "is there somebody I can speak to?"
     if intent == "request_human" and not present & HANDOFF_CUES:
         return DEFAULT_FALLBACK  # garble read as a request for a person: asked again, not handed over
-    if intent == "out_of_scope" and requested is None:
-        # An opening the classifier put out of scope that names a symptom is dental trouble; one that names a
-        # service, or a day and a time, without asking a question is a booking request, misheard ("i need to
-        # feel i'm done on tuesday two thirty pm"). "What's the weather like tomorrow?" stays out of scope.
+    if intent in {"out_of_scope", DEFAULT_FALLBACK} and requested is None:
+        # An opening the classifier put out of scope (or could not place) that names a symptom is dental trouble;
+        # one that names a service, or a day and a time, without asking a question is a booking request, misheard
+        # ("i need to feel i'm done on tuesday two thirty pm", "hi can i grew up scale and polish for next
+        # wednesday"). "What's the weather like tomorrow?" stays out of scope.
         if present & URGENT_WORDS:
             return "report_urgent"
         joined = " ".join(words)

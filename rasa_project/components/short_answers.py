@@ -103,11 +103,11 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
                 return "deny"
             if is_short_yes(text):
                 return "affirm"
-            return hint_task(hint) or hint_intent(hint)
+            return hint_task(hint, text) or hint_intent(hint)
         if intent == "out_of_scope" and isinstance(hint, dict) and hint.get("complete"):
             # Garbled words read as a request the bot can't serve ("quarter to four" -> "court are too far"),
             # while every word of the turn fitted the answer the bot had asked for: it is that answer.
-            return hint_task(hint) or hint_intent(hint)
+            return hint_task(hint, text) or hint_intent(hint)
         return None
 
     def process(self, messages: list[Message]) -> list[Message]:
