@@ -255,6 +255,11 @@ def test_completeness_reads_the_words_so_far() -> None:
     assert completeness("yes", "yes_no") is Completeness.COMPLETE
     assert completeness("yes", None) is Completeness.LIKELY_MORE  # "yes ... I'd like to book": the request is to come
     assert completeness("no thank you", None) is Completeness.COMPLETE
+    # "Anything else?" "No, that's it ... thanks, bye": the thanks usually follows (simulated seed 5151: 10 of 14
+    # talk-overs were the agent's goodbye over it).
+    assert completeness("no that's it", None) is Completeness.LIKELY_MORE
+    assert completeness("well that's everything", None) is Completeness.LIKELY_MORE
+    assert completeness("no that's it thanks bye", None) is Completeness.COMPLETE
     assert completeness("a cleaning please") is Completeness.COMPLETE
     assert completeness("oh seven seven double nine", "digits") is Completeness.INCOMPLETE
     assert completeness("oh seven seven double nine one two three four five", "digits") is Completeness.COMPLETE

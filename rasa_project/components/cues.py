@@ -350,7 +350,7 @@ def context_intent(text: str, intent: str | None, requested: str | None, task: s
 DEFAULT_FALLBACK = "nlu_fallback"
 # Asking for the last line again (not "I keep repeating myself", which is frustration).
 _REPEAT = re.compile(r"\b(?:say (?:that|it) again|repeat that|what was that|come again|pardon|what did you say)\b")
-_NOTHING_MORE = re.compile(r"\b(?:nothing else|nothing more|that's all|that is all|that's everything|that's it|all done)\b")
+_NOTHING_MORE = re.compile(r"\b(?:" + "|".join(map(re.escape, lexicon.ordered("nothing_more"))) + r")\b")
 _UNSURE = frozenset({DEFAULT_FALLBACK, "out_of_scope"})
 _PRICE_WORDS = lexicon.words("price_words")
 _NAME_LEAD = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in lexicon.ordered("name_leads")) + r")\b")
