@@ -810,12 +810,17 @@ class ActionOutOfScope(Action):
 
 
 _BYE_WORDS = lexicon.words("bye_sounds") | lexicon.words("thanks") | {"no", "nope", "nah"}
-_CLOSINGS = lexicon.ordered("closing_phrases")
+_CLOSINGS = lexicon.ordered("nothing_more") + lexicon.ordered("closing_phrases")
+_BYE_SOUNDS = lexicon.words("bye_sounds")
 
 
-def says_goodbye(text: str) -> bool:
-    """Whether a word of leaving was heard: bye, thanks, no, "that's all", ..."""
+def says_goodbye(text: str, mid_task: bool = False) -> bool:
+    """Whether a word of leaving was heard: bye, thanks, no, "that's all", ... In the middle of a task
+    (`mid_task`: a question of the task is open) only a bye itself: there "no" and "i'm done" answer the
+    question ("i need to feel i'm done", a misheard "I need a filling done", was hung up on in a simulated call)."""
     t = normalise(text)
+    if mid_task:
+        return bool(set(t.split()) & _BYE_SOUNDS)
     return bool(set(t.split()) & _BYE_WORDS) or any(phrase in t for phrase in _CLOSINGS)
 
 
@@ -926,7 +931,8 @@ class ActionEndCall(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if intent == "goodbye" and not says_goodbye(tracker.latest_message.get("text") or ""):
+        mid_task = bool(tracker.get_slot("requested_slot")) and tracker.active_loop_name == FORM
+        if intent == "goodbye" and not says_goodbye(tracker.latest_message.get("text") or "", mid_task=mid_task):
             # No word of leaving was heard: garble the classifier called a goodbye. Hanging up on a caller
             # mid-sentence cannot be undone; a repair question can.
             return _not_sure(dispatcher, tracker)

@@ -30,6 +30,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.cues import (
     CLARITY_INTENTS,
+    MIN_FRUSTRATION_CONFIDENCE,
     asr_unsure,
     context_intent,
     hint_intent,
@@ -74,6 +75,7 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         requested: object = None,
         heard_unsure: bool = False,
         task: object = None,
+        confidence: float = 1.0,
     ) -> str | None:
         """The intent the cues give this turn, or None to keep the classifier's.
 
@@ -81,8 +83,10 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         bot had asked for a day, a time, a phone number or a yes/no: a fallback for a garbled answer.
         `requested` is the slot the bot's last turn asked for (metadata "requested_slot"): the question a
         caller answers decides what a "yes, cancel it" or a "Mary Mitchell, thanks" is. `task` is the task in
-        hand (metadata "task": book, cancel, reschedule), sent with `requested`.
+        hand (metadata "task": book, cancel, reschedule), sent with `requested`. `confidence` is the classifier's.
         """
+        if intent == "frustration" and confidence < MIN_FRUSTRATION_CONFIDENCE:
+            heard_unsure = True  # not clearly frustration: read as a turn not understood (below)
         if intent in CLARITY_INTENTS and heard_unsure:
             # "This line can't help with that" and a frustration handoff are statements about what the caller
             # said: on a turn the recogniser was unsure of, it is a misunderstanding (asked again; two misses
@@ -121,7 +125,7 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
             unsure = isinstance(metadata, dict) and asr_unsure(metadata.get("asr_confidence"), metadata.get("asr_unsure"))
             decided = self.decide(
                 str(message.get(TEXT) or ""), current.get(INTENT_NAME_KEY), hint, requested, heard_unsure=unsure,
-                task=task,
+                task=task, confidence=float(current.get("confidence") or 0.0),
             )
             if decided is None:
                 continue
