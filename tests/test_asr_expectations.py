@@ -9,7 +9,7 @@ from ari_agent.asr.expectations import KINDS, expectation_for, phrases
 
 @pytest.mark.parametrize(
     ("requested", "kind"),
-    [("date", "when"), ("time", "when"), ("old_date", "when"), ("confirmed", "yes_no"), ("phone", "digits"),
+    [("date", "when"), ("time", "when"), ("old_date", "when"), ("confirmed", "confirm"), ("phone", "digits"),
      ("service", "service"), ("name", "name"), (None, None)],
 )  # fmt: skip
 def test_the_bots_question_decides_the_expected_answer(requested: str | None, kind: str | None) -> None:
@@ -28,7 +28,9 @@ def test_every_kind_has_plain_lower_case_phrases_without_repeats() -> None:
         assert found and len(found) == len(set(found)), kind
         assert all(p == p.lower().strip() and "[" not in p for p in found), kind
     # An offered time is often answered "yes, that's fine": the day/time phrases include the yes/no ones.
-    assert set(phrases("yes_no")) <= set(phrases("when")) <= set(phrases("service"))
+    assert set(phrases("yes_no")) <= set(phrases("when")) <= set(phrases("service")) <= set(phrases("confirm"))
+    # A read-back is answered yes or no, or with the detail to correct: its reading holds every detail's phrases.
+    assert "the eleventh" not in phrases("confirm") and {"eleventh", "at", "three"} <= set(phrases("confirm"))
     assert "half past two" in phrases("when") and "double" in phrases("digits")
 
 

@@ -485,5 +485,5 @@ async def test_a_read_back_that_names_the_caller_listens_for_a_name_too(speech: 
     async with Harness(["it's helen smith", "no it's helen smith"], script) as h:
         await h.two_turns_then_hang_up(speech)
     stream = h.session.deps.asr.stream  # type: ignore[attr-defined]
-    assert stream.expected == ["yes_no", "yes_no"]
+    assert stream.expected == ["confirm", "confirm"]
     assert stream.with_name == [True, False]

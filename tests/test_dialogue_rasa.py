@@ -542,6 +542,28 @@ def test_the_bots_expectation_for_the_next_turn_comes_through() -> None:
     assert result.expect == "task" and result.replies == ["Are you calling to book?"]
 
 
+def test_the_read_back_and_the_change_question_are_read_against_the_details() -> None:
+    from ari_agent.asr.expectations import expectation_for
+
+    # The tracker's `correcting` reaches the agent (it was left out, and "What would you like to change?" was
+    # decoded against the yes/no phrases only, in every simulated call).
+    asked = {"requested_slot": "confirmed", "correcting": True, "name": "Tom Baker"}
+    result = result_from_rasa([{"recipient_id": "c", "text": "What would you like to change?"}],
+                              {"slots": asked, "latest_message": {}})  # fmt: skip
+    assert expectation_for(result.slots) == "service"
+    read_back = result_from_rasa([{"recipient_id": "c", "text": "Shall I book it?"}],
+                                 {"slots": {**asked, "correcting": None}, "latest_message": {}})  # fmt: skip
+    assert expectation_for(read_back.slots) == "confirm"
+    # A correction read by the read-back's decoder is taken like an answer (and read back again).
+    reading = {"kind": "confirm", "text": "that's wrong i said the eleventh at three", "complete": True}
+    heard = "what's wrong i said eleven fat free"
+    got = spoken.hinted_details(reading, "confirmed", {}, TODAY, heard, heard_unsure=True)
+    assert got.get("day") == date(2026, 12, 11) and got["spoken_time"].at == time(15, 0), got
+    # ... from a turn the recogniser was unsure of: that reading fits nearly anything (corpus correction-time).
+    forced = {"kind": "confirm", "text": "sunday can week make it eleven instead", "complete": True}
+    assert "day" not in spoken.hinted_details(forced, "confirmed", {}, TODAY, "sorry can we make it eleven instead")
+
+
 @pytest.mark.parametrize(
     ("said", "service"),
     [
@@ -732,3 +754,14 @@ async def test_every_request_carries_the_auth_token() -> None:
     finally:
         await server.close()
 
+
+
+def test_a_yes_sound_alike_is_a_yes_only_beside_a_yes_read_by_the_constrained_decoder() -> None:
+    # Simulated calls: "yes" heard "us" on 16 of 319 yes-turns ("us please cancel it"); asked again and again, a
+    # caller who had said yes three times went to a person.
+    yes = {"kind": "yes_no", "text": "yes please", "complete": False}
+    assert cues.heard_yes("us please cancel it", yes) == "yes please cancel it"
+    assert cues.says_yes(cues.heard_yes("us", {"kind": "yes_no", "text": "yes", "complete": True}))
+    assert cues.heard_yes("us please cancel it", None) == "us please cancel it"  # alone it is no yes
+    assert cues.heard_yes("us please", {"kind": "yes_no", "text": "no", "complete": True}) == "us please"
+    assert cues.heard_yes("us please", {"kind": "when", "text": "yes", "complete": True}) == "us please"

@@ -596,3 +596,17 @@ async def test_mid_task_only_a_bye_ends_the_call(call: Call) -> None:
     assert not r.end_call and "come in for" in _spoken(r), _spoken(r)
     r = await call.say("no thanks bye")
     assert r.end_call
+
+
+async def test_a_yes_heard_as_us_beside_a_constrained_yes_confirms(call: Call) -> None:
+    # Simulated call (seed 7373): "Yes please, cancel it" heard "us please cancel it" (the yes/no reader: "yes
+    # please") after two other yeses heard "that said us" and "us"; the caller went to a person.
+    ref = _insert(call.scope, "Harriet Moss", "2026-11-27 09:30")
+    await call.say("i need to cancel my appointment")
+    await call.say("harriet moss")
+    r = await call.say("it's on friday")
+    assert "Shall I cancel it?" in _spoken(r)
+    r = await call.say("us please cancel it")  # alone, no yes
+    assert r.outcome is None, _spoken(r)
+    r = await call.say("us please cancel it", hint=AsrHint("yes_no", "yes please", complete=False))
+    assert (r.outcome, r.booking_ref) == ("cancelled", ref), _spoken(r)

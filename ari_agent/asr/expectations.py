@@ -23,7 +23,7 @@ _KIND_BY_SLOT = {
     "date": "when",
     "time": "when",
     "old_date": "when",
-    "confirmed": "yes_no",
+    "confirmed": "confirm",
     "phone": "digits",
     "name": "name",
 }
@@ -42,6 +42,11 @@ def phrases(kind: str) -> tuple[str, ...]:
     """The phrases of one kind of answer (the decoder loops over them; "[unk]" absorbs everything else)."""
     if kind == "yes_no":
         out = list(_YES_NO)
+    elif kind == "confirm":
+        # A read-back ("So that's a cleaning on Friday ... Shall I book it?") is answered yes or no, and as often
+        # with the detail to correct ("that's wrong, I said the eleventh at three"): the yes/no phrases and every
+        # detail's. The open decoder garbled those corrections ("i said eleven fat free", "the dilemma").
+        out = [*_YES_NO, *phrases("service")]
     elif kind == "when":
         out = []
         for hour in HOURS:

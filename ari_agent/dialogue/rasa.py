@@ -35,6 +35,9 @@ REPORTED_SLOTS = (
     "handoff_reason",
     "requested_slot",
     "confirmed",
+    # Asked "What would you like to change?" (a read-back refused): the agent decodes the answer against the
+    # details' phrases (asr.expectations.expectation_for).
+    "correcting",
 )
 HANDOFF_REASONS = frozenset(
     {"requested", "dtmf", "urgent", "misunderstood", "out_of_scope", "frustration", "error", "no_input"}

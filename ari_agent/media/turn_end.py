@@ -135,6 +135,8 @@ def completeness(partial: str, expected: str | None = None, asked: str | None = 
     words = _WORD.findall(partial.lower().replace("’", "'"))
     if not words:
         return Completeness.UNKNOWN
+    if expected == "confirm":  # a read-back: a yes or a no, or a correction led by a no
+        expected = "yes_no"
     last = words[-1]
     if last in HANGING_WORDS or last in _TENS or " ".join(words).endswith(_HESITATION_ENDINGS):
         return Completeness.INCOMPLETE

@@ -17,7 +17,7 @@ from typing import Any
 import lexicon
 import psycopg
 import yaml
-from components.cues import says_yes, yes_or_no
+from components.cues import asr_unsure, heard_yes, says_yes, yes_or_no
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
@@ -327,7 +327,9 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
         phone = parse_phone(text)
         if phone and (requested == "phone" or len(phone) >= WHOLE_PHONE_DIGITS):
             found["phone"] = phone
-    found.update(hinted_details(asr_hint(tracker), requested, found, today, text))
+    metadata = message.get("metadata") or {}
+    unsure = isinstance(metadata, dict) and asr_unsure(metadata.get("asr_confidence"), metadata.get("asr_unsure"))
+    found.update(hinted_details(asr_hint(tracker), requested, found, today, text, heard_unsure=unsure))
     return found
 
 
@@ -435,7 +437,10 @@ class ValidateAppointmentForm(Action):
             if "phone" in found:
                 values["phone"] = found["phone"]
             offered = slot("offered_times") or []
-            answer = yes_no_answer(intent, tracker.latest_message.get("text") or "")
+            said = tracker.latest_message.get("text") or ""
+            if requested == "confirmed":
+                said = heard_yes(said, asr_hint(tracker))  # "us please cancel it" with a yes read beside it
+            answer = yes_no_answer(intent, said)
             if answer is None and intent not in NOT_DETAILS:
                 answer = hinted_answer(asr_hint(tracker))
             if requested == "time" and answer == "yes" and "time" not in values:
@@ -462,7 +467,7 @@ class ValidateAppointmentForm(Action):
                     # and the turn counts towards a person.
                     return [SlotSet("correcting", None),
                             *self._miss(dispatcher, tracker, ask="Sorry, I still have the same details.")]
-                elif answer == "yes" and not says_yes(tracker.latest_message.get("text") or "",
+                elif answer == "yes" and not says_yes(said,
                                                       leading=bool(slot("correcting"))):
                     # Acting is the one step that cannot be taken back: a yes read only from the constrained
                     # decoder or the classifier, with no yes-word heard, is asked again instead of booked.

@@ -375,7 +375,7 @@ _YES_NO_LEADS = frozenset({"yes", "yeah", "yep", "no", "nope", "sure", "okay", "
 
 
 def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: dict[str, Any],
-                   today: date, heard_text: str = "") -> dict[str, Any]:
+                   today: date, heard_text: str = "", heard_unsure: bool = False) -> dict[str, Any]:
     """Details the voice agent's constrained second reading adds to those of the free transcript.
 
     `hint` is the turn's metadata["asr_hint"] ({"kind", "text", "complete"}, see ari_agent/asr/expectations.py);
@@ -396,12 +396,18 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
     words, heard = normalise(text).split(), normalise(heard_text).split()
     # "Complete" is judged against the transcript too: one word fitted out of a sentence is not a reading of it.
     complete = bool(hint.get("complete")) and 2 * len(words) >= len(heard)
+    if hint.get("kind") == "confirm" and not heard_unsure:
+        # A read-back's reading holds every detail's phrases, so it fits nearly anything: "sorry, can we make it
+        # eleven instead", heard clearly, was read "sunday can week make it eleven instead". A value the clear
+        # transcript does not mention is taken only from a turn the recogniser was unsure of (`heard_unsure`).
+        complete = False
     extra: dict[str, Any] = {}
-    if hint.get("kind") == "service" and "service" not in found and (requested == "service" or complete):
+    # A read-back's reading ("confirm") holds the details' phrases too: a correction is read like an answer.
+    if hint.get("kind") in ("service", "confirm") and "service" not in found and (requested == "service" or complete):
         service = parse_service(text)
         if service:
             extra["service"] = service
-    if hint.get("kind") in ("when", "service"):
+    if hint.get("kind") in ("when", "service", "confirm"):
         day = parse_date(text, today)
         if day and "day" in found and found["day"] != day:
             if not refines_weekday(found["day"], day, heard):

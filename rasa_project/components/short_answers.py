@@ -33,6 +33,7 @@ from components.cues import (
     MIN_FRUSTRATION_CONFIDENCE,
     asr_unsure,
     context_intent,
+    heard_yes,
     hint_intent,
     hint_task,
     is_closing,
@@ -85,6 +86,8 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         caller answers decides what a "yes, cancel it" or a "Mary Mitchell, thanks" is. `task` is the task in
         hand (metadata "task": book, cancel, reschedule), sent with `requested`. `confidence` is the classifier's.
         """
+        if requested == "confirmed":
+            text = heard_yes(text, hint)
         if intent == "frustration" and confidence < MIN_FRUSTRATION_CONFIDENCE:
             heard_unsure = True  # not clearly frustration: read as a turn not understood (below)
         if intent in CLARITY_INTENTS and heard_unsure:
