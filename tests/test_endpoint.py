@@ -260,6 +260,8 @@ def test_completeness_reads_the_words_so_far() -> None:
     assert completeness("no that's it", None) is Completeness.LIKELY_MORE
     assert completeness("well that's everything", None) is Completeness.LIKELY_MORE
     assert completeness("no that's it thanks bye", None) is Completeness.COMPLETE
+    assert completeness("no that's all thank you", None) is Completeness.LIKELY_MORE  # "... bye" (seed 5151)
+    assert completeness("a filling thank you", "service", "service") is Completeness.COMPLETE
     assert completeness("a cleaning please") is Completeness.COMPLETE
     assert completeness("oh seven seven double nine", "digits") is Completeness.INCOMPLETE
     assert completeness("oh seven seven double nine one two three four five", "digits") is Completeness.COMPLETE
