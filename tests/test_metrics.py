@@ -161,6 +161,7 @@ def test_expectation_hints_are_counted_by_kind_and_fit(setup: tuple[Metrics, Col
         {"kind": "when", "text": "half past two", "complete": True},
         {"kind": "when", "text": "half past two", "complete": False},
         {"kind": "yes_no", "text": "", "complete": False},
+        {"kind": "confirm", "text": "no the eleventh", "complete": True},
         {"kind": "something new", "text": "x", "complete": True},  # never a new label value
     ]
     for hint in hints:
@@ -169,6 +170,7 @@ def test_expectation_hints_are_counted_by_kind_and_fit(setup: tuple[Metrics, Col
     assert _value(registry, "ari_agent_asr_hints_total", kind="when", fit="complete") == 1
     assert _value(registry, "ari_agent_asr_hints_total", kind="when", fit="partial") == 1
     assert _value(registry, "ari_agent_asr_hints_total", kind="yes_no", fit="empty") == 1
+    assert _value(registry, "ari_agent_asr_hints_total", kind="confirm", fit="complete") == 1
     assert _value(registry, "ari_agent_asr_hints_total", kind="other", fit="complete") == 1
 
 

@@ -27,8 +27,9 @@ _KIND_BY_SLOT = {
     "phone": "digits",
     "name": "name",
 }
-# Asked outside a form: which task the caller is calling about (the opening repair question).
-KINDS = frozenset(_KIND_BY_SLOT.values()) | {"task"}
+# Asked outside a form: which task the caller is calling about (the opening repair question). "yes_no" alone is
+# no slot's any more (a read-back is "confirm"), but a plain yes/no question may still be asked.
+KINDS = frozenset(_KIND_BY_SLOT.values()) | {"task", "yes_no"}
 
 HOURS = tuple(word for word, value in lexicon.numbers("numbers").items() if 1 <= value <= 12)
 _WEEKDAYS = lexicon.ordered("weekdays")
