@@ -7,6 +7,7 @@ decoder, its end-of-turn cues and the dialogue's parsers can never drift apart a
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,11 @@ def _check_strings(data: Any, where: str) -> None:
 def words(key: str) -> frozenset[str]:
     """A word list of the lexicon as a set ("weekdays", "no_words", ...)."""
     return frozenset(str(w) for w in _data()[key])
+
+
+def phrase_pattern(key: str) -> re.Pattern[str]:
+    """A pattern matching any phrase of a list as whole words ("that's it" in "no that's it thanks")."""
+    return re.compile(r"\b(?:" + "|".join(map(re.escape, ordered(key))) + r")\b")
 
 
 def ordered(key: str) -> tuple[str, ...]:

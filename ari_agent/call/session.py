@@ -405,11 +405,10 @@ class CallSession:
                 # Smith"): the open decoder mangles names, so the name decoder listens alongside the yes/no one.
                 with_name = asked == "confirmed" and bool(result.slots.get("name"))
                 self._listener.expect(expected, asked if isinstance(asked, str) else None, with_name=with_name)
+            reply = " ".join(result.replies)
             if result.handoff is not None:
-                reply = " ".join(result.replies)
                 await self.handoff(result.handoff, say=reply or CONNECTING)
                 return
-            reply = " ".join(result.replies)
             if self._going_round(reply, result.intent):
                 # Whatever the dialogue's own counters say, a caller asked the very same thing again and again
                 # gets nowhere by answering once more: a person takes over (a dialogue rule that kept resetting

@@ -38,8 +38,8 @@ before after next this that's it's i'm i'd i'll we're i we need want would could
 ) | (lexicon.words("hesitations") - {"so", "well", "oh"})  # "I think so", "not feeling well", "oh" = zero
 # Hesitations of more than one word: "let me see ..." is never the end.
 _HESITATION_ENDINGS = lexicon.ordered("hesitation_phrases")
-_NOTHING_MORE = re.compile(r"\b(?:" + "|".join(map(re.escape, lexicon.ordered("nothing_more"))) + r")\b")
-_BYE_WORDS = lexicon.words("bye_sounds")
+_NOTHING_MORE = lexicon.phrase_pattern("nothing_more")
+_BYE_SOUNDS = lexicon.words("bye_sounds")
 # Words that make a sentence a request for a task: callers giving the details in one breath pause between them.
 _TASK_WORDS = frozenset("book booking appointment cancel reschedule move change rearrange".split())
 _DAY_WORDS = (
@@ -157,7 +157,7 @@ def completeness(partial: str, expected: str | None = None, asked: str | None = 
         if words[0] in _NO or words[:2] in (["that's", "wrong"], ["not", "quite"]):
             return Completeness.LIKELY_MORE  # "no, the fifth ... at half past nine": a correction under way
     joined = " ".join(words)
-    if _NOTHING_MORE.search(joined) and last not in _BYE_WORDS:
+    if _NOTHING_MORE.search(joined) and last not in _BYE_SOUNDS:
         # "No, that's it ... thanks ... bye": simulated callers were talked over by the agent's goodbye on 10 of 14
         # talk-overs (seed 5151), after "that's it" and after "thank you". Waiting for the bye costs only the
         # call's last second.

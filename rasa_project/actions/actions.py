@@ -17,7 +17,7 @@ from typing import Any
 import lexicon
 import psycopg
 import yaml
-from components.cues import asr_unsure, heard_yes, says_yes, yes_or_no
+from components.cues import TASK_INTENT, heard_yes, metadata_unsure, says_yes, yes_or_no
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
@@ -53,8 +53,7 @@ HANDOFF_INTENTS = {"request_human", "report_urgent", "frustration"}
 # Intents whose words never carry booking details: the form lets the rules answer them.
 NOT_DETAILS = QUESTION_INTENTS | HANDOFF_INTENTS | {"goodbye", "greet", "repeat"}
 WHOLE_PHONE_DIGITS = 10
-TASK_BY_INTENT = {"book_appointment": "book", "cancel_appointment": "cancel",
-                  "reschedule_appointment": "reschedule"}
+TASK_BY_INTENT = {intent: task for task, intent in TASK_INTENT.items()}
 TASK_SLOTS = {
     "book": ["service", "date", "time", "name", "phone", "confirmed"],
     "cancel": ["name", "old_date", "confirmed"],
@@ -327,8 +326,7 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
         phone = parse_phone(text)
         if phone and (requested == "phone" or len(phone) >= WHOLE_PHONE_DIGITS):
             found["phone"] = phone
-    metadata = message.get("metadata") or {}
-    unsure = isinstance(metadata, dict) and asr_unsure(metadata.get("asr_confidence"), metadata.get("asr_unsure"))
+    unsure = metadata_unsure(message.get("metadata"))
     found.update(hinted_details(asr_hint(tracker), requested, found, today, text, heard_unsure=unsure))
     return found
 

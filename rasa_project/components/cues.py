@@ -199,13 +199,14 @@ COURTESY = lexicon.words("courtesy")
 # A turn that agrees may still carry the task's own verb ("yes, cancel it"): at a confirmation that is not a
 # change of mind, so only these rule a yes out.
 _CONFIRM_NEGATIONS = NO_WORDS | {"wait", "hold", "actually", "instead", "different", "but", "change"}
-TASK_INTENTS = frozenset({"book_appointment", "cancel_appointment", "reschedule_appointment"})
+TASK_INTENT = {"book": "book_appointment", "cancel": "cancel_appointment", "reschedule": "reschedule_appointment"}
+TASK_INTENTS = frozenset(TASK_INTENT.values())
 _APPOINTMENT = frozenset("appointment appointments booking bookings visit check-up checkup cleaning filling".split())
 _RESCHEDULE_VERBS = frozenset("move moving reschedule rearrange postpone change changing shift push bring".split())
 _CANCEL_VERBS = frozenset("cancel cancelling canceling cancellation".split())
 
 
-_HESITATION_PHRASES = re.compile(r"\b(?:" + "|".join(map(re.escape, lexicon.ordered("hesitation_phrases"))) + r")\b")
+_HESITATION_PHRASES = lexicon.phrase_pattern("hesitation_phrases")
 
 
 def said_words(text: str) -> list[str]:
@@ -273,7 +274,6 @@ def task_from_verbs(text: str) -> str | None:
 _RESCHEDULE_ALONE = frozenset("reschedule rescheduling rearrange postpone".split())
 # The words that ask for a new booking in the middle of another task ("actually, book me a new one").
 _BOOK_VERBS = frozenset("book booking new".split())
-TASK_INTENT = {"book": "book_appointment", "cancel": "cancel_appointment", "reschedule": "reschedule_appointment"}
 _SPEAK = frozenset("speak talk speaking talking".split())
 _PEOPLE = frozenset(
     "someone somebody anyone anybody person human receptionist reception staff people operator agent".split()
@@ -367,10 +367,10 @@ def context_intent(text: str, intent: str | None, requested: str | None, task: s
 DEFAULT_FALLBACK = "nlu_fallback"
 # Asking for the last line again (not "I keep repeating myself", which is frustration).
 _REPEAT = re.compile(r"\b(?:say (?:that|it) again|repeat that|what was that|come again|pardon|what did you say)\b")
-_NOTHING_MORE = re.compile(r"\b(?:" + "|".join(map(re.escape, lexicon.ordered("nothing_more"))) + r")\b")
+_NOTHING_MORE = lexicon.phrase_pattern("nothing_more")
 _UNSURE = frozenset({DEFAULT_FALLBACK, "out_of_scope"})
 _PRICE_WORDS = lexicon.words("price_words")
-_NAME_LEAD = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in lexicon.ordered("name_leads")) + r")\b")
+_NAME_LEAD = lexicon.phrase_pattern("name_leads")
 _BOOKING_WORDS = frozenset("book booking appointment come see".split())
 URGENT_WORDS = lexicon.words("urgent_words")
 _TIME_CUES = frozenset("am pm o'clock noon midday morning afternoon evening".split())
@@ -396,6 +396,13 @@ MIN_FRUSTRATION_CONFIDENCE = 0.8
 # (WER <= 0.2) in 2 of 10.
 MIN_CLEAR_CONFIDENCE = 0.85
 MAX_UNSURE_SHARE = 0.2
+
+
+def metadata_unsure(metadata: object) -> bool:
+    """`asr_unsure` read from a message's metadata ("asr_confidence", "asr_unsure"); no metadata is sure."""
+    if not isinstance(metadata, dict):
+        return False
+    return asr_unsure(metadata.get("asr_confidence"), metadata.get("asr_unsure"))
 
 
 def asr_unsure(confidence: object, unsure_share: object) -> bool:

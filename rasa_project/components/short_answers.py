@@ -31,7 +31,6 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from components.cues import (
     CLARITY_INTENTS,
     MIN_FRUSTRATION_CONFIDENCE,
-    asr_unsure,
     context_intent,
     heard_yes,
     hint_intent,
@@ -39,6 +38,7 @@ from components.cues import (
     is_closing,
     is_short_no,
     is_short_yes,
+    metadata_unsure,
 )
 from components.overrule import overrule_intent
 
@@ -125,7 +125,7 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
             hint = metadata.get("asr_hint") if isinstance(metadata, dict) else None
             requested = metadata.get("requested_slot") if isinstance(metadata, dict) else None
             task = metadata.get("task") if isinstance(metadata, dict) else None
-            unsure = isinstance(metadata, dict) and asr_unsure(metadata.get("asr_confidence"), metadata.get("asr_unsure"))
+            unsure = metadata_unsure(metadata)
             decided = self.decide(
                 str(message.get(TEXT) or ""), current.get(INTENT_NAME_KEY), hint, requested, heard_unsure=unsure,
                 task=task, confidence=float(current.get("confidence") or 0.0),
