@@ -134,3 +134,11 @@ def test_judge_reports_a_clear_diff(tmp_path: Path) -> None:
     assert "FAIL" in text and "booked/answered" in text
     agg = aggregate([verdict], wall_s=4.0)
     assert agg["outcome_accuracy"] == 0.0 and agg["speed_factor"] == 5.0 and agg["all_passed"] is False
+
+
+def test_an_audio_name_the_file_system_cannot_hold_is_a_case_error(tmp_path: Path) -> None:
+    # Found by the fuzz test in a cold run: a YAML escape of lone surrogates made Path.resolve raise
+    # UnicodeEncodeError instead of a CaseError naming the field.
+    (tmp_path / "call.yaml").write_text('turns:\n- audio: "\\ud800\\udc00"\n')
+    with pytest.raises(CaseError, match=r"turns\[0\]\.audio"):
+        load_case(tmp_path)

@@ -163,7 +163,10 @@ def _turn(file: Path, directory: Path, index: int, raw: Any) -> Turn:
         name = raw["audio"]
         if not isinstance(name, str) or not name:
             raise CaseError(file, f"{where}.audio", "expected a WAV file name")
-        audio = (directory / name).resolve()
+        try:
+            audio = (directory / name).resolve()
+        except (UnicodeError, OSError) as exc:  # a name the file system cannot hold (e.g. lone surrogates)
+            raise CaseError(file, f"{where}.audio", f"{name!r} is not a usable file name: {exc}") from None
         if not audio.is_file():
             raise CaseError(file, f"{where}.audio", f"file {name} does not exist")
         try:
