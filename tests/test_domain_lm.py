@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import math
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +75,21 @@ def test_the_domain_model_picks_the_alternative_and_rates_each_word_by_the_alter
     assert conf["what"] == pytest.approx(1.0) and conf["time"] == pytest.approx(0.5, abs=0.01)
     # Without the model, the recogniser's best stands.
     assert [w["word"] for w in choose(alternatives, None)][1] == "kind"
+
+
+def test_a_constrained_decoders_homophones_share_their_probability() -> None:
+    # A grammar weighs its words equally, so "brian" and "bryan" tie and Kaldi gave each half: dropped as unsure.
+    alternatives = [
+        alternative(275.34, ("the", 0.5, 0.8), ("name's", 0.8, 1.1), ("brian", 1.1, 1.5), ("adams", 1.5, 2.1)),
+        alternative(275.34, ("the", 0.5, 0.8), ("name's", 0.8, 1.1), ("bryan", 1.1, 1.5), ("adams", 1.5, 2.1)),
+        alternative(273.88, ("the", 0.5, 0.8), ("name's", 0.8, 1.1), ("bryant", 1.1, 1.5), ("adams", 1.5, 2.1)),
+    ]
+    conf = {w["word"]: w["conf"] for w in choose(alternatives, None, grammar=True)}
+    assert conf["brian"] == pytest.approx(2 / (2 + math.exp(-1.46)), abs=0.01)  # bryant sounds different
+    assert conf["adams"] == pytest.approx(1.0)
+    # The open decoder's alternatives tie only by chance (its language model weighs every word): no merging.
+    conf = {w["word"]: w["conf"] for w in choose(alternatives, None)}
+    assert conf["brian"] == pytest.approx(1 / (2 + math.exp(-1.46)), abs=0.01)
 
 
 def test_the_domain_model_never_adds_or_drops_a_yes_or_a_no() -> None:

@@ -17,6 +17,7 @@ correlation of 0.92.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter, defaultdict
@@ -40,6 +41,8 @@ WORD_BONUS = 1.0
 _UNSEEN = 1e-5
 # How far a word may sit from the chosen alternative's to count as the same word there (seconds).
 _SLACK_S = 0.05
+# Scores closer than this are a tie: the same sounds, the same grammar weight (the tied ones agree to 4 decimals).
+_TIE = 1e-3
 
 
 class DomainLM:
@@ -126,13 +129,17 @@ def _polarity(words: list[dict[str, Any]]) -> list[str]:
     return [str(w.get("word")) for w in words if w.get("word") in _POLARITY]
 
 
-def choose(alternatives: list[dict[str, Any]], lm: DomainLM | None) -> list[dict[str, Any]]:
+def choose(
+    alternatives: list[dict[str, Any]], lm: DomainLM | None, *, grammar: bool = False
+) -> list[dict[str, Any]]:
     """The words of the best alternative (Vosk's n-best result), each with a confidence.
 
     The recogniser's score of an alternative is a log likelihood; their softmax is a probability for each.
     With `lm`, the alternative chosen maximises score + LM_WEIGHT * domain log probability + WORD_BONUS * words
     among those that say yes or no as the recogniser's best does; without, the recogniser's best. A word's
-    confidence is the probability of the alternatives that have it at the same place.
+    confidence is the probability of the alternatives that have it, or a word that sounds the same, at the same
+    place. With `grammar` (a constrained decoder's n-best) words tied in score count as the same sound
+    (`_same_sounds`).
     """
     options = [a for a in alternatives if isinstance(a, dict)]
     if not options:
@@ -156,13 +163,41 @@ def choose(alternatives: list[dict[str, Any]], lm: DomainLM | None) -> list[dict
     polarity = _polarity(words[scores.index(top)])
     fair = [i for i in range(len(options)) if _polarity(words[i]) == polarity]
     best = max(fair, key=rank)
+    sounds = _same_sounds(scores, words) if grammar else {}
     chosen = []
     for w in words[best]:
         mid = (float(w.get("start", 0.0)) + float(w.get("end", 0.0))) / 2
+        alike = sounds.get(str(w.get("word")), {str(w.get("word"))})
         conf = sum(
             p for p, ws in zip(probs, words, strict=True)
-            if any(v.get("word") == w.get("word") and float(v.get("start", 0.0)) - _SLACK_S <= mid
+            if any(v.get("word") in alike and float(v.get("start", 0.0)) - _SLACK_S <= mid
                    <= float(v.get("end", 0.0)) + _SLACK_S for v in ws)
         )  # fmt: skip
         chosen.append({**w, "conf": min(1.0, conf)})
     return chosen
+
+
+def _same_sounds(scores: Sequence[float], words: Sequence[Sequence[dict[str, Any]]]) -> dict[str, set[str]]:
+    """Words the recogniser cannot tell apart: two alternatives with the same score that differ in one word only.
+
+    A grammar gives its words equal weight, so homophones tie exactly ("brian adams" and "bryan adams", "carol"
+    and "carroll"), and each gets half the probability: Kaldi's own word confidence of "bryan" was 0.45 where the
+    sound was heard clearly, and the name decoder dropped it as unsure. The tie, not a spelling rule, says they
+    are the same sound. On 150 simulated name answers (every voice and line) the whole name came through right
+    38 times before, 59 with the tied words' probability joined (40 wrong whole names against 32).
+    """
+    alike: dict[str, set[str]] = defaultdict(set)
+    for i, j in itertools.combinations(range(len(words)), 2):
+        if abs(scores[i] - scores[j]) > _TIE or len(words[i]) != len(words[j]):
+            continue
+        differ = [(a.get("word"), b.get("word")) for a, b in zip(words[i], words[j], strict=True)
+                  if a.get("word") != b.get("word")]  # fmt: skip
+        if len(differ) == 1:
+            a, b = (str(x) for x in differ[0])
+            alike[a] |= {a, b}
+            alike[b] |= {a, b}
+    # Closed under "sounds like" ("bryan" ~ "brian" ~ "brien" when only pairs tied in the n-best).
+    for word in list(alike):
+        for other in list(alike[word]):
+            alike[word] |= alike[other]
+    return alike

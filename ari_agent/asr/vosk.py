@@ -62,9 +62,19 @@ def _words(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [w for w in words if isinstance(w, dict)]
 
 
+def _constrained_words(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """A constrained decoder's words, each rated from its n-best (GRAMMAR_ALTERNATIVES), which knows homophones."""
+    if "alternatives" in result:
+        return choose(result["alternatives"], None, grammar=True)
+    return _words(result)
+
+
 # A constrained decoder forces its phrases onto whatever was said; below this word confidence the forced word
 # is a guess (measured on the corpus: wrong words scored 0.35-0.55, right ones 0.7-1.0).
 HINT_MIN_CONFIDENCE = 0.6
+# The constrained decoders' n-best size. Their words' confidences come from it (asr.domain_lm.choose), not from
+# Kaldi's: a grammar's homophones ("brian" / "bryan") split Kaldi's confidence between them.
+GRAMMAR_ALTERNATIVES = 8
 UNKNOWN = "[unk]"
 
 
@@ -153,9 +163,9 @@ class VoskStream:
             self._hint_rec = self._hint_recognizer(self._hint_kind) if self._hint_kind else None
             self._name_rec = self._hint_recognizer("name") if self._next_name else None
         if self._hint_rec is not None and self._hint_rec.AcceptWaveform(pcm16):
-            self._hint_words.extend(_words(json.loads(self._hint_rec.Result())))
+            self._hint_words.extend(_constrained_words(json.loads(self._hint_rec.Result())))
         if self._name_rec is not None and self._name_rec.AcceptWaveform(pcm16):
-            self._name_words.extend(_words(json.loads(self._name_rec.Result())))
+            self._name_words.extend(_constrained_words(json.loads(self._name_rec.Result())))
         if self._rec.AcceptWaveform(pcm16):
             # Vosk's own silence detection closed a segment mid-utterance: keep it, the final joins them all.
             self._take(json.loads(self._rec.Result()))
@@ -193,10 +203,10 @@ class VoskStream:
         self._take(json.loads(self._rec.FinalResult()))
         hint = None
         if self._hint_rec is not None:
-            self._hint_words.extend(_words(json.loads(side[0].result())))
+            self._hint_words.extend(_constrained_words(json.loads(side[0].result())))
             name = ""
             if self._name_rec is not None:
-                self._name_words.extend(_words(json.loads(side[1].result())))
+                self._name_words.extend(_constrained_words(json.loads(side[1].result())))
                 name = hint_from_words(self._name_words)[0]
             hint = AsrHint(self._hint_kind, *hint_from_words(self._hint_words), name=name)
         self._decode_s += time.perf_counter() - started
@@ -315,6 +325,7 @@ class VoskEngine:
         else:
             grammar = json.dumps([*self.grammar_phrases(kind), UNKNOWN])
             rec = vosk.KaldiRecognizer(self.model, float(self.sample_rate), grammar)
+            rec.SetMaxAlternatives(GRAMMAR_ALTERNATIVES)
         # Word-level output carries a confidence per word; the turn's confidence is their mean.
         rec.SetWords(True)
         return rec
