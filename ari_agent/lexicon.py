@@ -71,8 +71,15 @@ def groups(key: str) -> dict[str, tuple[str, ...]]:
 @cache
 def names() -> frozenset[str]:
     """Common given names and surnames, lower case (names.txt; comment lines start with "#")."""
+    return frozenset(name_rank())
+
+
+@cache
+def name_rank() -> dict[str, int]:
+    """Each list name's place in names.txt, the commonest first (0)."""
     lines = NAMES_PATH.read_text(encoding="utf-8").splitlines()
-    return frozenset(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+    ordered = [w.strip() for w in lines if w.strip() and not w.startswith("#")]
+    return {w: i for i, w in reversed(list(enumerate(ordered)))}
 
 
 # The training phrases of the Rasa project, one per line (scripts/make-domain-phrases.py).

@@ -26,8 +26,10 @@ OUT = Path(__file__).resolve().parent.parent / "ari_agent" / "names.txt"
 SDIST = "names==0.3.0"
 
 
-def _column(text: str, count: int) -> list[str]:
-    return [line.split()[0].lower() for line in text.splitlines() if line.strip()][:count]
+def _column(text: str, count: int, share: float = 1.0) -> dict[str, float]:
+    """The first `count` names of a census list with their frequency (per cent of people, times `share`)."""
+    rows = [line.split() for line in text.splitlines() if line.strip()][:count]
+    return {row[0].lower(): float(row[1]) * share for row in rows}
 
 
 def main() -> None:
@@ -47,12 +49,20 @@ def main() -> None:
                 return handle.read().decode("ascii")
 
             half = args.first // 2
-            first = _column(read("dist.male.first"), half) + _column(read("dist.female.first"), half)
-            last = _column(read("dist.all.last"), args.last)
-    words = sorted(set(first) | set(last))
+            # A given name's share is of one sex, half the people: halved, it compares with a surname's.
+            lists = (_column(read("dist.male.first"), half, 0.5), _column(read("dist.female.first"), half, 0.5),
+                     _column(read("dist.all.last"), args.last))  # fmt: skip
+    share: dict[str, float] = {}
+    for names in lists:
+        for name, pct in names.items():
+            share[name] = max(share.get(name, 0.0), pct)
+    # Commonest first: of two spellings the recogniser cannot tell apart ("brian" / "bryan"), the commoner is
+    # written (lexicon.name_rank).
+    words = sorted(share, key=lambda n: (-share[n], n))
     header = (
         f"# Common given names and surnames (US Census 1990 frequency lists, public domain; top {args.first // 2}\n"
-        f"# male and female given names, top {args.last} surnames), one per line. Written by scripts/make-names.py.\n"
+        f"# male and female given names, top {args.last} surnames), one per line, the commonest first.\n"
+        f"# Written by scripts/make-names.py.\n"
     )
     OUT.write_text(header + "\n".join(words) + "\n", encoding="utf-8")
     print(f"{OUT}: {len(words)} names")

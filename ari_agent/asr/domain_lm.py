@@ -173,8 +173,16 @@ def choose(
             if any(v.get("word") in alike and float(v.get("start", 0.0)) - _SLACK_S <= mid
                    <= float(v.get("end", 0.0)) + _SLACK_S for v in ws)
         )  # fmt: skip
-        chosen.append({**w, "conf": min(1.0, conf)})
+        chosen.append({**w, "word": _spelling(str(w.get("word")), alike), "conf": min(1.0, conf)})
     return chosen
+
+
+def _spelling(word: str, alike: set[str]) -> str:
+    """A list name as the commonest of the list names that sound the same ("michael", not "micheal")."""
+    rank = lexicon.name_rank()
+    if word not in rank:
+        return word
+    return min((w for w in alike | {word} if w in rank), key=rank.__getitem__)
 
 
 def _same_sounds(scores: Sequence[float], words: Sequence[Sequence[dict[str, Any]]]) -> dict[str, set[str]]:
