@@ -75,6 +75,12 @@ def phrases(kind: str) -> tuple[str, ...]:
         # louis"); against a list of common names it heard the whole name 3-4 times as often (make-names.py).
         out = [*lexicon.ordered("name_leads"), "it's", "it is", "this is", "i'm", "under", "under the name of",
                "for", "yes", "sure", "please", *sorted(lexicon.names())]
+        # The name decoder also listens at read-backs, where the name comes after a no ("not quite, it's Ruth
+        # Adams"); and callers hesitate. Without these words it forced names onto them ("knox white pitts adams",
+        # "story my name is", "nolan lisa"): on 120 simulated corrections the whole name came through right 20
+        # times, 62 wrong; with them 39 right, 34 wrong.
+        out += [*lexicon.groups("yes_no_phrases")["deny"], *lexicon.ordered("name_corrections"),
+                *lexicon.ordered("hesitations"), *lexicon.ordered("hesitation_phrases")]
     elif kind == "digits":
         out = ["zero", "oh", "double", "triple", *HOURS[:9], "my number is", "it's"]
     else:

@@ -466,12 +466,10 @@ def hinted_name(hint_text: str, heard: str | None) -> str | None:
     name decoder heard (that decoder leaves out the words it was unsure of: "Lewis" of "Betty Lewis"). A name
     outside the list comes out as [unk] and leaves the free reading alone. Either way the name is read back.
     """
-    name = parse_name(hint_text)
+    name = name_in_reading(hint_text)
     if name is None:
         return None
     words = name.lower().split()
-    if not all(w in _COMMON_NAMES for w in words):
-        return None
     if heard:
         heard_words = heard.lower().split()
         # A whole name the open decoder heard as list names is kept: its language model rarely turns speech into
@@ -481,6 +479,20 @@ def hinted_name(hint_text: str, heard: str | None) -> str | None:
         if all(w in _COMMON_NAMES for w in heard_words) and (len(heard_words) >= 2 or set(words) <= set(heard_words)):
             return None
     return name
+
+
+def name_in_reading(reading: str) -> str | None:
+    """The name in the name decoder's reading: its last run of list names, at most two ("not quite it's thomas
+    collins" -> Thomas Collins). That decoder hears only lead-ins, no-words, hesitations and list names, so the
+    words before the last two of a longer run are a sound forced into a name ("lott lacy frank hill")."""
+    runs: list[list[str]] = [[]]
+    for word in normalise(reading).split():
+        if word in _COMMON_NAMES:
+            runs[-1].append(word)
+        elif runs[-1] and word not in _NAME_HESITATIONS:  # "tom um smith" is one run
+            runs.append([])
+    last = next((run for run in reversed(runs) if run), [])
+    return " ".join(w.capitalize() for w in last[-2:]) or None
 
 
 # Lead-ins chain ("well, it's under the name of ..."), so they are matched as many times as they come.
