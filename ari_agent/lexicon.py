@@ -75,11 +75,22 @@ def names() -> frozenset[str]:
 
 
 @cache
+def _name_lines() -> tuple[tuple[str, str], ...]:
+    lines = NAMES_PATH.read_text(encoding="utf-8").splitlines()
+    rows = [line.split() for line in lines if line.strip() and not line.startswith("#")]
+    return tuple((row[0], row[1] if len(row) > 1 else "surname") for row in rows)
+
+
+@cache
 def name_rank() -> dict[str, int]:
     """Each list name's place in names.txt, the commonest first (0)."""
-    lines = NAMES_PATH.read_text(encoding="utf-8").splitlines()
-    ordered = [w.strip() for w in lines if w.strip() and not w.startswith("#")]
-    return {w: i for i, w in reversed(list(enumerate(ordered)))}
+    return {w: i for i, (w, _) in reversed(list(enumerate(_name_lines())))}
+
+
+@cache
+def given_names() -> frozenset[str]:
+    """The list names commoner as a given name than as a surname ("thomas", not "taylor")."""
+    return frozenset(w for w, role in _name_lines() if role == "given")
 
 
 # The training phrases of the Rasa project, one per line (scripts/make-domain-phrases.py).

@@ -393,7 +393,8 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "asked-time-taken": {
         "description": "the time asked for is taken; two are offered, the caller gives the name, then says yes"
-                       " (a name turn must not change the day)",
+                       " (a name turn must not change the day; the name is heard in half, \"jennifer would\", and"
+                       " the surname is asked for)",
         "voice": "rms",
         "setup": {"bookings": [{"name": "Ann Other", "service": "cleaning", "starts_at": "2026-12-01T14:30:00"}]},
         "turns": [
@@ -401,6 +402,7 @@ CASES: dict[str, dict[str, Any]] = {
             {"say": "Next Tuesday at half past two in the afternoon.", "intent": "inform"},
             {"say": "My name is Jennifer Wood.", "intent": "inform"},
             {"say": "The first one, please.", "intent": "inform"},
+            {"say": "It's Wood.", "intent": "inform"},
             {"say": "Yes, that's right.", "intent": "affirm"},
             {"say": "No, that's all. Thank you, goodbye."},
         ],

@@ -53,18 +53,20 @@ def main() -> None:
             lists = (_column(read("dist.male.first"), half, 0.5), _column(read("dist.female.first"), half, 0.5),
                      _column(read("dist.all.last"), args.last))  # fmt: skip
     share: dict[str, float] = {}
-    for names in lists:
+    role: dict[str, str] = {}
+    for names, kind in zip(lists, ("given", "given", "surname"), strict=True):
         for name, pct in names.items():
-            share[name] = max(share.get(name, 0.0), pct)
+            if pct > share.get(name, 0.0):
+                share[name], role[name] = pct, kind
     # Commonest first: of two spellings the recogniser cannot tell apart ("brian" / "bryan"), the commoner is
-    # written (lexicon.name_rank).
+    # written (lexicon.name_rank). The role is the list the name is commoner in ("thomas": given).
     words = sorted(share, key=lambda n: (-share[n], n))
     header = (
         f"# Common given names and surnames (US Census 1990 frequency lists, public domain; top {args.first // 2}\n"
-        f"# male and female given names, top {args.last} surnames), one per line, the commonest first.\n"
-        f"# Written by scripts/make-names.py.\n"
+        f"# male and female given names, top {args.last} surnames), one per line, the commonest first, each with\n"
+        f"# the role it is commoner in (given / surname). Written by scripts/make-names.py.\n"
     )
-    OUT.write_text(header + "\n".join(words) + "\n", encoding="utf-8")
+    OUT.write_text(header + "\n".join(f"{w} {role[w]}" for w in words) + "\n", encoding="utf-8")
     print(f"{OUT}: {len(words)} names")
 
 

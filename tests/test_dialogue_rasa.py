@@ -765,3 +765,27 @@ def test_a_yes_sound_alike_is_a_yes_only_beside_a_yes_read_by_the_constrained_de
     assert cues.heard_yes("us please cancel it", None) == "us please cancel it"  # alone it is no yes
     assert cues.heard_yes("us please", {"kind": "yes_no", "text": "no", "complete": True}) == "us please"
     assert cues.heard_yes("us please", {"kind": "when", "text": "yes", "complete": True}) == "us please"
+
+
+def test_half_a_name_is_kept_until_its_other_half_is_heard() -> None:
+    assert spoken.name_with_parts("Anna Edwards", None, None) == ("Anna Edwards", None)
+    assert spoken.name_with_parts("Edwards", None, None) == (None, "Edwards")
+    # The other half, given alone or before the kept one, in a name's order: given name first.
+    assert spoken.name_with_parts("Anna", "Edwards", None) == ("Anna Edwards", None)
+    assert spoken.name_with_parts("Edwards", "Anna", None) == ("Anna Edwards", None)
+    assert spoken.name_with_parts("Taylor", "Edwards", None) == ("Edwards Taylor", None)  # both surnames: as said
+    # The same half again: asked once already, it is taken as it is.
+    assert spoken.name_with_parts("Edwards", "Edwards", None) == ("Edwards", None)
+    # At a read-back of Ruth Murphy: "Murphy" alone says the first name was wrong; "Harry" replaces "Ruth".
+    assert spoken.name_with_parts("Murphy", None, "Ruth Murphy") == (None, "Murphy")
+    assert spoken.name_with_parts("Harry", None, "Ruth Murphy") == ("Harry Murphy", None)
+    assert spoken.name_with_parts("Harris", None, "Ruth Murphy") == ("Ruth Harris", None)
+    assert spoken.is_given_name("Thomas") and not spoken.is_given_name("Taylor")
+
+
+def test_the_name_decoders_reading_is_its_last_run_of_list_names() -> None:
+    assert spoken.name_in_reading("not quite it's thomas collins") == "Thomas Collins"
+    assert spoken.name_in_reading("no sorry my name is kevin white please") == "Kevin White"
+    assert spoken.name_in_reading("tom um smith") == "Tom Smith"
+    assert spoken.name_in_reading("lott lacy frank hill") == "Frank Hill"  # a sound forced into a name, then two
+    assert spoken.name_in_reading("no sorry") is None

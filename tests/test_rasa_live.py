@@ -150,6 +150,31 @@ async def test_a_garbled_name_is_asked_again_with_a_repair_question(call: Call) 
     assert r.slots["name"] == "Jennifer Wood" and "Jennifer Wood" in _spoken(r)
 
 
+async def test_half_a_name_is_said_back_and_the_other_half_asked_for(call: Call) -> None:
+    # Simulated call (seed 9292): "Anna Edwards" heard as "edwards" at every try, each read back and refused.
+    await call.say("i'd like to book a cleaning on friday at half past two")
+    r = await call.say("it's under edwards", hint=AsrHint("name", "it's under edwards", complete=True))
+    assert not r.slots.get("name") and _spoken(r).endswith("I have Edwards. And your first name?"), _spoken(r)
+    r = await call.say("anna", hint=AsrHint("name", "anna", complete=True))
+    assert r.slots["name"] == "Anna Edwards" and "for Anna Edwards" in _spoken(r), _spoken(r)
+    # At the read-back, one word that is part of the name read back: the other part was wrong.
+    r = await call.say("no my name is edwards", hint=AsrHint("confirm", "no", complete=False,
+                                                              name="no my name is edwards"))
+    assert not r.slots.get("name") and _spoken(r).endswith("I have Edwards. And your first name?"), _spoken(r)
+    r = await call.say("it's hannah edwards")
+    assert r.slots["name"] == "Hannah Edwards" and "for Hannah Edwards" in _spoken(r), _spoken(r)
+    r = await call.say("yes please")
+    assert r.outcome == "booked"
+
+
+async def test_a_yes_to_the_half_of_a_name_said_back_takes_it_as_the_name(call: Call) -> None:
+    await call.say("i'd like to book a cleaning on friday at half past two")
+    r = await call.say("it's jennifer")
+    assert _spoken(r).endswith("I have Jennifer. And your surname?"), _spoken(r)
+    r = await call.say("yes that's right")  # never "Jennifer Right"
+    assert r.slots["name"] == "Jennifer" and "for Jennifer," in _spoken(r), _spoken(r)
+
+
 async def test_an_unusable_answer_in_a_reschedule_asks_the_same_question_again(call: Call) -> None:
     await call.say("i have to rearrange my appointment")
     await call.say("it's james stewart")

@@ -255,6 +255,16 @@ class Person:
             self.told.add("old")
             day = self._old_day()
             return say.pick(rng, (f"It's {day}.", f"{day}.", f"I think it's {day}."))
+        part = re.search(r"\bi have ([a-z' -]+?)\. and your (first name|surname)", text)
+        if part:
+            # Half the name said back: a person corrects a wrong half with the whole name, and gives the half
+            # asked for alone or with the whole name.
+            first, last = goal.name.split(" ", 1)
+            heard_half = part.group(1).strip()
+            if not (sounds_like(heard_half, first) or sounds_like(heard_half, last)):
+                return say.no_but(f"it's {goal.name}", rng)
+            half = first if part.group(2) == "first name" else last
+            return say.pick(rng, (f"{half}.", f"It's {half}.", f"{goal.name}.", f"It's {half}, {goal.name}."))
         if requested == "name" or "your name" in text or "name is the booking" in text:
             self.told.add("name")
             return say.name_phrase(goal.name, rng)

@@ -29,6 +29,8 @@ from .spoken import (
     SERVICES,
     SpokenTime,
     find_name_statement,
+    is_given_name,
+    name_with_parts,
     normalise,
     hinted_details,
     parse_date,
@@ -61,7 +63,7 @@ TASK_SLOTS = {
 }
 # Slots cleared when a task starts or ends; the caller's name and phone are kept for the whole call.
 TASK_STATE = ["service", "date", "time", "time_period", "time_unclear", "old_date", "booking_ref", "found_booking",
-              "confirmed", "correcting", "offered_times", "failed_lookups", "unanswered", "date_options"]
+              "confirmed", "correcting", "offered_times", "failed_lookups", "unanswered", "date_options", "name_part"]
 
 
 def _policy() -> dict[str, Any]:
@@ -178,6 +180,10 @@ def prompt_for(slot: str, tracker: Tracker) -> str:
         day = _slot_date(tracker, "date")
         return f"What time suits you {on_day(day, today)}?" if day else "What time suits you?"
     if slot == "name":
+        part = tracker.get_slot("name_part")
+        if part:
+            # Half a name heard: say it, so a wrong half is corrected, and ask for the other half.
+            return f"I have {part}. And your {'surname' if is_given_name(part) else 'first name'}?"
         if _asked_again(tracker, "name"):
             # A name that did not come through (garbled, or words that are never a name): a repair question
             # that says what was missed, not the same question again.
@@ -431,7 +437,12 @@ class ValidateAppointmentForm(Action):
                     values["time"] = None
                 values["time_unclear"] = st.unclear or None
             if "name" in found:
-                values["name"] = found["name"]
+                name, values["name_part"] = name_with_parts(found["name"], slot("name_part"), slot("name"))
+                if name is not None or requested == "confirmed" or slot("correcting"):
+                    values["name"] = name  # half a name at a read-back: the other half is asked for
+            elif requested == "name" and slot("name_part") and yes_no_answer(intent, tracker.latest_message.get("text") or "") == "yes":
+                # "I have Jennifer. And your surname?" - "Yes, that's right.": the half said back is the name.
+                values["name"], values["name_part"] = slot("name_part"), None
             if "phone" in found:
                 values["phone"] = found["phone"]
             offered = slot("offered_times") or []
