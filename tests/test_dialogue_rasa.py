@@ -770,10 +770,10 @@ def test_a_yes_sound_alike_is_a_yes_only_beside_a_yes_read_by_the_constrained_de
 def test_half_a_name_is_kept_until_its_other_half_is_heard() -> None:
     assert spoken.name_with_parts("Anna Edwards", None, None) == ("Anna Edwards", None)
     assert spoken.name_with_parts("Edwards", None, None) == (None, "Edwards")
-    # The other half, given alone or before the kept one, in a name's order: given name first.
+    # The next word is the half asked for: the first name before a surname kept, the surname after a given name.
     assert spoken.name_with_parts("Anna", "Edwards", None) == ("Anna Edwards", None)
     assert spoken.name_with_parts("Edwards", "Anna", None) == ("Anna Edwards", None)
-    assert spoken.name_with_parts("Taylor", "Edwards", None) == ("Edwards Taylor", None)  # both surnames: as said
+    assert spoken.name_with_parts("Richards", "Jackson", None) == ("Richards Jackson", None)  # not Jackson Richards
     # The same half again: asked once already, it is taken as it is.
     assert spoken.name_with_parts("Edwards", "Edwards", None) == ("Edwards", None)
     # At a read-back of Ruth Murphy: "Murphy" alone says the first name was wrong; "Harry" replaces "Ruth".

@@ -520,7 +520,8 @@ def name_with_parts(heard: str, part: str | None, current: str | None) -> tuple[
         return heard, None
     word = words[0]
     if part and part.lower() != word.lower():
-        return _join(word, part), None
+        # The answer to the question asked: the surname after a given name, else the first name.
+        return (f"{part} {word}" if is_given_name(part) else f"{word} {part}"), None
     if part:  # the same word again: the caller has no other part for us, or we cannot hear it; take it
         return word, None
     have = (current or "").split()
@@ -529,11 +530,6 @@ def name_with_parts(heard: str, part: str | None, current: str | None) -> tuple[
             return None, word
         return (f"{word} {have[1]}" if is_given_name(word) else f"{have[0]} {word}"), None
     return None, word
-
-
-def _join(word: str, other: str) -> str:
-    """Two parts in order: a given name before a surname, else the part kept first."""
-    return f"{word} {other}" if is_given_name(word) and not is_given_name(other) else f"{other} {word}"
 
 
 # Lead-ins chain ("well, it's under the name of ..."), so they are matched as many times as they come.
