@@ -46,7 +46,7 @@ class ListenerConfig:
     likely_more_end_of_turn_ms: int = 1300  # after a task request or a day without its time
     complete_end_of_turn_ms: int = 350  # after a whole answer to the question asked
     min_speech_ms: int = 120
-    barge_in_ms: int = 200
+    barge_in_ms: int = 180
     no_input_ms: int = 6000
     max_utterance_ms: int = 20000
     # How far below the agent's prompt line echo is assumed to be: caller audio quieter than that, while a

@@ -184,7 +184,7 @@ class BargeInConfig:
 
     frame_ms: int = 20
     # Qualifying speech must be sustained this long: a cough or a click is shorter.
-    min_speech_ms: int = 200
+    min_speech_ms: int = 180
     # Dips (VAD or level) tolerated inside a run before it restarts.
     gap_tolerance_ms: int = 60
     # A frame qualifies only this far above the adaptive noise floor.
