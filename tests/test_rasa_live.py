@@ -193,6 +193,9 @@ async def test_a_phone_number_is_corrected_at_the_read_back_or_keyed_in(call: Ca
     assert r.slots["phone"] == "07923515825" and "0 7 9 2 3 5 1 5 8 2 5" in _spoken(r)  # corrected, read back
     r = await call.say("no my number is zero seven nine two three five one five eight to five")
     assert "again" in _spoken(r) and "keypad" in _spoken(r)  # the same number heard again: the keypad offered
+    # A number garbled into words names no time (simulated seed 9292: "seven for eight" moved it to eight).
+    r = await call.say("no my number is near of him and seven for eight one zero me and of heaven")
+    assert r.slots["time"] == "14:30" and "eight" not in _spoken(r), (r.slots, _spoken(r))
     r = await call.say("07923515826")  # keyed in
     assert r.slots["phone"] == "07923515826" and not r.end_call
 
