@@ -200,6 +200,15 @@ async def test_a_phone_number_is_corrected_at_the_read_back_or_keyed_in(call: Ca
     assert r.slots["phone"] == "07923515826" and not r.end_call
 
 
+async def test_an_answer_to_the_number_question_names_no_time(call: Call) -> None:
+    # Simulated seed 9292: "... zero four eight five seven five ..." heard "for eight five am": moved to five am.
+    await call.start(caller="")
+    await call.say("can i book a cleaning on friday at half past two")
+    await call.say("jennifer wood")
+    r = await call.say("it's we're okay i'm a little for eight five am and five zero zero eight")
+    assert r.slots.get("time") == "14:30" and "opening hours" not in _spoken(r), (r.slots, _spoken(r))
+
+
 async def test_garble_classed_as_details_starts_no_booking_and_is_counted(call: Call) -> None:
     r = await call.say("you elephant under the stairs")  # "inform", with no task in hand and no detail in it
     assert not r.slots.get("task") and "book, change or cancel" in _spoken(r) and "come in for" not in _spoken(r)

@@ -355,7 +355,8 @@ class Person:
         if wrong == "service":
             return f"it's for {say.service_phrase(goal.service, rng)}"
         if wrong == "phone":
-            return f"my number is {say.phone_phrase(goal.phone, rng).rstrip('.')}"
+            digits = re.sub(r"^(?:it's|my number is) ", "", say.phone_phrase(goal.phone, rng).rstrip(".").lower())
+            return f"my number is {digits}"  # not "my number is my number is ..."
         return self._restate().rstrip(".?")
 
 

@@ -334,9 +334,10 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
             found["phone"] = phone
     unsure = metadata_unsure(message.get("metadata"))
     found.update(hinted_details(asr_hint(tracker), requested, found, today, text, heard_unsure=unsure))
-    if _ABOUT_THE_NUMBER.search(normalise(text)):
+    if requested == "phone" or _ABOUT_THE_NUMBER.search(normalise(text)):
         # "No, my number is ... seven four eight ...", heard "... seven for eight ...", moved a simulated booking
-        # to eight o'clock: a turn about the phone number names no day or time.
+        # to eight o'clock, and "... eight five am ..." at the number question to five: a turn about the phone
+        # number names no day or time.
         for key in ("day", "old_day", "spoken_time"):
             found.pop(key, None)
     return found

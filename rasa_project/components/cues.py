@@ -340,6 +340,11 @@ def context_intent(text: str, intent: str | None, requested: str | None, task: s
         if _leads_with_no(words) and intent in TASK_INTENTS | _UNSURE | {"goodbye", "affirm", "report_urgent",
                                                                           "frustration"}:
             return "inform" if names_a_value(words) else "deny"
+        if intent == "out_of_scope":
+            # An answer to the read-back of the caller's own booking is about that booking: out of scope it is
+            # garble ("that's wrong, my number is ..." heard "that frog my number with my unmarried zero ...",
+            # simulated seed 9292, told the line can't help). Asked again, then a person as misunderstood.
+            return DEFAULT_FALLBACK
         return None
     if requested == "name" and intent in {"goodbye", "affirm", "greet", DEFAULT_FALLBACK, "out_of_scope"}:
         content = [w for w in words if w not in FILLER and w not in COURTESY and w not in HESITATIONS]
