@@ -644,6 +644,9 @@ def test_names_volunteered_out_of_order_need_an_explicit_form(said: str, name: s
         ("i will know i need to feel i'm done on tuesday to thirty pm", "out_of_scope", None, "book_appointment"),
         ("i don't care about you second my face is all swollen", "out_of_scope", None, "report_urgent"),
         ("i'd like to book a table for two on friday", "out_of_scope", None, None),
+        # ... but a move or a cancel by its verb is that task (typed seed 2468: read as a booking).
+        ("hi i need to reschedule from the eleventh to december the fifteenth at five p m", "out_of_scope", None,
+         "reschedule_appointment"),
         # ... and so is an opening the classifier could not place (simulated, seed 5151).
         ("hi can i grew up scale and polish for next wednesday", "nlu_fallback", None, "book_appointment"),
         ("i knocked a devout flames of model and it's weight loss", "nlu_fallback", None, "report_urgent"),

@@ -308,6 +308,9 @@ def context_intent(text: str, intent: str | None, requested: str | None, task: s
         # wednesday"). "What's the weather like tomorrow?" stays out of scope.
         if present & URGENT_WORDS:
             return "report_urgent"
+        moved_or_cancelled = task_from_verbs(text)
+        if moved_or_cancelled is not None:
+            return moved_or_cancelled  # "I need to reschedule from the eleventh to ... at five pm" is no booking
         joined = " ".join(words)
         timed = bool(_TIME_PHRASE.search(joined)) or bool(present & _TIME_CUES)
         booking = bool(present & SERVICE_CUES) or (bool(present & _DAYS) and timed)
