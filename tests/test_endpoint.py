@@ -246,6 +246,8 @@ def test_completeness_reads_the_words_so_far() -> None:
     assert completeness("a cleaning", "service", "service") is Completeness.UNKNOWN  # asked for: the answer
     assert completeness("the second of december", "when") is Completeness.LIKELY_MORE
     assert completeness("the second of december at noon", "when") is Completeness.UNKNOWN
+    assert completeness("multiple seven", "when", "date") is Completeness.LIKELY_MORE  # asked the day: the day
+    assert completeness("seven", "when", "time") is Completeness.UNKNOWN  # asked the time: the time
     assert completeness("um let me see") is Completeness.INCOMPLETE
     assert completeness("well") is Completeness.INCOMPLETE  # only a hesitation so far
     assert completeness("can i book for next tuesday so") is Completeness.INCOMPLETE  # a filler before the time
@@ -265,6 +267,9 @@ def test_completeness_reads_the_words_so_far() -> None:
     assert completeness("a cleaning please") is Completeness.COMPLETE
     assert completeness("oh seven seven double nine", "digits") is Completeness.INCOMPLETE
     assert completeness("oh seven seven double nine one two three four five", "digits") is Completeness.COMPLETE
+    # Asked for the number, words with no digit in them yet: the number is still to come.
+    assert completeness("it's narrow family or a long time", "digits") is Completeness.LIKELY_MORE
+    assert completeness("it's oh seven won", "digits") is Completeness.INCOMPLETE
     assert completeness("") is Completeness.UNKNOWN
 
 

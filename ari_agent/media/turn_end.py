@@ -46,11 +46,13 @@ _DAY_WORDS = (
     lexicon.words("weekdays") | lexicon.words("months") | frozenset(lexicon.numbers("ordinals")) | {"today", "tomorrow"}
 )
 _HESITATIONS = lexicon.words("hesitations")
+_DAY_NUMBERS = frozenset(w for w, v in lexicon.numbers("numbers").items() if v <= 31)
 _NO = lexicon.words("no_words")
 _TIME_WORDS = frozenset("o'clock half quarter thirty fifteen noon midday morning afternoon evening am pm".split())
 # Tens that a number usually goes on from: "twenty" (five), "thirty" (first).
 _TENS = frozenset("twenty thirty forty fifty".split())
 _DIGIT_WORDS = lexicon.table("digits")
+_DIGIT_SOUNDS = frozenset(lexicon.table("hour_sound_alikes"))  # "to", "for", "won": a digit the recogniser garbled
 MIN_PHONE_DIGITS = 10
 # "so" ends a sentence after these ("I think so"); after anything else it is a filler before more.
 _SO_ENDS = frozenset("think hope guess suppose believe said do don't not and".split())
@@ -61,7 +63,7 @@ _FINAL_WORDS = frozenset("please thanks bye goodbye".split())
 _WHEN_WORDS = (
     _DAY_WORDS
     | _TIME_WORDS
-    | frozenset(w for w, v in lexicon.numbers("numbers").items() if v <= 31)
+    | _DAY_NUMBERS
     | lexicon.words("day_parts")
     | {"week", "earliest", "soonest", "first", "any", "anytime", "whenever", "same"}
 )
@@ -120,6 +122,10 @@ def holds_answer(words: list[str], expected: str | None, asked: str | None) -> b
         return bool(present & (_SERVICE_WORDS | _WHEN_WORDS))
     if expected == "yes_no":
         return bool(present & _YES_NO_WORDS)
+    if expected == "digits":
+        # "It's zero seven zero one five ... four five seven ..." heard "it's narrow family or a long time": no
+        # digit yet, so the number is still to come (simulated seed 1357: the agent spoke into the pause).
+        return _spoken_digits(words) > 0 or bool(present & _DIGIT_SOUNDS)
     if expected is not None:
         return True
     if asked == "name":
@@ -172,8 +178,11 @@ def completeness(partial: str, expected: str | None = None, asked: str | None = 
         # examination ... tomorrow at half past nine"; "book" heard as "be shunned"); a question about one
         # ("how much is a filling") is whole.
         return Completeness.LIKELY_MORE
-    if expected == "when" and present & _DAY_WORDS and not _says_time(words):
-        return Completeness.LIKELY_MORE  # "the second of December ... twelve noon please"
+    day = present & _DAY_WORDS or (asked in ("date", "old_date") and present & _DAY_NUMBERS)
+    if expected == "when" and day and not _says_time(words):
+        # "the second of December ... twelve noon please"; asked for the day, a bare number is the day ("Monday the
+        # seventh ... at three thirty" heard "multiple seven", simulated seed 1357: the agent spoke into the pause).
+        return Completeness.LIKELY_MORE
     if not holds_answer(words, expected, asked):
         return Completeness.LIKELY_MORE  # "this is Robert Taylor ...", a garbled "hmm ..." before the time
     return Completeness.UNKNOWN
