@@ -84,7 +84,7 @@ def _name_lines() -> tuple[tuple[str, str], ...]:
 @cache
 def name_rank() -> dict[str, int]:
     """Each list name's place in names.txt, the commonest first (0)."""
-    return {w: i for i, (w, _) in reversed(list(enumerate(_name_lines())))}
+    return {w: i for i, (w, _) in enumerate(_name_lines())}
 
 
 @cache

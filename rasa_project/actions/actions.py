@@ -445,17 +445,17 @@ class ValidateAppointmentForm(Action):
                     values["time_period"] = st.period
                     values["time"] = None
                 values["time_unclear"] = st.unclear or None
+            said = tracker.latest_message.get("text") or ""
             if "name" in found:
                 name, values["name_part"] = name_with_parts(found["name"], slot("name_part"), slot("name"))
                 if name is not None or requested == "confirmed" or slot("correcting"):
                     values["name"] = name  # half a name at a read-back: the other half is asked for
-            elif requested == "name" and slot("name_part") and yes_no_answer(intent, tracker.latest_message.get("text") or "") == "yes":
+            elif requested == "name" and slot("name_part") and yes_no_answer(intent, said) == "yes":
                 # "I have Jennifer. And your surname?" - "Yes, that's right.": the half said back is the name.
                 values["name"], values["name_part"] = slot("name_part"), None
             if "phone" in found:
                 values["phone"] = found["phone"]
             offered = slot("offered_times") or []
-            said = tracker.latest_message.get("text") or ""
             if requested == "confirmed":
                 said = heard_yes(said, asr_hint(tracker))  # "us please cancel it" with a yes read beside it
             answer = yes_no_answer(intent, said)

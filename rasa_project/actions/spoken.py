@@ -512,7 +512,7 @@ def name_with_parts(heard: str, part: str | None, current: str | None) -> tuple[
     A name heard as one word is mostly half a name whose other half the recogniser lost (simulated seed 9292:
     42 of 159 name turns; "Edwards" for "Anna Edwards" four times in one call, each read back and refused).
     So one word is kept as a part and the other part is asked for ("And your first name?"), once; the next
-    word heard fills it in. At a read-back, one word that is part of the name read back says the other part
+    word heard is the part asked for. At a read-back, one word that is part of the name read back says the other part
     was wrong; one word that is not replaces the part of the same kind ("Harry" in "Ruth Murphy").
     """
     words = heard.split()
