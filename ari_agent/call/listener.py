@@ -303,22 +303,32 @@ class Listener:
         vf = self._vad.classify(frame)
         self._audio_ms += FRAME_MS
         self._ring.append((frame, vf.is_speech))
+        is_speech = vf.is_speech
         if self._speaking and not self._barged:
+            ref = self._ref_dbfs()
             if self._interruptible:
-                barge = self._barge.feed(vf.is_speech, vf.energy_dbfs, self._ref_dbfs())
+                barge = self._barge.feed(vf.is_speech, vf.energy_dbfs, ref)
                 if barge is not None:
                     self._barged = True
                     self._on_barge_in(float(barge.reaction_ms))
-                    await self._start_utterance_from_ring()
-            return
-        if self._speaking and not self._asr_active:
+                    if not self._asr_active:
+                        await self._start_utterance_from_ring()
+                        return
+            if not self._asr_active:
+                return
+            # The caller was already in a turn when the reply began (they went on after the end-of-turn wait
+            # started, or a loaded agent heard them late): that turn is still heard to its end. Frozen until the
+            # caller barged in, it was glued to their next sentence (cluster test), and a restart from the ring
+            # fed the recogniser the overlap twice. The reply's own echo counts as silence, not as the caller.
+            is_speech = self._barged or self._barge.qualifies(vf.is_speech, vf.energy_dbfs, ref)
+        elif self._speaking and not self._asr_active:
             return
         if self._asr_active:
             self._batch.append(frame)
             self._audio.append(frame)
             if len(self._batch) >= ASR_BATCH_FRAMES:
                 await self._flush_batch()
-        decision = self._endpointer.feed(vf.is_speech, self._partial if self._asr_active else None)
+        decision = self._endpointer.feed(is_speech, self._partial if self._asr_active else None)
         if decision is None:
             return
         if decision.type is EndpointEventType.SPEECH_START:
