@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cpu_profile import Profiler, top_entries
 from measure import cpu_jiffies, machine, pct, rss_mb
 
 from ari_agent.app import Agent
@@ -34,6 +35,7 @@ from ari_agent.sim.caller import SimulatedCaller
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "latest.json"
+PROFILE = ROOT / "bench" / "results" / "profile-concurrent.txt"
 README = ROOT / "README.md"
 
 SLOTS = [
@@ -125,7 +127,9 @@ def summarise(lat: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def run(settings: Settings, sequential: int, barge: int, concurrent: int, stagger: float) -> dict[str, Any]:
+async def run(
+    settings: Settings, sequential: int, barge: int, concurrent: int, stagger: float, profile_hz: int
+) -> dict[str, Any]:
     bus = EventBus()
     recorder = EventRecorder()
     bus.subscribe(recorder)
@@ -160,6 +164,9 @@ async def run(settings: Settings, sequential: int, barge: int, concurrent: int, 
         started = time.monotonic()
         peak = rss_idle
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
+        profiler = Profiler(PROFILE, profile_hz) if profile_hz else None
+        if profiler is not None:
+            await profiler.start()
 
         async def staggered(i: int) -> str:
             # Calls overlap fully but do not start in the same second, as on a real line: identical scripts
@@ -182,6 +189,19 @@ async def run(settings: Settings, sequential: int, barge: int, concurrent: int, 
         busy1, total1 = cpu_jiffies()
         cpu1 = resource.getrusage(resource.RUSAGE_SELF)
         agent_cpu_s = (cpu1.ru_utime + cpu1.ru_stime) - (cpu0.ru_utime + cpu0.ru_stime)
+        profile: dict[str, Any] | None = None
+        if profiler is not None:
+            children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            await profiler.stop()
+            children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            spent = (children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime)
+            profile = {"rate_hz": profile_hz, "error": profiler.error} if profiler.error else {
+                "rate_hz": profile_hz,
+                "file": str(PROFILE.relative_to(ROOT)),
+                # py-spy's own CPU (it pauses the agent to read its stacks) is part of machine_cpu_busy.
+                "profiler_cores": round(spent / wall, 3),
+                **top_entries(PROFILE),
+            }  # fmt: skip
         print(f"  {concurrent} concurrent calls done in {wall:.0f} s", flush=True)
 
     events = recorder.events
@@ -222,6 +242,8 @@ async def run(settings: Settings, sequential: int, barge: int, concurrent: int, 
             "packets": sum(int(m.get("packets", 0)) for m in media),
         },
         "outcomes": {o: outcomes.count(o) for o in sorted(set(map(str, outcomes)))},
+        # py-spy on the agent during the concurrent calls (bench/cpu_profile.py); None with --profile-hz 0.
+        "profile_concurrent": profile,
     }
 
 
@@ -275,8 +297,14 @@ def main() -> None:
     parser.add_argument("--barge", type=int, default=6, help="calls that interrupt the greeting")
     parser.add_argument("--concurrent", type=int, default=20)
     parser.add_argument("--stagger", type=float, default=1.0, help="seconds between concurrent call starts")
+    parser.add_argument(
+        "--profile-hz", type=int, default=20, help="py-spy samples per second of the agent during the concurrent "
+        "calls (0: no profile); its top entries go to latest.json, its stacks to bench/results/"
+    )  # fmt: skip
     args = parser.parse_args()
-    result = asyncio.run(run(load_settings(), args.sequential, args.barge, args.concurrent, args.stagger))
+    result = asyncio.run(
+        run(load_settings(), args.sequential, args.barge, args.concurrent, args.stagger, args.profile_hz)
+    )
     print(json.dumps(result, indent=2))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
