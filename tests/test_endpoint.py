@@ -248,6 +248,7 @@ def test_completeness_reads_the_words_so_far() -> None:
     assert completeness("the second of december at noon", "when") is Completeness.UNKNOWN
     assert completeness("multiple seven", "when", "date") is Completeness.LIKELY_MORE  # asked the day: the day
     assert completeness("seven", "when", "time") is Completeness.UNKNOWN  # asked the time: the time
+    assert completeness("what all", "spelling", "name") is Completeness.LIKELY_MORE  # "W, A, L ... K, E, R"
     assert completeness("um let me see") is Completeness.INCOMPLETE
     assert completeness("well") is Completeness.INCOMPLETE  # only a hesitation so far
     assert completeness("can i book for next tuesday so") is Completeness.INCOMPLETE  # a filler before the time

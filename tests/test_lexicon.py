@@ -129,3 +129,14 @@ def test_a_bare_yes_in_the_file_is_an_error(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match="quote it"):
         _check_strings(yaml.safe_load("words: [yes, maybe]"), "test.yml")
+
+
+def test_every_spelling_phrase_is_a_letter_or_nothing() -> None:
+    # The letter decoder can say any letter, "double", a lead-in or a hesitation: the dialogue reads each letter
+    # as itself, "double" as the next letter twice, "oh" as the letter o, and the rest as no letter.
+    letters = set(lexicon.ordered("letters"))
+    for phrase in phrases("spelling"):
+        expected = phrase if phrase in letters else "o" if phrase == "oh" else ""
+        assert spoken.spelled_letters(phrase) == expected, phrase
+    assert spoken.spelled_letters("um it's h i double l") == "hill"
+    assert set("".join(lexicon.ordered("letter_sound_groups"))) <= letters

@@ -119,14 +119,49 @@ async def test_the_name_decoders_readings_replace_garbled_names_and_are_read_bac
     r = await call.say("no my name is alan smythe", hint=AsrHint("yes_no", "no", complete=False,
                                                                   name="my name is ellen smith"))
     assert r.outcome is None and r.slots["name"] == "Ellen Smith" and "for Ellen Smith" in _spoken(r), _spoken(r)
-    # The lead-in heard by the name decoder only (simulated call, seed 91: "No, it's Emma Lewis").
+    # The lead-in heard by the name decoder only (simulated call, seed 91: "No, it's Emma Lewis"). A second
+    # correction of the name: the surname, heard another way each time, is spelled instead of guessed again.
     r = await call.say("no it ama louis", hint=AsrHint("yes_no", "no", complete=False, name="it's emma lewis"))
-    assert r.outcome is None and r.slots["name"] == "Emma Lewis" and "for Emma Lewis" in _spoken(r), _spoken(r)
+    assert r.outcome is None and "name" not in r.slots, (_spoken(r), r.slots)
+    assert "Could you spell your surname" in _spoken(r) and r.expect == "spelling", _spoken(r)
+    r = await call.say("what is", hint=AsrHint("spelling", "l e w i s", complete=True))
+    assert r.slots["name"] == "Emma Lewis" and "for Emma Lewis" in _spoken(r), _spoken(r)
     # A correction of the time is not a name, whatever the name decoder forced onto it.
     r = await call.say("no it's at three", hint=AsrHint("yes_no", "no", complete=False, name="it's tate"))
     assert r.slots["name"] == "Emma Lewis" and r.slots.get("time") == "15:00", (_spoken(r), r.slots)
     r = await call.say("yes please")
     assert r.outcome == "booked"
+
+
+async def test_a_name_corrected_twice_is_spelled_then_a_person_if_the_letters_fit_no_name(call: Call) -> None:
+    # Simulated seed 4242: "Robert Walker" read back as Robert Mata, Robert Water, Roberta Mata, Robert Walter,
+    # then the caller asked for a person. The surname is spelled after the second correction; the first name,
+    # heard the same way both times, is kept.
+    await call.say("i'd like to book a cleaning on friday at half past two")
+    r = await call.say("robert mata")
+    assert "for Robert Mata" in _spoken(r)
+    r = await call.say("that's wrong my name is robert water")
+    assert "for Robert Water" in _spoken(r)
+    r = await call.say("not quite it's robert walter")
+    assert "name" not in r.slots and r.slots["requested_slot"] == "name", r.slots
+    assert _spoken(r) == ("Sorry, I keep getting your name wrong. "
+                          "Could you spell your surname for me, letter by letter?") and r.expect == "spelling"
+    r = await call.say("which a", hint=AsrHint("spelling", "x q z", complete=True))  # no name is near those
+    assert "spell your surname again" in _spoken(r) and r.expect == "spelling", _spoken(r)
+    r = await call.say("w a l k e r", hint=AsrHint("spelling", "w a l k e r", complete=True))
+    assert r.slots["name"] == "Robert Walker" and "for Robert Walker" in _spoken(r), _spoken(r)
+    r = await call.say("no it's robert water")  # spelled once: never asked again, the reading is read back
+    assert "for Robert Water" in _spoken(r) and "spell" not in _spoken(r)
+
+
+async def test_typed_letters_are_taken_as_typed(call: Call) -> None:
+    await call.say("i'd like to book a cleaning on friday at half past two")
+    await call.say("i'm ann connor")
+    await call.say("no, it's ann oconnor")
+    r = await call.say("no, my name is ann oconner")
+    assert "spell your surname" in _spoken(r)
+    r = await call.say("O, C, O, N, N, E, L, L.")  # typed: O'Connell, though c and d sound alike
+    assert r.slots["name"] == "Ann Oconnell", (_spoken(r), r.slots)
 
 
 async def test_a_whole_name_of_list_names_heard_by_the_open_decoder_is_kept(call: Call) -> None:
@@ -137,7 +172,11 @@ async def test_a_whole_name_of_list_names_heard_by_the_open_decoder_is_kept(call
     r = await call.say("that's wrong my name is lisa anderson", hint=AsrHint("yes_no", "", complete=False,
                                                                               name="my name is lee sanderson"))
     assert r.slots["name"] == "Lisa Anderson" and "for Lisa Anderson" in _spoken(r), _spoken(r)
-    # What is left of the sentence at a name's edges is no part of it.
+
+
+async def test_sentence_words_at_a_names_edges_are_no_part_of_it(call: Call) -> None:
+    await call.say("i'd like to book a cleaning on friday at half past two")
+    await call.say("it's under lee sanderson")
     r = await call.say("no the name is brian taylor phone")
     assert r.slots["name"] == "Brian Taylor" and "for Brian Taylor" in _spoken(r), _spoken(r)
 

@@ -123,6 +123,17 @@ def test_the_person_answers_the_question_asked_and_checks_the_read_back() -> Non
     assert isinstance(fix, Say) and _says_no(fix.plain)
 
 
+def test_the_person_spells_the_half_of_the_name_asked_for() -> None:
+    person = _booking_call()
+    person.respond("Hello. How can I help?", {})
+    first, last = person.call.goal.name.split(" ", 1)
+    for half, word in (("surname", last), ("first name", first)):
+        asked = f"Sorry, I keep getting your name wrong. Could you spell your {half} for me, letter by letter?"
+        said = person.respond(asked, {})  # (no slot named: no mid-call question first)
+        assert isinstance(said, Say)
+        assert spoken.spelled_letters(said.plain.removeprefix(f"{word.capitalize()}, ")) == word.lower(), said.plain
+
+
 def test_the_person_answers_the_opening_menu_from_its_goal() -> None:
     menu = ("Sorry, I didn't catch that. Are you calling to book, change or cancel an appointment, "
             "or about our opening hours, address or prices?")  # fmt: skip

@@ -29,7 +29,7 @@ _KIND_BY_SLOT = {
 }
 # Asked outside a form: which task the caller is calling about (the opening repair question). "yes_no" alone is
 # no slot's any more (a read-back is "confirm"), but a plain yes/no question may still be asked.
-KINDS = frozenset(_KIND_BY_SLOT.values()) | {"task", "yes_no"}
+KINDS = frozenset(_KIND_BY_SLOT.values()) | {"task", "yes_no", "spelling"}
 
 HOURS = tuple(word for word, value in lexicon.numbers("numbers").items() if 1 <= value <= 12)
 _WEEKDAYS = lexicon.ordered("weekdays")
@@ -81,6 +81,10 @@ def phrases(kind: str) -> tuple[str, ...]:
         # times, 62 wrong; with them 39 right, 34 wrong.
         out += [*lexicon.groups("yes_no_phrases")["deny"], *lexicon.ordered("name_corrections"),
                 *lexicon.ordered("hesitations"), *lexicon.ordered("hesitation_phrases")]
+    elif kind == "spelling":
+        # Asked to spell the half of a name that kept coming through wrong (the dialogue asks with expect
+        # "spelling"): letters only, the open decoder hears "w a l" as "what all".
+        out = [*lexicon.ordered("letters"), *lexicon.ordered("spelling_words"), *lexicon.ordered("hesitations")]
     elif kind == "digits":
         out = ["zero", "oh", "double", "triple", *HOURS[:9], "my number is", "it's"]
     else:

@@ -170,6 +170,8 @@ def completeness(partial: str, expected: str | None = None, asked: str | None = 
         return Completeness.LIKELY_MORE
     if last in _FINAL_WORDS or words[-2:] == ["thank", "you"]:
         return Completeness.COMPLETE
+    if expected == "spelling":
+        return Completeness.LIKELY_MORE  # letters come with pauses between them, and no letter ends a name
     present = set(words)
     if expected in (None, "task") and present & _TASK_WORDS:
         return Completeness.LIKELY_MORE  # "I need to cancel my appointment on the third ... the name is ..."

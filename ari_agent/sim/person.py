@@ -255,6 +255,10 @@ class Person:
             self.told.add("old")
             day = self._old_day()
             return say.pick(rng, (f"It's {day}.", f"{day}.", f"I think it's {day}."))
+        spell = re.search(r"\bspell your (first name|surname)", text)
+        if spell:
+            first, last = goal.name.split(" ", 1)
+            return say.spelled_phrase(first if spell.group(1) == "first name" else last, rng)
         part = re.search(r"\bi have ([a-z' -]+?)\. and your (first name|surname)", text)
         if part:
             # Half the name said back: a person corrects a wrong half with the whole name, and gives the half

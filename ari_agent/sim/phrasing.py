@@ -105,6 +105,22 @@ def name_phrase(name: str, rng: random.Random) -> str:
     )  # fmt: skip
 
 
+def spelled_phrase(word: str, rng: random.Random) -> str:
+    """A name spelled when the agent asks: letters apart, a double letter said as "double L" or twice, and
+    sometimes the name itself first."""
+    upper, letters, i = word.upper(), [], 0
+    doubles = rng.random() < 0.5
+    while i < len(upper):
+        if doubles and upper[i + 1 : i + 2] == upper[i]:
+            letters.append(f"double {upper[i]}")
+            i += 2
+        else:
+            letters.append(upper[i])
+            i += 1
+    spelled = ", ".join(letters)
+    return pick(rng, (f"{spelled}.", f"It's {spelled}.", f"Sure, {spelled}.", f"{word.capitalize()}, {spelled}."))
+
+
 def phone_phrase(phone: str, rng: random.Random) -> str:
     """Digits one by one, with the breaks people make."""
     words = [_DIGITS[int(d)] for d in phone]

@@ -31,6 +31,7 @@ from .spoken import (
     find_name_statement,
     is_given_name,
     name_with_parts,
+    spelled_name,
     normalise,
     hinted_details,
     parse_date,
@@ -63,7 +64,11 @@ TASK_SLOTS = {
 }
 # Slots cleared when a task starts or ends; the caller's name and phone are kept for the whole call.
 TASK_STATE = ["service", "date", "time", "time_period", "time_unclear", "old_date", "booking_ref", "found_booking",
-              "confirmed", "correcting", "offered_times", "failed_lookups", "unanswered", "date_options", "name_part"]
+              "confirmed", "correcting", "offered_times", "failed_lookups", "unanswered", "date_options", "name_part",
+              "name_spell", "name_fixes"]
+# A name corrected this many times at read-backs is spelled instead of heard again (once per call): the
+# recogniser hears the same name the same wrong ways ("Robert Water", "Robert Mata", ... for Robert Walker).
+SPELL_AFTER_NAME_FIXES = 2
 
 
 def _policy() -> dict[str, Any]:
@@ -180,6 +185,13 @@ def prompt_for(slot: str, tracker: Tracker) -> str:
         day = _slot_date(tracker, "date")
         return f"What time suits you {on_day(day, today)}?" if day else "What time suits you?"
     if slot == "name":
+        spell = tracker.get_slot("name_spell")
+        if spell:
+            half = "surname" if spell == "surname" else "first name"
+            if tracker.get_slot("unanswered"):
+                return (f"Sorry, I didn't get all the letters. "
+                        f"Could you spell your {half} again, one letter at a time?")
+            return f"Sorry, I keep getting your name wrong. Could you spell your {half} for me, letter by letter?"
         part = tracker.get_slot("name_part")
         if part:
             # Half a name heard: say it, so a wrong half is corrected, and ask for the other half.
@@ -257,6 +269,15 @@ def yes_no_answer(intent: str | None, text: str) -> str | None:
     if intent in NOT_DETAILS:
         return None  # goodbyes and questions are handled by the rules, never read as an answer
     return yes_or_no(text)
+
+
+def _typed(message: dict[str, Any] | None) -> bool:
+    """A turn given as text or keys (the recogniser's confidence of 1.0 and no reading of its own)."""
+    metadata = (message or {}).get("metadata") or {}
+    try:
+        return isinstance(metadata, dict) and float(metadata.get("asr_confidence", 0.0)) >= 1.0
+    except (TypeError, ValueError):
+        return False
 
 
 def asr_hint(tracker: Tracker) -> dict[str, Any] | None:
@@ -446,9 +467,28 @@ class ValidateAppointmentForm(Action):
                     values["time"] = None
                 values["time_unclear"] = st.unclear or None
             said = tracker.latest_message.get("text") or ""
-            if "name" in found:
+            spell = slot("name_spell") if requested == "name" else None
+            if spell and intent not in NOT_DETAILS:
+                # The answer to "Could you spell your surname?": letters (the agent's letter reading, or typed),
+                # read against the name list; the half kept is the one heard the same way twice.
+                found.pop("name", None)
+                hint = asr_hint(tracker)
+                if hint and hint.get("kind") == "spelling":
+                    spelled = spelled_name(hint["text"], spell)
+                else:  # typed letters are exact; an open decoder's reading of letters is not
+                    spelled = spelled_name(said, spell, typed=_typed(tracker.latest_message))
+                if spelled is None:
+                    return self._miss(dispatcher, tracker)  # asked again (prompt_for), then a person
+                keep = slot("name_part")
+                values["name"] = spelled if not keep else (
+                    f"{keep} {spelled}" if spell == "surname" else f"{spelled} {keep}")
+                values.update(name_part=None, name_spell=None, name_spelled=True)
+            elif "name" in found:
                 name, values["name_part"] = name_with_parts(found["name"], slot("name_part"), slot("name"))
-                if name is not None or requested == "confirmed" or slot("correcting"):
+                spell_half = self._spell_instead(tracker, requested, name, values)
+                if spell_half is not None:
+                    values["name"], values["name_spell"], values["name_part"] = None, *spell_half
+                elif name is not None or requested == "confirmed" or slot("correcting"):
                     values["name"] = name  # half a name at a read-back: the other half is asked for
             elif requested == "name" and slot("name_part") and yes_no_answer(intent, said) == "yes":
                 # "I have Jennifer. And your surname?" - "Yes, that's right.": the half said back is the name.
@@ -522,6 +562,26 @@ class ValidateAppointmentForm(Action):
         events += [SlotSet(k, v) for k, v in values.items()]
         events.append(SlotSet("requested_slot", missing[0] if missing else None))
         return events
+
+    @staticmethod
+    def _spell_instead(tracker: Tracker, requested: str | None, name: str | None,
+                       values: dict[str, Any]) -> tuple[str, str] | None:
+        """(the half to spell, the half to keep) when the read-back's name was corrected once too often; counts
+        the correction in `values`. The half to spell is the one that changed between the name refused and the
+        name heard now (heard the same way twice, the other half is taken as right); the surname otherwise."""
+        current = tracker.get_slot("name")
+        if requested != "confirmed" or not current or not name or tracker.get_slot("name_spelled"):
+            return None
+        if name.lower() == current.lower():
+            return None
+        fixes = int(tracker.get_slot("name_fixes") or 0) + 1
+        values["name_fixes"] = float(fixes)
+        was, now = current.split(), name.split()
+        if fixes < SPELL_AFTER_NAME_FIXES or len(was) != 2 or len(now) != 2:
+            return None
+        if was[1].lower() == now[1].lower() and was[0].lower() != now[0].lower():
+            return "given", now[1]
+        return "surname", now[0]
 
     def _unanswered(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str | None) -> list[EventType]:
         """A turn with nothing the form can use. Questions and goodbyes are the rules' to answer; answers that
@@ -719,6 +779,8 @@ class ActionAskSlot(Action):
             if not text.startswith("So "):  # the read-back resumes as it is: never "So, so that's a check-up"
                 text = "So, " + text[0].lower() + text[1:]
         dispatcher.utter_message(text=text)
+        if self.slot_name == "name" and tracker.get_slot("name_spell"):
+            dispatcher.utter_message(json_message={"expect": "spelling"})  # the agent listens for letters
         return []
 
 

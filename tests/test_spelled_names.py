@@ -1,0 +1,38 @@
+"""A name spelled after it kept coming through wrong is matched against the name list (rasa_project/actions)."""
+
+from __future__ import annotations
+
+import random
+
+from ari_agent import lexicon
+from ari_agent.sim import phrasing
+from tests.test_dialogue_rasa import spoken
+
+
+def test_a_spelling_heard_right_or_with_a_sound_alike_letter_is_the_list_name() -> None:
+    assert spoken.spelled_name("w a l k e r", "surname") == "Walker"
+    assert spoken.spelled_name("y o u n g", "surname") == "Young"
+    assert spoken.spelled_name("h i double l", "surname") == "Hill"
+    assert spoken.spelled_name("c oh oh k", "surname") == "Cook"
+    # The "e" set and m/n sound alike on a phone line: one such letter misheard still finds the name.
+    assert spoken.spelled_name("w a l k e r", "surname") == spoken.spelled_name("w a l k p r", "surname")
+    assert spoken.spelled_name("j e n n i f e r", "given") == "Jennifer"
+
+
+def test_a_spelling_no_list_name_is_clearly_closest_to_is_no_name() -> None:
+    assert spoken.spelled_name("", "surname") is None
+    assert spoken.spelled_name("k", "surname") is None  # one letter is no name
+    assert spoken.spelled_name("x q z v", "surname") is None
+    assert spoken.spelled_name("yes that's right", "surname") is None
+    # "c" and "d" sound alike: heard, O'Connell is O'Donnell as well; typed, it is what was meant.
+    assert spoken.spelled_name("o c o n n e l l", "surname") is None
+    assert spoken.spelled_name("o c o n n e l l", "surname", typed=True) == "Oconnell"
+
+
+def test_the_simulated_callers_spelling_is_read_back_as_their_name_when_typed() -> None:
+    # Typed (text calls), every spelling the simulated caller uses reads as the name it spelled.
+    rng = random.Random(4)
+    surnames = sorted(n for n in lexicon.names() if n not in lexicon.given_names())
+    for name in rng.sample(surnames, 60):
+        said = phrasing.spelled_phrase(name, rng)
+        assert spoken.spelled_name(said, "surname", typed=True) == name.capitalize(), said
