@@ -132,11 +132,11 @@ def test_a_bare_yes_in_the_file_is_an_error(tmp_path: Path) -> None:
 
 
 def test_every_spelling_phrase_is_a_letter_or_nothing() -> None:
-    # The letter decoder can say any letter, "double", a lead-in or a hesitation: the dialogue reads each letter
-    # as itself, "double" as the next letter twice, "oh" as the letter o, and the rest as no letter.
+    # The letter decoder can say any letter, "double", "ah" or "oh": the dialogue reads each letter as itself,
+    # "double" as the next letter twice, "oh" as O and "ah" as R.
     letters = set(lexicon.ordered("letters"))
     for phrase in phrases("spelling"):
-        expected = phrase if phrase in letters else "o" if phrase == "oh" else ""
+        expected = phrase if phrase in letters else {"oh": "o", "ah": "r"}.get(phrase, "")
         assert spoken.spelled_letters(phrase) == expected, phrase
     assert spoken.spelled_letters("um it's h i double l") == "hill"
     assert set("".join(lexicon.ordered("letter_sound_groups"))) <= letters

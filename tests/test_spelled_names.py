@@ -14,6 +14,7 @@ def test_a_spelling_heard_right_or_with_a_sound_alike_letter_is_the_list_name() 
     assert spoken.spelled_name("y o u n g", "surname") == "Young"
     assert spoken.spelled_name("h i double l", "surname") == "Hill"
     assert spoken.spelled_name("c oh oh k", "surname") == "Cook"
+    assert spoken.spelled_name("b ah o w n", "surname") == "Brown"  # R said without its r
     # The "e" set and m/n sound alike on a phone line: one such letter misheard still finds the name.
     assert spoken.spelled_name("w a l k e r", "surname") == spoken.spelled_name("w a l k p r", "surname")
     assert spoken.spelled_name("j e n n i f e r", "given") == "Jennifer"

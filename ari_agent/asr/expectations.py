@@ -84,7 +84,7 @@ def phrases(kind: str) -> tuple[str, ...]:
     elif kind == "spelling":
         # Asked to spell the half of a name that kept coming through wrong (the dialogue asks with expect
         # "spelling"): letters only, the open decoder hears "w a l" as "what all".
-        out = [*lexicon.ordered("letters"), *lexicon.ordered("spelling_words"), *lexicon.ordered("hesitations")]
+        out = [*lexicon.ordered("letters"), *lexicon.ordered("spelling_words")]
     elif kind == "digits":
         out = ["zero", "oh", "double", "triple", *HOURS[:9], "my number is", "it's"]
     else:

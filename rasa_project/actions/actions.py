@@ -188,9 +188,6 @@ def prompt_for(slot: str, tracker: Tracker) -> str:
         spell = tracker.get_slot("name_spell")
         if spell:
             half = "surname" if spell == "surname" else "first name"
-            if tracker.get_slot("unanswered"):
-                return (f"Sorry, I didn't get all the letters. "
-                        f"Could you spell your {half} again, one letter at a time?")
             return f"Sorry, I keep getting your name wrong. Could you spell your {half} for me, letter by letter?"
         part = tracker.get_slot("name_part")
         if part:
@@ -477,12 +474,16 @@ class ValidateAppointmentForm(Action):
                     spelled = spelled_name(hint["text"], spell)
                 else:  # typed letters are exact; an open decoder's reading of letters is not
                     spelled = spelled_name(said, spell, typed=_typed(tracker.latest_message))
-                if spelled is None:
-                    return self._miss(dispatcher, tracker)  # asked again (prompt_for), then a person
                 keep = slot("name_part")
-                values["name"] = spelled if not keep else (
-                    f"{keep} {spelled}" if spell == "surname" else f"{spelled} {keep}")
-                values.update(name_part=None, name_spell=None, name_spelled=True)
+                values.update(name_spell=None, name_spelled=True)
+                if spelled is None:
+                    # Letters that fit no name clearly: that half is asked for again in words ("I have Robert.
+                    # And your surname?"). Asked to spell again, simulated callers were misheard the same way.
+                    dispatcher.utter_message(text="Sorry, I didn't get all the letters.")
+                else:
+                    values["name"] = spelled if not keep else (
+                        f"{keep} {spelled}" if spell == "surname" else f"{spelled} {keep}")
+                    values["name_part"] = None
             elif "name" in found:
                 name, values["name_part"] = name_with_parts(found["name"], slot("name_part"), slot("name"))
                 spell_half = self._spell_instead(tracker, requested, name, values)

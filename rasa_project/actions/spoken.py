@@ -548,16 +548,19 @@ SPELLING_MAX_DISTANCE = 0.34
 SPELLING_MARGIN = 0.1
 
 
+_LETTER_SOUNDS = {"oh": "o", "ah": "r"}  # lexicon spelling_words: what the letter decoder writes for O and R
+
+
 def spelled_letters(text: str) -> str:
-    """The letters of a spelled name as the letter decoder wrote them ("w a double l" -> "wall"); "oh" is the
-    letter o, other words (hesitations, "it's") are dropped."""
+    """The letters of a spelled name as the letter decoder wrote them ("w a double l" -> "wall"; "oh" is O and
+    "ah" R); other words (hesitations, "it's") are dropped."""
     out: list[str] = []
     double = False
     for word in normalise(text).split():
         if word == "double":
             double = True
             continue
-        letter = "o" if word == "oh" else word
+        letter = _LETTER_SOUNDS.get(word, word)
         if letter in _LETTERS:
             out += [letter, letter] if double else [letter]
         double = False
