@@ -307,6 +307,10 @@ async def test_out_of_scope_inside_a_task_repeats_the_question(call: Call) -> No
     r = await call.say("do you sell concert tickets")
     assert r.intent == "out_of_scope" and "misheard" in _spoken(r) and "can't help" not in _spoken(r)
     assert "which day" in _spoken(r).lower() and r.handoff is None
+    # A second one while the question is open is a caller not understood, never "this line can't help".
+    r = await call.say("can you recommend a good toothpaste")
+    assert r.intent == "out_of_scope" and r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)
+    assert "can't help" not in _spoken(r)
 
 
 async def test_explicit_request_hands_off(call: Call) -> None:

@@ -871,8 +871,12 @@ async def _just_taken(dispatcher: CollectingDispatcher, tracker: Tracker) -> lis
 def out_of_scope(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """First time: a repair question, since a request this line cannot serve is more often a misheard one
     (simulated calls: "what are your opening hours" heard at full confidence as "what are your nobody knows");
-    the second time: say honestly this line can't help, and hand off (`out_of_scope`)."""
+    the second time: say honestly this line can't help, and hand off (`out_of_scope`). Inside a task, while one
+    of its questions is open, the second is a caller not understood: someone answering "Which day would you like
+    to move it to?" was heard "certainly the planet" and told the line can't help (simulated seed 5353)."""
     if _count_intent(tracker, "out_of_scope") >= POLICY["max_out_of_scope"]:
+        if tracker.active_loop.get("name") and tracker.get_slot("requested_slot"):
+            return not_understood_handoff(dispatcher)
         return handoff(dispatcher, "out_of_scope", "I'm sorry, this line can't help with that. "
                                                    "Let me put you through to a member of our team.")
     if tracker.active_loop.get("name"):
