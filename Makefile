@@ -47,7 +47,7 @@ fuzz:
 	ARI_AGENT_FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),15000) $(VENV)/bin/pytest -q -p no:cacheprovider tests/test_fuzz.py
 
 bench: setup
-	@bash scripts/bench.sh
+	@bash scripts/bench.sh $(if $(PROFILE_HZ),--profile-hz $(PROFILE_HZ))
 
 cluster-up: setup
 	@bash scripts/cluster-up.sh

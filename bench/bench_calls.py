@@ -298,8 +298,9 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int, default=20)
     parser.add_argument("--stagger", type=float, default=1.0, help="seconds between concurrent call starts")
     parser.add_argument(
-        "--profile-hz", type=int, default=20, help="py-spy samples per second of the agent during the concurrent "
-        "calls (0: no profile); its top entries go to latest.json, its stacks to bench/results/"
+        "--profile-hz", type=int, default=0, help="py-spy samples per second of the agent during the concurrent "
+        "calls (make bench PROFILE_HZ=20; 0: no profile); its top entries go to latest.json, its stacks to "
+        "bench/results/. It pauses the agent to sample: its latencies are not the bench's"
     )  # fmt: skip
     args = parser.parse_args()
     result = asyncio.run(
