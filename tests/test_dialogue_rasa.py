@@ -438,6 +438,32 @@ def test_a_read_back_answer_corrects_the_name_only_after_a_name_lead_in() -> Non
         assert not spoken.corrects_the_name(said), said
 
 
+def test_asked_for_a_day_an_ordinal_alone_is_the_date() -> None:
+    # Simulated seed 5353: "Could I do the eighteenth at midday?" read "to nine eighteenth midday" by the day
+    # decoder (its "the" lost) and not taken; asked three times, then a person.
+    assert spoken.parse_date("eighteenth", TODAY) is None
+    assert spoken.parse_date("to nine eighteenth midday", TODAY, bare_ordinal=True) == date(2026, 12, 18)
+    for said in ("first thing", "the second one", "my first name"):
+        assert spoken.parse_date(said, TODAY, bare_ordinal=True) is None, said
+    reading = {"kind": "when", "text": "to nine eighteenth midday", "complete": False}
+    assert spoken.hinted_details(reading, "date", {}, TODAY, "i don't i do anything at mid may")["day"] == date(
+        2026, 12, 18)
+    assert "day" not in spoken.hinted_details(reading, "name", {}, TODAY, "i don't i do anything at mid may")
+
+
+def test_a_whole_list_name_after_lead_ins_is_a_name_said_again() -> None:
+    # Simulated seed 5353: "Tom Edwards", heard with confidence 1.0 as the answer to "What would you like to
+    # change?", was asked for three times; "that's wrong, it's Tom Edwards" was heard "that's wrong that's ...".
+    for said, name in (("tom edwards", "Tom Edwards"), ("that's wrong that's tom edwards", "Tom Edwards"),
+                       ("no sorry the name is linda wood", "Linda Wood"), ("um no it's mary jones", "Mary Jones")):
+        assert spoken.listed_name(said) == name, said
+    # A single list name, a surname first, other words before the names, or a detail: not a name said again.
+    for said in ("no it's on monday", "no fitzgerald", "no my name is abrams bass", "mark my words",
+                 "well no it's service", "yes that's right", "i'd like to come on friday james smith",
+                 "no at ten"):
+        assert spoken.listed_name(said) is None, said
+
+
 def test_the_name_decoder_listens_for_common_names_and_their_lead_ins() -> None:
     names = set(phrases("name"))
     assert {"my name is", "it's", "under the name"} <= names

@@ -155,6 +155,20 @@ async def test_a_name_corrected_twice_is_spelled_then_asked_in_words_if_the_lett
     assert "for Robert Water" in _spoken(r) and "spell" not in _spoken(r)
 
 
+async def test_a_name_heard_again_just_as_read_back_counts_towards_spelling(call: Call) -> None:
+    # Simulated seed 5353: "No, sorry, the name is Harry Moore" heard "... harry there" twice; the same name was
+    # read back again each time, until the caller asked for a person.
+    await call.say("i'd like to book a cleaning on friday at half past two")
+    r = await call.say("my name is herring blair")
+    assert "for Herring Blair" in _spoken(r)
+    r = await call.say("no sorry my name is harry there")
+    assert "for Harry There" in _spoken(r)
+    r = await call.say("no sorry the name is harry there")
+    assert "Could you spell your surname" in _spoken(r) and r.expect == "spelling", _spoken(r)
+    r = await call.say("what is", hint=AsrHint("spelling", "m o o r e", complete=True))
+    assert r.slots["name"] == "Harry Moore" and "for Harry Moore" in _spoken(r), _spoken(r)
+
+
 async def test_typed_letters_are_taken_as_typed(call: Call) -> None:
     await call.say("i'd like to book a cleaning on friday at half past two")
     await call.say("i'm ann connor")
@@ -263,6 +277,57 @@ async def test_garble_read_as_goodbye_does_not_hang_up(call: Call) -> None:
     assert not r.end_call and "Which day suits you?" in _spoken(r)
     r = await call.say("ok that's all, bye")
     assert r.end_call
+
+
+async def test_a_bye_sound_inside_a_correction_does_not_hang_up(call: Call) -> None:
+    # Simulated seed 5353: "no, sorry, December the second half past three" at the read-back, heard "let me see
+    # law sorry be seen by the second half breed", classed goodbye: the caller was hung up on.
+    r = await call.say("i'd like a check up on monday at ten my name is jack johnson")
+    assert r.slots.get("requested_slot") == "confirmed"
+    r = await call.say("let me see law sorry be seen by the second half breed")
+    assert not r.end_call and r.outcome is None, _spoken(r)
+    r = await call.say("goodbye")
+    assert r.end_call
+
+
+async def test_a_bare_name_is_the_change_asked_for(call: Call) -> None:
+    # Simulated seed 5353: "That's wrong, it's Tom Edwards" heard "that's wrong that's tom edwards", then "Tom
+    # Edwards" twice at "What would you like to change?": asked for again each time, then a person.
+    await call.say("i'd like a filling on thursday at half past twelve")
+    r = await call.say("it's slaughter woods")
+    assert "for Slaughter Woods" in _spoken(r)
+    r = await call.say("that's wrong that's tom edwards")
+    assert r.slots["name"] == "Tom Edwards" and "for Tom Edwards" in _spoken(r), _spoken(r)
+    r = await call.say("no")
+    assert "What would you like to change?" in _spoken(r)
+    r = await call.say("tom edwards")  # already the name: the same details, read back again
+    assert "for Tom Edwards" in _spoken(r) and r.outcome is None
+    r = await call.say("no")
+    r = await call.say("mary jones")  # the second name correction: spelled rather than heard a third way
+    assert "Could you spell your" in _spoken(r) and r.expect == "spelling", _spoken(r)
+
+
+async def test_a_service_heard_nearly_is_asked_back_once(call: Call) -> None:
+    # Simulated seed 5353: "Just a new filling please" heard "just a new film plays", "a fill m" by the service
+    # decoder, three times over, then a person.
+    r = await call.say("i'd like to book an appointment")
+    assert "come in for" in _spoken(r)
+    r = await call.say("just a new film plays", hint=AsrHint("service", "afternoon fill m please", complete=True))
+    assert _spoken(r) == "Sorry, was that a filling?" and not r.slots.get("service")
+    r = await call.say("yes")
+    assert r.slots["service"] == "filling" and "Which day suits you?" in _spoken(r), _spoken(r)
+
+
+async def test_a_service_asked_back_and_refused_is_asked_for_again(call: Call) -> None:
+    await call.say("i'd like to book an appointment")
+    r = await call.say("the new film")
+    assert _spoken(r) == "Sorry, was that a filling?"
+    r = await call.say("no")
+    assert "What would you like to come in for?" in _spoken(r) and not r.slots.get("service")
+    r = await call.say("the new film")  # asked back once per task: now a plain miss
+    assert "was that a filling" not in _spoken(r) and not r.slots.get("service")
+    r = await call.say("a cleaning please")
+    assert r.slots["service"] == "cleaning"
 
 
 async def test_question_mid_flow_then_resume(call: Call) -> None:

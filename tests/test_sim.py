@@ -134,6 +134,17 @@ def test_the_person_spells_the_half_of_the_name_asked_for() -> None:
         assert spoken.spelled_letters(said.plain.removeprefix(f"{word.capitalize()}, ")) == word.lower(), said.plain
 
 
+def test_the_person_answers_a_service_asked_back_from_its_goal() -> None:
+    person = _booking_call()
+    person.respond("Hello. How can I help?", {})
+    wanted = person.call.goal.service
+    said = person.respond(f"Sorry, was that a {wanted}?", {})  # (no slot named: no mid-call question)
+    assert isinstance(said, Say) and said.plain.startswith(("Yes", "That's it, yes")), said.plain
+    other = next(s for s in ("check-up", "cleaning", "filling") if s != wanted)
+    said = person.respond(f"Sorry, was that a {other}?", {})
+    assert isinstance(said, Say) and _says_no(said.plain) and spoken.parse_service(said.plain) == wanted, said.plain
+
+
 def test_the_person_answers_the_opening_menu_from_its_goal() -> None:
     menu = ("Sorry, I didn't catch that. Are you calling to book, change or cancel an appointment, "
             "or about our opening hours, address or prices?")  # fmt: skip

@@ -234,6 +234,15 @@ class Person:
         goal, rng = self.call.goal, self.rng
         if not goal.writes:
             return None  # asked for booking details it never wanted: it says again what it wants
+        check = re.search(r"\bwas that an? (check-up|cleaning|filling)\?", text)
+        if check:
+            # A service asked back ("Sorry, was that a filling?"): yes when it is the one wanted, else no and
+            # the right one.
+            self.told.add("service")
+            if check.group(1) == goal.service:
+                return say.pick(rng, ("Yes.", "Yes, that's right.", f"Yes, {say.service_phrase(goal.service, rng)}.",
+                                      "That's it, yes."))
+            return say.no_but(say.service_phrase(goal.service, rng), rng)
         if requested == "service" or "come in for" in text:
             self.told.add("service")
             s = say.service_phrase(goal.service, rng)

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from typing import Any
 
 import lexicon
@@ -97,8 +98,11 @@ def _next_month_day(today: date, day: int, month: int | None = None) -> date | N
     return None
 
 
-def parse_date(text: str, today: date) -> date | None:
-    """The date a caller means: 'tomorrow', 'next tuesday', 'the 3rd', 'december the first', '2024-12-03'."""
+def parse_date(text: str, today: date, bare_ordinal: bool = False) -> date | None:
+    """The date a caller means: 'tomorrow', 'next tuesday', 'the 3rd', 'december the first', '2024-12-03'.
+
+    With `bare_ordinal` (the day was asked) an ordinal alone is a date too ("eighteenth"): the recognisers drop
+    a short "the" as often as not, and asked for a day nobody says "the eighteenth" meaning anything else."""
     t = normalise(text)
     m = re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", t)
     if m:
@@ -136,7 +140,8 @@ def parse_date(text: str, today: date) -> date | None:
             return by_day or resolved
         return resolved
     m = (re.search(rf"\bthe\s+{ordinal}\b(?!\s+one)", t) or re.search(r"\b(\d{1,2}th)\b", t)
-         or re.search(rf"\b(?:on|for)\s+the\s+(?!one\b){_CARDINAL}\b", t))  # "the one at nine" is an offer
+         or re.search(rf"\b(?:on|for)\s+the\s+(?!one\b){_CARDINAL}\b", t)  # "the one at nine" is an offer
+         or (bare_ordinal and re.search(rf"\b{ordinal}\b(?!\s+(?:one|name|thing|time|of all)\b)", t)))
     if m:
         day = _day_number(m.group(1))
         if day is not None:
@@ -320,6 +325,35 @@ def parse_service(text: str) -> str | None:
     return None
 
 
+# A service word heard further off than parse_service accepts ("a new filling" -> "a new film", "feeling",
+# "fill m"): near enough to ask "Was that a filling?", never to take without a yes.
+_NEAR_SERVICE_RATIO = 0.7
+_NEAR_SERVICE_MIN_LETTERS = 4
+
+
+def near_service(text: str) -> str | None:
+    """The one service a word of `text` sounds nearest to, when it is near enough to ask about but the turn
+    named no service: the closest service word by sound (a word, or two words run together: "fill m"), at
+    least `_NEAR_SERVICE_RATIO` alike, and no other service as near."""
+    words = normalise(text).split()
+    tokens = [w for w in words if len(w) >= _NEAR_SERVICE_MIN_LETTERS]
+    tokens += [a + b for a, b in pairwise(words) if len(a) >= 3 and len(a + b) >= _NEAR_SERVICE_MIN_LETTERS]
+    best: dict[str, float] = {}
+    for token in tokens:
+        for service, phrases in _SERVICE_WORDS.items():
+            for phrase in phrases:
+                if " " in phrase or len(phrase) < _NEAR_SERVICE_MIN_LETTERS:
+                    continue
+                ratio = SequenceMatcher(None, _sounds(token), _sounds(phrase)).ratio()
+                best[service] = max(best.get(service, 0.0), ratio)
+    ranked = sorted(best.items(), key=lambda kv: kv[1], reverse=True)
+    if not ranked or ranked[0][1] < _NEAR_SERVICE_RATIO:
+        return None
+    if len(ranked) > 1 and ranked[1][1] >= ranked[0][1] - 0.05:
+        return None  # as near to another service: asking about either would be a guess
+    return ranked[0][0]
+
+
 # Consonants a phone line confuses in pairs (voiced/unvoiced, the two nasals): compared as one sound, "gleaming"
 # is one sound off "cleaning" like "leaning" is; "feeling" stays far from "filling" (its vowels differ).
 _SOUND_CLASSES = str.maketrans({"g": "k", "c": "k", "q": "k", "b": "p", "d": "t", "v": "f", "z": "s", "m": "n"})
@@ -408,12 +442,12 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
         if service:
             extra["service"] = service
     if hint.get("kind") in ("when", "service", "confirm"):
-        day = parse_date(text, today)
+        day_asked = requested in ("date", "old_date")
+        day = parse_date(text, today, bare_ordinal=day_asked)
         if day and "day" in found and found["day"] != day:
             if not refines_weekday(found["day"], day, heard):
                 return {}
             extra["day"] = day
-        day_asked = requested in ("date", "old_date")
         if day and "day" not in found and (day_asked or complete or _mentions(heard, _DAY_CUES)):
             extra["day"] = day
         spoken = parse_time(text, bare_number_is_hour=requested == "time" and complete)
@@ -671,6 +705,37 @@ def correction_name(text: str) -> str | None:
     """
     rest = _restated_name(text)
     return parse_name(rest) if rest else None
+
+
+# What may come before a name said again at a read-back or as the change ("that's wrong, that's Tom Edwards",
+# "no sorry, Linda Wood"): the lead-ins, no-words and hesitations of the lexicon, split into words.
+_LEAD_WORDS = frozenset(
+    word
+    for phrase in (*lexicon.ordered("name_leads"), *lexicon.ordered("name_corrections"),
+                   *lexicon.groups("yes_no_phrases")["deny"], *lexicon.ordered("hesitations"),
+                   "it's", "it is", "that's", "this is", "i'm", "under", "for", "actually")
+    for word in normalise(phrase).split()
+)
+
+
+def listed_name(text: str) -> str | None:
+    """A whole name the open decoder heard as list names, after nothing but lead-ins: "tom edwards", "that's
+    wrong that's tom edwards", "no sorry linda wood". Asked what to change, or correcting a read-back, callers
+    give the name without "my name is" (simulated seed 5353: "tom edwards", heard with confidence 1.0, was asked
+    for three times). The open decoder's language model rarely makes a given name and another list name out of
+    other speech, while it makes single list names of common words ("will", "mark"): so two or three list names,
+    the first a given name, ending the turn, and nothing but lead-in words before them."""
+    words = [w for w in normalise(text).split() if w not in _NAME_HESITATIONS]
+    run: list[str] = []
+    while words and words[-1] in _COMMON_NAMES and len(run) < 3:
+        run.insert(0, words.pop())
+    while len(run) > 2 and run[0] in _LEAD_WORDS:  # "no" or "will" may be both
+        words.append(run.pop(0))
+    if len(run) < 2 or not is_given_name(run[0]) or any(w not in _LEAD_WORDS for w in words):
+        return None
+    if _names_a_detail(" ".join(run)):
+        return None
+    return " ".join(w.capitalize() for w in run)
 
 
 def corrects_the_name(text: str) -> bool:
