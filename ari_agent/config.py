@@ -74,6 +74,10 @@ class AsrSettings:
     # The open decoder returns this many alternatives, and a language model of the Rasa project's training
     # phrases picks among them (asr.domain_lm); 0: the recogniser's single best reading, as before.
     alternatives: int = 10
+    # The open decoder's search (Kaldi's --beam and --max-active; 0: the model's own conf/model.conf, for the
+    # English model 10 and 3000). Narrower is cheaper and hears less well: README, Performance.
+    beam: float = 0.0
+    max_active: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -329,6 +333,8 @@ def _validate(section: str, key: str, value: Any) -> Any:
             raise ConfigError(f"{where} = {shown}: expected a postgresql:// URL")
     if (section, key) == ("http", "port") and not 0 < value < 65536:
         raise ConfigError(f"{where} = {shown}: expected a TCP port between 1 and 65535")
+    if (section, key) in (("asr", "beam"), ("asr", "max_active")) and value < 0:
+        raise ConfigError(f"{where} = {shown}: must be 0 (the model's own) or the decoder's {key.replace('_', '-')}")
     if (section, key) == ("call", "max_same_reply") and value < 0:
         raise ConfigError(f"{where} = {shown}: must be 0 (no limit) or how many times the same reply may be said")
     if (section, key) == ("recording", "retention_days") and value < 0:

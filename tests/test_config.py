@@ -43,6 +43,7 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
         ({"ARI_AGENT_ARI_URL": "pbx:8088"}, "ari.url = 'pbx:8088': expected an http:// or https:// URL"),
         ({"ARI_AGENT_HTTP_PORT": "70000"}, "http.port = 70000: expected a TCP port"),
         ({"ARI_AGENT_CALL_OPERATOR_DIGIT": "00"}, "call.operator_digit = '00': expected one DTMF digit"),
+        ({"ARI_AGENT_ASR_BEAM": "-1"}, "asr.beam = -1.0: must be 0 (the model's own) or the decoder's beam"),
     ],
 )
 def test_bad_values_name_key_value_and_allowed(env: dict[str, str], needle: str) -> None:

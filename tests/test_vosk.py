@@ -37,6 +37,26 @@ def test_missing_model_is_a_clear_error(tmp_path: Path) -> None:
         check_model_dir(tmp_path / "empty")
 
 
+def test_a_narrower_search_is_the_model_linked_with_a_conf_of_its_own(tmp_path: Path) -> None:
+    model = tmp_path / "model"
+    for part in ("am", "graph", "conf"):
+        (model / part).mkdir(parents=True)
+    (model / "am" / "final.mdl").write_bytes(b"am")
+    (model / "conf" / "mfcc.conf").write_text("--sample-frequency=16000\n")
+    (model / "conf" / "model.conf").write_text("--min-active=200\n--max-active=3000\n--beam=10.0\n--lattice-beam=2.0\n")
+    assert vosk_module.searched_model(model, tmp_path / "out") == model  # nothing asked: the model as it is
+    tuned = vosk_module.searched_model(model, tmp_path / "out", beam=8.0)
+    conf = (tuned / "conf" / "model.conf").read_text().splitlines()
+    assert conf == ["--min-active=200", "--max-active=3000", "--lattice-beam=2.0", "--beam=8"]
+    assert (tuned / "am" / "final.mdl").read_bytes() == b"am" and (tuned / "am").is_symlink()
+    assert (tuned / "conf" / "mfcc.conf").read_text() == "--sample-frequency=16000\n"
+    again = vosk_module.searched_model(model, tmp_path / "out", beam=8.0, max_active=1500)  # idempotent per setting
+    assert "--max-active=1500" in (again / "conf" / "model.conf").read_text().splitlines()
+    (model / "conf" / "model.conf").unlink()
+    with pytest.raises(VoskModelError, match="set both to 0"):
+        vosk_module.searched_model(model, tmp_path / "out", beam=8.0)
+
+
 def check_model_dir_or_fail() -> str:
     """The model path; fails the test (never skips) with a clear message when the model is missing."""
     try:
