@@ -443,7 +443,7 @@ def test_asked_for_a_day_an_ordinal_alone_is_the_date() -> None:
     # decoder (its "the" lost) and not taken; asked three times, then a person.
     assert spoken.parse_date("eighteenth", TODAY) is None
     assert spoken.parse_date("to nine eighteenth midday", TODAY, bare_ordinal=True) == date(2026, 12, 18)
-    for said in ("first thing", "the second one", "my first name"):
+    for said in ("first thing", "the second one", "my first name", "just a second", "hang on one second"):
         assert spoken.parse_date(said, TODAY, bare_ordinal=True) is None, said
     reading = {"kind": "when", "text": "to nine eighteenth midday", "complete": False}
     assert spoken.hinted_details(reading, "date", {}, TODAY, "i don't i do anything at mid may")["day"] == date(

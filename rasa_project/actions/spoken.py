@@ -141,7 +141,8 @@ def parse_date(text: str, today: date, bare_ordinal: bool = False) -> date | Non
         return resolved
     m = (re.search(rf"\bthe\s+{ordinal}\b(?!\s+one)", t) or re.search(r"\b(\d{1,2}th)\b", t)
          or re.search(rf"\b(?:on|for)\s+the\s+(?!one\b){_CARDINAL}\b", t)  # "the one at nine" is an offer
-         or (bare_ordinal and re.search(rf"\b{ordinal}\b(?!\s+(?:one|name|thing|time|of all)\b)", t)))
+         or (bare_ordinal and re.search(
+             rf"(?<!\ba )(?<!\bone )(?<!\bjust )\b{ordinal}\b(?!\s+(?:one|name|thing|time|of all)\b)", t)))
     if m:
         day = _day_number(m.group(1))
         if day is not None:
