@@ -22,7 +22,7 @@ from ari_agent.ari.client import AriClient, EventListener
 from ari_agent.asr.base import AsrEngine
 from ari_agent.call.manager import CallManager
 from ari_agent.call.session import FIXED_PROMPTS, CallDeps
-from ari_agent.config import DEFAULT_CACHE, Settings
+from ari_agent.config import Settings
 from ari_agent.dialogue.base import DialogueEngine
 from ari_agent.events import EventBus
 from ari_agent.tts.base import TtsEngine
@@ -121,7 +121,6 @@ class Agent:
             self._asr = VoskEngine(
                 s.asr.vosk_model_path, sample_rate=s.asr.sample_rate, expectation_hints=s.asr.expectation_hints,
                 alternatives=s.asr.alternatives, beam=s.asr.beam, max_active=s.asr.max_active,
-                searched_root=DEFAULT_CACHE / "vosk-searched",
             )
 
         if self._dialogue is None:

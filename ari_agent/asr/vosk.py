@@ -22,6 +22,7 @@ import vosk
 from ari_agent.asr.base import UNSURE_WORD, AsrHint, AsrResult
 from ari_agent.asr.domain_lm import DomainLM, choose, default_lm
 from ari_agent.asr.expectations import phrases
+from ari_agent.config import DEFAULT_CACHE
 from ari_agent.media.audio import HighBandFill
 
 _LOGGER = logging.getLogger(__name__)
@@ -301,12 +302,9 @@ class VoskEngine:
         lm: DomainLM | None = None,
         beam: float = 0.0,
         max_active: int = 0,
-        searched_root: Path | None = None,
     ) -> None:
-        path = check_model_dir(model_path)
-        if beam or max_active:
-            path = searched_model(path, searched_root or path.parent / "vosk-searched", beam=beam,
-                                  max_active=max_active)
+        path = searched_model(check_model_dir(model_path), DEFAULT_CACHE / "vosk-searched", beam=beam,
+                              max_active=max_active)
         # Opt-in: faint 4-8 kHz noise for telephone-band callers (see media.audio.HighBandFill for numbers).
         self.band_fill_dbfs = band_fill_dbfs
         self.model_path = str(path)

@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
-from ari_agent.config import DEFAULT_CACHE, Settings
+from ari_agent.config import Settings
 from ari_agent.replay.case import CaseError, find_cases, load_case
 from ari_agent.replay.offline import Engines, run_case_offline
 from ari_agent.replay.report import CaseResult, aggregate, judge, malformed, summary, table, write_json
@@ -68,7 +68,6 @@ async def offline_engines(settings: Settings) -> AsyncIterator[Engines]:
             alternatives=settings.asr.alternatives,
             beam=settings.asr.beam,
             max_active=settings.asr.max_active,
-            searched_root=DEFAULT_CACHE / "vosk-searched",
         )
         prompts = PromptCache(make_tts(settings), Path(settings.tts.cache_dir), settings.tts.asterisk_sound_dir)
         yield Engines(settings=settings, asr=asr, dialogue=rasa, prompts=prompts)

@@ -494,7 +494,7 @@ class ValidateAppointmentForm(Action):
                     values["name_part"] = None
             elif "name" in found:
                 name, values["name_part"] = name_with_parts(found["name"], slot("name_part"), slot("name"))
-                spell_half = self._spell_instead(tracker, requested, name, values)
+                spell_half = self._spell_instead(tracker, requested, name, values, intent, said)
                 if spell_half is not None:
                     values["name"], values["name_spell"], values["name_part"] = None, *spell_half
                 elif name is not None or requested == "confirmed" or slot("correcting"):
@@ -586,8 +586,8 @@ class ValidateAppointmentForm(Action):
         return events
 
     @staticmethod
-    def _spell_instead(tracker: Tracker, requested: str | None, name: str | None,
-                       values: dict[str, Any]) -> tuple[str, str] | None:
+    def _spell_instead(tracker: Tracker, requested: str | None, name: str | None, values: dict[str, Any],
+                       intent: str | None, said: str) -> tuple[str, str] | None:
         """(the half to spell, the half to keep) when the read-back's name was corrected once too often; counts
         the correction in `values`. The half to spell is the one that changed between the name refused and the
         name heard now (heard the same way twice, the other half is taken as right); the surname otherwise, and
@@ -596,8 +596,6 @@ class ValidateAppointmentForm(Action):
         if requested != "confirmed" or not current or not name or tracker.get_slot("name_spelled"):
             return None
         same = name.lower() == current.lower()
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        said = tracker.latest_message.get("text") or ""
         if same and (intent == "affirm" or (intent != "deny" and not corrects_the_name(said))):
             return None
         # A no with the name heard exactly as read back counts too: the recogniser hears it the same wrong way
