@@ -114,10 +114,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         print(f"simulate: --calls and --jobs must be 1 or more, got {args.calls} and {args.jobs}")
         return 2
     report = Path(args.report) if args.report else None
+    only = frozenset(args.only or ())
+    if any(i < 0 or i >= args.calls for i in only):
+        print(f"simulate: --only takes call numbers from 0 to {args.calls - 1} (the run's --calls), got {sorted(only)}")
+        return 2
     return asyncio.run(
         simulate(
             settings, calls=args.calls, seed=args.seed, jobs=args.jobs, text=args.text, report_path=report,
-            threshold=args.min_success, max_wrong_writes=args.max_wrong_writes, verbose=args.verbose,
+            threshold=args.min_success, max_wrong_writes=args.max_wrong_writes, verbose=args.verbose, only=only,
         )
     )  # fmt: skip
 
@@ -207,6 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-success", type=float, metavar="RATE", help="exit 1 when task success is below RATE")
     p.add_argument("--max-wrong-writes", type=int, metavar="N", help="exit 1 when more wrong values were written")
     p.add_argument("--verbose", "-v", action="store_true", help="print the transcript of every failed call")
+    p.add_argument(
+        "--only", type=int, nargs="+", metavar="I",
+        help="run only these call numbers of the run (as the report numbers them: #I), e.g. to look at a failure again",
+    )  # fmt: skip
     p.set_defaults(func=cmd_simulate)
 
     p = sub.add_parser("export-call", help="turn a recorded call into a replay case (call.yaml + WAVs)")

@@ -35,6 +35,8 @@ class EventType(enum.StrEnum):
     PLAYBACK_STARTED = "playback-started"  # data: playback_id
     PLAYBACK_FINISHED = "playback-finished"  # data: playback_id, interrupted
     BARGE_IN = "barge-in"  # data: reaction_ms
+    # Quiet speech over the agent, decoded: its own words coming back (line echo) or nothing, so not a turn.
+    OVERLAP_IGNORED = "overlap-ignored"  # data: text, confidence, audio_ms
     TURN_LATENCY = "turn-latency"  # data: total_ms and per-stage breakdown
     DTMF = "dtmf"  # data: digit
     REPROMPT = "reprompt"  # data: count

@@ -124,6 +124,13 @@ class Metrics:
             )
         )
         self.reprompts = self._add(Counter("ari_agent_reprompts", "Reprompts after silence", registry=r))
+        self.overlaps_ignored = self._add(
+            Counter(
+                "ari_agent_overlaps_ignored",
+                "Quiet speech over the agent's replies decoded as their own echo or as nothing (a line with echo)",
+                registry=r,
+            )
+        )
         self.fallbacks = self._add(Counter("ari_agent_fallbacks", "Turns the NLU did not understand", registry=r))
         self.out_of_scope = self._add(Counter("ari_agent_out_of_scope", "Out-of-scope requests", registry=r))
         self.asr_rtf = self._add(
@@ -282,6 +289,7 @@ class Metrics:
         EventType.TURN_LATENCY: _turn_latency,
         EventType.BARGE_IN: _barge_in,
         EventType.REPROMPT: lambda self, _e: self.reprompts.inc(),
+        EventType.OVERLAP_IGNORED: lambda self, _e: self.overlaps_ignored.inc(),
         EventType.FALLBACK: lambda self, _e: self.fallbacks.inc(),
         EventType.OUT_OF_SCOPE: lambda self, _e: self.out_of_scope.inc(),
         EventType.ASR_FINAL: _asr_final,

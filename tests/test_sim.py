@@ -234,3 +234,10 @@ def test_a_run_against_a_stack_that_is_down_says_what_is_down_and_how_to_start_i
     assert "PostgreSQL at postgresql://someone:***@127.0.0.1:9/nothing" in out
     assert "secret" not in out
     assert "make up" in out
+
+
+def test_only_takes_call_numbers_of_the_run(capsys: pytest.CaptureFixture[str]) -> None:
+    from ari_agent.cli import main
+
+    assert main(["simulate", "--calls", "20", "--only", "3", "25"]) == 2
+    assert "--only takes call numbers from 0 to 19 (the run's --calls), got [3, 25]" in capsys.readouterr().out

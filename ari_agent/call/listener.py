@@ -10,6 +10,7 @@ import asyncio
 import collections
 import functools
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 from ari_agent.asr.base import AsrEngine, AsrHint
 from ari_agent.errors import StageError
 from ari_agent.events import EventType
+from ari_agent.lexicon import words as lexicon_words
 from ari_agent.media.audio import FRAME_BYTES, FRAME_MS, read_wav, rms_dbfs
 from ari_agent.media.endpoint import (
     BargeInConfig,
@@ -34,6 +36,17 @@ _T = TypeVar("_T")
 
 PREROLL_MS = 300
 ASR_BATCH_FRAMES = 5  # 100 ms per decode call: fewer thread hops, partials still arrive 10x a second
+# Quiet speech over a reply that turned out to be its echo: decoded again at most this often per reply, so a line
+# with strong echo does not decode every prompt twice.
+MAX_OVERLAPS_IGNORED = 3
+# A decoded overlap is the caller's when at least this share of its words are not the reply's. Echo decoded by
+# Vosk (flite voices, echo 20-30 dB down, with and without noise) came back with at most a fifth of other words.
+OVERLAP_NEW_SHARE = 1 / 3
+OVERLAP_MIN_CONFIDENCE = 0.5  # echo in line noise decoded as a lone "hi" at 0.2-0.45
+# Quiet speech over a reply is decoded only this far below the loudest echo the line is assumed to have: the echo a
+# working canceller leaves (40 dB and more down) is not decoded at all, a caller 18-24 dB under the agent is.
+OVERLAP_BELOW_ECHO_DB = 10.0
+_WORD = re.compile(r"[a-z']+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +98,13 @@ class NoInput:
     waited_ms: int
 
 
+def callers_words(text: str, confidence: float, reply_words: frozenset[str]) -> bool:
+    """Whether speech decoded while the agent spoke is the caller's, not the reply's own words coming back."""
+    said = [w for w in _WORD.findall(text.lower()) if w not in lexicon_words("hesitations")]
+    new = [w for w in said if w not in reply_words]
+    return confidence >= OVERLAP_MIN_CONFIDENCE and bool(new) and len(new) >= OVERLAP_NEW_SHARE * len(said)
+
+
 @functools.lru_cache(maxsize=512)
 def prompt_levels(path: str) -> list[float]:
     """Level (dBFS) of each 20 ms frame of a prompt file: the reference for echo-robust barge-in."""
@@ -130,6 +150,18 @@ class Listener:
                 frame_ms=FRAME_MS, min_speech_ms=config.barge_in_ms, assumed_erl_db=config.echo_return_loss_db
             )
         )
+        # Speech over the agent too quiet to pass for more than its echo: a quiet caller's "yes" over a read-back
+        # was lost whole (simulated calls on a line 18 dB down). It is decoded, and the words judge it instead.
+        self._overlap_detector = BargeInDetector(
+            BargeInConfig(
+                frame_ms=FRAME_MS,
+                min_speech_ms=config.barge_in_ms,
+                assumed_erl_db=config.echo_return_loss_db + OVERLAP_BELOW_ECHO_DB,
+            )
+        )
+        self._overlap = False  # the turn in progress began as quiet speech over a reply: the caller's or echo
+        self._overlaps_ignored = 0
+        self._reply_words: frozenset[str] = frozenset()
         self._on_barge_in = on_barge_in
         self._emit = emit
         self._ring: collections.deque[tuple[bytes, bool]] = collections.deque(
@@ -203,9 +235,9 @@ class Listener:
         self._asked = asked
         self._asr.expect(kind, with_name=with_name)
 
-    def agent_started_speaking(self, interruptible: bool) -> None:
-        """The agent starts talking; with `interruptible` the caller may barge in."""
-        self._on_the_audio_clock(lambda: self._started_speaking(interruptible))
+    def agent_started_speaking(self, interruptible: bool, text: str = "") -> None:
+        """The agent starts talking (saying `text`); with `interruptible` the caller may barge in."""
+        self._on_the_audio_clock(lambda: self._started_speaking(interruptible, text))
 
     def agent_audio_started(self, levels_dbfs: list[float]) -> None:
         """The agent's prompt started playing: its per-frame levels tell line echo from the caller's voice."""
@@ -233,11 +265,16 @@ class Listener:
         while self._changes and self._changes[0][0] <= self._audio_ms:
             self._changes.popleft()[1]()
 
-    def _started_speaking(self, interruptible: bool) -> None:
+    def _started_speaking(self, interruptible: bool, text: str) -> None:
         self._speaking = True
         self._interruptible = interruptible
         self._barged = False
         self._barge.reset()
+        self._overlap_detector.reset()
+        self._overlaps_ignored = 0
+        words = frozenset(_WORD.findall(text.lower()))
+        # An overlap still being heard may hold the previous reply's echo.
+        self._reply_words = self._reply_words | words if self._overlap else words
 
     def _audio_started(self, levels_dbfs: list[float]) -> None:
         self._ref_levels = levels_dbfs
@@ -311,16 +348,33 @@ class Listener:
                 if barge is not None:
                     self._barged = True
                     self._on_barge_in(float(barge.reaction_ms))
+                    if self._overlap:
+                        # Quiet speech was being heard, maybe the reply's echo: the caller's voice over it now
+                        # starts the turn, as any barge-in does (the echo glued before it garbled the turn).
+                        self._overlap = False
+                        await self._drop_utterance()
                     if not self._asr_active:
                         await self._start_utterance_from_ring()
                         return
+                elif (
+                    self._overlap_detector.feed(vf.is_speech, vf.energy_dbfs, ref) is not None
+                    and not self._asr_active
+                    and self._overlaps_ignored < MAX_OVERLAPS_IGNORED
+                ):
+                    self._overlap = True
+                    await self._start_utterance_from_ring(barge_in=False)
+                    return
             if not self._asr_active:
                 return
             # The caller was already in a turn when the reply began (they went on after the end-of-turn wait
             # started, or a loaded agent heard them late): that turn is still heard to its end. Frozen until the
             # caller barged in, it was glued to their next sentence (cluster test), and a restart from the ring
-            # fed the recogniser the overlap twice. The reply's own echo counts as silence, not as the caller.
-            is_speech = self._barged or self._barge.qualifies(vf.is_speech, vf.energy_dbfs, ref)
+            # fed the recogniser the overlap twice. The reply's own echo counts as silence, not as the caller;
+            # a quiet overlap is heard by voice and level over the noise, its words decide later.
+            if self._overlap:
+                is_speech = self._overlap_detector.qualifies(vf.is_speech, vf.energy_dbfs, ref)
+            else:
+                is_speech = self._barged or self._barge.qualifies(vf.is_speech, vf.energy_dbfs, ref)
         elif self._speaking and not self._asr_active:
             return
         if self._asr_active:
@@ -363,8 +417,8 @@ class Listener:
         self._audio = list(self._batch)
         await self._flush_batch()
 
-    async def _start_utterance_from_ring(self) -> None:
-        """After a barge-in: the speech so far becomes the start of the caller's next turn."""
+    async def _start_utterance_from_ring(self, *, barge_in: bool = True) -> None:
+        """After a barge-in (or quiet speech over the agent): the speech so far starts the caller's next turn."""
         self._reset_endpointer()
         self._phase_start_ms = self._audio_ms - len(self._ring) * FRAME_MS
         for _, is_speech in self._ring:
@@ -372,9 +426,20 @@ class Listener:
         if not self._endpointer.in_speech:
             # The detector's run was sustained speech, so this is rare (VAD flicker): force the onset.
             self._endpointer.feed(True)
-        self._emit(EventType.SPEECH_STARTED, audio_ms=self._audio_ms, barge_in=True)
+        self._emit(EventType.SPEECH_STARTED, audio_ms=self._audio_ms, barge_in=barge_in)
         self._batch = []
         await self._start_asr(max(0, (self._endpointer.speech_start_ms or 0)))
+
+    async def _drop_utterance(self) -> None:
+        """Forget the turn being recognised (its final result is not wanted)."""
+        self._batch = []
+        try:
+            await self._in_time(self._asr.finish())
+        except TimeoutError:
+            raise StageError("asr-timeout", "the recogniser gave no final result") from None
+        self._asr_active = False
+        self._audio = []
+        self._partial = ""
 
     async def _in_time(self, step: Awaitable[_T]) -> _T:
         """A recogniser call, within the stage timeout (none once the call is heard out)."""
@@ -415,6 +480,18 @@ class Listener:
         self._barged = False
         self._partial = ""
         self._reset_endpointer()
+        if self._overlap:
+            self._overlap = False
+            if not callers_words(result.text, result.confidence, self._reply_words):
+                # The reply's own words coming back, or nothing: not a turn. Another overlap may be the caller.
+                self._overlaps_ignored += 1
+                self._overlap_detector.reset()
+                self._emit(EventType.OVERLAP_IGNORED, text=result.text, confidence=result.confidence,
+                           audio_ms=end_ms)  # fmt: skip
+                return
+            if self._speaking:
+                self._on_barge_in(float(self._audio_ms - start_ms))
+                barge_in = True
         data: dict[str, Any] = {
             "text": result.text,
             "confidence": result.confidence,

@@ -124,7 +124,7 @@ class Speaker:
         speech = _Speech(playback_id=f"{self._call_id}-pb{self._seq}")
         self._speech = speech
         if self.listener is not None:
-            self.listener.agent_started_speaking(interruptible)
+            self.listener.agent_started_speaking(interruptible, text)
         try:
             finished_ok = True
             for index in range(len(sentences)):

@@ -419,9 +419,10 @@ def summary(rep: dict[str, Any]) -> str:
 async def simulate(
     settings: Settings, *, calls: int, seed: int, jobs: int = 1, text: bool = False, report_path: Path | None = None,
     threshold: float | None = None, max_wrong_writes: int | None = None, verbose: bool = False,
+    only: frozenset[int] = frozenset(),
 ) -> int:  # fmt: skip
     """Run `calls` simulated calls; print the summary, write the report; 1 if below `threshold` or over
-    `max_wrong_writes`."""
+    `max_wrong_writes`. `only`: run just these call numbers of the run (a failure looked at again)."""
     from dataclasses import replace
 
     from ari_agent.replay.runner import StackNotReady, offline_engines
@@ -430,7 +431,7 @@ async def simulate(
     if not text and not voices:
         print("simulate: no TTS voice found (install flite or espeak-ng, or use --text)")
         return 2
-    drawn = [draw_call(i, seed, call_now(seed, i), voices, list(LINES)) for i in range(calls)]
+    drawn = [draw_call(i, seed, call_now(seed, i), voices, list(LINES)) for i in range(calls) if not only or i in only]
     if text:
         drawn = [replace(c, persona=replace(c.persona, text_only=True), voice="text", line="text") for c in drawn]
     started = time.perf_counter()
