@@ -756,3 +756,19 @@ async def test_a_yes_heard_as_us_beside_a_constrained_yes_confirms(call: Call) -
     assert r.outcome is None, _spoken(r)
     r = await call.say("us please cancel it", hint=AsrHint("yes_no", "yes please", complete=False))
     assert (r.outcome, r.booking_ref) == ("cancelled", ref), _spoken(r)
+
+
+async def test_a_month_heard_without_its_day_asks_for_the_day_only(call: Call) -> None:
+    # Simulated seed 6464: "on December the eighth" heard "i'm the same for the a", read "on december the" by the
+    # day decoder; "Which day suits you?" three times, then a person.
+    await call.say("i'd like a cleaning please")
+    r = await call.say("i'm the same for the a", hint=AsrHint("when", "on december the", complete=False))
+    assert "Which day in December?" in _spoken(r) and not r.slots.get("date"), _spoken(r)
+    r = await call.say("eleven")  # the day alone, said as a number: the eleventh of the month named
+    assert r.slots["date"].endswith("-12-11") and not r.slots.get("date_month"), (_spoken(r), r.slots)
+
+
+async def test_a_month_heard_without_its_day_for_the_booking_to_cancel(call: Call) -> None:
+    await call.say("i need to cancel my appointment, the name is mary jones")
+    r = await call.say("it's in december")
+    assert "Which day in December is your appointment on?" in _spoken(r), _spoken(r)

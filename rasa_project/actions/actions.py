@@ -26,6 +26,7 @@ from . import calendar
 from .matching import match_booking, phone_matches
 from .spoken import (
     PERIODS,
+    month_named,
     SERVICES,
     SpokenTime,
     find_name_statement,
@@ -68,7 +69,7 @@ TASK_SLOTS = {
 # Slots cleared when a task starts or ends; the caller's name and phone are kept for the whole call.
 TASK_STATE = ["service", "date", "time", "time_period", "time_unclear", "old_date", "booking_ref", "found_booking",
               "confirmed", "correcting", "offered_times", "failed_lookups", "unanswered", "date_options", "name_part",
-              "name_spell", "name_fixes", "service_guess", "service_guessed"]
+              "name_spell", "name_fixes", "service_guess", "service_guessed", "date_month"]
 # A name corrected this many times at read-backs is spelled instead of heard again (once per call): the
 # recogniser hears the same name the same wrong ways ("Robert Water", "Robert Mata", ... for Robert Walker).
 SPELL_AFTER_NAME_FIXES = 2
@@ -180,6 +181,11 @@ def prompt_for(slot: str, tracker: Tracker) -> str:
     if slot in ("date", "old_date") and tracker.get_slot("date_options"):
         options = [say_date(date.fromisoformat(d)) for d in tracker.get_slot("date_options")]
         return f"Sorry, was that {options[0]} or {options[1]}?"
+    month = tracker.get_slot("date_month")
+    if slot in ("date", "old_date") and month:
+        # The month came through and its day did not ("on december the ..."): only the day is asked for.
+        tail = " is your appointment on" if slot == "old_date" else ""
+        return f"Sorry, I didn't catch the day. Which day in {month.capitalize()}{tail}?"
     if slot == "date":
         return "Which day would you like to move it to?" if task == "reschedule" else "Which day suits you?"
     if slot == "time":
@@ -336,6 +342,9 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
     # A detail said again after "no sorry" / "I mean" replaces the one said before it.
     day_asked = requested in ("date", "old_date")
     day = parse_date(tail, today, day_asked) or (parse_date(head, today, day_asked) if head else None)
+    month = tracker.get_slot("date_month")
+    if day is None and day_asked and month and not month_named(tail):
+        day = parse_date(f"{month} {tail}", today, True)  # "the eighth", "eleven": asked for a day in that month
     spoken = parse_time(tail, bare_number_is_hour=bare_hour) or (parse_time(head) if head else None)
     moved = moved_from_to(text, today)
     if moved is not None:  # "from Friday to Monday at nine": the booking to find, and where it goes
@@ -462,6 +471,13 @@ class ValidateAppointmentForm(Action):
                 target = "date"
             if "day" in found and (task != "cancel" or target == "old_date"):
                 values[target] = found["day"].isoformat()
+            if "day" in found or conflict is not None:
+                values["date_month"] = None
+            elif requested in ("date", "old_date") and intent not in NOT_DETAILS:
+                heard = f"{tracker.latest_message.get('text') or ''} {(asr_hint(tracker) or {}).get('text', '')}"
+                month = month_named(heard)
+                if month:
+                    values["date_month"] = month
             if "spoken_time" in found and (task == "book" or slot("booking_ref") or "old_day" in found):
                 st = found["spoken_time"]
                 if st.at:

@@ -152,6 +152,14 @@ def parse_date(text: str, today: date, bare_ordinal: bool = False) -> date | Non
     return None
 
 
+def month_named(text: str) -> str | None:
+    """The month a turn names, if any ("may" is left out: "may I", "I may" are far more common on the phone)."""
+    for word in normalise(text).split():
+        if word in MONTHS and word != "may":
+            return word
+    return None
+
+
 def date_conflict(text: str, today: date) -> tuple[date, date] | None:
     """(the weekday's date, the number's date) when a caller names both and they disagree ("Saturday the first"
     when the first is a Tuesday): one of them was misheard, so the agent asks which, rather than guess."""
