@@ -451,6 +451,16 @@ def test_asked_for_a_day_an_ordinal_alone_is_the_date() -> None:
     assert "day" not in spoken.hinted_details(reading, "name", {}, TODAY, "i don't i do anything at mid may")
 
 
+def test_a_bare_weekday_and_a_month_without_its_day() -> None:
+    for said in ("not wrong i've been on monday in the family", "monday at four", "no, monday"):
+        assert spoken.weekday_only(said, TODAY), said
+    for said in ("monday the seventh", "next monday", "monday december the 7th", "at four", "tomorrow"):
+        assert not spoken.weekday_only(said, TODAY), said
+    assert spoken.month_named("on december the") == "december"
+    assert spoken.month_named("may i book for tuesday") is None  # "may" is far more often the verb
+    assert spoken.month_named("the eighth at ten") is None
+
+
 def test_a_whole_list_name_after_lead_ins_is_a_name_said_again() -> None:
     # Simulated seed 5353: "Tom Edwards", heard with confidence 1.0 as the answer to "What would you like to
     # change?", was asked for three times; "that's wrong, it's Tom Edwards" was heard "that's wrong that's ...".

@@ -7,7 +7,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import aiohttp
 import psycopg
@@ -772,3 +772,18 @@ async def test_a_month_heard_without_its_day_for_the_booking_to_cancel(call: Cal
     await call.say("i need to cancel my appointment, the name is mary jones")
     r = await call.say("it's in december")
     assert "Which day in December is your appointment on?" in _spoken(r), _spoken(r)
+
+
+async def test_a_day_corrected_by_its_own_weekday_asks_which_week(call: Call) -> None:
+    # Simulated seed 6464: "Monday the seventh" heard "monday a family" gave the nearest Monday; "That's wrong, I
+    # said Monday the seventh" heard "not wrong i've been on monday in the family", and the same Monday was read
+    # back again until the caller asked for a person.
+    r = await call.say("i'd like a cleaning on monday at half past four, my name is lisa hill")
+    monday = date.fromisoformat(r.slots["date"])
+    r = await call.say("not wrong i've been on monday in the family at four thirty in the afternoon")
+    later = monday + timedelta(days=7)
+    assert not r.slots.get("date") and "Sorry, was that Monday" in _spoken(r), (_spoken(r), r.slots)
+    r = await call.say("monday")  # no choice between two Mondays: asked again
+    assert not r.slots.get("date") and "Sorry, was that Monday" in _spoken(r), _spoken(r)
+    r = await call.say(f"the {later.day}th")
+    assert r.slots.get("date") == later.isoformat(), (r.slots, _spoken(r))

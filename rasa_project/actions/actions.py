@@ -27,6 +27,7 @@ from .matching import match_booking, phone_matches
 from .spoken import (
     PERIODS,
     month_named,
+    weekday_only,
     SERVICES,
     SpokenTime,
     find_name_statement,
@@ -458,12 +459,16 @@ class ValidateAppointmentForm(Action):
             found = extract_details(tracker, requested)
             if "service" in found and task == "book":
                 values["service"] = found["service"]
-            conflict = date_conflict(tracker.latest_message.get("text") or "", call_now(tracker).date())
+            said_now, today = tracker.latest_message.get("text") or "", call_now(tracker).date()
+            conflict = date_conflict(said_now, today)
             target = "old_date" if task != "book" and not slot("booking_ref") else "date"
             if conflict is not None:
                 found.pop("day", None)  # neither reading is trusted: the caller is asked which one
                 values["date_options"] = [d.isoformat() for d in conflict]
                 values[target] = None
+            elif "day" in found and slot("date_options") and weekday_only(said_now, today) and all(
+                    date.fromisoformat(d).weekday() == found["day"].weekday() for d in slot("date_options")):
+                found.pop("day")  # "Monday" to "this Monday or next Monday?": no choice made, asked again
             elif "day" in found:
                 values["date_options"] = None
             if "old_day" in found and task != "book" and not slot("booking_ref"):
@@ -553,6 +558,16 @@ class ValidateAppointmentForm(Action):
                     spaced = " ".join(found["phone"])
                     return self._miss(dispatcher, tracker, ask=f"I heard {spaced} again. If that's not right, "
                                                                "you can key the number in on your phone's keypad.")
+                unchanged = {"name_fixes"} | {"time_period"} if values.get("time_period") == slot("time_period") \
+                    else {"name_fixes"}
+                if not values.keys() - unchanged and answer != "yes" and self._another_week(
+                        tracker, found, said_now, today):
+                    # The day read back corrected by its own weekday ("no, Monday the seventh" heard "not wrong,
+                    # Monday the family" against "Monday the thirtieth"): another week is meant, and which one is
+                    # asked rather than the same day read back again (seed 6464, three times, then a person).
+                    current = date.fromisoformat(slot("date"))
+                    later = current + timedelta(days=7)
+                    values.update(date=None, date_options=[current.isoformat(), later.isoformat()])
                 if values.keys() - {"name_fixes"}:  # a correction heard (a name heard as read back only counts)
                     values["confirmed"] = None
                     values["correcting"] = None
@@ -600,6 +615,14 @@ class ValidateAppointmentForm(Action):
         events += [SlotSet(k, v) for k, v in values.items()]
         events.append(SlotSet("requested_slot", missing[0] if missing else None))
         return events
+
+    @staticmethod
+    def _another_week(tracker: Tracker, found: dict[str, Any], said: str, today: date) -> bool:
+        """Whether a read-back's answer restates the booking's day by its bare weekday (no yes heard)."""
+        task, day = tracker.get_slot("task") or "book", tracker.get_slot("date")
+        if task == "cancel" or (task == "reschedule" and not tracker.get_slot("booking_ref")) or not day:
+            return False
+        return "day" in found and found["day"].isoformat() == day and weekday_only(said, today)
 
     @staticmethod
     def _spell_instead(tracker: Tracker, requested: str | None, name: str | None, values: dict[str, Any],

@@ -152,6 +152,15 @@ def parse_date(text: str, today: date, bare_ordinal: bool = False) -> date | Non
     return None
 
 
+def weekday_only(text: str, today: date) -> bool:
+    """Whether a turn dates its day by a bare weekday ("monday", not "monday the seventh", "next monday")."""
+    t = normalise(text)
+    m = re.search(r"\b(next|this|coming)?\s*(" + "|".join(WEEKDAYS) + r")s?\b", t)
+    if not m or m.group(1):
+        return False
+    return parse_date(t[: m.start()] + " " + t[m.end():], today, bare_ordinal=True) is None
+
+
 def month_named(text: str) -> str | None:
     """The month a turn names, if any ("may" is left out: "may I", "I may" are far more common on the phone)."""
     for word in normalise(text).split():
