@@ -39,8 +39,8 @@ class Call:
             self.id, CallContext(now=NOW, caller_number=caller, call_id=self.id), scope=self.scope
         )
 
-    async def say(self, text: str, hint: AsrHint | None = None) -> DialogueResult:
-        result = await self.dialogue.send(self.id, text, hint=hint)
+    async def say(self, text: str, hint: AsrHint | None = None, confidence: float = 1.0) -> DialogueResult:
+        result = await self.dialogue.send(self.id, text, confidence, hint=hint)
         self.results.append(result)
         return result
 
@@ -787,3 +787,28 @@ async def test_a_day_corrected_by_its_own_weekday_asks_which_week(call: Call) ->
     assert not r.slots.get("date") and "Sorry, was that Monday" in _spoken(r), _spoken(r)
     r = await call.say(f"the {later.day}th")
     assert r.slots.get("date") == later.isoformat(), (r.slots, _spoken(r))
+
+
+async def test_the_same_request_the_line_cant_serve_heard_twice_unsure_is_out_of_scope(call: Call) -> None:
+    # Simulated seed 5353: "What's the weather going to be like tomorrow?" heard just so twice at 0.81; each turn
+    # was made a misunderstanding (the recogniser unsure), and the caller went to a person as not understood.
+    r = await call.say("what's the weather going to be like tomorrow", confidence=0.81)
+    assert r.handoff is None and "Are you calling to book" in _spoken(r), _spoken(r)
+    r = await call.say("what's the weather going to be like tomorrow", confidence=0.78)
+    assert r.handoff is not None and r.handoff.reason == "out_of_scope", _spoken(r)
+    assert "can't help with that" in _spoken(r)
+
+
+async def test_two_different_unsure_out_of_scope_turns_are_not_understood(call: Call) -> None:
+    # Garble classed out of scope twice, not alike: not understood, never "this line can't help".
+    await call.say("do you sell concert tickets", confidence=0.6)
+    r = await call.say("can i book a table for two tonight", confidence=0.6)
+    assert r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)
+
+
+async def test_an_unsure_request_said_again_less_clearly_out_of_scope_is_not_understood(call: Call) -> None:
+    # Alike, but the second reading only 0.77 out of scope ("let me see" and "tomorrow" pull it towards a
+    # booking): not read twice as the same request the line can't serve.
+    await call.say("what's the weather going to be like tomorrow", confidence=0.81)
+    r = await call.say("let me see what's the weather going to be like tomorrow", confidence=0.78)
+    assert r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)
