@@ -812,3 +812,13 @@ async def test_an_unsure_request_said_again_less_clearly_out_of_scope_is_not_und
     await call.say("what's the weather going to be like tomorrow", confidence=0.81)
     r = await call.say("let me see what's the weather going to be like tomorrow", confidence=0.78)
     assert r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)
+
+
+async def test_a_handoff_reached_from_a_turn_that_was_no_task_is_said_once(call: Call) -> None:
+    # Simulated seed 6464: garble classed inform at the opening, the third turn not understood: the handoff line
+    # was said nine times over (action_start_task's follow-up ran again after each handoff).
+    await call.say("why someone is going to be a nice smile", confidence=0.73)
+    menu = AsrHint("task", "my fill my", complete=False)
+    await call.say("what's the weather going to be my smile", hint=menu, confidence=0.76)
+    r = await call.say("my someone is going to be and i smile", hint=menu, confidence=0.66)
+    assert r.handoff is not None and len(r.replies) == 1, r.replies

@@ -107,7 +107,10 @@ def handoff(dispatcher: CollectingDispatcher, reason: str, say: str | None = Non
     queue = POLICY["urgent_queue"] if reason == "urgent" else POLICY["default_queue"]
     dispatcher.utter_message(text=say or "I'll put you through to a member of our team now. Please hold.")
     dispatcher.utter_message(json_message={"handoff": {"reason": reason, "queue": queue}})
-    return [SlotSet("handoff_reason", reason), ActiveLoop(None), SlotSet("requested_slot", None)]
+    # Nothing more is predicted after a handoff: reached through action_start_task's follow-up on a turn that was
+    # no task, the rules ran the start of a task again and again, and the caller heard the handoff nine times.
+    return [SlotSet("handoff_reason", reason), ActiveLoop(None), SlotSet("requested_slot", None),
+            FollowupAction("action_listen")]
 
 
 def _consecutive_intents(tracker: Tracker, intent: str) -> int:
