@@ -451,6 +451,18 @@ def test_asked_for_a_day_an_ordinal_alone_is_the_date() -> None:
     assert "day" not in spoken.hinted_details(reading, "name", {}, TODAY, "i don't i do anything at mid may")
 
 
+def test_a_read_backs_reading_dates_a_correction_when_the_transcript_has_its_day_number() -> None:
+    # Simulated seed 7575: "That's wrong, December the seventeenth at half past two in the afternoon" heard "not
+    # long the hamburger seventeen at half past two ...", read whole by the read-back's decoder.
+    reading = {"kind": "confirm", "text": "that's wrong december seventeenth at half past two in the afternoon",
+               "complete": True}
+    heard = "not long the hamburger seventeen at half past two in the afternoon"
+    assert spoken.hinted_details(reading, "confirmed", {}, TODAY, heard)["day"] == date(2026, 12, 17)
+    # A small number is as likely the hour: "second" is not read from "at two thirty".
+    reading = {"kind": "confirm", "text": "no december second at two thirty", "complete": True}
+    assert "day" not in spoken.hinted_details(reading, "confirmed", {}, TODAY, "no the member at two thirty")
+
+
 def test_a_bare_weekday_and_a_month_without_its_day() -> None:
     for said in ("not wrong i've been on monday in the family", "monday at four", "no, monday"):
         assert spoken.weekday_only(said, TODAY), said

@@ -271,6 +271,7 @@ def test_completeness_reads_the_words_so_far() -> None:
     # Asked for the number, words with no digit in them yet: the number is still to come.
     assert completeness("it's narrow family or a long time", "digits") is Completeness.LIKELY_MORE
     assert completeness("it's oh seven won", "digits") is Completeness.INCOMPLETE
+    assert completeness("it's me okay man free long", "digits") is Completeness.INCOMPLETE  # "three", garbled
     assert completeness("") is Completeness.UNKNOWN
 
 

@@ -153,7 +153,9 @@ def completeness(partial: str, expected: str | None = None, asked: str | None = 
         return Completeness.INCOMPLETE  # "well ...": nothing said yet
     if expected == "digits":
         digits = _spoken_digits(words)
-        if 0 < digits < MIN_PHONE_DIGITS:
+        # A number's garbled digits count too: "zero seven three one eight ... nine eight one six zero eight" heard
+        # "it's me okay man free long" at the pause was taken as a whole turn (simulated seed 7575).
+        if 0 < digits < MIN_PHONE_DIGITS or (digits == 0 and set(words) & _DIGIT_SOUNDS):
             return Completeness.INCOMPLETE
         if digits >= MIN_PHONE_DIGITS:
             return Completeness.COMPLETE

@@ -466,7 +466,8 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
             if not refines_weekday(found["day"], day, heard):
                 return {}
             extra["day"] = day
-        if day and "day" not in found and (day_asked or complete or _mentions(heard, _DAY_CUES)):
+        if day and "day" not in found and (day_asked or complete or _mentions(heard, _DAY_CUES)
+                                           or _says_day_number(heard, day.day)):
             extra["day"] = day
         spoken = parse_time(text, bare_number_is_hour=requested == "time" and complete)
         seen = found.get("spoken_time")
@@ -495,6 +496,12 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
         if name:
             extra["name"] = name
     return extra
+
+
+def _says_day_number(heard: list[str], day: int) -> bool:
+    """Whether the free transcript has the hint's day of the month, in any form ("seventeen" for "seventeenth":
+    the two readings agree). Only 13 to 31: a smaller number is as likely the hour ("at two thirty")."""
+    return day >= 13 and any(_day_number(word) == day for word in heard)
 
 
 def refines_weekday(heard_day: date, hinted_day: date, heard: list[str]) -> bool:
