@@ -23,8 +23,10 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ari_agent.media.audio import (
+    array_to_pcm,
     downsample_16k_to_8k,
     mix_noise,
+    pcm_to_array,
     read_wav,
     ulaw_decode,
     ulaw_encode,
@@ -152,7 +154,23 @@ CASES: dict[str, dict[str, Any]] = {
             {"say": "Yes, that's right.", "intent": "affirm", "barge_in": True},
             {"say": "No, that's all. Thank you, goodbye."},
         ],
-        "expect": {"outcome": "booked"},
+        "expect": {"outcome": "booked", "slots": {"name": "Jennifer Wood"}},
+        # Found 2026-12-03: the case expected no name, and the scripted caller confirms any read-back.
+        "known_failure": "the name decoder's 'janet charlotte' replaces the free reading 'jennifer with' (voice "
+                         "kal16), and the scripted caller says yes to it",
+    },
+    "barge-in-confirmation-quiet": {
+        "description": "the caller confirms over the agent's read-back, 18 dB quieter than before (turned away from "
+                       "the phone): under the echo the agent allows for, heard by its words",
+        "voice": "rms",
+        "turns": [
+            {"say": "Hello, I need an appointment for a cleaning.", "intent": "book_appointment"},
+            {"say": "Next Tuesday at half past two in the afternoon.", "intent": "inform"},
+            {"say": "My name is Jennifer Wood.", "intent": "inform"},
+            {"say": "Yes, that's right.", "intent": "affirm", "barge_in": True, "gain_db": -18},
+            {"say": "No, that's all. Thank you, goodbye."},
+        ],
+        "expect": {"outcome": "booked", "slots": {"name": "Jennifer Wood", "date": "2026-12-01", "time": "14:30"}},
     },
     "hours-mid-booking": {
         "description": "asks the opening hours in the middle of a booking, then the booking resumes",
@@ -578,6 +596,11 @@ CASES: dict[str, dict[str, Any]] = {
 }
 
 
+def apply_gain(pcm: bytes, db: float) -> bytes:
+    """`pcm` made louder or quieter by `db` (a quiet line, a caller far from the phone)."""
+    return array_to_pcm(pcm_to_array(pcm).astype("float64") * 10 ** (db / 20))
+
+
 def _synth(text: str, voice: str, out: Path) -> bytes:
     """16 kHz s16le PCM of `text` in `voice` (flite name or espeak:<voice>)."""
     raw = out.with_suffix(".raw.wav")
@@ -606,6 +629,8 @@ def build_case(name: str, spec: dict[str, Any], out: Path, tmp: Path) -> None:
             synth = [_synth(p, spec["voice"], tmp / f"{name}-{i}-{k}.wav") for k, p in enumerate(pieces)]
             # Each piece without its own lead-in and tail, so the pause between them is the pause chosen.
             pcm = pause.join(trim(s) if len(synth) > 1 else s for s in synth)
+            if "gain_db" in t:
+                pcm = apply_gain(pcm, t["gain_db"])
             if "noise" in spec:
                 colour, snr = spec["noise"]
                 pcm = mix_noise(pcm, snr, seed=i, colour=colour)
