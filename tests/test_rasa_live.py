@@ -789,28 +789,10 @@ async def test_a_day_corrected_by_its_own_weekday_asks_which_week(call: Call) ->
     assert r.slots.get("date") == later.isoformat(), (r.slots, _spoken(r))
 
 
-async def test_the_same_request_the_line_cant_serve_heard_twice_unsure_is_out_of_scope(call: Call) -> None:
-    # Simulated seed 5353: "What's the weather going to be like tomorrow?" heard just so twice at 0.81; each turn
-    # was made a misunderstanding (the recogniser unsure), and the caller went to a person as not understood.
-    r = await call.say("what's the weather going to be like tomorrow", confidence=0.81)
-    assert r.handoff is None and "Are you calling to book" in _spoken(r), _spoken(r)
-    r = await call.say("what's the weather going to be like tomorrow", confidence=0.78)
-    assert r.handoff is not None and r.handoff.reason == "out_of_scope", _spoken(r)
-    assert "can't help with that" in _spoken(r)
-
-
 async def test_two_different_unsure_out_of_scope_turns_are_not_understood(call: Call) -> None:
     # Garble classed out of scope twice, not alike: not understood, never "this line can't help".
     await call.say("do you sell concert tickets", confidence=0.6)
     r = await call.say("can i book a table for two tonight", confidence=0.6)
-    assert r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)
-
-
-async def test_an_unsure_request_said_again_less_clearly_out_of_scope_is_not_understood(call: Call) -> None:
-    # Alike, but the second reading only 0.77 out of scope ("let me see" and "tomorrow" pull it towards a
-    # booking): not read twice as the same request the line can't serve.
-    await call.say("what's the weather going to be like tomorrow", confidence=0.81)
-    r = await call.say("let me see what's the weather going to be like tomorrow", confidence=0.78)
     assert r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)
 
 
@@ -822,3 +804,13 @@ async def test_a_handoff_reached_from_a_turn_that_was_no_task_is_said_once(call:
     await call.say("what's the weather going to be my smile", hint=menu, confidence=0.76)
     r = await call.say("my someone is going to be and i smile", hint=menu, confidence=0.66)
     assert r.handoff is not None and len(r.replies) == 1, r.replies
+
+
+async def test_the_same_garble_classed_out_of_scope_twice_is_not_understood(call: Call) -> None:
+    # Simulated seed 8282: "There's a lot of swelling and pain around my back tooth" heard twice alike ("... a lot
+    # of well in unpaid around my map to"), classed out of scope at 0.9 and more both times. A rule that took the
+    # same request read twice as understood told two urgent callers the line can't help (reverted): the recogniser
+    # garbles the same speech the same way, so a repetition proves nothing.
+    await call.say("never lot of well in unpaid around my map to", confidence=0.80)
+    r = await call.say("oh and then a lot of well in unpaid a moment my map to", confidence=0.78)
+    assert r.handoff is None or r.handoff.reason != "out_of_scope", _spoken(r)

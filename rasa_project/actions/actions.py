@@ -11,7 +11,6 @@ import logging
 import os
 import re
 from datetime import date, datetime, time, timedelta
-from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -936,49 +935,17 @@ async def _just_taken(dispatcher: CollectingDispatcher, tracker: Tracker) -> lis
             SlotSet("offered_times", [f.strftime("%H:%M") for f in free]), FollowupAction("appointment_form")]
 
 
-# The classifier's own score for out of scope (kept in the ranking when the turn was made a misunderstanding
-# because the recogniser was unsure of it), and how alike two turns must be to be the same request said again.
-OUT_OF_SCOPE_SAID_AGAIN = 0.9
-SAME_REQUEST = 0.5
-_HESITATIONS = lexicon.words("hesitations")
-
-
-def _request_words(text: str) -> list[str]:
-    return [w for w in normalise(text).split() if len(w) >= 3 and w not in _HESITATIONS]
-
-
-def out_of_scope_said_again(tracker: Tracker) -> bool:
-    """Whether the caller, outside any task, has asked the same thing the line can't serve twice: two turns
-    in a row, alike in their words, each classed out of scope at OUT_OF_SCOPE_SAID_AGAIN or more, however unsure
-    the recogniser was of them. One unsure turn may be garble; the same request read twice is understood.
-    Simulated callers ("what's the weather going to be like tomorrow" heard so twice at 0.81, "can you give me a
-    lot for car insurance") were handed over as not understood instead of being told the line can't help. In
-    600 simulated calls (seeds 4242, 5353, 6464) such pairs, one of them unsure, came from out-of-scope callers
-    only: 7 pairs. At 0.7 two more came, from an urgent caller and one asking for a person, both garbled."""
-    if tracker.get_slot("task"):
-        return False
-    users = [e for e in tracker.events if e.get("event") == "user"][-2:]
-    if len(users) < 2:
-        return False
-    for event in users:
-        ranking = {r.get("name"): r.get("confidence") or 0.0
-                   for r in (event.get("parse_data") or {}).get("intent_ranking") or []}
-        if ranking.get("out_of_scope", 0.0) < OUT_OF_SCOPE_SAID_AGAIN:
-            return False
-    before, now = (_request_words(str(e.get("text") or "")) for e in users)
-    return bool(before and now) and SequenceMatcher(None, before, now).ratio() >= SAME_REQUEST
-
-
 def out_of_scope(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """First time: a repair question, since a request this line cannot serve is more often a misheard one
     (simulated calls: "what are your opening hours" heard at full confidence as "what are your nobody knows");
     the second time: say honestly this line can't help, and hand off (`out_of_scope`). Inside a task, while one
     of its questions is open, the second is a caller not understood: someone answering "Which day would you like
     to move it to?" was heard "certainly the planet" and told the line can't help (simulated seed 5353)."""
-    if _count_intent(tracker, "out_of_scope") >= POLICY["max_out_of_scope"] or out_of_scope_said_again(tracker):
+    if _count_intent(tracker, "out_of_scope") >= POLICY["max_out_of_scope"]:
         if tracker.active_loop.get("name") and tracker.get_slot("requested_slot"):
             return not_understood_handoff(dispatcher)
-        return cannot_help(dispatcher)
+        return handoff(dispatcher, "out_of_scope", "I'm sorry, this line can't help with that. "
+                                                   "Let me put you through to a member of our team.")
     if tracker.active_loop.get("name"):
         # Inside a task: the form's question comes again after this.
         dispatcher.utter_message(text="Sorry, I may have misheard you.")
@@ -1029,11 +996,6 @@ def too_often_misunderstood(tracker: Tracker) -> bool:
             or int(tracker.get_slot("unanswered") or 0) + 1 >= POLICY.get("max_unanswered", 3))
 
 
-def cannot_help(dispatcher: CollectingDispatcher) -> list[EventType]:
-    return handoff(dispatcher, "out_of_scope", "I'm sorry, this line can't help with that. "
-                                               "Let me put you through to a member of our team.")
-
-
 def not_understood_handoff(dispatcher: CollectingDispatcher) -> list[EventType]:
     return handoff(dispatcher, "misunderstood", "I'm sorry, I'm having trouble understanding. "
                                                 "Let me put you through to a member of our team.")
@@ -1076,8 +1038,6 @@ class ActionFallback(Action):
         if intent != "nlu_fallback":
             # Understood, but no rule fits here (a stray "yes").
             return _not_sure(dispatcher, tracker)
-        if tracker.active_loop_name != FORM and out_of_scope_said_again(tracker):
-            return cannot_help(dispatcher)
         if too_often_misunderstood(tracker):
             return not_understood_handoff(dispatcher)
         if tracker.active_loop_name == FORM:
