@@ -814,3 +814,13 @@ async def test_the_same_garble_classed_out_of_scope_twice_is_not_understood(call
     await call.say("never lot of well in unpaid around my map to", confidence=0.80)
     r = await call.say("oh and then a lot of well in unpaid a moment my map to", confidence=0.78)
     assert r.handoff is None or r.handoff.reason != "out_of_scope", _spoken(r)
+
+
+async def test_a_lone_yes_heard_unsure_at_a_read_back_is_asked_again(call: Call) -> None:
+    # Simulated seed 8282: "Um, er, no, my name is Julie Young" was cut after the hesitations and heard "yeah" at
+    # 0.40: the misheard name was booked.
+    await call.say("i'd like a filling on wednesday at ten o'clock, my name is julie leon")
+    r = await call.say("yeah", confidence=0.4)
+    assert r.outcome is None and "Sorry, was that a yes?" in _spoken(r), _spoken(r)
+    r = await call.say("yes please", confidence=0.5)  # more than a lone yes-word: taken
+    assert r.outcome == "booked", _spoken(r)
