@@ -370,7 +370,8 @@ class Listener:
             # started, or a loaded agent heard them late): that turn is still heard to its end. Frozen until the
             # caller barged in, it was glued to their next sentence (cluster test), and a restart from the ring
             # fed the recogniser the overlap twice. The reply's own echo counts as silence, not as the caller;
-            # a quiet overlap is heard by voice and level over the noise, its words decide later.
+            # a quiet overlap is heard by voice and a level within OVERLAP_BELOW_ECHO_DB of the echo's, and its
+            # words decide later whose it was.
             if self._overlap:
                 is_speech = self._overlap_detector.qualifies(vf.is_speech, vf.energy_dbfs, ref)
             else:
