@@ -499,7 +499,7 @@ class ValidateAppointmentForm(Action):
             if "day" in found or conflict is not None:
                 values["date_month"] = None
             elif requested in ("date", "old_date") and intent not in NOT_DETAILS:
-                heard = f"{tracker.latest_message.get('text') or ''} {(asr_hint(tracker) or {}).get('text', '')}"
+                heard = f"{said_now} {(asr_hint(tracker) or {}).get('text', '')}"
                 month = month_named(heard)
                 if month:
                     values["date_month"] = month
