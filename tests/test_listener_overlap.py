@@ -56,7 +56,8 @@ async def test_a_reply_starting_in_the_callers_end_of_turn_wait_keeps_the_turns_
     # The first turn's audio is its own sentence, not the reply's silence and the second sentence.
     assert len(turns[0].audio) < (len(first) + 3 * FRAMES_PER_S) * FRAME_BYTES
     assert turns[0].audio_end_ms < turns[1].audio_start_ms
-    assert asr.stream.pushed == sum(len(t.audio) for t in turns)
+    # Every speech frame is decoded, none twice (a turn's trailing silence past DECODED_SILENCE_MS is not).
+    assert (len(first) + len(second)) * FRAME_BYTES <= asr.stream.pushed <= sum(len(t.audio) for t in turns)
 
 
 async def test_a_caller_still_talking_when_the_reply_starts_barges_in_without_hearing_audio_twice() -> None:
@@ -66,6 +67,5 @@ async def test_a_caller_still_talking_when_the_reply_starts_barges_in_without_he
     turns, fired, asr = await _call(first[:half], [*first[half:], *_silence(2)], [*_silence(1), *second, *_silence(2)])
     assert len(fired) == 1  # the caller went on talking over the reply: the reply stops
     assert [t.text for t in turns] == ["are you a robot", "what are your opening hours"]
-    # Every frame is pushed to the recogniser once (a restart from the ring pushed the overlap twice).
-    heard = sum(len(t.audio) for t in turns)
-    assert asr.stream.pushed == heard
+    # Every speech frame is pushed to the recogniser once (a restart from the ring pushed the overlap twice).
+    assert (len(first) + len(second)) * FRAME_BYTES <= asr.stream.pushed <= sum(len(t.audio) for t in turns)

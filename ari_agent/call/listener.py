@@ -36,6 +36,11 @@ _T = TypeVar("_T")
 
 PREROLL_MS = 300
 ASR_BATCH_FRAMES = 5  # 100 ms per decode call: fewer thread hops, partials still arrive 10x a second
+# Silence inside a turn is decoded up to this long; the rest waits, and is decoded only if the caller speaks again
+# (so a pause inside a sentence decodes exactly as before). The end-of-turn wait after the last word (up to 1.3 s)
+# was decoded in full, at the cost of speech: the open decoder's search is most of the agent's CPU. The partial
+# result settles within ~200 ms of the speech's end (EndpointConfig.partial_stable_ms), before this.
+DECODED_SILENCE_MS = 400
 # Quiet speech over a reply that turned out to be its echo: decoded again at most this often per reply, so a line
 # with strong echo does not decode every prompt twice.
 MAX_OVERLAPS_IGNORED = 3
@@ -178,6 +183,8 @@ class Listener:
         self._waiting = False
         self._asr_active = False
         self._batch: list[bytes] = []
+        self._held: list[bytes] = []  # silence past DECODED_SILENCE_MS, not decoded unless speech follows
+        self._silent_ms = 0
         self._audio_ms = 0  # audio clock of the whole call
         self._phase_start_ms = 0  # audio clock when the endpointer was last reset
         self._partial = ""
@@ -379,10 +386,17 @@ class Listener:
         elif self._speaking and not self._asr_active:
             return
         if self._asr_active:
-            self._batch.append(frame)
             self._audio.append(frame)
-            if len(self._batch) >= ASR_BATCH_FRAMES:
-                await self._flush_batch()
+            self._silent_ms = 0 if is_speech else self._silent_ms + FRAME_MS
+            if self._silent_ms > DECODED_SILENCE_MS:
+                self._held.append(frame)
+            else:
+                if self._held:  # the caller went on after a long pause: it is part of the turn
+                    self._batch.extend(self._held)
+                    self._held = []
+                self._batch.append(frame)
+                if len(self._batch) >= ASR_BATCH_FRAMES:
+                    await self._flush_batch()
         decision = self._endpointer.feed(is_speech, self._partial if self._asr_active else None)
         if decision is None:
             return
@@ -413,6 +427,7 @@ class Listener:
         frames = list(self._ring)
         oldest_ms = self._audio_ms - len(frames) * FRAME_MS
         self._batch = [f for i, (f, _) in enumerate(frames) if oldest_ms + i * FRAME_MS >= first_ms]
+        self._held, self._silent_ms = [], 0
         self._asr_active = True
         self._partial = ""
         self._audio = list(self._batch)
@@ -433,7 +448,7 @@ class Listener:
 
     async def _drop_utterance(self) -> None:
         """Forget the turn being recognised (its final result is not wanted)."""
-        self._batch = []
+        self._batch, self._held = [], []
         try:
             await self._in_time(self._asr.finish())
         except TimeoutError:
@@ -468,6 +483,7 @@ class Listener:
     async def _finish_utterance(self, endpoint_wait_ms: int, *, start_ms: int, end_ms: int, capped: bool) -> None:
         ended = time.monotonic()
         lag_ms = self._backlog_ms()
+        self._held = []  # the turn's trailing silence: nothing more to hear in it
         await self._flush_batch()
         try:
             result = await self._in_time(self._asr.finish())

@@ -59,6 +59,7 @@ class CallResult:
     word_errors: int = 0
     ref_words: int = 0
     latencies_ms: list[float] = field(default_factory=list)
+    decode_s: float = 0.0  # the recogniser's time on the caller's turns (the CPU the agent spends most on)
     audio_s: float = 0.0
     wall_s: float = 0.0
     transcript: list[str] = field(default_factory=list)
@@ -248,6 +249,8 @@ async def run_call(call: SimCall, engines: Engines, *, timeout: float = 600.0) -
             result.word_errors += errors
             result.ref_words += n
     result.latencies_ms = [float(e.data.get("total_ms", 0.0)) for e in recorder.of(EventType.TURN_LATENCY)]
+    decode_ms = sum(float(e.data.get("decode_ms", 0.0)) for e in recorder.of(EventType.ASR_FINAL))
+    result.decode_s = round(decode_ms / 1000, 3)
     ended = recorder.of(EventType.CALL_ENDED)
     if ended:
         result.outcome = str(ended[-1].data.get("outcome") or "")
@@ -369,6 +372,7 @@ def aggregate(results: list[CallResult], wall_s: float) -> dict[str, Any]:
         "errors": sum(bool(r.error) for r in results),
         "wall_s": round(wall_s, 1),
         "audio_s": round(sum(r.audio_s for r in results), 1),
+        "decode_s": round(sum(r.decode_s for r in results), 1),
     }
 
 
@@ -409,7 +413,8 @@ def summary(rep: dict[str, Any]) -> str:
         f"wrong writes {agg['wrong_writes']}, told 'can't help' wrongly {agg['false_out_of_scope']}, "
         f"talk-over {agg['talk_over_rate']} (pausing callers {agg['talk_over_rate_pausing']}), "
         f"turns/task {agg['turns_per_task']}, WER {agg['wer']}, latency p50/p95 {agg['turn_latency_ms']['p50']}/"
-        f"{agg['turn_latency_ms']['p95']} ms, {agg['audio_s']} s audio in {agg['wall_s']} s",
+        f"{agg['turn_latency_ms']['p95']} ms, {agg['audio_s']} s audio in {agg['wall_s']} s "
+        f"(recogniser {agg['decode_s']} s)",
     ]
     for goal, row in rep["per_goal"].items():
         lines.append(f"  {goal:<13} {row['calls']:>4} calls  success {row['task_success']}  {row['why_failed']}")
