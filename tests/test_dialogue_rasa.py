@@ -583,6 +583,27 @@ def test_a_partial_menu_reading_counts_when_the_free_transcript_echoes_it(
     assert cues.hint_task({"kind": "task", "text": reading, "complete": False}, heard) == intent
 
 
+@pytest.mark.parametrize(
+    ("reading", "complete", "heard", "urgent"),
+    [
+        # The symptom said again at the menu, garbled by the open decoder (simulated, seed 9191: told the line
+        # can't help): the constrained reading names it and the free transcript echoes it.
+        ("my tooth bleeding a lot", False, "i know to vote links l index fleeting a lot", True),
+        ("it's throbbing", False, "it's lobbying", True),
+        # A whole-fitting reading is not enough: the decoder forces its phrases onto any sentence.
+        ("painful book an i'd", True, "can i book a table for two tonight", False),
+        # A mouth word alone is no symptom ("fill my tooth" is a filling).
+        ("my tooth", False, "my truth", False),
+        ("bleeding", False, "bleeding", True),
+    ],
+)
+def test_a_symptom_in_the_menus_reading_counts_when_the_free_transcript_echoes_it(
+    reading: str, complete: bool, heard: str, urgent: bool
+) -> None:
+    assert cues.hint_urgent({"kind": "task", "text": reading, "complete": complete}, heard) is urgent
+    assert cues.hint_urgent({"kind": "when", "text": reading, "complete": complete}, heard) is False  # not the menu's
+
+
 def test_the_bots_expectation_for_the_next_turn_comes_through() -> None:
     replies = [{"recipient_id": "c", "text": "Are you calling to book?"},
                {"recipient_id": "c", "custom": {"expect": "task"}}]  # fmt: skip

@@ -390,6 +390,23 @@ async def test_urgent_symptom_hands_off_to_urgent_queue(call: Call) -> None:
     assert r.handoff is not None and (r.handoff.reason, r.handoff.queue) == ("urgent", "urgent")
 
 
+async def test_a_symptom_said_again_at_the_menu_is_heard_through_its_constrained_reading(call: Call) -> None:
+    # Simulated, seed 9191: "My tooth is bleeding a lot" was garbled twice by the open decoder and classed out of
+    # scope; the caller was told the line can't help. The menu's reading named the symptom, echoed by "fleeting".
+    r = await call.say("i know to vote links l index fleeting a lot")
+    assert r.handoff is None and r.expect == "task", _spoken(r)
+    r = await call.say("i know to vote links l index fleeting a lot",
+                       hint=AsrHint("task", "my tooth bleeding a lot", complete=False))
+    assert r.handoff is not None and (r.handoff.reason, r.handoff.queue) == ("urgent", "urgent"), _spoken(r)
+    assert "can't help" not in _spoken(r)
+
+
+async def test_a_symptom_forced_onto_a_whole_sentence_is_not_taken(call: Call) -> None:
+    r = await call.say("can i book a table for two tonight",
+                       hint=AsrHint("task", "painful book an i'd", complete=True))
+    assert r.handoff is None or r.handoff.queue != "urgent", _spoken(r)
+
+
 async def test_cancel_an_existing_booking(call: Call) -> None:
     ref = _insert(call.scope, "Jennifer Wood", "2026-11-27 14:30")
     await call.say("i need to cancel my appointment")

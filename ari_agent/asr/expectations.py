@@ -70,6 +70,9 @@ def phrases(kind: str) -> tuple[str, ...]:
         out = [p for ps in lexicon.groups("tasks").values() for p in ps]
         out += [p for ps in lexicon.groups("services").values() for p in ps]  # "a cleaning" is a booking
         out += list(lexicon.ordered("menu_fillers"))
+        # A caller in pain answers the menu with the symptom again; the open decoder garbled such openings with
+        # full confidence ("it's fleeting a lot" for "it's bleeding a lot") and they were put out of scope.
+        out += [*lexicon.ordered("urgent_words"), *lexicon.ordered("mouth_words")]
     elif kind == "name":
         # The open decoder's language model hears a name as common words ("Betty Lewis" -> "fundamentally
         # louis"); against a list of common names it heard the whole name 3-4 times as often (make-names.py).

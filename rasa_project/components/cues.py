@@ -158,10 +158,26 @@ def hint_task(hint: object, heard: str = "") -> str | None:
     intent = next(iter(found))[0]
     if hint.get("complete"):
         return intent
+    return intent if _echoed({w for _, p in found for w in p.split()}, heard) else None
+
+
+def hint_urgent(hint: object, heard: str = "") -> bool:
+    """Whether the agent's constrained reading of an answer to the opening repair question (kind "task") names a
+    symptom that the free transcript `heard` echoes ("bleeding" for "leading", "throbbing" for "lobbying").
+
+    Unlike a task phrase, a symptom is never taken from a whole-fitting reading alone: the decoder fitted "Can I
+    book a table for two tonight?" whole as "painful book an i'd". Measured offline on 11 urgent and 17
+    out-of-scope openings, every voice on the machine, mixed lines (616 turns): the echo adds 16 of 242 urgent
+    turns whose free transcript names no symptom, and 1 of 374 out-of-scope ("a prescription for my back pain")."""
+    if not isinstance(hint, dict) or hint.get("kind") != "task" or not isinstance(hint.get("text"), str):
+        return False
+    return _echoed(set(tokens(hint["text"])) & URGENT_WORDS, heard)
+
+
+def _echoed(keys: set[str], heard: str) -> bool:
+    """Whether a word of the free transcript is like one of `keys` (words of 4 letters and more)."""
     said = [w for w in tokens(heard) if len(w) >= 4]
-    keys = {w for _, p in found for w in p.split() if len(w) >= 4}
-    echoed = any(SequenceMatcher(None, k, w).ratio() >= _TASK_ECHO_RATIO for k in keys for w in said)
-    return intent if echoed else None
+    return any(SequenceMatcher(None, k, w).ratio() >= _TASK_ECHO_RATIO for k in keys if len(k) >= 4 for w in said)
 
 
 # How alike a word of the free transcript must be to a task phrase's word to echo it: "working" echoes

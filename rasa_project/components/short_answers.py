@@ -35,6 +35,7 @@ from components.cues import (
     heard_yes,
     hint_intent,
     hint_task,
+    hint_urgent,
     is_closing,
     is_short_no,
     is_short_yes,
@@ -98,6 +99,11 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
                 self.decide(text, DEFAULT_NLU_FALLBACK_INTENT_NAME, hint, requested, task=task)
                 or DEFAULT_NLU_FALLBACK_INTENT_NAME
             )
+        if intent in {"out_of_scope", DEFAULT_NLU_FALLBACK_INTENT_NAME} and requested is None \
+                and hint_urgent(hint, text):
+            # Asked the menu again, the caller named the symptom again: dental trouble, not a request the line
+            # can't serve ("i know to vote links l index fleeting a lot", classed out of scope twice).
+            return "report_urgent"
         in_context = context_intent(
             text, intent, requested if isinstance(requested, str) else None, task if isinstance(task, str) else None
         )
