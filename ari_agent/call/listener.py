@@ -20,7 +20,8 @@ from ari_agent.asr.base import AsrEngine, AsrHint
 from ari_agent.errors import StageError
 from ari_agent.events import EventType
 from ari_agent.lexicon import words as lexicon_words
-from ari_agent.media.audio import FRAME_BYTES, FRAME_MS, read_wav, rms_dbfs
+from ari_agent.media.audio import FRAME_BYTES, FRAME_MS, SAMPLE_RATE, read_wav, rms_dbfs
+from ari_agent.media.denoise import suppressor
 from ari_agent.media.endpoint import (
     BargeInConfig,
     BargeInDetector,
@@ -72,6 +73,7 @@ class ListenerConfig:
     # with strong echo, at the price of callers needing to speak up to interrupt.
     echo_return_loss_db: float = 25.0
     stage_timeout_s: float = 8.0  # a push or final result of the recogniser taking longer is a failure
+    noise_suppression: int = 0  # the recogniser hears the caller through media.denoise at this level (0: off)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +171,9 @@ class Listener:
         self._reply_words: frozenset[str] = frozenset()
         self._on_barge_in = on_barge_in
         self._emit = emit
-        self._ring: collections.deque[tuple[bytes, bool]] = collections.deque(
+        self._denoise = suppressor(config.noise_suppression, SAMPLE_RATE)
+        # (the line's frame, the frame the recogniser hears, speech?) for the pre-roll of a turn.
+        self._ring: collections.deque[tuple[bytes, bytes, bool]] = collections.deque(
             maxlen=(PREROLL_MS + config.barge_in_ms + config.min_speech_ms) // FRAME_MS + 1
         )
         self._utterances: asyncio.Queue[Utterance | NoInput] = asyncio.Queue()
@@ -346,7 +350,8 @@ class Listener:
             self._catch_up()
         vf = self._vad.classify(frame)
         self._audio_ms += FRAME_MS
-        self._ring.append((frame, vf.is_speech))
+        heard = frame if self._denoise is None else self._denoise.process(frame)
+        self._ring.append((frame, heard, vf.is_speech))
         is_speech = vf.is_speech
         if self._speaking and not self._barged:
             ref = self._ref_dbfs()
@@ -389,12 +394,12 @@ class Listener:
             self._audio.append(frame)
             self._silent_ms = 0 if is_speech else self._silent_ms + FRAME_MS
             if self._silent_ms > DECODED_SILENCE_MS:
-                self._held.append(frame)
+                self._held.append(heard)
             else:
                 if self._held:  # the caller went on after a long pause: it is part of the turn
                     self._batch.extend(self._held)
                     self._held = []
-                self._batch.append(frame)
+                self._batch.append(heard)
                 if len(self._batch) >= ASR_BATCH_FRAMES:
                     await self._flush_batch()
         decision = self._endpointer.feed(is_speech, self._partial if self._asr_active else None)
@@ -426,18 +431,19 @@ class Listener:
         first_ms = onset_call_ms - PREROLL_MS
         frames = list(self._ring)
         oldest_ms = self._audio_ms - len(frames) * FRAME_MS
-        self._batch = [f for i, (f, _) in enumerate(frames) if oldest_ms + i * FRAME_MS >= first_ms]
+        preroll = [(line, heard) for i, (line, heard, _) in enumerate(frames) if oldest_ms + i * FRAME_MS >= first_ms]
+        self._batch = [heard for _, heard in preroll]
         self._held, self._silent_ms = [], 0
         self._asr_active = True
         self._partial = ""
-        self._audio = list(self._batch)
+        self._audio = [line for line, _ in preroll]
         await self._flush_batch()
 
     async def _start_utterance_from_ring(self, *, barge_in: bool = True) -> None:
         """After a barge-in (or quiet speech over the agent): the speech so far starts the caller's next turn."""
         self._reset_endpointer()
         self._phase_start_ms = self._audio_ms - len(self._ring) * FRAME_MS
-        for _, is_speech in self._ring:
+        for _, _, is_speech in self._ring:
             self._endpointer.feed(is_speech)
         if not self._endpointer.in_speech:
             # The detector's run was sustained speech, so this is rare (VAD flicker): force the onset.

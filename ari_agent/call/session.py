@@ -248,6 +248,7 @@ class CallSession:
                 max_utterance_ms=int(call.max_utterance_seconds * 1000),
                 stage_timeout_s=call.stage_timeout_seconds,
                 echo_return_loss_db=call.echo_return_loss_db,
+                noise_suppression=self._settings.asr.noise_suppression,
             ),
             on_barge_in=self._speaker.on_barge_in,
             emit=self.emit,
