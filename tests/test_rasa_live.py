@@ -733,6 +733,20 @@ async def test_a_no_again_to_what_would_you_like_to_change_is_counted(call: Call
     assert r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)
 
 
+async def test_a_yes_to_what_would_you_like_to_change_reads_the_details_back(call: Call) -> None:
+    # Simulated seed 6161: "It's Jack Young" at "What would you like to change?" heard "exactly and" (a yes) booked
+    # the misheard name read back just before. A yes there names no change: the details are read back again.
+    await call.say("i'd like a check up on monday at half past two")
+    await call.say("my name is jackie young")
+    r = await call.say("no")
+    assert "What would you like to change?" in _spoken(r)
+    r = await call.say("exactly and", confidence=0.84)
+    assert r.outcome is None and not r.booking_ref, _spoken(r)
+    assert "Sorry, I didn't catch the change." in _spoken(r) and "Shall I book it?" in _spoken(r), _spoken(r)
+    r = await call.say("yes please")
+    assert r.outcome == "booked", _spoken(r)
+
+
 async def test_frustration_is_handed_over_only_when_clearly_said(call: Call) -> None:
     # Simulated calls: the classifier called 11 turns frustration in 800 calls, none frustrated; "are you up and
     # on saturdays" (0.52) handed a caller who asked about opening hours to a person at once.

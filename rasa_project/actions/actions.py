@@ -603,6 +603,12 @@ class ValidateAppointmentForm(Action):
                     # Acting is the one step that cannot be taken back: a yes read only from the constrained
                     # decoder or the classifier, with no yes-word heard, is asked again instead of booked.
                     return self._yes_unclear(dispatcher, tracker)
+                elif answer == "yes" and slot("correcting"):
+                    # Asked what to change after a no, a clear yes names no change: the details are read back
+                    # again to be confirmed, never taken as the go-ahead (simulated seed 6161: "it's Jack Young"
+                    # heard "exactly and" booked the misheard "Jackie").
+                    return [SlotSet("correcting", None),
+                            *self._miss(dispatcher, tracker, ask="Sorry, I didn't catch the change.")]
                 elif answer == "yes":
                     values["confirmed"] = True
                 elif answer == "no" and slot("correcting"):
