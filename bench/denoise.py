@@ -26,6 +26,7 @@ from typing import Any
 from ari_agent.asr.vosk import VoskEngine
 from ari_agent.config import load_settings
 from ari_agent.media.audio import HighBandFill
+from ari_agent.media.denoise import NoiseSuppressor
 from ari_agent.replay.wer import word_errors
 from ari_agent.sim import phrasing, voices
 
@@ -69,10 +70,7 @@ def _in_10ms(step: Callable[[bytes], bytes]) -> Processor:
 
 
 def _webrtc(level: int) -> Processor:
-    from webrtc_noise_gain import AudioProcessor
-
-    suppressor = AudioProcessor(0, level)  # no automatic gain: the agent's VAD has its own level handling
-    return _in_10ms(lambda chunk: bytes(suppressor.Process10ms(chunk).audio))
+    return _in_10ms(NoiseSuppressor(level).process)  # the agent's own, 10 ms at a time (an utterance's tail kept)
 
 
 def _speex(db: int) -> Processor:

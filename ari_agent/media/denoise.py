@@ -16,17 +16,11 @@ better).
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from webrtc_noise_gain import AudioProcessor  # type: ignore[import-untyped]
 
 SAMPLE_RATE = 16000  # the only rate the suppressor takes
 _CHUNK_BYTES = SAMPLE_RATE // 100 * 2  # 10 ms of 16-bit samples
 LEVELS = (0, 1, 2, 3, 4)  # 0 off; 1-4 WebRTC's low, moderate, high and very high suppression
-
-
-class Suppressor(Protocol):
-    def process(self, frame: bytes) -> bytes: ...
 
 
 class NoiseSuppressor:
@@ -47,7 +41,7 @@ class NoiseSuppressor:
         )
 
 
-def suppressor(level: int, sample_rate: int) -> Suppressor | None:
+def suppressor(level: int, sample_rate: int) -> NoiseSuppressor | None:
     """The suppressor for a call, or None when it is off (level 0) or the audio is not at 16 kHz."""
     if level == 0 or sample_rate != SAMPLE_RATE:
         return None
