@@ -83,6 +83,7 @@ class FakeAsrStream:
     with_name: list[bool] = field(default_factory=list)  # ... and whether it listened for a name too
     hint_text: str = "hinted"  # what the "constrained decoder" reads when an answer is expected
     push_delay_s: float = 0.0
+    confidence: float = 0.9  # of every non-empty result
 
     async def push(self, pcm16: bytes) -> str | None:
         self.pushed += len(pcm16)
@@ -95,7 +96,7 @@ class FakeAsrStream:
         kind = self.expected[-1] if self.expected else None
         hint = AsrHint(kind, self.hint_text, complete=False) if kind else None
         return AsrResult(
-            text=text, confidence=0.9 if text else 0.0, audio_ms=self.pushed // 32, decode_ms=1.0, hint=hint
+            text=text, confidence=self.confidence if text else 0.0, audio_ms=self.pushed // 32, decode_ms=1.0, hint=hint
         )
 
     def expect(self, kind: str | None, *, with_name: bool = False) -> None:
@@ -109,8 +110,8 @@ class FakeAsrStream:
 class FakeAsr:
     sample_rate = 16000
 
-    def __init__(self, texts: list[str]) -> None:
-        self.stream = FakeAsrStream(list(texts))
+    def __init__(self, texts: list[str], confidence: float = 0.9) -> None:
+        self.stream = FakeAsrStream(list(texts), confidence=confidence)
 
     def new_stream(self) -> FakeAsrStream:
         return self.stream

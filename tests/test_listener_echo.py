@@ -143,3 +143,33 @@ async def test_a_quiet_caller_over_real_echo_is_heard_by_vosk(vosk: AsrEngine, a
     caller = [SILENCE] * (len(prompt) - 60) + [attenuate(f, -24) for f in speech_frames(answer)]
     turns, _, _ = await overlap_call(vosk, mix(echo, caller), prompt)
     assert len(turns) == 1 and "yes" in turns[0].text.split()
+
+
+# --- echo does not outlast its reply ---------------------------------------------------
+GARBLED = "shall i cancel it yes"  # the caller's answer glued to the reply's tail, decoded at low confidence
+
+
+async def test_a_caller_answering_as_the_reply_ends_is_heard_whatever_the_words() -> None:
+    # The cluster test lost such an answer: it began over the greeting's last words (quiet, so no barge-in),
+    # the greeting's tail garbled it to confidence 0.4 and it was ignored as the greeting's echo.
+    prompt = speech_frames(REPLY)
+    echo = [SILENCE] * 3 + [attenuate(f, -30) for f in prompt]
+    answer = [attenuate(f, -24) for f in speech_frames("Yes, I would like to book a filling on Friday morning")]
+    caller = [SILENCE] * (len(prompt) - 40) + answer
+    asr = FakeAsr(["shall i cancel it", GARBLED], confidence=0.4)
+    turns, _, events = await overlap_call(asr, mix(echo, caller), prompt)
+    assert [t.text for t in turns] == [GARBLED]
+    assert turns[0].audio_start_ms < len(prompt) * 20  # it did begin over the reply
+    # The reply's echo alone, earlier, was still judged by its words and ignored.
+    assert [data["text"] for kind, data in events if kind is EventType.OVERLAP_IGNORED] == ["shall i cancel it"]
+
+
+async def test_echo_heard_a_little_after_the_reply_stopped_is_still_no_turn() -> None:
+    # The prompt's end reaches the line after PlaybackFinished (network, jitter buffer): its last 200 ms of echo
+    # come after the agent stopped speaking, and are still the reply's own words.
+    prompt = speech_frames(REPLY)
+    echo = [SILENCE] * 13 + [attenuate(f, -30) for f in prompt]
+    turns, fired, events = await overlap_call(FakeAsr(["shall i cancel it"] * 5), echo, prompt)
+    assert turns == [] and fired == []
+    assert [data for kind, data in events if kind is EventType.OVERLAP_IGNORED]
+

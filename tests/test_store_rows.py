@@ -146,3 +146,13 @@ def test_spool_line_round_trip_keeps_types() -> None:
         back = RowOp.from_json(op.to_json())
         assert back == op
         assert "\n" not in op.to_json()
+
+
+def test_speech_ignored_as_the_replys_echo_is_kept_as_an_event_row() -> None:
+    # Not a turn, but what was heard and why it was not answered must be there to check afterwards.
+    event = CallEvent(
+        EventType.OVERLAP_IGNORED, "c", {"text": "my card is 4111 1111 1111 1111", "confidence": 0.4}, at=T0
+    )
+    (op,) = CallRowMapper(Redactor()).map(event)
+    assert op.kind is OpKind.INSERT_EVENT and op.fields["kind"] == "overlap-ignored"
+    assert op.fields["data"] == {"text": "my card is [redacted]", "confidence": 0.4}

@@ -52,6 +52,11 @@ OVERLAP_MIN_CONFIDENCE = 0.5  # echo in line noise decoded as a lone "hi" at 0.2
 # Quiet speech over a reply is decoded only this far below the loudest echo the line is assumed to have: the echo a
 # working canceller leaves (40 dB and more down) is not decoded at all, a caller 18-24 dB under the agent is.
 OVERLAP_BELOW_ECHO_DB = 10.0
+# Echo does not outlast its reply. Speech that began over a reply and goes on this long after the reply stopped is
+# the caller's whatever its words: the margin covers the prompt's end reaching the line after PlaybackFinished
+# (network, jitter buffer). A caller answering the greeting as it ended was lost as its echo (cluster test: the
+# turn, glued to the greeting's tail, decoded at confidence 0.4).
+OVERLAP_AFTER_REPLY_MS = 400
 _WORD = re.compile(r"[a-z']+")
 
 
@@ -168,6 +173,7 @@ class Listener:
         )
         self._overlap = False  # the turn in progress began as quiet speech over a reply: the caller's or echo
         self._overlaps_ignored = 0
+        self._overlap_after_reply_ms = 0  # speech of the overlap in progress heard once the reply had stopped
         self._reply_words: frozenset[str] = frozenset()
         self._on_barge_in = on_barge_in
         self._emit = emit
@@ -374,6 +380,7 @@ class Listener:
                     and self._overlaps_ignored < MAX_OVERLAPS_IGNORED
                 ):
                     self._overlap = True
+                    self._overlap_after_reply_ms = 0
                     await self._start_utterance_from_ring(barge_in=False)
                     return
             if not self._asr_active:
@@ -391,6 +398,8 @@ class Listener:
         elif self._speaking and not self._asr_active:
             return
         if self._asr_active:
+            if self._overlap and is_speech and not self._speaking:
+                self._overlap_after_reply_ms += FRAME_MS
             self._audio.append(frame)
             self._silent_ms = 0 if is_speech else self._silent_ms + FRAME_MS
             if self._silent_ms > DECODED_SILENCE_MS:
@@ -505,7 +514,9 @@ class Listener:
         self._reset_endpointer()
         if self._overlap:
             self._overlap = False
-            if not callers_words(result.text, result.confidence, self._reply_words):
+            if self._overlap_after_reply_ms < OVERLAP_AFTER_REPLY_MS and not callers_words(
+                result.text, result.confidence, self._reply_words
+            ):
                 # The reply's own words coming back, or nothing: not a turn. Another overlap may be the caller.
                 self._overlaps_ignored += 1
                 self._overlap_detector.reset()

@@ -33,6 +33,8 @@ EVENT_KINDS = frozenset(
         EventType.ERROR,
         EventType.HANDOFF,
         EventType.BOOKING,
+        # What was taken for the reply's echo and not answered: a supervisor can check it was no caller.
+        EventType.OVERLAP_IGNORED,
     }
 )
 # Columns whose values are timestamps; the spool stores them as ISO 8601 strings.
