@@ -318,6 +318,28 @@ async def test_words_said_while_the_agent_decides_on_a_transfer_stay_in_the_reco
     assert h.dialogue.hints == [None]  # the second turn was recorded, not sent to the dialogue
 
 
+async def test_what_the_caller_says_over_the_handoff_line_stays_in_the_record(speech: list[bytes]) -> None:
+    # The handoff line plays to its end whatever the caller says, but what they say over it is stored with the
+    # call for the person who takes it.
+    script = {"a person please": handoff_result("requested")}
+    async with Harness(["a person please", "it is about my crown"], script) as h:
+        await h.agent_finished_speaking(1)
+        h.ari.playback_ms = 3000  # the handoff line plays for 3 s
+        h.media.push(speech)
+        async with asyncio.timeout(10):
+            while len(h.rec.of(EventType.PLAYBACK_STARTED)) < 2:
+                await asyncio.sleep(0.005)
+        h.media.push(speech)
+        async with asyncio.timeout(10):
+            while len(h.rec.of(EventType.ASR_FINAL)) < 2:
+                await asyncio.sleep(0.005)
+        assert len(h.rec.of(EventType.PLAYBACK_FINISHED)) == 1  # heard while the handoff line still played
+    assert h.ended()["outcome"] == "handoff" and h.ari.continued
+    turns = h.rec.of(EventType.CALLER_TURN)
+    assert [e.data["text"] for e in turns] == ["a person please", "it is about my crown"]
+    assert turns[1].data["after_transfer"] is True
+
+
 def test_replies_are_cut_into_sentences_for_streaming_tts() -> None:
     from ari_agent.call.session import split_sentences
 

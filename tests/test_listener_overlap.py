@@ -69,3 +69,20 @@ async def test_a_caller_still_talking_when_the_reply_starts_barges_in_without_he
     assert [t.text for t in turns] == ["are you a robot", "what are your opening hours"]
     # Every speech frame is pushed to the recogniser once (a restart from the ring pushed the overlap twice).
     assert (len(first) + len(second)) * FRAME_BYTES <= asr.stream.pushed <= sum(len(t.audio) for t in turns)
+
+
+async def test_what_a_caller_says_over_the_handoff_line_is_heard_for_the_record() -> None:
+    # The handoff line cannot be interrupted: it plays on, and nothing stops it. But the caller's sentences over
+    # it are turns (stored with the call for the person taking it); before, they were not heard at all.
+    asr = FakeAsr(["no wait i only wanted the address", "hello"])
+    fired: list[float] = []
+    listener = Listener(asr, ListenerConfig(), on_barge_in=fired.append, emit=lambda *a, **k: None)
+    listener.agent_started_speaking(False, "I'm sorry, let me put you through to a member of our team.")
+    for frame in [*_silence(0.5), *speech_frames("No wait, I only wanted the address"), *_silence(1.5)]:
+        await listener.feed(frame)
+    for frame in [*speech_frames("Hello"), *_silence(1.5)]:
+        await listener.feed(frame)
+    listener.agent_stopped_speaking()
+    turns = await _heard(listener)
+    assert [t.text for t in turns] == ["no wait i only wanted the address", "hello"]
+    assert fired == [] and not any(t.barge_in for t in turns)  # the line was not stopped

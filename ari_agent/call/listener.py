@@ -361,7 +361,14 @@ class Listener:
         is_speech = vf.is_speech
         if self._speaking and not self._barged:
             ref = self._ref_dbfs()
-            if self._interruptible:
+            if not self._interruptible and not self._asr_active:
+                # A reply that cannot be interrupted (the handoff line) plays on, but what the caller says over it
+                # is still a turn, for the record: the person taking the call may need it ("no wait, I only
+                # wanted ..."). Before, it was not heard at all.
+                if self._barge.feed(vf.is_speech, vf.energy_dbfs, ref) is not None:
+                    await self._start_utterance_from_ring(barge_in=False)
+                    return
+            elif self._interruptible:
                 barge = self._barge.feed(vf.is_speech, vf.energy_dbfs, ref)
                 if barge is not None:
                     self._barged = True
@@ -512,6 +519,8 @@ class Listener:
         self._barged = False
         self._partial = ""
         self._reset_endpointer()
+        if self._speaking and not self._interruptible:
+            self._barge.reset()  # the next sentence over the handoff line is heard too
         if self._overlap:
             self._overlap = False
             if self._overlap_after_reply_ms < OVERLAP_AFTER_REPLY_MS and not callers_words(
