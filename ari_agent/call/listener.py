@@ -40,7 +40,7 @@ ASR_BATCH_FRAMES = 5  # 100 ms per decode call: fewer thread hops, partials stil
 # Silence inside a turn is decoded up to this long; the rest waits, and is decoded only if the caller speaks again
 # (so a pause inside a sentence decodes exactly as before). The end-of-turn wait after the last word (up to 1.3 s)
 # was decoded in full, at the cost of speech: the open decoder's search is most of the agent's CPU. The partial
-# result settles within ~200 ms of the speech's end (EndpointConfig.partial_stable_ms), before this.
+# result settles within ~200-300 ms of the speech's end (EndpointConfig.partial_stable_ms), before this.
 DECODED_SILENCE_MS = 400
 # Quiet speech over a reply that turned out to be its echo: decoded again at most this often per reply, so a line
 # with strong echo does not decode every prompt twice.
