@@ -105,9 +105,8 @@ async def test_a_correction_heard_as_the_same_wrong_name_is_no_go_ahead(call: Ca
     r = await call.say("please general would")
     assert r.outcome is None and not r.booking_ref, _spoken(r)
     assert _spoken(r) == "Sorry, I didn't catch the change. What would you like to change?"
-    r = await call.say("it's general would")  # the same mishearing, given as a name
-    assert r.outcome is None and "I still have the same details" in _spoken(r)
-    assert "for General Would" in _spoken(r) and "Shall I book it?" in _spoken(r)  # read back, to be refused again
+    r = await call.say("it's general would")  # the same mishearing, given as a name: no go-ahead, and spelled
+    assert r.outcome is None and "Could you spell your surname" in _spoken(r) and r.expect == "spelling", _spoken(r)
 
 
 async def test_the_name_decoders_readings_replace_garbled_names_and_are_read_back(call: Call) -> None:
@@ -167,6 +166,41 @@ async def test_a_name_heard_again_just_as_read_back_counts_towards_spelling(call
     assert "Could you spell your surname" in _spoken(r) and r.expect == "spelling", _spoken(r)
     r = await call.say("what is", hint=AsrHint("spelling", "m o o r e", complete=True))
     assert r.slots["name"] == "Harry Moore" and "for Harry Moore" in _spoken(r), _spoken(r)
+
+
+async def test_a_name_heard_again_just_as_read_back_is_spelled_at_once(call: Call) -> None:
+    # Simulated seed 6161 (#37): "Laura Smith" heard "long meade", refused, and heard "long meade" again; the
+    # same name was read back once more and the caller asked for a person. Heard the same wrong way twice, it
+    # would be heard that way a third time: the surname is spelled instead.
+    await call.say("i'd like to book a cleaning on friday at half past two")
+    r = await call.say("my name is harry there")
+    assert "for Harry There" in _spoken(r)
+    r = await call.say("no sorry the name is harry there")
+    assert "Could you spell your surname" in _spoken(r) and r.expect == "spelling", _spoken(r)
+    r = await call.say("what is", hint=AsrHint("spelling", "m o o r e", complete=True))
+    assert r.slots["name"] == "Harry Moore" and "for Harry Moore" in _spoken(r), _spoken(r)
+
+
+async def test_a_read_back_corrected_by_a_month_without_its_day_asks_for_the_day(call: Call) -> None:
+    # Simulated seed 6161 (#30): "No, the eighth of December at one p m" heard "no spaces december at one pm".
+    # The same details were read back again (the part of day, unchanged, counted as a correction), twice, and
+    # the caller asked for a person. Only the day is missing: it is asked for in that month.
+    await call.say("i'd like to book a cleaning on monday at one pm")
+    r = await call.say("my name is jennifer wood")
+    assert "Monday the thirtieth of November" in _spoken(r) and "Shall I book it?" in _spoken(r), _spoken(r)
+    r = await call.say("no spaces december at one pm")
+    assert _spoken(r) == "Sorry, I didn't catch the day. Which day in December?", _spoken(r)
+    r = await call.say("the eighth")
+    assert "Tuesday the eighth of December at one o'clock" in _spoken(r) and "Shall I book it?" in _spoken(r)
+
+
+async def test_a_no_that_restates_the_time_read_back_asks_what_to_change(call: Call) -> None:
+    # The time said again as read back is no correction: the caller is asked what to change, not read the same
+    # details again.
+    await call.say("i'd like to book a cleaning on monday at one pm")
+    await call.say("my name is jennifer wood")
+    r = await call.say("no that's not right one pm")
+    assert "What would you like to change?" in _spoken(r), (_spoken(r), r.intent)
 
 
 async def test_typed_letters_are_taken_as_typed(call: Call) -> None:

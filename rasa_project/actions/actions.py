@@ -588,7 +588,16 @@ class ValidateAppointmentForm(Action):
                     current = date.fromisoformat(slot("date"))
                     later = current + timedelta(days=7)
                     values.update(date=None, date_options=[current.isoformat(), later.isoformat()])
-                if values.keys() - {"name_fixes"}:  # a correction heard (a name heard as read back only counts)
+                month = month_named(said_now)
+                if answer != "yes" and month and "day" not in found and conflict is None and target == "date" \
+                        and task != "cancel" and slot("date"):
+                    # "No, the eighth of December at one p m" heard "no spaces december at one pm": the month came
+                    # through, its day did not. Only the day is asked for ("Which day in December?"); the same
+                    # details were read back again instead, and the caller asked for a person (seed 6161).
+                    values.update(date=None, date_month=month)
+                # A correction heard (a name heard as read back only counts; a part of day that was already
+                # there is none: "no ... at one pm" with one o'clock read back had the same details read again).
+                if values.keys() - unchanged:
                     values["confirmed"] = None
                     values["correcting"] = None
                 elif slot("correcting") and found.keys() & RESTATED_DETAILS:
@@ -668,7 +677,8 @@ class ValidateAppointmentForm(Action):
         fixes = int(tracker.get_slot("name_fixes") or 0) + 1
         values["name_fixes"] = float(fixes)
         was, now = current.split(), name.split()
-        if fixes < SPELL_AFTER_NAME_FIXES or len(was) != 2 or len(now) != 2:
+        # Heard again just as it was read back, the name will be heard that way a third time too: spelled now.
+        if (fixes < SPELL_AFTER_NAME_FIXES and not same) or len(was) != 2 or len(now) != 2:
             return None
         if was[1].lower() == now[1].lower() and was[0].lower() != now[0].lower():
             return "given", now[1]
