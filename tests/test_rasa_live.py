@@ -176,6 +176,9 @@ async def test_a_read_back_corrected_by_a_month_without_its_day_asks_for_the_day
     assert "Monday the thirtieth of November" in _spoken(r) and "Shall I book it?" in _spoken(r), _spoken(r)
     r = await call.say("no spaces december at one pm")
     assert _spoken(r) == "Sorry, I didn't catch the day. Which day in December?", _spoken(r)
+    # "The eighth, one o'clock" with the day lost: the constrained reading hears the hour in the bare "one".
+    r = await call.say("one floss", hint=AsrHint("when", "one o'clock", complete=True))
+    assert "Which day in December?" in _spoken(r) and "first" not in _spoken(r), _spoken(r)
     r = await call.say("the eighth")
     assert "Tuesday the eighth of December at one o'clock" in _spoken(r) and "Shall I book it?" in _spoken(r)
 

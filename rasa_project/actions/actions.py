@@ -364,7 +364,7 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
     day_asked = requested in ("date", "old_date")
     day = parse_date(tail, today, day_asked) or (parse_date(head, today, day_asked) if head else None)
     month = tracker.get_slot("date_month")
-    if day is None and day_asked and month and not month_named(tail):
+    if day is None and day_asked and month and not month_named(tail) and not _hint_hears_an_hour(tracker, today):
         day = parse_date(f"{month} {tail}", today, True)  # "the eighth", "eleven": asked for a day in that month
     spoken = parse_time(tail, bare_number_is_hour=bare_hour) or (parse_time(head) if head else None)
     moved = moved_from_to(text, today)
@@ -397,6 +397,15 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
         for key in ("day", "old_day", "spoken_time"):
             found.pop(key, None)
     return found
+
+
+def _hint_hears_an_hour(tracker: Tracker, today: date) -> bool:
+    """Whether the constrained reading of the turn heard a time and no day: then a bare number of the free
+    transcript is that hour, not the day of the month asked for ("the eighth, one o'clock" heard "one floss",
+    read "one o'clock": the first of the month was read back, simulated seed 6161)."""
+    hint = asr_hint(tracker) or {}
+    text = hint.get("text") if hint.get("kind") == "when" else None
+    return isinstance(text, str) and parse_time(text) is not None and parse_date(text, today, True) is None
 
 
 _ABOUT_THE_NUMBER = re.compile(r"\b(?:my|the|phone|mobile|contact) (?:phone )?number\b")
