@@ -252,6 +252,17 @@ async def test_a_yes_to_the_half_of_a_name_said_back_takes_it_as_the_name(call: 
     assert r.slots["name"] == "Jennifer" and "for Jennifer," in _spoken(r), _spoken(r)
 
 
+async def test_say_that_again_in_a_cancel_repeats_its_own_question(call: Call) -> None:
+    # Simulated seed 9494 (#90): "Sharon King" heard "come again" while the first name was asked in a cancel;
+    # the agent asked the booking's "What would you like to come in for?" instead of its own question.
+    await call.say("i want to cancel my appointment")
+    r = await call.say("my name is king")
+    assert "I have King. And your first name?" in _spoken(r), _spoken(r)
+    r = await call.say("could you say that again")
+    assert _spoken(r) == "I have King. And your first name?", _spoken(r)
+    assert r.slots.get("requested_slot") == "name"
+
+
 async def test_an_unusable_answer_in_a_reschedule_asks_the_same_question_again(call: Call) -> None:
     await call.say("i have to rearrange my appointment")
     await call.say("it's james stewart")

@@ -696,6 +696,10 @@ class ValidateAppointmentForm(Action):
     def _unanswered(self, dispatcher: CollectingDispatcher, tracker: Tracker, intent: str | None) -> list[EventType]:
         """A turn with nothing the form can use. Questions and goodbyes are the rules' to answer; answers that
         keep missing the question (the same question a third time) go to a person instead of a loop."""
+        if intent == "repeat":
+            # "Say that again": the form says its own question again (action_repeat leaves that to it). Left unset,
+            # the form loop would ask the domain's first empty slot, the booking's service, even in a cancel.
+            return [SlotSet("requested_slot", tracker.get_slot("requested_slot"))]
         if intent in NOT_DETAILS or intent == "nlu_fallback":
             return []  # the rules answer these; a misunderstanding is counted by action_fallback
         return self._miss(dispatcher, tracker)
