@@ -597,13 +597,13 @@ class ValidateAppointmentForm(Action):
                     current = date.fromisoformat(slot("date"))
                     later = current + timedelta(days=7)
                     values.update(date=None, date_options=[current.isoformat(), later.isoformat()])
-                month = month_named(said_now)
-                if answer != "yes" and month and "day" not in found and conflict is None and target == "date" \
+                month_said = month_named(said_now)
+                if answer != "yes" and month_said and "day" not in found and conflict is None and target == "date" \
                         and task != "cancel" and slot("date"):
                     # "No, the eighth of December at one p m" heard "no spaces december at one pm": the month came
                     # through, its day did not. Only the day is asked for ("Which day in December?"); the same
                     # details were read back again instead, and the caller asked for a person (seed 6161).
-                    values.update(date=None, date_month=month)
+                    values.update(date=None, date_month=month_said)
                 # A correction heard (a name heard as read back only counts; a part of day that was already
                 # there is none: "no ... at one pm" with one o'clock read back had the same details read again).
                 if values.keys() - unchanged:
@@ -697,9 +697,7 @@ class ValidateAppointmentForm(Action):
         """A turn with nothing the form can use. Questions and goodbyes are the rules' to answer; answers that
         keep missing the question (the same question a third time) go to a person instead of a loop."""
         if intent == "repeat":
-            # "Say that again": the form says its own question again (action_repeat leaves that to it). Left unset,
-            # the form loop would ask the domain's first empty slot, the booking's service, even in a cancel.
-            return [SlotSet("requested_slot", tracker.get_slot("requested_slot"))]
+            return [same_question(tracker)]  # "say that again": action_repeat leaves the question to the form
         if intent in NOT_DETAILS or intent == "nlu_fallback":
             return []  # the rules answer these; a misunderstanding is counted by action_fallback
         return self._miss(dispatcher, tracker)
@@ -719,15 +717,13 @@ class ValidateAppointmentForm(Action):
                                                         "Let me put you through to a member of our team.")
         if ask is not None:
             dispatcher.utter_message(text=ask)
-        # The same question again, named explicitly: left unset, the form loop would pick the first empty slot
-        # of the domain's list (the booking's service), even in a cancel or a reschedule.
-        return [SlotSet("unanswered", float(count)), SlotSet("requested_slot", tracker.get_slot("requested_slot"))]
+        return [SlotSet("unanswered", float(count)), same_question(tracker)]
 
     def _misunderstood(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         if too_often_misunderstood(tracker):
             return not_understood_handoff(dispatcher)
         dispatcher.utter_message(text="Sorry, I didn't quite catch that.")
-        return [SlotSet("requested_slot", tracker.get_slot("requested_slot")), _one_more_unanswered(tracker)]
+        return [same_question(tracker), _one_more_unanswered(tracker)]
 
     async def _check(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                      values: dict[str, Any]) -> list[EventType]:
@@ -995,7 +991,7 @@ def out_of_scope(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Eve
     if tracker.active_loop.get("name"):
         # Inside a task: the form's question comes again after this.
         dispatcher.utter_message(text="Sorry, I may have misheard you.")
-        return [SlotSet("requested_slot", tracker.get_slot("requested_slot"))]
+        return [same_question(tracker)]
     ask_menu(dispatcher, "Sorry, I may have misheard you.")
     dispatcher.utter_message(text="If it's something else, I can put you through to someone.")
     return []
@@ -1028,6 +1024,12 @@ def says_goodbye(text: str, mid_task: bool = False) -> bool:
         # second half breed", classed goodbye, and a caller correcting a read-back was hung up on (seed 5353).
         return bool(set(t.split()[-2:]) & _BYE_SOUNDS)
     return bool(set(t.split()) & _BYE_WORDS) or any(phrase in t for phrase in _CLOSINGS)
+
+
+def same_question(tracker: Tracker) -> SlotSet:
+    """The form's question asked again, named explicitly: left unset, the form loop would pick the first empty slot
+    of the domain's list (the booking's service), even in a cancel or a reschedule."""
+    return SlotSet("requested_slot", tracker.get_slot("requested_slot"))
 
 
 def _one_more_unanswered(tracker: Tracker) -> SlotSet:
