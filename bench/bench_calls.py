@@ -128,7 +128,13 @@ def summarise(lat: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def run(
-    settings: Settings, sequential: int, barge: int, concurrent: int, stagger: float, profile_hz: int
+    settings: Settings,
+    sequential: int,
+    barge: int,
+    concurrent: int,
+    stagger: float,
+    profile_hz: int,
+    profile_native: bool = False,
 ) -> dict[str, Any]:
     bus = EventBus()
     recorder = EventRecorder()
@@ -164,7 +170,7 @@ async def run(
         started = time.monotonic()
         peak = rss_idle
         cpu0 = resource.getrusage(resource.RUSAGE_SELF)
-        profiler = Profiler(PROFILE, profile_hz) if profile_hz else None
+        profiler = Profiler(PROFILE, profile_hz, native=profile_native) if profile_hz else None
         if profiler is not None:
             await profiler.start()
 
@@ -197,6 +203,7 @@ async def run(
             spent = (children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime)
             profile = {"rate_hz": profile_hz, "error": profiler.error} if profiler.error else {
                 "rate_hz": profile_hz,
+                "native": profile_native,
                 "file": str(PROFILE.relative_to(ROOT)),
                 # py-spy's own CPU (it pauses the agent to read its stacks) is part of machine_cpu_busy.
                 "profiler_cores": round(spent / wall, 3),
@@ -300,11 +307,23 @@ def main() -> None:
     parser.add_argument(
         "--profile-hz", type=int, default=0, help="py-spy samples per second of the agent during the concurrent "
         "calls (make bench PROFILE_HZ=20; 0: no profile); its top entries go to latest.json, its stacks to "
-        "bench/results/. It pauses the agent to sample: its latencies are not the bench's"
+        "bench/results/"
+    )  # fmt: skip
+    parser.add_argument(
+        "--profile-native", action="store_true", help="native frames too (Vosk's C++ functions); py-spy then pauses "
+        "the agent for every sample, so that run's latencies are not the bench's"
     )  # fmt: skip
     args = parser.parse_args()
     result = asyncio.run(
-        run(load_settings(), args.sequential, args.barge, args.concurrent, args.stagger, args.profile_hz)
+        run(
+            load_settings(),
+            args.sequential,
+            args.barge,
+            args.concurrent,
+            args.stagger,
+            args.profile_hz,
+            args.profile_native,
+        )
     )
     print(json.dumps(result, indent=2))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

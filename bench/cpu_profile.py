@@ -44,9 +44,14 @@ class Profiler:
     """py-spy recording this process from start() to stop(); a missing or refused py-spy is reported, never
     fatal (the benchmark's numbers do not depend on it)."""
 
-    def __init__(self, out: Path, rate_hz: int = 25) -> None:
+    def __init__(self, out: Path, rate_hz: int = 25, *, native: bool = False) -> None:
         self.out = out
         self.rate_hz = rate_hz
+        # Native frames show time inside Vosk's decoder by C++ function, but py-spy must pause the agent for each
+        # sample to read them (it refuses --native with --nonblocking): under a 20 Hz native profile the 20
+        # calls' audio was heard 46 s late at the median (bench/results/profile-20calls.json). Without, the
+        # agent runs on and Vosk's time shows under the Python line that called it.
+        self.native = native
         self.error: str | None = None
         self._proc: asyncio.subprocess.Process | None = None
 
@@ -57,7 +62,7 @@ class Profiler:
             return
         self.out.parent.mkdir(parents=True, exist_ok=True)
         self._proc = await asyncio.create_subprocess_exec(
-            exe, "record", "--pid", str(os.getpid()), "--native", "--format", "raw",
+            exe, "record", "--pid", str(os.getpid()), "--native" if self.native else "--nonblocking", "--format", "raw",
             "--rate", str(self.rate_hz), "--output", str(self.out),
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
