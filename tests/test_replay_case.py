@@ -29,6 +29,7 @@ expect:
   outcome: booked
   slots: {service: cleaning, date: 2026-12-02, time: "15:00"}
   max_turns: 8
+  ended_by: agent
 """
 
 
@@ -48,7 +49,7 @@ def test_the_documented_example_parses(tmp_path: Path) -> None:
     assert case.turns[2].dtmf == "0" and case.turns[3].silence == 8.0
     assert case.now is not None and case.now.isoformat() == "2026-11-25T10:00:00"
     assert case.expect.slots == {"service": "cleaning", "date": "2026-12-02", "time": "15:00"}
-    assert case.caller == "+15551230000" and case.expect.max_turns == 8
+    assert case.caller == "+15551230000" and case.expect.max_turns == 8 and case.expect.ended_by == "agent"
 
 
 @pytest.mark.parametrize(
@@ -60,6 +61,7 @@ def test_the_documented_example_parses(tmp_path: Path) -> None:
         (("silence: 8", "silence: -1"), "c1/call.yaml: turns[3].silence:"),
         (("barge_in: true", "barge_in: maybe"), "c1/call.yaml: turns[0].barge_in:"),
         (("max_turns: 8", "max_turns: 0"), "c1/call.yaml: expect.max_turns:"),
+        (("ended_by: agent", "ended_by: nobody"), "c1/call.yaml: expect.ended_by: 'nobody'"),
         (("  - silence: 8", "  - silence: 8\n    volume: 3"), "c1/call.yaml: turns[3].volume: unknown key"),
         (("outcome: booked", "outcome: booked\n  handoff_reason: requested"), "expect.handoff_reason: only"),
         (("now: 2026-11-25T10:00:00", "now: tomorrow"), "c1/call.yaml: now:"),
@@ -128,6 +130,7 @@ def test_judge_reports_a_clear_diff(tmp_path: Path) -> None:
     assert verdict.status == "fail"
     assert "outcome: expected booked, got answered" in verdict.diff
     assert "slots.date: expected 2026-12-02, got None" in verdict.diff
+    assert "ended_by: expected agent, got None" in verdict.diff
     assert any(d.startswith("turns[0].intent: expected book_appointment, got ask_price") for d in verdict.diff)
     assert verdict.word_errors == 1 and verdict.reference_words == 6  # "a" heard as "the"
     text = table([verdict])

@@ -35,7 +35,8 @@ SERVICES = tuple(SETUP_DURATIONS)
 DTMF_CHARS = frozenset("0123456789*#ABCD")
 _TOP_KEYS = {"description", "now", "caller", "turns", "expect", "setup", "known_failure"}
 _TURN_KEYS = {"audio", "text", "intent", "barge_in", "dtmf", "silence"}
-_EXPECT_KEYS = {"outcome", "handoff_reason", "slots", "max_turns"}
+_EXPECT_KEYS = {"outcome", "handoff_reason", "slots", "max_turns", "ended_by"}
+ENDED_BY = ("agent", "caller")
 _BOOKING_KEYS = {"name", "service", "starts_at", "phone"}
 
 
@@ -89,6 +90,7 @@ class Expect:
     handoff_reason: str | None = None
     slots: dict[str, str] = field(default_factory=dict)
     max_turns: int | None = None
+    ended_by: str | None = None  # who hung up: "agent" (its goodbye, a transfer) or "caller"
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +233,10 @@ def _expect(file: Path, raw: Any) -> Expect:
     max_turns = raw.get("max_turns")
     if max_turns is not None and (isinstance(max_turns, bool) or not isinstance(max_turns, int) or max_turns < 1):
         raise CaseError(file, "expect.max_turns", f"{max_turns!r}: expected a whole number >= 1")
-    return Expect(outcome=str(outcome), handoff_reason=reason, slots=slots, max_turns=max_turns)
+    ended_by = raw.get("ended_by")
+    if ended_by is not None and ended_by not in ENDED_BY:
+        raise CaseError(file, "expect.ended_by", f"{ended_by!r}: expected one of {' | '.join(ENDED_BY)}")
+    return Expect(outcome=str(outcome), handoff_reason=reason, slots=slots, max_turns=max_turns, ended_by=ended_by)
 
 
 def _setup(file: Path, raw: Any) -> tuple[SetupBooking, ...]:

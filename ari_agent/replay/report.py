@@ -144,6 +144,8 @@ def judge(case: Case, run: CaseRun) -> CaseResult:
             diff.append(f"slots.{key}: expected {want}, got {got}")
     if case.expect.max_turns is not None and result.caller_turns > case.expect.max_turns:
         diff.append(f"max_turns: expected at most {case.expect.max_turns} caller turns, took {result.caller_turns}")
+    if case.expect.ended_by is not None and end.get("hangup_by") != case.expect.ended_by:
+        diff.append(f"ended_by: expected {case.expect.ended_by}, got {end.get('hangup_by')}")
     for check in result.turns:
         if check.intent_ok is False:
             shown = "not reached" if check.heard is None else f"heard {check.heard!r}"
