@@ -237,6 +237,15 @@ CASES: dict[str, dict[str, Any]] = {
         ],
         "expect": {"outcome": "answered"},
     },
+    "hours-then-nothing-else": {
+        "description": "asks the hours, then says no to 'anything else?': a goodbye, not the menu",
+        "voice": "espeak:en-gb",
+        "turns": [
+            {"say": "When are you open?", "intent": "ask_opening_hours"},
+            {"say": "No, thanks.", "intent": "deny"},
+        ],
+        "expect": {"outcome": "answered", "max_turns": 2, "ended_by": "agent"},
+    },
     "out-of-scope-twice": {
         "description": "two out-of-scope requests: handed to a human",
         "voice": "rms",

@@ -373,6 +373,24 @@ async def test_question_mid_flow_then_resume(call: Call) -> None:
     assert r.slots["date"] == "2026-11-30" and r.slots["service"] == "check-up"
 
 
+async def test_a_no_after_a_question_answered_outside_a_task_ends_the_call(call: Call) -> None:
+    # Simulated seeds 6161 and 9494: "No, that's all, thank you. Bye" after the hours, heard "no", was answered
+    # with the menu ("Sorry, I'm not sure what you mean"), and callers were talked over or handed to a person.
+    r = await call.say("what are your opening hours")
+    assert "Monday to Friday" in r.replies[0] and r.replies[-1] == "Is there anything else I can help with?"
+    r = await call.say("no")
+    assert r.end_call and r.handoff is None and "book, change or cancel" not in _spoken(r), _spoken(r)
+
+
+async def test_a_yes_after_a_question_answered_asks_what_else(call: Call) -> None:
+    r = await call.say("where are you")
+    assert r.replies[-1] == "Is there anything else I can help with?"
+    r = await call.say("yes please")
+    assert not r.end_call and "What else can I do for you?" in _spoken(r)
+    r = await call.say("i'd like to book a cleaning")
+    assert r.slots.get("service") == "cleaning" and r.slots.get("task") == "book"
+
+
 async def test_a_question_at_the_read_back_resumes_it_once(call: Call) -> None:
     r = await call.say("i'd like a check up on monday at ten my name is jack johnson")
     assert r.slots.get("requested_slot") == "confirmed"
@@ -488,6 +506,20 @@ async def test_a_garbled_answer_to_the_opening_menu_is_read_from_the_constrained
     r = await call.say("eye want two can sell", hint=AsrHint("task", "i want to cancel", complete=True))
     assert r.handoff is None and r.slots.get("task") == "cancel", _spoken(r)
     assert r.expect is None
+
+
+async def test_a_yes_at_the_menu_takes_the_task_its_reading_names(call: Call) -> None:
+    # Simulated seed 9494: "Reschedule, please" at the menu heard "please" (affirm), its reading "reschedule please".
+    r = await call.say("purple monkey dishwasher")
+    assert r.expect == "task"
+    r = await call.say("please", hint=AsrHint("task", "reschedule please", complete=True))
+    assert r.handoff is None and r.slots.get("task") == "reschedule", _spoken(r)
+
+
+async def test_a_yes_at_the_menu_with_no_task_read_asks_again(call: Call) -> None:
+    await call.say("purple monkey dishwasher")
+    r = await call.say("please", hint=AsrHint("task", "please", complete=True))
+    assert r.handoff is None and not r.slots.get("task") and r.expect == "task", _spoken(r)
 
 
 async def test_a_menu_reading_with_two_tasks_in_it_is_not_guessed(call: Call) -> None:
