@@ -81,6 +81,7 @@ class FakeAsrStream:
     pushed: int = 0
     expected: list[str | None] = field(default_factory=list)  # every expect() call, in order
     with_name: list[bool] = field(default_factory=list)  # ... and whether it listened for a name too
+    refused_names: list[frozenset[tuple[str, ...]]] = field(default_factory=list)  # ... and the names it avoided
     hint_text: str = "hinted"  # what the "constrained decoder" reads when an answer is expected
     push_delay_s: float = 0.0
     confidence: float = 0.9  # of every non-empty result
@@ -99,9 +100,12 @@ class FakeAsrStream:
             text=text, confidence=self.confidence if text else 0.0, audio_ms=self.pushed // 32, decode_ms=1.0, hint=hint
         )
 
-    def expect(self, kind: str | None, *, with_name: bool = False) -> None:
+    def expect(
+        self, kind: str | None, *, with_name: bool = False, refused_names: frozenset[tuple[str, ...]] = frozenset()
+    ) -> None:
         self.expected.append(kind)
         self.with_name.append(with_name)
+        self.refused_names.append(refused_names)
 
     def close(self) -> None:
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ari_agent.asr.expectations import KINDS, expectation_for, phrases
+from ari_agent.asr.expectations import KINDS, expectation_for, phrases, refused_names
 
 
 @pytest.mark.parametrize(
@@ -37,3 +37,13 @@ def test_every_kind_has_plain_lower_case_phrases_without_repeats() -> None:
 def test_an_unknown_kind_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="unknown expectation 'colour'"):
         phrases("colour")
+
+
+def test_refused_names_and_the_other_half_of_a_refused_name_sharing_the_half_kept() -> None:
+    assert refused_names({}) == frozenset()
+    assert refused_names({"names_refused": "kevin love"}) == frozenset()  # not a list: nothing, no crash
+    slots: dict[str, object] = {"names_refused": ["kevin love", "Devin Hall"], "name_part": None}
+    assert refused_names(slots) == {("kevin", "love"), ("devin", "hall")}
+    # "I have Kevin. And your surname?": "Love" alone is the refused surname; "Hall" went with another first name.
+    slots["name_part"] = "Kevin"
+    assert refused_names(slots) == {("kevin", "love"), ("devin", "hall"), ("love",)}

@@ -509,3 +509,19 @@ async def test_a_read_back_that_names_the_caller_listens_for_a_name_too(speech: 
     stream = h.session.deps.asr.stream  # type: ignore[attr-defined]
     assert stream.expected == ["confirm", "confirm"]
     assert stream.with_name == [True, False]
+
+
+async def test_the_names_the_caller_refused_are_passed_over_by_the_name_decoder(speech: list[bytes]) -> None:
+    # The dialogue keeps the names read back and refused (slot names_refused); the next name reading passes over
+    # them, and over the refused surname while the first name is kept ("I have Kevin. And your surname?").
+    half = DialogueResult(replies=["I have Kevin. And your surname?"], intent="deny",
+                          slots={"requested_slot": "name", "name_part": "Kevin", "names_refused": ["kevin love"]})
+    read_back = DialogueResult(replies=["So that's Friday at ten, for Kevin Hall. Shall I book it?"],
+                               intent="inform", slots={"requested_slot": "confirmed", "name": "Kevin Hall",
+                                                       "names_refused": ["kevin love"]})
+    script = {"no it's kevin": half, "hall": read_back}
+    async with Harness(["no it's kevin", "hall"], script) as h:
+        await h.two_turns_then_hang_up(speech)
+    stream = h.session.deps.asr.stream  # type: ignore[attr-defined]
+    assert stream.expected == ["name", "confirm"]
+    assert stream.refused_names == [{("kevin", "love"), ("love",)}, {("kevin", "love")}]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ari_agent.asr.domain_lm import PHRASES_PATH, DomainLM, choose, default_lm, phrases_from_nlu
+from ari_agent.asr.domain_lm import PHRASES_PATH, DomainLM, choose, default_lm, phrases_from_nlu, without_refused
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -99,6 +99,30 @@ def test_a_name_the_recogniser_cannot_tell_from_another_is_written_the_commoner_
     # A word that is no list name keeps its own spelling, whatever name it ties with.
     tied = [alternative(80.0, ("well", 0.5, 0.9)), alternative(80.0, ("will", 0.5, 0.9))]
     assert [w["word"] for w in choose(tied, None, grammar=True)] == ["well"]
+
+
+def test_a_refused_name_gives_way_to_the_next_reading_which_keeps_its_confidence() -> None:
+    # "No, it's Kevin Hall" heard "kevin love" again after the caller refused "Kevin Love".
+    n_best = [
+        alternative(96.0, ("no", 0.2, 0.4), ("it's", 0.4, 0.6), ("kevin", 0.6, 1.0), ("love", 1.0, 1.4)),
+        alternative(96.0, ("no", 0.2, 0.4), ("it's", 0.4, 0.6), ("kevin", 0.6, 1.0), ("lowe", 1.0, 1.4)),
+        alternative(94.9, ("no", 0.2, 0.4), ("it's", 0.4, 0.6), ("kevin", 0.6, 1.0), ("hall", 1.0, 1.4)),
+        alternative(93.0, ("no", 0.2, 0.4), ("it's", 0.4, 0.6), ("devin", 0.6, 1.0), ("love", 1.0, 1.4)),
+    ]
+    # The tie is written the commoner way ("lowe"); the caller refused it as read back, "Kevin Love".
+    assert [w["word"] for w in choose(n_best, None, grammar=True)][-2:] == ["kevin", "lowe"]
+    refused = frozenset({("kevin", "love")})
+    words = choose(without_refused(n_best, refused), None, grammar=True)
+    # "lowe" sounds the same as the refused "love" here (tied): struck too. The caller ruled the refused readings out,
+    # so "hall" is rated among the readings left, not dropped as unsure beside them.
+    assert [w["word"] for w in words] == ["no", "it's", "kevin", "hall"]
+    assert {w["word"]: w["conf"] for w in words}["hall"] > 0.6
+    # A half refused (the surname asked for after "I have Kevin"): only readings of that one word are struck.
+    halves = [alternative(50.0, ("love", 0.2, 0.6)), alternative(49.0, ("hall", 0.2, 0.6))]
+    assert [w["word"] for w in choose(without_refused(halves, frozenset({("love",)})), None, grammar=True)] == ["hall"]
+    # Every reading refused: the recogniser's own best stays (the dialogue decides what to do with it).
+    assert without_refused(n_best[:2], refused) == n_best[:2]
+    assert without_refused(n_best, frozenset()) == n_best
 
 
 def test_the_domain_model_never_adds_or_drops_a_yes_or_a_no() -> None:

@@ -132,6 +132,29 @@ async def test_the_name_decoders_readings_replace_garbled_names_and_are_read_bac
     assert r.outcome == "booked"
 
 
+async def test_a_refused_name_is_remembered_and_never_beats_the_name_decoders_reading(call: Call) -> None:
+    # Simulated seed 9494: "Kevin Hall" heard "Kevin Love" three times over and read back each time. The names the
+    # caller refuses are kept (the agent's name decoder passes over them), and a free reading that is one of them
+    # no longer beats the name decoder's other reading.
+    r = await call.say("i'd like a check up on monday at ten my name is kevin love")
+    assert r.slots.get("requested_slot") == "confirmed" and not r.slots.get("names_refused")
+    r = await call.say("no it's kevin")  # half of it: the other half was wrong
+    assert "I have Kevin. And your surname?" in _spoken(r) and r.slots["names_refused"] == ["kevin love"], r.slots
+    r = await call.say("it's kevin love", hint=AsrHint("name", "it's kevin hall", complete=True))
+    assert r.slots["name"] == "Kevin Hall" and "for Kevin Hall" in _spoken(r), (_spoken(r), r.slots)
+    r = await call.say("no it's devin hall")
+    assert r.slots["names_refused"] == ["kevin love", "kevin hall"], r.slots
+
+
+async def test_a_refused_name_heard_again_at_the_name_question_is_spelled(call: Call) -> None:
+    await call.say("i'd like a check up on monday at ten my name is kevin love")
+    r = await call.say("no it's kevin")
+    assert "I have Kevin. And your surname?" in _spoken(r), _spoken(r)
+    r = await call.say("it's kevin love")  # nothing else heard: not read back a second time
+    assert "Could you spell your surname" in _spoken(r) and r.expect == "spelling", _spoken(r)
+    assert "for Kevin Love" not in _spoken(r)
+
+
 async def test_a_name_corrected_twice_is_spelled_then_asked_in_words_if_the_letters_fit_no_name(call: Call) -> None:
     # Simulated seed 4242: "Robert Walker" read back as Robert Mata, Robert Water, Roberta Mata, Robert Walter,
     # then the caller asked for a person. The surname is spelled after the second correction; the first name,

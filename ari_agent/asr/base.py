@@ -53,9 +53,13 @@ class AsrStream(Protocol):
         """End the current utterance and return its final result; the stream is ready for the next one."""
         ...
 
-    def expect(self, kind: str | None, *, with_name: bool = False) -> None:
+    def expect(
+        self, kind: str | None, *, with_name: bool = False, refused_names: frozenset[tuple[str, ...]] = frozenset()
+    ) -> None:
         """What the next utterance is expected to answer (asr.expectations kinds), or None; may be ignored.
-        `with_name`: listen for a name too (AsrHint.name), when the answer may correct one."""
+        `with_name`: listen for a name too (AsrHint.name), when the answer may correct one. `refused_names`:
+        names (lower-case words; a half name is one word) the caller said were wrong: not heard again if the
+        name decoder has another reading."""
         ...
 
     def close(self) -> None:

@@ -209,3 +209,31 @@ def _same_sounds(scores: Sequence[float], words: Sequence[Sequence[dict[str, Any
         for other in list(alike[word]):
             alike[word] |= alike[other]
     return alike
+
+
+def without_refused(alternatives: list[dict[str, Any]], refused: frozenset[tuple[str, ...]]) -> list[dict[str, Any]]:
+    """The name decoder's n-best without the readings whose list names are a name the caller refused (or sound
+    the same: `_same_sounds`); all of it when every reading is refused, so the dialogue still hears what it heard.
+
+    A caller who said no to "Kevin Love" does not say "Kevin Love" next, but the recogniser hears the same
+    voice the same way: simulated callers had the refused name read back to them three times over, then asked
+    for a person. With it struck, the next reading the recogniser had is taken; its word confidences are then
+    shares of the readings left (the caller ruled the others out), so a second choice is not dropped as unsure.
+    """
+    options = [a for a in alternatives if isinstance(a, dict)]
+    if not refused or not options:
+        return options
+    scores = [float(a.get("confidence", 0.0)) for a in options]
+    words = [[w for w in (a.get("result") or []) if isinstance(w, dict)] for a in options]
+    sounds = _same_sounds(scores, words)
+    names = lexicon.names()
+
+    def is_refused(ws: list[dict[str, Any]]) -> bool:
+        said = [str(w.get("word")) for w in ws if w.get("word") in names]
+        return any(
+            len(said) == len(name) and all(s == n or n in sounds.get(s, ()) for s, n in zip(said, name, strict=True))
+            for name in refused
+        )
+
+    kept = [a for a, ws in zip(options, words, strict=True) if not is_refused(ws)]
+    return kept or options

@@ -95,6 +95,18 @@ def phrases(kind: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def refused_names(slots: dict[str, object]) -> frozenset[tuple[str, ...]]:
+    """The names the name decoder passes over (VoskStream.expect): each name the caller refused at a read-back
+    (slot `names_refused`), and while half a name is kept (`name_part`) the other half of each refused name that
+    shares it (the surname asked for after "I have Kevin", with "Kevin Love" refused: not "Love")."""
+    listed = slots.get("names_refused")
+    names = listed if isinstance(listed, list) else []
+    refused = {tuple(n.lower().split()) for n in names if isinstance(n, str) and n.strip()}
+    part = str(slots.get("name_part") or "").lower()
+    halves = {tuple(w for w in name if w != part) for name in refused if len(name) == 2 and part in name}
+    return frozenset(refused | {h for h in halves if len(h) == 1})
+
+
 def expectation_for(slots: dict[str, object]) -> str | None:
     """The kind of answer the bot's last turn asked for, from its `requested_slot`; None when open-ended."""
     requested = slots.get("requested_slot")

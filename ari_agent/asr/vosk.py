@@ -20,7 +20,7 @@ import numpy as np
 import vosk
 
 from ari_agent.asr.base import UNSURE_WORD, AsrHint, AsrResult
-from ari_agent.asr.domain_lm import DomainLM, choose, default_lm
+from ari_agent.asr.domain_lm import DomainLM, choose, default_lm, without_refused
 from ari_agent.asr.expectations import phrases
 from ari_agent.config import DEFAULT_CACHE
 from ari_agent.media.audio import HighBandFill
@@ -94,10 +94,13 @@ def _words(result: dict[str, Any]) -> list[dict[str, Any]]:
     return [w for w in words if isinstance(w, dict)]
 
 
-def _constrained_words(result: dict[str, Any]) -> list[dict[str, Any]]:
-    """A constrained decoder's words, each rated from its n-best (GRAMMAR_ALTERNATIVES), which knows homophones."""
+def _constrained_words(
+    result: dict[str, Any], refused: frozenset[tuple[str, ...]] = frozenset()
+) -> list[dict[str, Any]]:
+    """A constrained decoder's words, each rated from its n-best (GRAMMAR_ALTERNATIVES), which knows homophones;
+    `refused`: the names the caller said were wrong (the name decoder's)."""
     if "alternatives" in result:
-        return choose(result["alternatives"], None, grammar=True)
+        return choose(without_refused(result["alternatives"], refused), None, grammar=True)
     return _words(result)
 
 
@@ -156,17 +159,23 @@ class VoskStream:
         self._hint_rec: Any = None
         self._name_rec: Any = None  # the name decoder, when a name is listened for alongside the hint's kind
         self._name_words: list[dict[str, Any]] = []
+        self._next_refused: frozenset[tuple[str, ...]] = frozenset()
+        self._refused: frozenset[tuple[str, ...]] = frozenset()  # the current utterance's, set at its start
         self._hint_kind = ""
         self._hint_recs: dict[str, Any] = {}
         self._hint_words: list[dict[str, Any]] = []
         self._in_utterance = False
         self.closed = False
 
-    def expect(self, kind: str | None, *, with_name: bool = False) -> None:
+    def expect(
+        self, kind: str | None, *, with_name: bool = False, refused_names: frozenset[tuple[str, ...]] = frozenset()
+    ) -> None:
         """Decode the next utterance a second time against the phrases of `kind` (see asr.expectations), and
-        with `with_name` a third time against the names (AsrHint.name)."""
+        with `with_name` a third time against the names (AsrHint.name); the name decoder passes over
+        `refused_names` (domain_lm.without_refused)."""
         self._next_kind = kind if self._engine.grammar_phrases(kind) else None
         self._next_name = bool(with_name and self._next_kind and self._engine.grammar_phrases("name"))
+        self._next_refused = refused_names
 
     def _hint_recognizer(self, kind: str) -> Any:
         rec = self._hint_recs.get(kind)
@@ -194,10 +203,11 @@ class VoskStream:
             self._hint_kind = self._next_kind or ""
             self._hint_rec = self._hint_recognizer(self._hint_kind) if self._hint_kind else None
             self._name_rec = self._hint_recognizer("name") if self._next_name else None
+            self._refused = self._next_refused
         if self._hint_rec is not None and self._hint_rec.AcceptWaveform(pcm16):
-            self._hint_words.extend(_constrained_words(json.loads(self._hint_rec.Result())))
+            self._hint_words.extend(_constrained_words(json.loads(self._hint_rec.Result()), self._hint_refused()))
         if self._name_rec is not None and self._name_rec.AcceptWaveform(pcm16):
-            self._name_words.extend(_constrained_words(json.loads(self._name_rec.Result())))
+            self._name_words.extend(_constrained_words(json.loads(self._name_rec.Result()), self._refused))
         if self._rec.AcceptWaveform(pcm16):
             # Vosk's own silence detection closed a segment mid-utterance: keep it, the final joins them all.
             self._take(json.loads(self._rec.Result()))
@@ -210,6 +220,9 @@ class VoskStream:
             return None
         self._partial = partial
         return partial
+
+    def _hint_refused(self) -> frozenset[tuple[str, ...]]:
+        return self._refused if self._hint_kind == "name" else frozenset()
 
     def _take(self, result: dict[str, Any]) -> None:
         if "alternatives" in result:  # an n-best result (VoskEngine.alternatives): choose, and rate each word
@@ -235,10 +248,10 @@ class VoskStream:
         self._take(json.loads(self._rec.FinalResult()))
         hint = None
         if self._hint_rec is not None:
-            self._hint_words.extend(_constrained_words(json.loads(side[0].result())))
+            self._hint_words.extend(_constrained_words(json.loads(side[0].result()), self._hint_refused()))
             name = ""
             if self._name_rec is not None:
-                self._name_words.extend(_constrained_words(json.loads(side[1].result())))
+                self._name_words.extend(_constrained_words(json.loads(side[1].result()), self._refused))
                 name = hint_from_words(self._name_words)[0]
             hint = AsrHint(self._hint_kind, *hint_from_words(self._hint_words), name=name)
         self._decode_s += time.perf_counter() - started

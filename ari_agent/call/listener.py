@@ -243,14 +243,22 @@ class Listener:
         )
 
     # --- control from the session ---------------------------------------------------------------------
-    def expect(self, kind: str | None, asked: str | None = None, *, with_name: bool = False) -> None:
+    def expect(
+        self,
+        kind: str | None,
+        asked: str | None = None,
+        *,
+        with_name: bool = False,
+        refused_names: frozenset[tuple[str, ...]] = frozenset(),
+    ) -> None:
         """What the caller's next turn is expected to answer (asr.expectations), and the slot asked for (None:
         an open question): for a constrained second read, and for the end of turn (a whole answer may end it
         sooner; a turn with nothing of the answer yet waits longer). `with_name`: the answer may correct the
-        caller's name (a read-back): names are listened for too."""
+        caller's name (a read-back): names are listened for too; `refused_names`: names the caller said were
+        wrong (asr.expectations.refused_names)."""
         self._expected = kind
         self._asked = asked
-        self._asr.expect(kind, with_name=with_name)
+        self._asr.expect(kind, with_name=with_name, refused_names=refused_names)
 
     def agent_started_speaking(self, interruptible: bool, text: str = "") -> None:
         """The agent starts talking (saying `text`); with `interruptible` the caller may barge in."""

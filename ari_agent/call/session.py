@@ -19,7 +19,7 @@ from typing import Any
 from ari_agent.ari.client import AriError
 from ari_agent.ari.models import AriEvent, Channel
 from ari_agent.asr.base import AsrHint
-from ari_agent.asr.expectations import KINDS, expectation_for
+from ari_agent.asr.expectations import KINDS, expectation_for, refused_names
 from ari_agent.call.deps import CallDeps, MediaSource, Prompt, PromptSource
 from ari_agent.call.handoff import (
     ALL_BUSY,
@@ -405,7 +405,12 @@ class CallSession:
                 # A read-back that names the caller is corrected by saying the name again ("no, it's Helen
                 # Smith"): the open decoder mangles names, so the name decoder listens alongside the yes/no one.
                 with_name = asked == "confirmed" and bool(result.slots.get("name"))
-                self._listener.expect(expected, asked if isinstance(asked, str) else None, with_name=with_name)
+                self._listener.expect(
+                    expected,
+                    asked if isinstance(asked, str) else None,
+                    with_name=with_name,
+                    refused_names=refused_names(result.slots),
+                )
             reply = " ".join(result.replies)
             if result.handoff is not None:
                 await self.handoff(result.handoff, say=reply or CONNECTING)

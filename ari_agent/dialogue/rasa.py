@@ -38,6 +38,10 @@ REPORTED_SLOTS = (
     # Asked "What would you like to change?" (a read-back refused): the agent decodes the answer against the
     # details' phrases (asr.expectations.expectation_for).
     "correcting",
+    # Half a name kept while the other half is asked for, and the names the caller refused: the name decoder
+    # passes over those (asr.expectations.refused_names).
+    "name_part",
+    "names_refused",
 )
 HANDOFF_REASONS = frozenset(
     {"requested", "dtmf", "urgent", "misunderstood", "out_of_scope", "frustration", "error", "no_input"}

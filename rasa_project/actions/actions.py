@@ -389,7 +389,9 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
         if phone and (requested == "phone" or len(phone) >= WHOLE_PHONE_DIGITS):
             found["phone"] = phone
     unsure = metadata_unsure(message.get("metadata"))
-    found.update(hinted_details(asr_hint(tracker), requested, found, today, text, heard_unsure=unsure))
+    refused = [str(n) for n in tracker.get_slot("names_refused") or []]
+    found.update(hinted_details(asr_hint(tracker), requested, found, today, text, heard_unsure=unsure,
+                                refused=refused))
     if requested == "phone" or _ABOUT_THE_NUMBER.search(normalise(text)):
         # "No, my number is ... seven four eight ...", heard "... seven for eight ...", moved a simulated booking
         # to eight o'clock, and "... eight five am ..." at the number question to five: a turn about the phone
@@ -545,10 +547,24 @@ class ValidateAppointmentForm(Action):
             elif "name" in found:
                 name, values["name_part"] = name_with_parts(found["name"], slot("name_part"), slot("name"))
                 spell_half = self._spell_instead(tracker, requested, name, values, intent, said)
+                refused = list(slot("names_refused") or [])
+                if spell_half is None and requested == "name" and name and name.lower() in refused \
+                        and not slot("name_spelled") and len(name.split()) == 2:
+                    # A name the caller refused, heard again (the name decoder had no other reading): spelled
+                    # instead of read back a second time: the half that was asked for, else the surname.
+                    first, last = name.split()
+                    spell_half = ("given", last) if slot("name_part") and slot("name_part").lower() == last.lower() \
+                        else ("surname", first)
                 if spell_half is not None:
                     values["name"], values["name_spell"], values["name_part"] = None, *spell_half
                 elif name is not None or requested == "confirmed" or slot("correcting"):
                     values["name"] = name  # half a name at a read-back: the other half is asked for
+                current = slot("name")
+                if requested == "confirmed" and current and current.lower() not in refused and (
+                        "name_fixes" in values or values.get("name_part")):
+                    # The name read back was corrected, whole or by half: the agent's name decoder passes over it
+                    # from now on (asr.expectations.refused_names), and so does the free reading (hinted_name).
+                    values["names_refused"] = [*refused, current.lower()]
             elif requested == "name" and slot("name_part") and yes_no_answer(intent, said) == "yes":
                 # "I have Jennifer. And your surname?" - "Yes, that's right.": the half said back is the name.
                 values["name"], values["name_part"] = slot("name_part"), None
@@ -587,8 +603,9 @@ class ValidateAppointmentForm(Action):
                     spaced = " ".join(found["phone"])
                     return self._miss(dispatcher, tracker, ask=f"I heard {spaced} again. If that's not right, "
                                                                "you can key the number in on your phone's keypad.")
-                unchanged = {"name_fixes"} | {"time_period"} if values.get("time_period") == slot("time_period") \
-                    else {"name_fixes"}
+                # Bookkeeping of the name's corrections is no correction of its own.
+                unchanged = {"name_fixes", "names_refused"} | (
+                    {"time_period"} if values.get("time_period") == slot("time_period") else set())
                 if not values.keys() - unchanged and answer != "yes" and self._another_week(
                         tracker, found, said_now, today):
                     # The day read back corrected by its own weekday ("no, Monday the seventh" heard "not wrong,

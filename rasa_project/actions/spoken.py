@@ -7,6 +7,7 @@ text (lower case, numbers as words or digits); every date resolves against the c
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 from datetime import date, datetime, time, timedelta
@@ -427,7 +428,8 @@ _YES_NO_LEADS = frozenset({"yes", "yeah", "yep", "no", "nope", "sure", "okay", "
 
 
 def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: dict[str, Any],
-                   today: date, heard_text: str = "", heard_unsure: bool = False) -> dict[str, Any]:
+                   today: date, heard_text: str = "", heard_unsure: bool = False,
+                   refused: Collection[str] = ()) -> dict[str, Any]:
     """Details the voice agent's constrained second reading adds to those of the free transcript.
 
     `hint` is the turn's metadata["asr_hint"] ({"kind", "text", "complete"}, see ari_agent/asr/expectations.py);
@@ -440,7 +442,7 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
     value ("half past do" is about a time), or when the whole turn fitted the phrases with about as many words
     as were heard. A hint that contradicts the transcript (another day) is ignored whole, unless it only dates a
     weekday the transcript heard without its date (`refines_weekday`). A bare number ("two")
-    is the hour only when the whole turn fitted.
+    is the hour only when the whole turn fitted. `refused`: the names the caller refused (lower case).
     """
     if not hint or not isinstance(hint.get("text"), str):
         return {}
@@ -484,7 +486,7 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
         if phone and ("phone" not in found or (complete and len(phone) > len(found["phone"]))):
             extra["phone"] = phone
     elif hint.get("kind") == "name" and requested == "name":
-        name = hinted_name(text, found.get("name"))
+        name = hinted_name(text, found.get("name"), refused)
         if name:
             extra["name"] = name
     reading = str(hint.get("name") or "")
@@ -492,7 +494,7 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
             and (corrects_the_name(heard_text) or says_the_name_again(reading, heard_text))):
         # The name decoder listened alongside the yes/no one at a read-back (AsrHint.name): its reading of the
         # name said again beats a free reading made of common words ("no, it's silent smith").
-        name = hinted_name(reading, found.get("name"))
+        name = hinted_name(reading, found.get("name"), refused)
         if name:
             extra["name"] = name
     return extra
@@ -516,20 +518,21 @@ def refines_weekday(heard_day: date, hinted_day: date, heard: list[str]) -> bool
 _COMMON_NAMES = lexicon.names()
 
 
-def hinted_name(hint_text: str, heard: str | None) -> str | None:
+def hinted_name(hint_text: str, heard: str | None, refused: Collection[str] = ()) -> str | None:
     """The name read by the name decoder (a list of common names), when it should replace the free reading.
 
     The open decoder's language model turns names into common words ("Betty Lewis" -> "fundamentally louis");
     the name decoder can only hear names from its list, so a name it is sure of replaces a free reading that is
     not made of known names. When both readings are names, the free one is kept if it holds every word the
     name decoder heard (that decoder leaves out the words it was unsure of: "Lewis" of "Betty Lewis"). A name
-    outside the list comes out as [unk] and leaves the free reading alone. Either way the name is read back.
+    outside the list comes out as [unk] and leaves the free reading alone. Either way the name is read back. A
+    free reading the caller already refused (`refused`) is never kept: the name decoder passed over it.
     """
     name = name_in_reading(hint_text)
     if name is None:
         return None
     words = name.lower().split()
-    if heard:
+    if heard and heard.lower() not in refused:
         heard_words = heard.lower().split()
         # A whole name the open decoder heard as list names is kept: its language model rarely turns speech into
         # two list names by accident, while the name decoder forces list names onto every sound. On 12 turns of
