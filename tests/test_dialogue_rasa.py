@@ -134,6 +134,24 @@ def test_parse_date(said: str, expected: date | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("heard", "expected"),
+    [
+        ("nine", date(2026, 12, 9)),  # "the ninth" without its ending: asked back, not taken
+        ("a the ten", date(2026, 12, 10)),
+        ("thirty", date(2026, 11, 30)),
+        ("eleven please", date(2026, 12, 11)),
+        ("one", None),  # "the one at nine" picks an offer
+        ("nine thirty", None),  # a time
+        ("monday", None),
+        ("nine and ten", None),
+        ("forty", None),
+    ],
+)
+def test_a_day_answer_of_one_number_alone(heard: str, expected: date | None) -> None:
+    assert spoken.lone_day_number(heard, TODAY) == expected
+
+
+@pytest.mark.parametrize(
     ("said", "bare", "expected"),
     [
         ("half past two", False, time(14, 30)),

@@ -387,6 +387,27 @@ async def test_a_service_asked_back_and_refused_is_asked_for_again(call: Call) -
     assert r.slots["service"] == "cleaning"
 
 
+async def test_a_lone_number_for_the_day_is_asked_back_once(call: Call) -> None:
+    # Simulated seed 1212: "It's on the ninth" heard "nine" three times at the day question, then a person.
+    await call.say("i'd like a check up")
+    r = await call.say("nine")
+    assert "Sorry, was that Wednesday the ninth of December?" in _spoken(r) and not r.slots.get("date"), _spoken(r)
+    r = await call.say("yes")
+    assert r.slots["date"] == "2026-12-09" and "What time suits you" in _spoken(r), (_spoken(r), r.slots)
+
+
+async def test_a_day_guess_refused_asks_the_day_and_is_not_guessed_again(call: Call) -> None:
+    await call.say("i'd like a check up")
+    r = await call.say("it's on the", hint=AsrHint("when", "the nine", complete=True))  # the day decoder's number
+    assert "Sorry, was that Wednesday the ninth of December?" in _spoken(r), _spoken(r)
+    r = await call.say("no")
+    assert "Which day suits you?" in _spoken(r) and not r.slots.get("date"), _spoken(r)
+    r = await call.say("eight")
+    assert "was that" not in _spoken(r) and not r.slots.get("date"), _spoken(r)
+    r = await call.say("the eighth")
+    assert r.slots["date"] == "2026-12-08", (_spoken(r), r.slots)
+
+
 async def test_question_mid_flow_then_resume(call: Call) -> None:
     await call.say("i need a check up")
     r = await call.say("what are your opening hours")

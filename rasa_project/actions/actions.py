@@ -26,6 +26,7 @@ from . import calendar
 from .matching import match_booking, phone_matches
 from .spoken import (
     PERIODS,
+    lone_day_number,
     month_named,
     weekday_only,
     SERVICES,
@@ -70,7 +71,8 @@ TASK_SLOTS = {
 # Slots cleared when a task starts or ends; the caller's name and phone are kept for the whole call.
 TASK_STATE = ["service", "date", "time", "time_period", "time_unclear", "old_date", "booking_ref", "found_booking",
               "confirmed", "correcting", "offered_times", "failed_lookups", "unanswered", "date_options", "name_part",
-              "name_spell", "name_fixes", "service_guess", "service_guessed", "date_month"]
+              "name_spell", "name_fixes", "service_guess", "service_guessed", "date_month", "date_guess",
+              "date_guessed"]
 # A name corrected this many times at read-backs is spelled instead of heard again (once per call): the
 # recogniser hears the same name the same wrong ways ("Robert Water", "Robert Mata", ... for Robert Walker).
 SPELL_AFTER_NAME_FIXES = 2
@@ -182,6 +184,8 @@ def prompt_for(slot: str, tracker: Tracker) -> str:
         if guess:
             return f"Sorry, was that a {guess}?"
         return "What would you like to come in for? We do check-ups, cleanings and fillings."
+    if slot in ("date", "old_date") and tracker.get_slot("date_guess"):
+        return f"Sorry, was that {say_date(date.fromisoformat(tracker.get_slot('date_guess')))}?"
     if slot in ("date", "old_date") and tracker.get_slot("date_options"):
         options = [say_date(date.fromisoformat(d)) for d in tracker.get_slot("date_options")]
         return f"Sorry, was that {options[0]} or {options[1]}?"
@@ -509,11 +513,22 @@ class ValidateAppointmentForm(Action):
                 values[target] = found["day"].isoformat()
             if "day" in found or conflict is not None:
                 values["date_month"] = None
+                values["date_guess"] = None
             elif requested in ("date", "old_date") and intent not in NOT_DETAILS:
-                heard = f"{said_now} {(asr_hint(tracker) or {}).get('text', '')}"
+                hint = asr_hint(tracker) or {}
+                heard = f"{said_now} {hint.get('text', '')}"
                 month = month_named(heard)
                 if month:
                     values["date_month"] = month
+                elif not slot("date_guess") and not slot("date_guessed"):
+                    # "The ninth" heard "nine": the recognisers drop "-th" on a phone line, and a number alone
+                    # is as likely another day misheard ("the eighth" read "nine" by the day decoder), so it is
+                    # asked back, once per task, instead of re-asking the day or taking it (simulated seed 1212:
+                    # "It's on the ninth" heard "nine" three times, then a person).
+                    guess = lone_day_number(said_now, today) or (
+                        lone_day_number(str(hint.get("text", "")), today) if hint.get("kind") == "when" else None)
+                    if guess is not None:
+                        values.update(date_guess=guess.isoformat(), date_guessed=True)
             if "spoken_time" in found and (task == "book" or slot("booking_ref") or "old_day" in found):
                 st = found["spoken_time"]
                 if st.at:
@@ -589,6 +604,11 @@ class ValidateAppointmentForm(Action):
                         # Simulated callers who wanted a filling were heard "film", "feeling", "fill m" three times
                         # over and went to a person (seed 5353).
                         values.update(service_guess=near, service_guessed=True)
+            if requested in ("date", "old_date") and slot("date_guess") and "day" not in found and conflict is None:
+                if answer == "yes":
+                    values.update({requested: slot("date_guess"), "date_guess": None})
+                elif answer == "no":
+                    values["date_guess"] = None  # the day question comes again
             if requested == "time" and answer == "yes" and "time" not in values:
                 if offered:
                     values["time"] = offered[0]  # "yes, that's fine" after one or two offers: the first

@@ -153,6 +153,21 @@ def parse_date(text: str, today: date, bare_ordinal: bool = False) -> date | Non
     return None
 
 
+_LONE_DAY_FILLERS = frozenset("it it's its is on the a um uh er please for".split())
+
+
+def lone_day_number(text: str, today: date) -> date | None:
+    """The date a day question's answer names when all it holds is one number from 2 to 31 ("nine", "it's on
+    the ten"): its next such day. "One" is left out ("the one at nine" picks an offer)."""
+    words = [w for w in normalise(text).split() if w not in _LONE_DAY_FILLERS]
+    if len(words) != 1 or words[0] == "one":
+        return None
+    value = _NUMBER_WORDS.get(words[0]) if not words[0].isdigit() else int(words[0])
+    if value is None or not 2 <= value <= 31:
+        return None
+    return _next_month_day(today, value)
+
+
 def weekday_only(text: str, today: date) -> bool:
     """Whether a turn dates its day by a bare weekday ("monday", not "monday the seventh", "next monday")."""
     t = normalise(text)
