@@ -560,6 +560,13 @@ async def test_a_yes_at_the_menu_takes_the_task_its_reading_names(call: Call) ->
     assert r.handoff is None and r.slots.get("task") == "reschedule", _spoken(r)
 
 
+async def test_a_detail_at_the_menu_takes_the_task_its_reading_names(call: Call) -> None:
+    # Simulated seed 5656: "Opening times" at the menu heard "oh by the time" (inform), its reading "opening time".
+    await call.say("purple monkey dishwasher")
+    r = await call.say("oh by the time", hint=AsrHint("task", "opening time", complete=True))
+    assert r.handoff is None and "Monday to Friday" in _spoken(r), _spoken(r)
+
+
 async def test_a_yes_at_the_menu_with_no_task_read_asks_again(call: Call) -> None:
     await call.say("purple monkey dishwasher")
     r = await call.say("please", hint=AsrHint("task", "please", complete=True))

@@ -104,10 +104,11 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
             # Asked the menu again, the caller named the symptom again: dental trouble, not a request the line
             # can't serve ("i know to vote links l index fleeting a lot", classed out of scope twice).
             return "report_urgent"
-        if intent in ("affirm", "deny", DEFAULT_NLU_FALLBACK_INTENT_NAME) and requested is None:
-            # The menu question names tasks, so a yes or a no alone answers nothing: "Reschedule, please" heard
-            # "please" (its first word lost) was read as a yes, and the caller was asked the menu again while the
-            # menu's own decoder had heard "reschedule please" (simulated seed 9494).
+        if intent in ("affirm", "deny", "inform", DEFAULT_NLU_FALLBACK_INTENT_NAME) and requested is None:
+            # The menu question names tasks, so a yes, a no or a detail alone answers nothing: "Reschedule, please"
+            # heard "please" (its first word lost) was read as a yes, "Opening times" heard "oh by the time" as a
+            # detail, and the callers were asked the menu again while the menu's own decoder had heard "reschedule
+            # please" and "opening time" (simulated seeds 9494, 5656).
             named = hint_task(hint, text)
             if named is not None:
                 return named
