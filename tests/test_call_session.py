@@ -261,6 +261,29 @@ async def test_silent_caller_is_reprompted_then_handed_off() -> None:
     assert h.ari.continued and h.ari.continued[0][2] == "reception"
 
 
+async def test_a_served_caller_who_says_nothing_more_hears_the_goodbye_not_a_transfer(speech: list[bytes]) -> None:
+    answered = DialogueResult(replies=["We're at twelve River Street.", "Is there anything else I can help with?"],
+                              intent="ask_address", slots={})
+    async with Harness(["where are you"], {"where are you": answered}, no_input_seconds=1.0, max_reprompts=1) as h:
+        await h.agent_finished_speaking(1)
+        h.media.push(speech)
+    assert [e.data["count"] for e in h.rec.of(EventType.REPROMPT)] == [1, 2]
+    said = [e.data["text"] for e in h.rec.of(EventType.AGENT_TURN)]
+    assert said[-1] == "Thank you for calling. Goodbye."
+    assert h.ended()["outcome"] == "answered" and h.ended()["hangup_by"] == "agent" and not h.ari.continued
+    assert h.rec.of(EventType.HANDOFF) == []
+
+
+async def test_a_caller_silent_in_the_middle_of_a_task_is_still_put_through(speech: list[bytes]) -> None:
+    # Answered a question mid-booking, the form's question is open: silence there is no "done".
+    answered = DialogueResult(replies=["We're at twelve River Street.", "So, which day suits you?"],
+                              intent="ask_address", slots={"requested_slot": "date", "task": "book"})
+    async with Harness(["where are you"], {"where are you": answered}, no_input_seconds=1.0, max_reprompts=1) as h:
+        await h.agent_finished_speaking(1)
+        h.media.push(speech)
+    assert h.ended()["handoff_reason"] == "no_input" and h.ari.continued
+
+
 async def test_dialogue_failure_apologises_and_hands_off(speech: list[bytes]) -> None:
     async with Harness(["BOOM"], {}) as h:
         await h.agent_finished_speaking(1)

@@ -85,6 +85,9 @@ class _Outcome:
     booking_ref: str | None = None
     hangup_by: str = "agent"
     answered_questions: bool = False
+    # The caller got what they rang for (an answer, a booking, a cancel or a move) and the agent's last reply
+    # left nothing open ("Is there anything else I can help with?"): silence then means they are done.
+    served: bool = False
 
 
 class CallSession:
@@ -378,8 +381,13 @@ class CallSession:
                 self.emit(EventType.REPROMPT, count=reprompts + 1)
                 reprompts += 1
                 if reprompts > self._settings.call.max_reprompts:
-                    await self.handoff(Handoff("no_input"), say=NO_INPUT_GOODBYE)
-                    return
+                    if not self._outcome.served:
+                        await self.handoff(Handoff("no_input"), say=NO_INPUT_GOODBYE)
+                        return
+                    # A served caller who says nothing more is not put through to a colleague (who would pick up
+                    # a silent line): the call ends with the goodbye.
+                    await self.speak(GOODBYE, interruptible=False)
+                    await self._hangup_by_agent()
                 await self.speak(REPROMPT)
                 continue
             reprompts = 0
@@ -429,6 +437,11 @@ class CallSession:
                 self.emit(EventType.BOOKING, action=result.outcome, reference=result.booking_ref or "")
             elif result.intent in ("ask_opening_hours", "ask_address", "ask_price"):
                 self._outcome.answered_questions = True
+            self._outcome.served = bool(
+                (self._outcome.outcome or self._outcome.answered_questions)
+                and not result.slots.get("requested_slot")
+                and result.expect is None
+            )
             await self.speak(reply)
             if result.end_call:
                 await self._hangup_by_agent()
