@@ -393,9 +393,8 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
         if phone and (requested == "phone" or len(phone) >= WHOLE_PHONE_DIGITS):
             found["phone"] = phone
     unsure = metadata_unsure(message.get("metadata"))
-    refused = [str(n) for n in tracker.get_slot("names_refused") or []]
     found.update(hinted_details(asr_hint(tracker), requested, found, today, text, heard_unsure=unsure,
-                                refused=refused))
+                                refused=names_refused(tracker)))
     if requested == "phone" or _ABOUT_THE_NUMBER.search(normalise(text)):
         # "No, my number is ... seven four eight ...", heard "... seven for eight ...", moved a simulated booking
         # to eight o'clock, and "... eight five am ..." at the number question to five: a turn about the phone
@@ -403,6 +402,11 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
         for key in ("day", "old_day", "spoken_time"):
             found.pop(key, None)
     return found
+
+
+def names_refused(tracker: Tracker) -> list[str]:
+    """The names read back and refused in this call, lower case (the agent's name decoder passes over them)."""
+    return [str(n) for n in tracker.get_slot("names_refused") or []]
 
 
 def _hint_hears_an_hour(tracker: Tracker, today: date) -> bool:
@@ -562,7 +566,7 @@ class ValidateAppointmentForm(Action):
             elif "name" in found:
                 name, values["name_part"] = name_with_parts(found["name"], slot("name_part"), slot("name"))
                 spell_half = self._spell_instead(tracker, requested, name, values, intent, said)
-                refused = list(slot("names_refused") or [])
+                refused = names_refused(tracker)
                 if spell_half is None and requested == "name" and name and name.lower() in refused \
                         and not slot("name_spelled") and len(name.split()) == 2:
                     # A name the caller refused, heard again (the name decoder had no other reading): spelled
