@@ -396,6 +396,22 @@ def test_the_hint_dates_a_weekday_the_transcript_heard_without_its_date() -> Non
     assert spoken.hinted_details(hint("tuesday the eighth"), "date", found, TODAY, heard) == {}
 
 
+def test_a_hint_is_ignored_when_the_transcript_names_another_day_of_the_month() -> None:
+    # Seed 1212 call 26: "the twenty eighth" heard "the twenty eight", the day decoder read "wednesday eight";
+    # the agent asked for a time "on Wednesday the second of December".
+    assert spoken.hinted_details(hint("wednesday eight"), "date", {}, TODAY, "the twenty eight") == {}
+    # At a read-back: "no, November the twenty eighth" heard "no no member a twenty eight", read "november eight".
+    assert spoken.hinted_details(hint("november eight", "confirm"), "confirmed", {}, TODAY,
+                                 "no no member a twenty eight") == {}
+    # The same day in both readings, or a number that may be the time's minutes, is no contradiction.
+    assert spoken.hinted_details(hint("saturday the twenty eighth"), "date", {}, TODAY, "the twenty eight") == {
+        "day": date(2026, 11, 28)}
+    assert spoken.hinted_details(hint("friday ten thirty"), "date", {}, TODAY, "and ten thirty")["day"] == date(
+        2026, 11, 27)
+    assert spoken.hinted_details(hint("monday the seventh"), "date", {}, TODAY, "my first visit the seventh") == {
+        "day": date(2026, 12, 7)}
+
+
 def test_a_hint_never_invents_a_value_nobody_spoke_of() -> None:
     # Offered two times, the caller gave a name; the constrained decoder forced "monday" onto it.
     heard = "my name is jennifer it would"
@@ -644,11 +660,19 @@ def test_the_read_back_and_the_change_question_are_read_against_the_details() ->
     # A correction read by the read-back's decoder is taken like an answer (and read back again).
     reading = {"kind": "confirm", "text": "that's wrong i said the eleventh at three", "complete": True}
     heard = "what's wrong i said eleven fat free"
-    got = spoken.hinted_details(reading, "confirmed", {}, TODAY, heard, heard_unsure=True)
+    got = spoken.hinted_details(reading, "confirmed", {}, TODAY, heard)
     assert got.get("day") == date(2026, 12, 11) and got["spoken_time"].at == time(15, 0), got
-    # ... from a turn the recogniser was unsure of: that reading fits nearly anything (corpus correction-time).
+    # ... where the transcript has a word of the value ("eleven", "free"): that reading fits nearly anything
+    # (corpus correction-time), so a value nothing in the transcript backs is not a change.
     forced = {"kind": "confirm", "text": "sunday can week make it eleven instead", "complete": True}
     assert "day" not in spoken.hinted_details(forced, "confirmed", {}, TODAY, "sorry can we make it eleven instead")
+    # Seed 5656 call 33: "That's it, yes" heard "not the us", read "not the the eighth"; "Yes please, go ahead and
+    # book it" heard "you claim gonna it i'm forty", read "the clean go ahead on forty". Neither is a change.
+    assert spoken.hinted_details({"kind": "confirm", "text": "not the the eighth", "complete": True}, "confirmed",
+                                 {}, TODAY, "not the us") == {}
+    assert spoken.hinted_details({"kind": "confirm", "text": "the clean go ahead on forty", "complete": True},
+                                 "confirmed", {}, TODAY, "you claim gonna it i'm forty") == {}
+
 
 
 @pytest.mark.parametrize(

@@ -964,6 +964,24 @@ async def test_the_same_garble_classed_out_of_scope_twice_is_not_understood(call
     assert r.handoff is None or r.handoff.reason != "out_of_scope", _spoken(r)
 
 
+async def test_a_go_ahead_on_a_lead_word_alone_is_asked_again_when_the_reading_heard_no_yes(call: Call) -> None:
+    # Simulated seed 4040: "Uh, hmm no, on the twelfth at ten" heard "oh and go on that wales", read "a m on the
+    # twelve" by the read-back's decoder, moved a booking to a day nobody asked for.
+    await call.say("i'd like a filling on wednesday at ten o'clock, my name is julie leon")
+    r = await call.say("oh and go on that wales", hint=AsrHint("confirm", "a m on the twelve", complete=False),
+                       confidence=0.64)
+    assert r.outcome is None and "Sorry, was that a yes?" in _spoken(r), _spoken(r)
+    # A yes-word heard is a yes, whatever the reading made of it ("Yes." heard "yeah", read "the eight").
+    r = await call.say("yeah", hint=AsrHint("confirm", "the eight", complete=True))
+    assert r.outcome == "booked", _spoken(r)
+
+
+async def test_a_go_ahead_the_reading_heard_too_is_taken(call: Call) -> None:
+    await call.say("i'd like a filling on wednesday at ten o'clock, my name is julie leon")
+    r = await call.say("go ahead", hint=AsrHint("confirm", "go ahead", complete=True))
+    assert r.outcome == "booked", _spoken(r)
+
+
 async def test_a_lone_yes_heard_unsure_at_a_read_back_is_asked_again(call: Call) -> None:
     # Simulated seed 8282: "Um, er, no, my name is Julie Young" was cut after the hesitations and heard "yeah" at
     # 0.40: the misheard name was booked.

@@ -443,8 +443,7 @@ _YES_NO_LEADS = frozenset({"yes", "yeah", "yep", "no", "nope", "sure", "okay", "
 
 
 def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: dict[str, Any],
-                   today: date, heard_text: str = "", heard_unsure: bool = False,
-                   refused: Collection[str] = ()) -> dict[str, Any]:
+                   today: date, heard_text: str = "", refused: Collection[str] = ()) -> dict[str, Any]:
     """Details the voice agent's constrained second reading adds to those of the free transcript.
 
     `hint` is the turn's metadata["asr_hint"] ({"kind", "text", "complete"}, see ari_agent/asr/expectations.py);
@@ -465,30 +464,37 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
     words, heard = normalise(text).split(), normalise(heard_text).split()
     # "Complete" is judged against the transcript too: one word fitted out of a sentence is not a reading of it.
     complete = bool(hint.get("complete")) and 2 * len(words) >= len(heard)
-    if hint.get("kind") == "confirm" and not heard_unsure:
+    confirm = hint.get("kind") == "confirm"
+    if confirm:
         # A read-back's reading holds every detail's phrases, so it fits nearly anything: "sorry, can we make it
-        # eleven instead", heard clearly, was read "sunday can week make it eleven instead". A value the clear
-        # transcript does not mention is taken only from a turn the recogniser was unsure of (`heard_unsure`).
+        # eleven instead", heard clearly, was read "sunday can week make it eleven instead"; "That's it, yes",
+        # heard "not the us", was read "not the the eighth" and moved a right booking to the 8th. A value changes
+        # only where the transcript has a word of it too: a day or time word, or the same day or hour number. A
+        # service is changed by the transcript alone: sound-alikes back anything ("claim" for "clean").
         complete = False
     extra: dict[str, Any] = {}
     # A read-back's reading ("confirm") holds the details' phrases too: a correction is read like an answer.
-    if hint.get("kind") in ("service", "confirm") and "service" not in found and (requested == "service" or complete):
+    if hint.get("kind") in ("service", "confirm") and "service" not in found:
         service = parse_service(text)
-        if service:
+        if service and (requested == "service" or complete):
             extra["service"] = service
     if hint.get("kind") in ("when", "service", "confirm"):
         day_asked = requested in ("date", "old_date")
         day = parse_date(text, today, bare_ordinal=day_asked)
+        spoken = parse_time(text, bare_number_is_hour=requested == "time" and complete)
+        if day and _names_another_day(heard, day.day):
+            return {}  # "the twenty eight" heard clearly, read "wednesday eight": the reading is of other words
         if day and "day" in found and found["day"] != day:
             if not refines_weekday(found["day"], day, heard):
                 return {}
             extra["day"] = day
         if day and "day" not in found and (day_asked or complete or _mentions(heard, _DAY_CUES)
-                                           or _says_day_number(heard, day.day)):
+                                           or _says_day_number(heard, day.day)
+                                           or (confirm and _hears_day_number(heard, day.day, spoken))):
             extra["day"] = day
-        spoken = parse_time(text, bare_number_is_hour=requested == "time" and complete)
         seen = found.get("spoken_time")
-        time_ok = requested == "time" or complete or _mentions(heard, _TIME_CUES)
+        time_ok = (requested == "time" or complete or _mentions(heard, _TIME_CUES)
+                   or (confirm and spoken is not None and spoken.at is not None and _hears_hour(heard, spoken.at)))
         if heard[:1] and heard[0] in _YES_NO_LEADS and not _mentions(heard, _TIME_CUES):
             time_ok = False  # "yes, book it" read as "yes week eight": an answer to another question
         # The transcript's part of day ("at <garbled> in the afternoon") gives way to the hint's exact time.
@@ -513,6 +519,42 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
         if name:
             extra["name"] = name
     return extra
+
+
+# Numbers that are a time's minutes as often as a day of the month ("ten thirty", "two fifteen"), and ordinals
+# that mean other things ("my first visit", "just a second"): they contradict no date.
+_MINUTE_NUMBERS = frozenset({15, 20, 30, 45})
+_NOT_DATES = frozenset({"first", "second"})
+
+
+def _names_another_day(heard: list[str], day: int) -> bool:
+    """Whether the free transcript holds a day of the month other than `day`: an ordinal ("the ninth"), or a
+    number from 13 to 31 that no hour can be ("the twenty eight"). The constrained decoder forces its phrases
+    onto any speech: "the twenty eighth" came out "wednesday eight", "november the twenty eighth" as "november
+    eight". Numbers up to 12 are left alone: they are the time as often as the day ("friday at ten")."""
+    for word in heard:
+        value = _day_number(word)
+        if value is None or value == day or word in _NOT_DATES:
+            continue
+        ordinal = word in _ORDINAL_WORDS or re.fullmatch(r"\d+th", word) is not None
+        if ordinal or (value >= 13 and value not in _MINUTE_NUMBERS):
+            return True
+    return False
+
+
+def _hears_day_number(heard: list[str], day: int, spoken: SpokenTime | None) -> bool:
+    """Whether the free transcript has the day of the month of a read-back's reading ("i said eleven fat free",
+    read "the eleventh at three"), and that number is not the reading's hour too ("no the member at two
+    thirty", read "december second at two thirty": the transcript's "two" is the time)."""
+    hour = (spoken.at.hour % 12 or 12) if spoken is not None and spoken.at is not None else None
+    return day != hour and any(_day_number(w) == day for w in heard)
+
+
+def _hears_hour(heard: list[str], at: time) -> bool:
+    """Whether the free transcript has the hour of `at` in any form: a number word, digits, or a word the
+    recogniser hears for it ("free" for "three", lexicon hour_sound_alikes)."""
+    hour = at.hour % 12 or 12
+    return any(_hour_value(_HOUR_SOUND_ALIKES.get(w, w)) in (hour, at.hour) for w in heard)
 
 
 def _says_day_number(heard: list[str], day: int) -> bool:
