@@ -255,6 +255,14 @@ def test_completeness_reads_the_words_so_far() -> None:
     assert completeness("yes i think so", "yes_no") is not Completeness.INCOMPLETE
     assert completeness("i'm not feeling well") is not Completeness.INCOMPLETE  # "well" ends a sentence here
     assert completeness("that's wrong the first", "yes_no") is Completeness.LIKELY_MORE  # a correction under way
+    # ... after hesitations too: "Uh, hmm no, on the twelfth ... at ten", "Let me see, no, sorry, I said on
+    # Saturday the fifth ... at midday" (simulated seeds 4040, 6161: the agent read back over the time).
+    assert completeness("uh hmm no on the twelfth", "yes_no") is Completeness.LIKELY_MORE
+    assert completeness("let me see no sorry i said on saturday the fifth", "yes_no") is Completeness.LIKELY_MORE
+    assert completeness("hmm yes", "yes_no") is not Completeness.LIKELY_MORE
+    # Asked what to change, a day without its time goes on like an answer to the day question.
+    assert completeness("i said on december the fourth", "service", "confirmed") is Completeness.LIKELY_MORE
+    assert completeness("i said on december the fourth at eleven", "service", "confirmed") is Completeness.UNKNOWN
     assert completeness("yes", "yes_no") is Completeness.COMPLETE
     assert completeness("yes", None) is Completeness.LIKELY_MORE  # "yes ... I'd like to book": the request is to come
     assert completeness("no thank you", None) is Completeness.COMPLETE

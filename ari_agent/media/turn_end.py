@@ -38,6 +38,7 @@ before after next this that's it's i'm i'd i'll we're i we need want would could
 ) | (lexicon.words("hesitations") - {"so", "well", "oh"})  # "I think so", "not feeling well", "oh" = zero
 # Hesitations of more than one word: "let me see ..." is never the end.
 _HESITATION_ENDINGS = lexicon.ordered("hesitation_phrases")
+_HESITATION_PHRASES = [p.split() for p in _HESITATION_ENDINGS]
 _NOTHING_MORE = lexicon.phrase_pattern("nothing_more")
 _BYE_SOUNDS = lexicon.words("bye_sounds")
 # Words that make a sentence a request for a task: callers giving the details in one breath pause between them.
@@ -162,7 +163,8 @@ def completeness(partial: str, expected: str | None = None, asked: str | None = 
     if expected == "yes_no":
         if " ".join(words) in _yes_no():
             return Completeness.COMPLETE
-        if words[0] in _NO or words[:2] in (["that's", "wrong"], ["not", "quite"]):
+        lead = _after_hesitations(words)  # "Uh, hmm no, on the twelfth ... at ten" (simulated seed 4040)
+        if lead[:1] and (lead[0] in _NO or lead[:2] in (["that's", "wrong"], ["not", "quite"])):
             return Completeness.LIKELY_MORE  # "no, the fifth ... at half past nine": a correction under way
     joined = " ".join(words)
     if _NOTHING_MORE.search(joined) and last not in _BYE_SOUNDS:
@@ -183,13 +185,29 @@ def completeness(partial: str, expected: str | None = None, asked: str | None = 
         # ("how much is a filling") is whole.
         return Completeness.LIKELY_MORE
     day = present & _DAY_WORDS or (asked in ("date", "old_date") and present & _DAY_NUMBERS)
-    if expected == "when" and day and not _says_time(words):
+    if expected in ("when", "service") and day and not _says_time(words):
         # "the second of December ... twelve noon please"; asked for the day, a bare number is the day ("Monday the
         # seventh ... at three thirty" heard "multiple seven", simulated seed 1357: the agent spoke into the pause).
+        # Asked what to change (a "service" reading: any detail), "I said on December the fourth ... eleven
+        # o'clock" goes on the same way (simulated seeds 5656, 4040).
         return Completeness.LIKELY_MORE
     if not holds_answer(words, expected, asked):
         return Completeness.LIKELY_MORE  # "this is Robert Taylor ...", a garbled "hmm ..." before the time
     return Completeness.UNKNOWN
+
+
+def _after_hesitations(words: list[str]) -> list[str]:
+    """The words after the hesitations a turn opens with ("uh hmm", "let me see")."""
+    start = 0
+    while start < len(words):
+        if words[start] in _HESITATIONS:
+            start += 1
+            continue
+        phrase = next((p for p in _HESITATION_PHRASES if words[start:start + len(p)] == p), None)
+        if phrase is None:
+            break
+        start += len(phrase)
+    return words[start:]
 
 
 def _asks(words: list[str]) -> bool:
