@@ -149,6 +149,23 @@ def test_parse_date(said: str, expected: date | None) -> None:
 )
 def test_a_day_answer_of_one_number_alone(heard: str, expected: date | None) -> None:
     assert spoken.lone_day_number(heard, TODAY) == expected
+    assert spoken.day_number_guess(heard, TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("heard", "expected"),
+    [
+        # Seed 4040: "Thursday the twenty sixth, one o'clock" heard so: no hour is 26, so it is a day to ask back.
+        ("her name of twenty six one of lot", date(2026, 11, 26)),
+        ("on the nineteen at nine", date(2026, 12, 19)),
+        ("at two thirty", None),  # minutes, not a day
+        ("two fifteen in the afternoon", None),
+        ("the nineteen or the twenty one", None),  # two days: no guess
+        ("at ten in the morning", None),
+    ],
+)
+def test_a_day_answer_with_one_number_only_a_day_can_be(heard: str, expected: date | None) -> None:
+    assert spoken.day_number_guess(heard, TODAY) == expected
 
 
 @pytest.mark.parametrize(

@@ -452,6 +452,17 @@ async def test_taken_slot_offers_nearest_free_times(call: Call) -> None:
     assert r.slots["time"] == "09:30" and r.slots["date"] == "2026-11-30"
 
 
+async def test_offers_turned_down_are_dropped_and_the_time_asked_again(call: Call) -> None:
+    _insert(call.scope, "Someone Else", "2026-11-30 10:00", service="filling", minutes=60)
+    await call.say("can i book a check up on monday at ten")
+    # Simulated seed 4040: "Neither, I asked for ten" heard "neuer i asked for the name"; the time decoder forced
+    # an offered time onto it, and that time was booked.
+    r = await call.say("neuer i asked for the name", hint=AsrHint("when", "neither i nine o'clock", complete=False))
+    assert "time" not in r.slots and "Would" not in _spoken(r) and "What time" in _spoken(r), _spoken(r)
+    r = await call.say("half past eleven")
+    assert r.slots["time"] == "11:30", _spoken(r)
+
+
 async def test_out_of_scope_twice_hands_off(call: Call) -> None:
     # The first is asked back (a request this line cannot serve is more often a misheard one), with what the
     # line does; the second is told honestly and put through.
@@ -942,6 +953,34 @@ async def test_two_different_unsure_out_of_scope_turns_are_not_understood(call: 
     await call.say("do you sell concert tickets", confidence=0.6)
     r = await call.say("can i book a table for two tonight", confidence=0.6)
     assert r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)
+
+
+async def test_a_request_classed_out_of_scope_twice_that_the_menu_decoder_heard_nothing_of_cannot_be_helped(
+    call: Call,
+) -> None:
+    # Simulated seed 4040: "Is this the council tax office?" heard alike twice, each turn a little unsure, was
+    # asked again, then put through as not understood, never told the line can't help.
+    r = await call.say("is this the council tax office", confidence=0.7)
+    assert r.handoff is None and "can't help" not in _spoken(r), _spoken(r)
+    r = await call.say("is this the council tax office", hint=AsrHint("task", "", complete=False), confidence=0.7)
+    assert r.handoff is not None and r.handoff.reason == "out_of_scope", _spoken(r)
+    assert "can't help with that" in _spoken(r)
+
+
+async def test_out_of_scope_twice_is_not_enough_where_the_menu_decoder_heard_a_symptom(call: Call) -> None:
+    await call.say("never lot of well in unpaid around my map to", confidence=0.7)
+    r = await call.say("never lot of well in unpaid around my map to",
+                       hint=AsrHint("task", "swelling and pain around my tooth", complete=False), confidence=0.7)
+    assert r.handoff is None or r.handoff.reason != "out_of_scope", _spoken(r)
+    assert "can't help" not in _spoken(r)
+
+
+async def test_out_of_scope_twice_is_not_enough_with_a_word_of_the_clinic(call: Call) -> None:
+    # "My gum won't stop bleeding" heard "my gum won't stop lead them since the smaller number" (seed 9494).
+    await call.say("my gum won't stop lead them since the smaller number", confidence=0.6)
+    r = await call.say("my gum won't stop lead them since the smaller number",
+                       hint=AsrHint("task", "my", complete=False), confidence=0.6)
+    assert "can't help" not in _spoken(r), _spoken(r)
 
 
 async def test_a_handoff_reached_from_a_turn_that_was_no_task_is_said_once(call: Call) -> None:

@@ -168,6 +168,18 @@ def lone_day_number(text: str, today: date) -> date | None:
     return _next_month_day(today, value)
 
 
+def day_number_guess(text: str, today: date) -> date | None:
+    """The date a day question's answer may mean by its number: a number alone (`lone_day_number`), or the one
+    number from 13 to 31 in a longer answer that no hour or minute can be ("Thursday the twenty sixth, one
+    o'clock" heard "her name of twenty six one of lot"): its next such day. To be asked back, never taken."""
+    lone = lone_day_number(text, today)
+    if lone is not None:
+        return lone
+    days = {value for word in normalise(text).split()
+            if (value := _day_number(word)) is not None and value >= 13 and value not in _MINUTE_NUMBERS}
+    return _next_month_day(today, days.pop()) if len(days) == 1 else None
+
+
 def weekday_only(text: str, today: date) -> bool:
     """Whether a turn dates its day by a bare weekday ("monday", not "monday the seventh", "next monday")."""
     t = normalise(text)
