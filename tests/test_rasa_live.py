@@ -396,6 +396,23 @@ async def test_a_lone_number_for_the_day_is_asked_back_once(call: Call) -> None:
     assert r.slots["date"] == "2026-12-09" and "What time suits you" in _spoken(r), (_spoken(r), r.slots)
 
 
+async def test_a_day_guess_answered_with_its_weekday_takes_the_day_asked_back(call: Call) -> None:
+    # Simulated seed 4040: "I think it's Wednesday the ninth" heard "i think it's wednesday that eyes" took the
+    # nearest Wednesday (the 2nd), not the Wednesday the ninth just asked back.
+    await call.say("i'd like a check up")
+    r = await call.say("nine")
+    assert "Sorry, was that Wednesday the ninth of December?" in _spoken(r), _spoken(r)
+    r = await call.say("i think it's wednesday that eyes")
+    assert r.slots["date"] == "2026-12-09", (_spoken(r), r.slots)
+
+
+async def test_a_day_guess_answered_with_another_weekday_takes_that_day(call: Call) -> None:
+    await call.say("i'd like a check up")
+    await call.say("nine")
+    r = await call.say("no on thursday")
+    assert r.slots["date"] == "2026-12-03", (_spoken(r), r.slots)
+
+
 async def test_a_day_guess_refused_asks_the_day_and_is_not_guessed_again(call: Call) -> None:
     await call.say("i'd like a check up")
     r = await call.say("it's on the", hint=AsrHint("when", "the nine", complete=True))  # the day decoder's number
@@ -972,6 +989,18 @@ async def test_out_of_scope_twice_is_not_enough_where_the_menu_decoder_heard_a_s
     r = await call.say("never lot of well in unpaid around my map to",
                        hint=AsrHint("task", "swelling and pain around my tooth", complete=False), confidence=0.7)
     assert r.handoff is None or r.handoff.reason != "out_of_scope", _spoken(r)
+    assert "can't help" not in _spoken(r)
+
+
+async def test_out_of_scope_heard_clearly_twice_is_not_understood_where_the_menu_decoder_heard_a_symptom(
+    call: Call,
+) -> None:
+    # Simulated seed 7171: "I've got terrible toothache and my face is all swollen" heard "i'm not able to fake and
+    # my baby malls wales and", classed out of scope (0.98) twice; the menu decoder read "to make an swollen".
+    menu = AsrHint("task", "to make an swollen", complete=False)
+    await call.say("i'm not able to fake and my baby malls wales and", hint=menu)
+    r = await call.say("i'm not able to fake and my baby malls wales and", hint=menu)
+    assert r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)
     assert "can't help" not in _spoken(r)
 
 

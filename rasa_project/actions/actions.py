@@ -524,6 +524,13 @@ class ValidateAppointmentForm(Action):
             said_now, today = tracker.latest_message.get("text") or "", call_now(tracker).date()
             conflict = date_conflict(said_now, today)
             target = "old_date" if task != "book" and not slot("booking_ref") else "date"
+            guess = slot("date_guess")
+            if guess and "day" in found and weekday_only(said_now, today) \
+                    and date.fromisoformat(guess).weekday() == found["day"].weekday():
+                # "Sorry, was that Wednesday the ninth?" - "I think it's Wednesday the ninth" heard "... wednesday
+                # that eyes": the weekday agrees with the day asked back, which is meant, not the nearest Wednesday
+                # (simulated seed 4040: the caller could not find the booking on the 2nd).
+                found["day"] = date.fromisoformat(guess)
             if conflict is not None:
                 found.pop("day", None)  # neither reading is trusted: the caller is asked which one
                 values["date_options"] = [d.isoformat() for d in conflict]
@@ -1060,6 +1067,11 @@ def out_of_scope(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Eve
     if _count_intent(tracker, "out_of_scope") >= POLICY["max_out_of_scope"]:
         if tracker.active_loop.get("name") and tracker.get_slot("requested_slot"):
             return not_understood_handoff(dispatcher)
+        if (_menu_reading(tracker) or set()) & _CLINIC_WORDS:
+            # The menu decoder heard a word of the clinic in it: "I've got terrible toothache and my face is all
+            # swollen" heard "... my baby malls wales and" twice, read "to make an swollen", was told the line
+            # can't help (simulated seed 7171). Not understood, and put through all the same.
+            return not_understood_handoff(dispatcher)
         return cannot_help(dispatcher)
     if out_of_scope_twice(tracker):  # the first of the two was heard unsure and asked again
         return cannot_help(dispatcher)
@@ -1104,13 +1116,20 @@ def out_of_scope_twice(tracker: Tracker) -> bool:
     users = [e for e in tracker.events if e.get("event") == "user"][-2:]
     if len(users) < 2 or any(_out_of_scope_confidence(e) < OUT_OF_SCOPE_TWICE_CONFIDENCE for e in users):
         return False
-    metadata = (tracker.latest_message or {}).get("metadata") or {}
-    hint = metadata.get("asr_hint") if isinstance(metadata, dict) else None  # asr_hint() drops an empty reading
-    if not isinstance(hint, dict) or hint.get("kind") != "task" \
-            or set(normalise(str(hint.get("text") or "")).split()) - _MENU_FILLERS:
+    reading = _menu_reading(tracker)
+    if reading is None or reading - _MENU_FILLERS:
         return False  # the menu's own decoder (tasks, services, symptoms) heard something it knows, or did not run
     heard = " ".join(str(e.get("text") or "") for e in users)
     return not set(normalise(heard).split()) & _CLINIC_WORDS
+
+
+def _menu_reading(tracker: Tracker) -> set[str] | None:
+    """The words of the menu decoder's reading of the latest turn (kind "task"), None when it did not run."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    hint = metadata.get("asr_hint") if isinstance(metadata, dict) else None  # asr_hint() drops an empty reading
+    if not isinstance(hint, dict) or hint.get("kind") != "task":
+        return None
+    return set(normalise(str(hint.get("text") or "")).split())
 
 
 def cannot_help(dispatcher: CollectingDispatcher) -> list[EventType]:
