@@ -413,6 +413,16 @@ async def test_a_day_guess_answered_with_another_weekday_takes_that_day(call: Ca
     assert r.slots["date"] == "2026-12-03", (_spoken(r), r.slots)
 
 
+async def test_a_day_further_ahead_than_the_policy_allows_is_asked_again(call: Call) -> None:
+    # Simulated seed 7171: "November the twenty fifth" heard "november the twenty ..." became the 20th of next
+    # November, read back and offered times on.
+    await call.say("i'd like a check up")
+    r = await call.say("november the twentieth")
+    assert not r.slots.get("date") and "Which day" in _spoken(r), (_spoken(r), r.slots)
+    r = await call.say("december the eighteenth")
+    assert r.slots["date"] == "2026-12-18", (_spoken(r), r.slots)
+
+
 async def test_a_day_guess_refused_asks_the_day_and_is_not_guessed_again(call: Call) -> None:
     await call.say("i'd like a check up")
     r = await call.say("it's on the", hint=AsrHint("when", "the nine", complete=True))  # the day decoder's number

@@ -519,6 +519,12 @@ class ValidateAppointmentForm(Action):
             if TASK_BY_INTENT.get(intent or "", task) != task:
                 return []  # a change of topic: the rules restart the form with the new task
             found = extract_details(tracker, requested)
+            horizon = call_now(tracker).date() + timedelta(days=int(POLICY.get("max_days_ahead", 120)))
+            for key in ("day", "old_day"):
+                if key in found and found[key] > horizon:
+                    # Simulated seeds 7171 and 4040: the 20th of next November, the 4th and the 8th of next
+                    # August and May were read back from garbled turns; callers wanted a day within two weeks.
+                    found.pop(key)
             if "service" in found and task == "book":
                 values["service"] = found["service"]
             said_now, today = tracker.latest_message.get("text") or "", call_now(tracker).date()
