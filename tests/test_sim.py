@@ -145,6 +145,23 @@ def test_the_person_answers_a_service_asked_back_from_its_goal() -> None:
     assert isinstance(said, Say) and _says_no(said.plain) and spoken.parse_service(said.plain) == wanted, said.plain
 
 
+def test_the_person_answers_a_new_booking_offered_from_its_goal() -> None:
+    offer = ("I can't find a booking for Tyler tomorrow, or any from the number you're calling from. "
+             "Would you like to make a new appointment instead?")
+    person = _booking_call()
+    person.respond("Hello. How can I help?", {})
+    said = person.respond(offer, {"requested_slot": "old_date"})
+    assert isinstance(said, Say) and said.plain.startswith("Yes"), said.plain
+    for i in range(500):
+        call = draw_call(i, 5, call_now(5, i), VOICES, list(LINES))
+        if call.goal.kind in ("cancel", "reschedule"):
+            break
+    mover = Person(call)
+    mover.respond("Hello. How can I help?", {})
+    said = mover.respond(offer, {"requested_slot": "old_date"})
+    assert isinstance(said, Say) and _says_no(said.plain), said.plain
+
+
 def test_the_person_answers_the_opening_menu_from_its_goal() -> None:
     menu = ("Sorry, I didn't catch that. Are you calling to book, change or cancel an appointment, "
             "or about our opening hours, address or prices?")  # fmt: skip

@@ -130,6 +130,13 @@ class Person:
             return self._speak(self._restate())
         if self.done and goal.kind == "out_of_scope":
             return self._goodbye()
+        if "new appointment instead" in text:
+            # Offered a booking when the one to cancel or move was not found: what the caller came for decides.
+            if goal.kind == "book":
+                return self._speak(say.pick(self.rng, ("Yes, please.", "Yes, I'd like to book.", "Yes.",
+                                                       "Yes, that's what I wanted.")))
+            if goal.writes:
+                return self._speak(say.no_but(f"I already have one, it's {self._old_day()}", self.rng))
         if _CONFIRM.search(text):
             return self._confirm(text)
         if _MENU.search(text):

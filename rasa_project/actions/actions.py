@@ -73,7 +73,7 @@ TASK_SLOTS = {
 TASK_STATE = ["service", "date", "time", "time_period", "time_unclear", "old_date", "booking_ref", "found_booking",
               "confirmed", "correcting", "offered_times", "failed_lookups", "unanswered", "date_options", "name_part",
               "name_spell", "name_fixes", "service_guess", "service_guessed", "date_month", "date_guess",
-              "date_guessed"]
+              "date_guessed", "booking_offer"]
 # A name corrected this many times at read-backs is spelled instead of heard again (once per call): the
 # recogniser hears the same name the same wrong ways ("Robert Water", "Robert Mata", ... for Robert Walker).
 SPELL_AFTER_NAME_FIXES = 2
@@ -185,6 +185,8 @@ def prompt_for(slot: str, tracker: Tracker) -> str:
         if guess:
             return f"Sorry, was that a {guess}?"
         return "What would you like to come in for? We do check-ups, cleanings and fillings."
+    if slot == "old_date" and tracker.get_slot("booking_offer"):
+        return "Would you like to make a new appointment instead?"
     if slot in ("date", "old_date") and tracker.get_slot("date_guess"):
         return f"Sorry, was that {say_date(date.fromisoformat(tracker.get_slot('date_guess')))}?"
     if slot in ("date", "old_date") and tracker.get_slot("date_options"):
@@ -653,6 +655,15 @@ class ValidateAppointmentForm(Action):
                         # Simulated callers who wanted a filling were heard "film", "feeling", "fill m" three times
                         # over and went to a person (seed 5353).
                         values.update(service_guess=near, service_guessed=True)
+            if requested == "old_date" and slot("booking_offer") and intent not in NOT_DETAILS:
+                offer = slot("booking_offer")
+                if answer == "yes":
+                    # A new appointment after all: on the day given for the booking that was not there, unless a
+                    # day came with the yes. The booking's questions follow (what for, the time, the read-back).
+                    values.update(task="book", booking_offer=None, failed_lookups=None,
+                                  date=values.get("old_date") or offer, old_date=None)
+                elif answer == "no" or "old_date" in values:
+                    values["booking_offer"] = None  # the lookup goes on: "Which day is your appointment on?"
             if requested in ("date", "old_date") and slot("date_guess") and "day" not in found and conflict is None:
                 if answer == "yes":
                     values.update({requested: slot("date_guess"), "date_guess": None})
@@ -837,6 +848,7 @@ class ValidateAppointmentForm(Action):
             _LOGGER.info("booking lookup %s: %d candidates, best %s", match.status, len(candidates),
                          [(round(score, 2), b.reference) for score, b in match.scored[:2]])
             other_day = False
+            own: list[Any] | None = None  # the caller's own upcoming bookings, when looked up
             if match.status == "none" and slot("caller_number"):
                 # The day is often the misheard part ("Monday the seventh" -> "monday the seventies" -> the
                 # nearest Monday). The caller's own bookings (booked from the number they ring from, so nobody
@@ -853,6 +865,15 @@ class ValidateAppointmentForm(Action):
                 fails = int(slot("failed_lookups") or 0) + 1
                 values["failed_lookups"] = fails
                 day = on_day(day_d, today)
+                if own == [] and not slot("booking_offered"):
+                    # Nothing booked from this number at all: the move or cancel was most likely a booking heard
+                    # wrong ("make a booking" heard "make rebook", "i can walk out leading appointment"), and the
+                    # day given the caller's wanted day (simulated seed 7171: 3 booking callers were put through
+                    # to reception after two lookups). Offered once; a no carries on with the lookup.
+                    dispatcher.utter_message(text=f"I can't find a booking for {current('name')} {day}, or any "
+                                                  "from the number you're calling from.")
+                    values.update(old_date=None, booking_offer=day_d.isoformat(), booking_offered=True)
+                    return []
                 if fails >= 2:
                     return handoff(dispatcher, "misunderstood",
                                    f"I still can't find a booking for {current('name')} {day}. "
