@@ -429,6 +429,15 @@ def test_a_hint_is_ignored_when_the_transcript_names_another_day_of_the_month() 
         "day": date(2026, 12, 7)}
 
 
+def test_a_reading_that_names_a_value_the_transcript_echoes() -> None:
+    # Seed 4040: "Just a new filling please" heard "oh you're you're feeling claim" (classed frustration, 0.98),
+    # read "filling clean" by the service decoder: an answer.
+    assert cues.hint_echoes_a_value(hint("filling clean", "service"), "oh you're you're feeling claim")
+    assert not cues.hint_echoes_a_value(hint("monday", "when"), "this is ridiculous i told you three times")
+    assert not cues.hint_echoes_a_value(hint("three", "when"), "i told you three times")  # a number names nothing
+    assert not cues.hint_echoes_a_value(None, "feeling")
+
+
 def test_a_hint_never_invents_a_value_nobody_spoke_of() -> None:
     # Offered two times, the caller gave a name; the constrained decoder forced "monday" onto it.
     heard = "my name is jennifer it would"

@@ -479,6 +479,15 @@ async def test_taken_slot_offers_nearest_free_times(call: Call) -> None:
     assert r.slots["time"] == "09:30" and r.slots["date"] == "2026-11-30"
 
 
+async def test_frustration_read_from_an_answer_the_service_decoder_heard_is_an_answer(call: Call) -> None:
+    # Simulated seed 4040: "Just a new filling please" heard "oh you're you're feeling claim" was classed
+    # frustration (0.98) and put through to a person at the service question.
+    await call.say("i'd like to book an appointment")
+    r = await call.say("oh you're you're feeling claim", hint=AsrHint("service", "filling clean", complete=False))
+    # Both readings are unsure which service ("feeling claim", "filling clean"): whichever is taken is read back.
+    assert r.handoff is None and r.slots.get("task") == "book" and r.slots.get("service"), (_spoken(r), r.slots)
+
+
 async def _nothing_booked(call: Call, opening: str) -> None:
     """A move or a cancel by a caller with no booking at all: the lookup of Friday finds nothing."""
     await call.say(opening)

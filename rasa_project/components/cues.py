@@ -185,6 +185,16 @@ def _echoed(keys: set[str], heard: str) -> bool:
 _TASK_ECHO_RATIO = 0.7
 
 
+def hint_echoes_a_value(hint: object, heard: str) -> bool:
+    """Whether the constrained reading of an answer names a day or a service (`VALUE_WORDS`) that a word of the
+    free transcript sounds like: "Just a new filling please" heard "oh you're you're feeling claim", read
+    "filling clean". Such a turn answers the question, whatever the classifier made of its words (frustration, at
+    0.98: the call was put through, simulated seed 4040)."""
+    if not isinstance(hint, dict) or not isinstance(hint.get("text"), str):
+        return False
+    return _echoed(set(tokens(hint["text"])) & VALUE_WORDS, heard)
+
+
 def hint_intent(hint: object) -> str | None:
     """The intent of a turn the classifier fell back on, read from the agent's constrained reading of it.
 

@@ -33,6 +33,7 @@ from components.cues import (
     MIN_FRUSTRATION_CONFIDENCE,
     context_intent,
     heard_yes,
+    hint_echoes_a_value,
     hint_intent,
     hint_task,
     hint_urgent,
@@ -89,6 +90,9 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         """
         if requested == "confirmed":
             text = heard_yes(text, hint)
+        if intent == "frustration" and isinstance(requested, str) and requested != "confirmed" \
+                and hint_echoes_a_value(hint, text):
+            return "inform"  # an answer to the question asked, misheard: the form reads its value
         if intent == "frustration" and confidence < MIN_FRUSTRATION_CONFIDENCE:
             heard_unsure = True  # not clearly frustration: read as a turn not understood (below)
         if intent in CLARITY_INTENTS and heard_unsure:
