@@ -488,6 +488,15 @@ async def test_frustration_read_from_an_answer_the_service_decoder_heard_is_an_a
     assert r.handoff is None and r.slots.get("task") == "book" and r.slots.get("service"), (_spoken(r), r.slots)
 
 
+async def test_a_request_for_a_person_read_by_the_menu_decoder_is_put_through(call: Call) -> None:
+    # Simulated seed 5858: "Can I speak to a receptionist?" heard "can i speak to me that should it" twice; the menu
+    # decoder had no phrase for a person, and the caller was put through as not understood.
+    await call.say("the money i can see", confidence=0.6)
+    r = await call.say("can i speak to me that should it", hint=AsrHint("task", "speak to a person",
+                                                                         complete=False), confidence=0.7)
+    assert r.handoff is not None and r.handoff.reason == "requested", _spoken(r)
+
+
 async def _nothing_booked(call: Call, opening: str) -> None:
     """A move or a cancel by a caller with no booking at all: the lookup of Friday finds nothing."""
     await call.say(opening)
