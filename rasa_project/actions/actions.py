@@ -348,11 +348,16 @@ def asr_hint(tracker: Tracker) -> dict[str, Any] | None:
     against the phrases of such answers; its words arrive as metadata {"kind", "text", "complete"}. It is a
     fallback for the value that was asked for, used only where the free transcript has none.
     """
-    metadata = (tracker.latest_message or {}).get("metadata") or {}
-    hint = metadata.get("asr_hint") if isinstance(metadata, dict) else None
+    hint = _hint_metadata(tracker)
     if not isinstance(hint, dict) or not isinstance(hint.get("text"), str) or not hint["text"].strip():
         return None
     return hint
+
+
+def _hint_metadata(tracker: Tracker) -> object:
+    """The latest turn's metadata "asr_hint" as sent, an empty reading included."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    return metadata.get("asr_hint") if isinstance(metadata, dict) else None
 
 
 def hinted_answer(hint: dict[str, Any] | None) -> str | None:
@@ -521,7 +526,8 @@ class ValidateAppointmentForm(Action):
             if TASK_BY_INTENT.get(intent or "", task) != task:
                 return []  # a change of topic: the rules restart the form with the new task
             found = extract_details(tracker, requested)
-            horizon = call_now(tracker).date() + timedelta(days=int(POLICY.get("max_days_ahead", 120)))
+            said_now, today = tracker.latest_message.get("text") or "", call_now(tracker).date()
+            horizon = today + timedelta(days=int(POLICY.get("max_days_ahead", 120)))
             for key in ("day", "old_day"):
                 if key in found and found[key] > horizon:
                     # Simulated seeds 7171 and 4040: the 20th of next November, the 4th and the 8th of next
@@ -529,7 +535,6 @@ class ValidateAppointmentForm(Action):
                     found.pop(key)
             if "service" in found and task == "book":
                 values["service"] = found["service"]
-            said_now, today = tracker.latest_message.get("text") or "", call_now(tracker).date()
             conflict = date_conflict(said_now, today)
             target = "old_date" if task != "book" and not slot("booking_ref") else "date"
             guess = slot("date_guess")
@@ -571,9 +576,7 @@ class ValidateAppointmentForm(Action):
                         lone_day_number(str(hint.get("text", "")), today) if hint.get("kind") == "when" else None)
                     if guess is not None:
                         values.update(date_guess=guess.isoformat(), date_guessed=True)
-            turns_down = requested == "time" and bool(slot("offered_times")) and turns_down_offers(
-                said_now, asr_hint(tracker))
-            if turns_down:
+            if requested == "time" and slot("offered_times") and turns_down_offers(said_now, asr_hint(tracker)):
                 # "Neither, I asked for ten" heard "neuer i asked for the name": the time decoder forced an offered
                 # time onto it and it was booked (simulated seed 4040). Offers turned down are dropped and the time
                 # asked for again; a time the transcript itself holds is still taken.
@@ -1152,8 +1155,7 @@ def out_of_scope_twice(tracker: Tracker) -> bool:
 
 def _menu_reading(tracker: Tracker) -> set[str] | None:
     """The words of the menu decoder's reading of the latest turn (kind "task"), None when it did not run."""
-    metadata = (tracker.latest_message or {}).get("metadata") or {}
-    hint = metadata.get("asr_hint") if isinstance(metadata, dict) else None  # asr_hint() drops an empty reading
+    hint = _hint_metadata(tracker)  # asr_hint() drops an empty reading, which says most here
     if not isinstance(hint, dict) or hint.get("kind") != "task":
         return None
     return set(normalise(str(hint.get("text") or "")).split())

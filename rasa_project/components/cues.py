@@ -169,9 +169,14 @@ def hint_urgent(hint: object, heard: str = "") -> bool:
     book a table for two tonight?" whole as "painful book an i'd". Measured offline on 11 urgent and 17
     out-of-scope openings, every voice on the machine, mixed lines (616 turns): the echo adds 16 of 242 urgent
     turns whose free transcript names no symptom, and 1 of 374 out-of-scope ("a prescription for my back pain")."""
-    if not isinstance(hint, dict) or hint.get("kind") != "task" or not isinstance(hint.get("text"), str):
+    return isinstance(hint, dict) and hint.get("kind") == "task" and _hint_echoes(hint, URGENT_WORDS, heard)
+
+
+def _hint_echoes(hint: object, keys: frozenset[str], heard: str) -> bool:
+    """Whether a word of the constrained reading `hint` among `keys` is echoed by the free transcript `heard`."""
+    if not isinstance(hint, dict) or not isinstance(hint.get("text"), str):
         return False
-    return _echoed(set(tokens(hint["text"])) & URGENT_WORDS, heard)
+    return _echoed(set(tokens(hint["text"])) & keys, heard)
 
 
 def _echoed(keys: set[str], heard: str) -> bool:
@@ -190,9 +195,7 @@ def hint_echoes_a_value(hint: object, heard: str) -> bool:
     free transcript sounds like: "Just a new filling please" heard "oh you're you're feeling claim", read
     "filling clean". Such a turn answers the question, whatever the classifier made of its words (frustration, at
     0.98: the call was put through, simulated seed 4040)."""
-    if not isinstance(hint, dict) or not isinstance(hint.get("text"), str):
-        return False
-    return _echoed(set(tokens(hint["text"])) & VALUE_WORDS, heard)
+    return _hint_echoes(hint, VALUE_WORDS, heard)
 
 
 def hint_intent(hint: object) -> str | None:
