@@ -250,6 +250,8 @@ def test_completeness_reads_the_words_so_far() -> None:
     assert completeness("seven", "when", "time") is Completeness.UNKNOWN  # asked the time: the time
     assert completeness("what all", "spelling", "name") is Completeness.LIKELY_MORE  # "W, A, L ... K, E, R"
     assert completeness("um let me see") is Completeness.INCOMPLETE
+    assert completeness("let me see oh before that", "when", "time") is Completeness.INCOMPLETE  # a question next
+    assert completeness("hello by the way", "name", "name") is Completeness.INCOMPLETE
     assert completeness("well") is Completeness.INCOMPLETE  # only a hesitation so far
     assert completeness("can i book for next tuesday so") is Completeness.INCOMPLETE  # a filler before the time
     assert completeness("yes i think so", "yes_no") is not Completeness.INCOMPLETE

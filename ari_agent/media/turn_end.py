@@ -37,8 +37,10 @@ before after next this that's it's i'm i'd i'll we're i we need want would could
 """.split()
 ) | (lexicon.words("hesitations") - {"so", "well", "oh"})  # "I think so", "not feeling well", "oh" = zero
 # Hesitations of more than one word: "let me see ..." is never the end.
-_HESITATION_ENDINGS = lexicon.ordered("hesitation_phrases")
-_HESITATION_PHRASES = [p.split() for p in _HESITATION_ENDINGS]
+# ... and neither are the phrases that announce what comes next: "Oh, before that, | what are your hours?" ended
+# at the pause after "before that" (simulated callers asking a question in the middle of a task).
+_HESITATION_ENDINGS = tuple(f" {p}" for p in (*lexicon.ordered("hesitation_phrases"), *lexicon.ordered("segues")))
+_HESITATION_PHRASES = [p.split() for p in lexicon.ordered("hesitation_phrases")]
 _NOTHING_MORE = lexicon.phrase_pattern("nothing_more")
 _BYE_SOUNDS = lexicon.words("bye_sounds")
 # Words that make a sentence a request for a task: callers giving the details in one breath pause between them.
@@ -146,7 +148,7 @@ def completeness(partial: str, expected: str | None = None, asked: str | None = 
     if expected == "confirm":  # a read-back: a yes or a no, or a correction led by a no
         expected = "yes_no"
     last = words[-1]
-    if last in HANGING_WORDS or last in _TENS or " ".join(words).endswith(_HESITATION_ENDINGS):
+    if last in HANGING_WORDS or last in _TENS or f" {' '.join(words)}".endswith(_HESITATION_ENDINGS):
         return Completeness.INCOMPLETE
     if last == "so" and len(words) > 1 and words[-2] not in _SO_ENDS:
         return Completeness.INCOMPLETE  # "next tuesday so ... at two thirty", but "I think so"
