@@ -37,3 +37,17 @@ def test_the_simulated_callers_spelling_is_read_back_as_their_name_when_typed() 
     for name in rng.sample(surnames, 60):
         said = phrasing.spelled_phrase(name, rng)
         assert spoken.spelled_name(said, "surname", typed=True) == name.capitalize(), said
+
+
+def test_letters_no_list_name_fits_are_read_against_the_names_heard_before() -> None:
+    # "K, I, N, G" heard "p i n g" by the open decoder and "k i n" by the letter decoder: no list name is clearly
+    # nearest, but of the names heard in the call King is.
+    assert spoken.spelled_name("k i n", "surname") is None
+    heard = {"it's", "thoughtless", "king", "hartley", "solis", "no", "sorry"}
+    assert spoken.spelled_heard_name(["k i n", "p i n g"], "surname", heard) == "King"
+    # Only names of the half spelled, and only when one is clearly nearest and near enough.
+    assert spoken.spelled_heard_name(["k i n"], "given", heard) is None
+    assert spoken.spelled_heard_name(["x q z"], "surname", heard) is None
+    # 0.25 and 0.17 from the letters: too close to tell.
+    assert spoken.spelled_heard_name(["p a r k e"], "surname", {"park", "parker"}) is None
+    assert spoken.spelled_heard_name(["k i n"], "surname", set()) is None
