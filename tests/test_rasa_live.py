@@ -190,6 +190,22 @@ async def test_a_name_heard_again_just_as_read_back_is_spelled_at_once(call: Cal
     assert r.slots["name"] == "Harry Moore" and "for Harry Moore" in _spoken(r), _spoken(r)
 
 
+async def test_letters_no_list_name_fits_are_read_against_the_names_heard_in_the_call(call: Call) -> None:
+    # Simulated seed 4040: "Alice King" read back "Hartley King" and refused, then spelled "K, I, N, G": heard
+    # "p i n g", read "k i n" by the letter decoder. No list name is clearly nearest to those letters; of the names
+    # heard in the call, King is.
+    await call.say("i'd like a check up on monday at ten")
+    r = await call.say("it's alas king", hint=AsrHint("name", "it is hartley king", complete=True))
+    assert "for Hartley King" in _spoken(r), _spoken(r)
+    r = await call.say("no sorry it alas lisa", hint=AsrHint("yes_no", "no", complete=False,
+                                                                     name="no sorry it is hartley lisa"))
+    r = await call.say("no sorry it alas lisa", hint=AsrHint("yes_no", "no", complete=False,
+                                                                     name="no sorry it is hartley lisa"))
+    assert "Could you spell your surname" in _spoken(r) and r.expect == "spelling", _spoken(r)
+    r = await call.say("p i n g", hint=AsrHint("spelling", "k i n", complete=False))
+    assert r.slots["name"].endswith(" King") and "King, and" in _spoken(r), _spoken(r)
+
+
 async def test_a_read_back_corrected_by_a_month_without_its_day_asks_for_the_day(call: Call) -> None:
     # Simulated seed 6161 (#30): "No, the eighth of December at one p m" heard "no spaces december at one pm".
     # The same details were read back again (the part of day, unchanged, counted as a correction), twice, and
@@ -615,10 +631,22 @@ async def test_a_misheard_no_at_a_cancel_is_read_back_again_and_a_new_task_start
 
 
 async def test_two_misunderstandings_hand_off(call: Call) -> None:
-    r = await call.say("purple monkey dishwasher")
+    r = await call.say("blue the hum of the")
     assert r.handoff is None and "book, change or cancel" in _spoken(r) and r.expect == "task"
     r = await call.say("flibbertigibbet")
     assert r.handoff is not None and r.handoff.reason == "misunderstood"
+    assert "something other than" not in _spoken(r), _spoken(r)
+
+
+async def test_two_misunderstandings_after_one_classed_out_of_scope_ask_whether_it_is_something_else(
+    call: Call,
+) -> None:
+    r = await call.say("purple monkey dishwasher")  # a fallback, out of scope at 0.76 below it
+    assert r.handoff is None and "book, change or cancel" in _spoken(r) and r.expect == "task"
+    r = await call.say("flibbertigibbet")
+    assert r.handoff is None and "something other than the dental clinic" in _spoken(r) and r.expect == "yes_no"
+    r = await call.say("no")
+    assert r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)
 
 
 async def test_a_garbled_answer_to_the_opening_menu_is_read_from_the_constrained_reading(call: Call) -> None:
@@ -653,7 +681,7 @@ async def test_a_yes_at_the_menu_with_no_task_read_asks_again(call: Call) -> Non
 
 
 async def test_a_menu_reading_with_two_tasks_in_it_is_not_guessed(call: Call) -> None:
-    await call.say("purple monkey dishwasher")
+    await call.say("blue the hum of the")
     r = await call.say("flibbertigibbet", hint=AsrHint("task", "cancel book", complete=True))
     assert r.handoff is not None and r.handoff.reason == "misunderstood"
 
@@ -1018,8 +1046,11 @@ async def test_a_day_corrected_by_its_own_weekday_asks_which_week(call: Call) ->
 
 async def test_two_different_unsure_out_of_scope_turns_are_not_understood(call: Call) -> None:
     # Garble classed out of scope twice, not alike: not understood, never "this line can't help".
+    # The caller is asked whether it is about something else, and a no is a caller not understood.
     await call.say("do you sell concert tickets", confidence=0.6)
     r = await call.say("can i book a table for two tonight", confidence=0.6)
+    assert r.handoff is None and "something other than the dental clinic" in _spoken(r), _spoken(r)
+    r = await call.say("no no", hint=AsrHint("yes_no", "no no", complete=True))
     assert r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)
 
 
@@ -1031,8 +1062,19 @@ async def test_a_request_classed_out_of_scope_twice_that_the_menu_decoder_heard_
     r = await call.say("is this the council tax office", confidence=0.7)
     assert r.handoff is None and "can't help" not in _spoken(r), _spoken(r)
     r = await call.say("is this the council tax office", hint=AsrHint("task", "", complete=False), confidence=0.7)
+    assert r.handoff is None and "something other than the dental clinic" in _spoken(r), _spoken(r)
+    r = await call.say("yes", hint=AsrHint("yes_no", "yes", complete=True))
     assert r.handoff is not None and r.handoff.reason == "out_of_scope", _spoken(r)
     assert "can't help with that" in _spoken(r)
+
+
+async def test_a_garbled_symptom_classed_out_of_scope_twice_is_not_told_the_line_cannot_help(call: Call) -> None:
+    # Simulated seed 5858: "There's a lot of swelling and pain around my back tooth", heard unsure twice and classed
+    # out of scope beneath the fallback each time, was told the line can't help.
+    await call.say("a lot of wailing and pay them i read my posts", confidence=0.69)
+    r = await call.say("i'm a lot of wailing and pay them a we might knock out",
+                       hint=AsrHint("task", "", complete=False), confidence=0.85)
+    assert "can't help" not in _spoken(r), _spoken(r)
 
 
 async def test_out_of_scope_twice_is_not_enough_where_the_menu_decoder_heard_a_symptom(call: Call) -> None:
@@ -1048,10 +1090,36 @@ async def test_out_of_scope_heard_clearly_twice_is_not_understood_where_the_menu
 ) -> None:
     # Simulated seed 7171: "I've got terrible toothache and my face is all swollen" heard "i'm not able to fake and
     # my baby malls wales and", classed out of scope (0.98) twice; the menu decoder read "to make an swollen".
+    # Now the caller is asked whether the call is about something else, and their no is a caller not understood.
     menu = AsrHint("task", "to make an swollen", complete=False)
     await call.say("i'm not able to fake and my baby malls wales and", hint=menu)
     r = await call.say("i'm not able to fake and my baby malls wales and", hint=menu)
+    assert r.handoff is None and "something other than the dental clinic" in _spoken(r), _spoken(r)
+    r = await call.say("no i'm not able to fake and my baby malls wales", hint=AsrHint("yes_no", "no", complete=False))
     assert r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)
+    assert "can't help" not in _spoken(r)
+
+
+async def test_a_request_heard_out_of_scope_then_not_understood_is_asked_whether_it_is_about_something_else(
+    call: Call,
+) -> None:
+    # Simulated seed 5858: "Is this the council tax office?" heard right twice, classed out of scope at 0.997, but
+    # the menu decoder read "it visit cancel"; put through as not understood. The caller can say which it is.
+    menu = AsrHint("task", "it visit cancel", complete=False)
+    await call.say("is this the council tax office")
+    r = await call.say("is this the council tax office", hint=menu)
+    assert r.handoff is None and "something other than the dental clinic" in _spoken(r), _spoken(r)
+    r = await call.say("yes it is", hint=AsrHint("yes_no", "yes", complete=True))
+    assert r.handoff is not None and r.handoff.reason == "out_of_scope", _spoken(r)
+    assert "can't help with that" in _spoken(r)
+
+
+async def test_a_yes_about_the_clinic_to_the_scope_question_is_not_understood(call: Call) -> None:
+    menu = AsrHint("task", "it visit cancel", complete=False)
+    await call.say("is this the council tax office")
+    await call.say("is this the council tax office", hint=menu)
+    r = await call.say("yes it's about my tooth", hint=AsrHint("yes_no", "yes", complete=False))
+    assert r.handoff is not None and r.handoff.reason != "out_of_scope", _spoken(r)  # urgent, as it happens
     assert "can't help" not in _spoken(r)
 
 
@@ -1070,6 +1138,8 @@ async def test_a_handoff_reached_from_a_turn_that_was_no_task_is_said_once(call:
     menu = AsrHint("task", "my fill my", complete=False)
     await call.say("what's the weather going to be my smile", hint=menu, confidence=0.76)
     r = await call.say("my someone is going to be and i smile", hint=menu, confidence=0.66)
+    assert r.handoff is None and "something other than the dental clinic" in _spoken(r), r.replies
+    r = await call.say("no", hint=AsrHint("yes_no", "no", complete=True))
     assert r.handoff is not None and len(r.replies) == 1, r.replies
 
 

@@ -5,6 +5,7 @@ that answers the question asked and checks read-backs. The agent side is exercis
 from __future__ import annotations
 
 import random
+import re
 from datetime import date, datetime, time, timedelta
 
 import pytest
@@ -143,6 +144,28 @@ def test_the_person_answers_a_service_asked_back_from_its_goal() -> None:
     other = next(s for s in ("check-up", "cleaning", "filling") if s != wanted)
     said = person.respond(f"Sorry, was that a {other}?", {})
     assert isinstance(said, Say) and _says_no(said.plain) and spoken.parse_service(said.plain) == wanted, said.plain
+
+
+def test_the_person_says_whether_the_call_is_about_something_else_from_its_goal() -> None:
+    question = "Sorry, I'm still not sure I understood. Is your call about something other than the dental clinic?"
+    answers = {}
+    for i in range(500):
+        call = draw_call(i, 5, call_now(5, i), VOICES, list(LINES))
+        if call.goal.kind in answers or call.goal.kind == "no_input":
+            continue
+        person = Person(call)
+        person.respond("Hello. How can I help?", {})
+        said = person.respond(question, {})
+        assert isinstance(said, Say)
+        answers[call.goal.kind] = said.plain
+    fillers = {"let", "me", "see", "uh", "um", "er", "well", "hmm", "so"}
+
+    def first_word(answer: str) -> str:
+        return next(w for w in re.findall(r"[a-z']+", answer.lower()) if w not in fillers)
+
+    assert first_word(answers["out_of_scope"]) in ("yes", "yeah"), answers
+    assert all(first_word(a) == "no" for kind, a in answers.items() if kind != "out_of_scope"), answers
+    assert {"book", "urgent", "cancel"} <= answers.keys()
 
 
 def test_the_person_answers_a_new_booking_offered_from_its_goal() -> None:

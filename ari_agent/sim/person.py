@@ -137,6 +137,12 @@ class Person:
                                                        "Yes, that's what I wanted.")))
             if goal.writes:
                 return self._speak(say.no_but(f"I already have one, it's {self._old_day()}", self.rng))
+        if "something other than the dental clinic" in text:
+            # Asked whether the call is about something else: what the caller came for decides.
+            if goal.kind == "out_of_scope":
+                return self._speak(say.pick(self.rng, ("Yes.", "Yes, it is.", "Yeah, that's right.",
+                                                       f"Yes. {goal.request}")))
+            return self._speak(f"{say.pick(self.rng, ('No.', 'No, it is not.', 'No, no.'))} {self._restate()}")
         if _CONFIRM.search(text):
             return self._confirm(text)
         if _MENU.search(text):

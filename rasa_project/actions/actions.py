@@ -17,7 +17,16 @@ from typing import Any
 import lexicon
 import psycopg
 import yaml
-from components.cues import AFFIRM_CUES, TASK_INTENT, YES_LEADS, heard_yes, says_yes, yes_or_no
+from components.cues import (
+    AFFIRM_CUES,
+    NO_WORDS,
+    SERVICE_CUES,
+    TASK_INTENT,
+    YES_LEADS,
+    heard_yes,
+    says_yes,
+    yes_or_no,
+)
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
@@ -35,6 +44,7 @@ from .spoken import (
     find_name_statement,
     is_given_name,
     name_with_parts,
+    spelled_heard_name,
     spelled_name,
     normalise,
     hinted_details,
@@ -360,6 +370,21 @@ def _hint_metadata(tracker: Tracker) -> object:
     return metadata.get("asr_hint") if isinstance(metadata, dict) else None
 
 
+def _words_heard_before(tracker: Tracker) -> set[str]:
+    """Every word of the caller's earlier turns, as the open decoder and the agent's constrained readings (the
+    reading itself and the name decoder's, "name") heard them."""
+    words: set[str] = set()
+    for event in [e for e in tracker.events if e.get("event") == "user"][:-1]:
+        metadata = event.get("metadata") or {}
+        hint = metadata.get("asr_hint") if isinstance(metadata, dict) else None
+        texts = [str(event.get("text") or "")]
+        if isinstance(hint, dict):
+            texts += [str(hint.get("text") or ""), str(hint.get("name") or "")]
+        for text in texts:
+            words.update(normalise(text).split())
+    return words
+
+
 def hinted_answer(hint: dict[str, Any] | None) -> str | None:
     """A yes/no read from the hint, only when every word of the turn fitted the yes/no phrases."""
     if hint is None or not hint.get("complete"):
@@ -600,7 +625,8 @@ class ValidateAppointmentForm(Action):
                 found.pop("name", None)
                 hint = asr_hint(tracker)
                 if hint and hint.get("kind") == "spelling":
-                    spelled = spelled_name(hint["text"], spell)
+                    spelled = spelled_name(hint["text"], spell) or spelled_heard_name(
+                        [hint["text"], said], spell, _words_heard_before(tracker))
                 else:  # typed letters are exact; an open decoder's reading of letters is not
                     spelled = spelled_name(said, spell, typed=_typed(tracker.latest_message))
                 keep = slot("name_part")
@@ -1100,11 +1126,11 @@ def out_of_scope(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Eve
         if (_menu_reading(tracker) or set()) & _CLINIC_WORDS:
             # The menu decoder heard a word of the clinic in it: "I've got terrible toothache and my face is all
             # swollen" heard "... my baby malls wales and" twice, read "to make an swollen", was told the line
-            # can't help (simulated seed 7171). Not understood, and put through all the same.
-            return not_understood_handoff(dispatcher)
+            # can't help (simulated seed 7171). Not understood, unless the caller says so themselves.
+            return misunderstood_or_scope_check(dispatcher, tracker)
         return cannot_help(dispatcher)
-    if out_of_scope_twice(tracker):  # the first of the two was heard unsure and asked again
-        return cannot_help(dispatcher)
+    if out_of_scope_twice(tracker):  # the first of the two was heard unsure and asked again: the caller decides
+        return misunderstood_or_scope_check(dispatcher, tracker)
     if tracker.active_loop.get("name"):
         # Inside a task: the form's question comes again after this.
         dispatcher.utter_message(text="Sorry, I may have misheard you.")
@@ -1117,9 +1143,10 @@ def out_of_scope(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Eve
 # A request the classifier is this sure of, twice in a row, is one the line can't serve even where the recogniser
 # was unsure of its words (see out_of_scope_twice).
 OUT_OF_SCOPE_TWICE_CONFIDENCE = 0.9
+# The services' content words (SERVICE_CUES), not every word of their phrases: "and" of "scale and polish" kept
+# any turn holding an "and" from ever counting.
 _CLINIC_WORDS = (lexicon.words("clinic_words") | lexicon.words("urgent_words") | lexicon.words("mouth_words")
-                 | {w for phrases in lexicon.groups("services").values() for p in phrases for w in p.split()}
-                 ) - lexicon.words("menu_fillers") - {"up", "lost", "routine", "visit"}
+                 | SERVICE_CUES) - lexicon.words("menu_fillers") - {"up", "lost", "routine", "visit"}
 
 
 _MENU_FILLERS = {w for p in lexicon.ordered("menu_fillers") for w in p.split()} | lexicon.words("hesitations")
@@ -1140,7 +1167,8 @@ def out_of_scope_twice(tracker: Tracker) -> bool:
     the same way: an urgent caller's "swelling and pain around my back tooth" was classed out of scope twice), so
     the menu's constrained decoder, which knows the tasks, services and symptoms, must have heard none of them in
     the second. Measured offline on the opening turns of five 200-call simulated runs (seeds 4040, 5656, 1212,
-    6161, 9494): it held for 42 of the 93 callers with such a request and for none of the 907 others."""
+    6161, 9494): it held for 42 of the 93 callers with such a request and for none of the 907 others. On fresh
+    seed 5858 it then held for an urgent caller, so it leads to SCOPE_QUESTION, never to "can't help" alone."""
     if tracker.active_loop_name == FORM:
         return False
     users = [e for e in tracker.events if e.get("event") == "user"][-2:]
@@ -1218,6 +1246,69 @@ def not_understood_handoff(dispatcher: CollectingDispatcher) -> list[EventType]:
                                                 "Let me put you through to a member of our team.")
 
 
+# The last question before a caller outside a task is put through as not understood, where one of their turns was
+# classed out of scope at this confidence or more: only they can say whether the line misheard them or cannot
+# serve them.
+SCOPE_CHECK_CONFIDENCE = 0.5
+SCOPE_QUESTION = "Is your call about something other than the dental clinic?"
+
+
+def misunderstood_or_scope_check(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """Not understood after a fair try, outside a task: put through as `misunderstood`, unless a turn of the call
+    was classed out of scope. Then the caller is asked SCOPE_QUESTION first, once per call (action_scope_check,
+    answered in action_scope_answer). A request the line can't serve, heard right ("is this the council tax
+    office", twice at 0.86) but read by the menu's decoder as "it visit cancel", was put through as not
+    understood; so were requests heard once out of scope and then as garble (simulated seed 5858: 5 of its 9
+    out-of-scope callers). The recogniser and the classifier cannot tell such a request from a misheard one; the
+    caller can, with a yes or a no."""
+    asked = any(e.get("event") == "bot" and SCOPE_QUESTION in str(e.get("text") or "") for e in tracker.events)
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    if tracker.active_loop_name != FORM and not asked \
+            and any(_out_of_scope_confidence(e) >= SCOPE_CHECK_CONFIDENCE for e in users):
+        return [FollowupAction("action_scope_check")]
+    return not_understood_handoff(dispatcher)
+
+
+class ActionScopeCheck(Action):
+    """Asks SCOPE_QUESTION (see misunderstood_or_scope_check); the rules send its answer to action_scope_answer."""
+
+    def name(self) -> str:
+        return "action_scope_check"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        dispatcher.utter_message(text=f"Sorry, I'm still not sure I understood. {SCOPE_QUESTION}")
+        dispatcher.utter_message(json_message={"expect": "yes_no"})
+        return [FollowupAction("action_listen")]
+
+
+def says_out_of_scope(tracker: Tracker) -> bool:
+    """Whether the answer to SCOPE_QUESTION is a yes: a yes-word first (after hesitations: "yes, is this the
+    council tax office"), no word of a no in the words or in the agent's yes/no reading, and no word of the clinic
+    ("yes, it's about my tooth" answers another question than the one asked)."""
+    message = tracker.latest_message or {}
+    words = [w for w in normalise(str(message.get("text") or "")).split() if w not in _HESITATIONS]
+    hint = asr_hint(tracker)
+    read = set(normalise(str(hint.get("text") or "")).split()) if hint and hint.get("kind") == "yes_no" else set()
+    if not words or (words[0] not in AFFIRM_CUES and not says_yes(" ".join(words))):
+        return False
+    return not (set(words) | read) & (NO_WORDS | _CLINIC_WORDS)
+
+
+class ActionScopeAnswer(Action):
+    """The answer to SCOPE_QUESTION: a yes is a request this line can't serve (`out_of_scope`); anything else is a
+    caller not understood (`misunderstood`). Both go to a person."""
+
+    def name(self) -> str:
+        return "action_scope_answer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: dict[str, Any]) -> list[EventType]:
+        if says_out_of_scope(tracker):
+            return cannot_help(dispatcher)
+        return handoff(dispatcher, "misunderstood", "Sorry about that. Let me put you through to a member of our team.")
+
+
 # The opening repair question: a closed question whose answers the agent decodes against their phrases
 # (expectation "task", lexicon `tasks`), instead of asking for the whole request again in other words.
 MENU_QUESTION = ("Are you calling to book, change or cancel an appointment, "
@@ -1233,7 +1324,7 @@ def _not_sure(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventT
     """Ask, and forget the turn so the conversation continues from where it was; inside a task that is the
     question still open. The turn is still counted (after the revert, so the count stays)."""
     if too_often_misunderstood(tracker):
-        return not_understood_handoff(dispatcher)
+        return misunderstood_or_scope_check(dispatcher, tracker)
     requested = tracker.get_slot("requested_slot")
     if tracker.active_loop_name == FORM and requested:
         question = prompt_for(requested, tracker).removeprefix("Sorry, ")
@@ -1255,10 +1346,11 @@ class ActionFallback(Action):
         if intent != "nlu_fallback":
             # Understood, but no rule fits here (a stray "yes").
             return _not_sure(dispatcher, tracker)
-        if out_of_scope_twice(tracker):
-            return cannot_help(dispatcher)
-        if too_often_misunderstood(tracker):
-            return not_understood_handoff(dispatcher)
+        if out_of_scope_twice(tracker) or too_often_misunderstood(tracker):
+            # Out of scope twice on turns heard unsure is most often such a request, but not always: "There's a
+            # lot of swelling and pain around my back tooth", heard "a lot of wailing and pay them ..." twice, was
+            # told the line can't help (simulated seed 5858). Only the caller's own yes says so.
+            return misunderstood_or_scope_check(dispatcher, tracker)
         if tracker.active_loop_name == FORM:
             # Inside a task the form asks its own question again next: no menu of tasks.
             dispatcher.utter_message(text="Sorry, I didn't catch that. Could you say it another way?")
