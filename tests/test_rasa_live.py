@@ -875,6 +875,32 @@ async def test_an_unrelated_name_is_not_found(call: Call) -> None:
     assert "can't find a booking for Victor Stavros" in _spoken(r)
 
 
+async def test_a_lookup_that_fails_asks_again_for_the_detail_heard_less_surely(call: Call) -> None:
+    # Simulated seed 5858: "Carol Young" heard "i went on" at 0.48 was looked up as Galloway Leon; the day, heard at
+    # 1.0, was asked for again, said the same way, and the caller went to reception.
+    ref = _insert(call.scope, "Harriet Moss", "2026-11-27 09:30")
+    # A booking from the caller's line on another day: no new appointment is offered instead.
+    _insert(call.scope, "Tom Baker", "2026-12-10 10:00", phone="01632 960001")
+    await call.say("i need to cancel my appointment")
+    await call.say("galloway leon", confidence=0.48)
+    r = await call.say("friday")
+    assert "can't find a booking for Galloway Leon" in _spoken(r) and "What name" in _spoken(r), _spoken(r)
+    assert r.slots.get("old_date") == "2026-11-27" and "galloway leon" in r.slots["names_refused"], r.slots
+    r = await call.say("harriet moss")
+    assert "for Harriet Moss" in _spoken(r) and "Shall I cancel it?" in _spoken(r), _spoken(r)
+    r = await call.say("yes")
+    assert (r.outcome, r.booking_ref) == ("cancelled", ref)
+
+
+async def test_a_lookup_that_fails_asks_again_for_the_day_when_it_was_heard_less_surely(call: Call) -> None:
+    _insert(call.scope, "Harriet Moss", "2026-11-27 09:30")
+    _insert(call.scope, "Tom Baker", "2026-12-10 10:00", phone="01632 960001")
+    await call.say("i need to cancel my appointment")
+    await call.say("harriet moss")
+    r = await call.say("monday", confidence=0.5)
+    assert "can't find a booking for Harriet Moss" in _spoken(r) and "Which day" in _spoken(r), _spoken(r)
+
+
 async def test_reschedule_says_the_found_booking_at_once(call: Call) -> None:
     ref = _insert(call.scope, "Harriet Moss", "2026-11-27 09:30", service="check-up")
     await call.say("i need to move my appointment")
@@ -1178,4 +1204,14 @@ async def test_a_lone_yes_heard_unsure_at_a_read_back_is_asked_again(call: Call)
     r = await call.say("yeah", confidence=0.4)
     assert r.outcome is None and "Sorry, was that a yes?" in _spoken(r), _spoken(r)
     r = await call.say("yes please", confidence=0.5)  # more than a lone yes-word: taken
+    assert r.outcome == "booked", _spoken(r)
+
+
+async def test_an_answer_to_a_read_back_not_understood_is_asked_as_a_yes_or_no(call: Call) -> None:
+    # Simulated seed 5858: "Yes, that's right, go ahead" heard "you asked not fly to go ahead" twice; the whole
+    # read-back was said again in between and the caller went to a person. A short repair question instead.
+    await call.say("i'd like a filling on wednesday at ten o'clock, my name is julie leon")
+    r = await call.say("blue the hum of the", confidence=0.5)
+    assert r.outcome is None and _spoken(r) == "Sorry, was that a yes? Shall I book it?", _spoken(r)
+    r = await call.say("yes")
     assert r.outcome == "booked", _spoken(r)
