@@ -10,6 +10,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
+from ari_agent.sim import person as person_module
 from ari_agent.sim import phrasing as say
 from ari_agent.sim.goals import GOALS, call_now, draw_call
 from ari_agent.sim.person import HangUp, Person, Say, Silence
@@ -281,3 +282,35 @@ def test_only_takes_call_numbers_of_the_run(capsys: pytest.CaptureFixture[str]) 
 
     assert main(["simulate", "--calls", "20", "--only", "3", "25"]) == 2
     assert "--only takes call numbers from 0 to 19 (the run's --calls), got [3, 25]" in capsys.readouterr().out
+
+
+def test_the_person_never_takes_the_taken_time_for_an_offer() -> None:
+    person = _booking_call()
+    person.respond("Hello. How can I help?", {})
+    person.mid_asked = True  # any question in the middle asked already
+    goal = person.call.goal
+    assert goal.starts_at is not None
+    wanted = person_module._clock_words(goal.starts_at.hour, goal.starts_at.minute)
+    other = "noon" if wanted != "noon" else "one o'clock"
+    said = person.respond(f"{wanted.capitalize()} is already taken. The nearest I can offer is {other} or six "
+                          "o'clock. Which would you like?", {"requested_slot": "time"})
+    assert isinstance(said, Say) and said.plain.startswith("Neither"), said.plain  # neither offer is the one wanted
+
+
+def test_the_person_answers_was_that_a_yes_briefly_from_the_read_back_it_heard() -> None:
+    person = _booking_call()
+    person.respond("Hello. How can I help?", {})
+    person.mid_asked = True
+    goal = person.call.goal
+    assert goal.starts_at is not None
+    wrong_name = "Zed Quinn"
+    read_back = (f"So that's a {goal.service} on {goal.starts_at:%A} the {say.ordinal(goal.starts_at.day)} at "
+                 f"{person_module._clock_words(goal.starts_at.hour, goal.starts_at.minute)}, for {wrong_name}, and "
+                 "we'll reach you at the number you're calling from. Shall I book it?")
+    said = person.respond(read_back, {"requested_slot": "confirmed"})
+    assert isinstance(said, Say) and _says_no(said.plain.replace(".", " ")), said.plain
+    again = person.respond("Sorry, was that a yes? Shall I book it?", {"requested_slot": "confirmed"})
+    assert isinstance(again, Say) and _says_no(again.plain.replace(".", " ")), again.plain
+    person.read_back_right = True  # as after a read-back with every detail right
+    again = person.respond("Sorry, was that a yes? Shall I book it?", {"requested_slot": "confirmed"})
+    assert isinstance(again, Say) and len(again.plain.split()) <= 3 and again.plain.lower().startswith("y"), again

@@ -71,6 +71,7 @@ class Person:
     said_goodbye: bool = False
     repeats_asked: int = 0
     pending_fix: str = ""  # the detail to give when the agent asks what to change
+    read_back_right: bool | None = None  # whether the last read-back heard was all right
 
     def __post_init__(self) -> None:
         self.rng = random.Random(f"person:{self.call.seed}:{self.call.index}")
@@ -143,6 +144,11 @@ class Person:
                 return self._speak(say.pick(self.rng, ("Yes.", "Yes, it is.", "Yeah, that's right.",
                                                        f"Yes. {goal.request}")))
             return self._speak(f"{say.pick(self.rng, ('No.', 'No, it is not.', 'No, no.'))} {self._restate()}")
+        if "was that a yes?" in text and self.read_back_right is not None:
+            # Asked whether the answer to the read-back was a yes: a person says yes or no again, briefly.
+            if self.read_back_right:
+                return self._speak(say.pick(self.rng, ("Yes.", "Yes, it was.", "Yes please.", "Yep.", "Yes, yes.")))
+            return self._speak(say.no_but(self.pending_fix, self.rng))
         if _CONFIRM.search(text):
             return self._confirm(text)
         if _MENU.search(text):
@@ -303,7 +309,10 @@ class Person:
         if "would" in text and " or " in text and "suit you" in text:
             return re.findall(r"(half past \w+|quarter (?:past|to) \w+|\w+ o'clock|noon)", text)
         if "nearest i can offer" in text:
-            return re.findall(r"(half past \w+|quarter (?:past|to) \w+|\w+ o'clock|noon)", text)
+            # Only what follows the offer: "Half past eight is already taken. The nearest I can offer is eight
+            # o'clock or ten o'clock" offers no half past eight (a caller kept asking for the taken time).
+            offers = text.split("nearest i can offer", 1)[1]
+            return re.findall(r"(half past \w+|quarter (?:past|to) \w+|\w+ o'clock|noon)", offers)
         return []
 
     def _pick_offer(self, offered: list[str]) -> str:
@@ -324,6 +333,7 @@ class Person:
         # and twenty. So, so that's a cleaning on ...": the filling of the price list is not the booking's).
         start = text.rfind("so that's")
         wrong = self._first_wrong(text[start:] if start >= 0 else text)
+        self.read_back_right = wrong is None
         if wrong is None:
             task = {"book": "book", "cancel": "cancel", "reschedule": "reschedule"}.get(self.call.goal.kind, "")
             barge = self.call.persona.talks_over and not self.call.persona.text_only
