@@ -260,13 +260,16 @@ CASES: dict[str, dict[str, Any]] = {
     "out-of-scope-espeak": {
         # Heard with unsure words (once "what's know where they're going to be like tomorrow"): the first is
         # asked again, as a request the line can't serve is more often a misheard one. The second is out of scope
-        # too, with no word of the clinic in either and nothing the menu decoder knows: the line can't help, said
-        # honestly (actions.py out_of_scope_twice).
-        "description": "two out-of-scope requests heard unsure, espeak female voice: asked again, then told",
+        # too, with no word of the clinic in either and nothing the menu decoder knows (actions.py
+        # out_of_scope_twice): the caller is asked whether the call is about something else, and their yes has
+        # the line say honestly it can't help.
+        "description": "two out-of-scope requests heard unsure, espeak female voice: asked again, asked whether it "
+                       "is something else, then told",
         "voice": "espeak:en-us+f2",
         "turns": [
             {"say": "What's the weather going to be like tomorrow?", "intent": "nlu_fallback"},
             {"say": "Can you order me a pizza?", "intent": "nlu_fallback"},
+            {"say": "Yes, it is.", "intent": "affirm"},
         ],
         "expect": {"outcome": "handoff", "handoff_reason": "out_of_scope"},
     },
