@@ -249,11 +249,14 @@ CASES: dict[str, dict[str, Any]] = {
         "expect": {"outcome": "answered", "max_turns": 2, "ended_by": "agent"},
     },
     "out-of-scope-twice": {
-        "description": "two out-of-scope requests: handed to a human",
+        # Only the caller's own yes to "Is your call about something other than the dental clinic?" has the line
+        # say it can't help: two turns classed out of scope were an urgent caller misheard (simulated seed 1919).
+        "description": "two out-of-scope requests, then a yes to whether it is something else: handed to a human",
         "voice": "rms",
         "turns": [
             {"say": "Can you recommend a good restaurant nearby?", "intent": "out_of_scope"},
             {"say": "Do you sell car insurance?", "intent": "out_of_scope"},
+            {"say": "Yes.", "intent": "affirm"},
         ],
         "expect": {"outcome": "handoff", "handoff_reason": "out_of_scope"},
     },

@@ -549,13 +549,27 @@ async def test_offers_turned_down_are_dropped_and_the_time_asked_again(call: Cal
 
 async def test_out_of_scope_twice_hands_off(call: Call) -> None:
     # The first is asked back (a request this line cannot serve is more often a misheard one), with what the
-    # line does; the second is told honestly and put through.
+    # line does; the second has the caller asked whether it is about something else, and their yes is told
+    # honestly and put through.
     r = await call.say("can you recommend a good toothpaste")
     assert r.intent == "out_of_scope" and r.handoff is None and "can't help" not in _spoken(r)
     assert "misheard" in _spoken(r) and "book, change or cancel" in _spoken(r) and r.expect == "task"
     r = await call.say("what antibiotics should i take")
+    assert r.handoff is None and "something other than the dental clinic" in _spoken(r), _spoken(r)
+    r = await call.say("yes")
     assert r.handoff is not None and (r.handoff.reason, r.handoff.queue) == ("out_of_scope", "reception")
     assert "can't help with that" in _spoken(r)
+
+
+async def test_an_urgent_caller_heard_out_of_scope_twice_is_never_told_the_line_cannot_help(call: Call) -> None:
+    # Simulated seed 1919: "There's a lot of swelling and pain around my back tooth" heard "there's a lot of soil and
+    # i'm paying for on my back to" at 0.93, twice, classed out of scope at 0.97 both times.
+    heard = "there's a lot of soil and i'm paying for on my back to"
+    await call.say(heard, confidence=0.93)
+    r = await call.say(heard, hint=AsrHint("task", "my to", complete=False), confidence=0.91)
+    assert r.handoff is None and "something other than the dental clinic" in _spoken(r), _spoken(r)
+    r = await call.say(f"no {heard}", hint=AsrHint("yes_no", "no", complete=False), confidence=0.9)
+    assert r.handoff is not None and r.handoff.reason != "out_of_scope" and "can't help" not in _spoken(r)
 
 
 async def test_out_of_scope_inside_a_task_repeats_the_question(call: Call) -> None:
@@ -1215,3 +1229,9 @@ async def test_an_answer_to_a_read_back_not_understood_is_asked_as_a_yes_or_no(c
     assert r.outcome is None and _spoken(r) == "Sorry, was that a yes? Shall I book it?", _spoken(r)
     r = await call.say("yes")
     assert r.outcome == "booked", _spoken(r)
+
+
+async def test_an_answer_to_a_read_back_with_nothing_in_it_is_asked_as_a_yes_or_no(call: Call) -> None:
+    await call.say("i'd like a filling on wednesday at ten o'clock, my name is julie leon")
+    r = await call.say("you are", hint=AsrHint("confirm", "july", complete=True), confidence=0.13)
+    assert r.outcome is None and _spoken(r).endswith("Sorry, was that a yes? Shall I book it?"), _spoken(r)

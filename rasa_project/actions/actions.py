@@ -864,7 +864,9 @@ class ValidateAppointmentForm(Action):
             return [same_question(tracker)]  # "say that again": action_repeat leaves the question to the form
         if intent in NOT_DETAILS or intent == "nlu_fallback":
             return []  # the rules answer these; a misunderstanding is counted by action_fallback
-        return self._miss(dispatcher, tracker)
+        # At a read-back, the short repair question: "Yes." heard "you are" (0.13) was read back in full again
+        # (simulated seed 5858), and the caller, 19 turns in, hung up.
+        return self._miss(dispatcher, tracker, ask=YES_REPAIR if _at_read_back(tracker) else None)
 
     def _yes_unclear(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
         if tracker.get_slot("correcting"):
@@ -1164,19 +1166,20 @@ async def _just_taken(dispatcher: CollectingDispatcher, tracker: Tracker) -> lis
 
 def out_of_scope(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """First time: a repair question, since a request this line cannot serve is more often a misheard one
-    (simulated calls: "what are your opening hours" heard at full confidence as "what are your nobody knows");
-    the second time: say honestly this line can't help, and hand off (`out_of_scope`). Inside a task, while one
-    of its questions is open, the second is a caller not understood: someone answering "Which day would you like
-    to move it to?" was heard "certainly the planet" and told the line can't help (simulated seed 5353)."""
+    (simulated calls: "what are your opening hours" heard at full confidence as "what are your nobody knows").
+    The second time, the caller is asked whether the call is about something else (SCOPE_QUESTION), and only
+    their yes has the line say it can't help (`out_of_scope`): two turns classed out of scope, even clearly heard
+    and with nothing of the clinic in the menu decoder's reading, were an urgent caller ("there's a lot of
+    swelling and pain around my back tooth" heard "there's a lot of soil and i'm paying for on my back to" at 0.93,
+    twice; simulated seed 1919), and the menu decoder's reading of a clear request the line can't serve holds
+    words of the clinic often enough ("is this the council tax office" read "it visit cancel"). Inside a task,
+    while one of its questions is open, the second is a caller not understood: someone answering "Which day would
+    you like to move it to?" was heard "certainly the planet" and told the line can't help (simulated seed
+    5353)."""
     if _count_intent(tracker, "out_of_scope") >= POLICY["max_out_of_scope"]:
         if tracker.active_loop.get("name") and tracker.get_slot("requested_slot"):
             return not_understood_handoff(dispatcher)
-        if (_menu_reading(tracker) or set()) & _CLINIC_WORDS:
-            # The menu decoder heard a word of the clinic in it: "I've got terrible toothache and my face is all
-            # swollen" heard "... my baby malls wales and" twice, read "to make an swollen", was told the line
-            # can't help (simulated seed 7171). Not understood, unless the caller says so themselves.
-            return misunderstood_or_scope_check(dispatcher, tracker)
-        return cannot_help(dispatcher)
+        return misunderstood_or_scope_check(dispatcher, tracker)
     if out_of_scope_twice(tracker):  # the first of the two was heard unsure and asked again: the caller decides
         return misunderstood_or_scope_check(dispatcher, tracker)
     if tracker.active_loop.get("name"):
