@@ -504,6 +504,23 @@ async def test_frustration_read_from_an_answer_the_service_decoder_heard_is_an_a
     assert r.handoff is None and r.slots.get("task") == "book" and r.slots.get("service"), (_spoken(r), r.slots)
 
 
+async def test_frustration_read_from_a_name_or_letters_the_decoders_heard_is_an_answer(call: Call) -> None:
+    # Simulated seed 1919: "Julie Walker" heard "you're late walk up" (read "yoder walker") was classed frustration
+    # at 0.87, and "C, O, O, K" heard "seriously oh kiss" (read "c oh k") at 0.99: both put through to a person.
+    await call.say("i'd like a check up on monday at ten")
+    r = await call.say("you're late walk up", hint=AsrHint("name", "yoder walker", complete=True), confidence=0.93)
+    assert r.handoff is None and "Walker" in _spoken(r), _spoken(r)
+
+
+async def test_frustration_read_from_letters_is_an_answer(call: Call) -> None:
+    await call.say("i'd like to book a cleaning on friday at half past two")
+    await call.say("my name is harry there")
+    r = await call.say("no sorry the name is harry there")
+    assert "Could you spell your surname" in _spoken(r), _spoken(r)
+    r = await call.say("seriously oh kiss", hint=AsrHint("spelling", "c oh k", complete=True))
+    assert r.handoff is None, _spoken(r)
+
+
 async def test_a_request_for_a_person_read_by_the_menu_decoder_is_put_through(call: Call) -> None:
     # Simulated seed 5858: "Can I speak to a receptionist?" heard "can i speak to me that should it" twice; the menu
     # decoder had no phrase for a person, and the caller was put through as not understood.
@@ -1235,3 +1252,20 @@ async def test_an_answer_to_a_read_back_with_nothing_in_it_is_asked_as_a_yes_or_
     await call.say("i'd like a filling on wednesday at ten o'clock, my name is julie leon")
     r = await call.say("you are", hint=AsrHint("confirm", "july", complete=True), confidence=0.13)
     assert r.outcome is None and _spoken(r).endswith("Sorry, was that a yes? Shall I book it?"), _spoken(r)
+
+
+async def test_a_read_back_answer_led_by_a_no_whose_details_were_lost_asks_what_to_change(call: Call) -> None:
+    # Simulated seed 1919: "Not quite, I said Saturday so eleven thirty a m" heard "not quite i said day so eleven to
+    # your am" (inform, no detail) was asked "was that a yes?" again and again.
+    await call.say("i'd like a filling on monday at half past eleven, my name is julie leon")
+    r = await call.say("not quite i said day so eleven to your am",
+                       hint=AsrHint("confirm", "not quite i have day eleven thirty m", complete=False))
+    assert r.outcome is None and "What would you like to change?" in _spoken(r), _spoken(r)
+
+
+async def test_a_yes_heard_as_a_sound_alike_answers_the_scope_question_with_the_yes_reading(call: Call) -> None:
+    # Simulated seed 1919: "Yes." heard "us" (0.43), read "yes" by the yes/no decoder.
+    await call.say("can you give me a lot for car insurance")
+    await call.say("can you give me a lot for car insurance", hint=AsrHint("task", "", complete=False))
+    r = await call.say("us", hint=AsrHint("yes_no", "yes", complete=True), confidence=0.43)
+    assert r.handoff is not None and r.handoff.reason == "out_of_scope", _spoken(r)

@@ -190,12 +190,23 @@ def _echoed(keys: set[str], heard: str) -> bool:
 _TASK_ECHO_RATIO = 0.7
 
 
+_LIST_NAMES = lexicon.names()
+_LETTERS = frozenset(lexicon.ordered("letters")) | frozenset(lexicon.ordered("spelling_words"))
+
+
 def hint_echoes_a_value(hint: object, heard: str) -> bool:
-    """Whether the constrained reading of an answer names a day or a service (`VALUE_WORDS`) that a word of the
-    free transcript sounds like: "Just a new filling please" heard "oh you're you're feeling claim", read
-    "filling clean". Such a turn answers the question, whatever the classifier made of its words (frustration, at
-    0.98: the call was put through, simulated seed 4040)."""
-    return _hint_echoes(hint, VALUE_WORDS, heard)
+    """Whether the constrained reading of an answer names a day or a service (`VALUE_WORDS`), or for the name
+    question a list name, that a word of the free transcript sounds like: "Just a new filling please" heard "oh
+    you're you're feeling claim", read "filling clean"; "Julie Walker" heard "you're late walk up", read "yoder
+    walker". Such a turn answers the question, whatever the classifier made of its words (frustration at 0.98 and
+    0.87: both callers were put through, simulated seeds 4040 and 1919). Letters read by the letter decoder are an
+    answer too ("C, O, O, K" heard "seriously oh kiss", read "c oh k", frustration at 0.99)."""
+    if not isinstance(hint, dict):
+        return False
+    kind = hint.get("kind")
+    if kind == "spelling":
+        return sum(w in _LETTERS for w in tokens(str(hint.get("text") or ""))) >= 2
+    return _hint_echoes(hint, VALUE_WORDS | (_LIST_NAMES if kind == "name" else frozenset()), heard)
 
 
 def hint_intent(hint: object) -> str | None:
