@@ -162,6 +162,11 @@ def test_a_day_answer_of_one_number_alone(heard: str, expected: date | None) -> 
         ("two fifteen in the afternoon", None),
         ("the nineteen or the twenty one", None),  # two days: no guess
         ("at ten in the morning", None),
+        # Seed 1919: "the tenth, at one thirty in the afternoon" read "around to ten at one thirty ...".
+        ("around to ten at one thirty in the afternoon", date(2026, 12, 10)),
+        ("the ten at one", date(2026, 12, 10)),
+        ("half past ten at two", None),  # "ten" belongs to a time
+        ("at ten at two", None),
     ],
 )
 def test_a_day_answer_with_one_number_only_a_day_can_be(heard: str, expected: date | None) -> None:

@@ -1269,3 +1269,14 @@ async def test_a_yes_heard_as_a_sound_alike_answers_the_scope_question_with_the_
     await call.say("can you give me a lot for car insurance", hint=AsrHint("task", "", complete=False))
     r = await call.say("us", hint=AsrHint("yes_no", "yes", complete=True), confidence=0.43)
     assert r.handoff is not None and r.handoff.reason == "out_of_scope", _spoken(r)
+
+
+async def test_a_number_just_before_a_time_is_asked_back_as_the_day(call: Call) -> None:
+    # Simulated seed 1919: "the tenth, at one thirty in the afternoon" heard "well so again at one thirty in the
+    # afternoon", read "around to ten at one thirty in the afternoon": the day was asked three times, then a person.
+    await call.say("i'd like to book a cleaning")
+    r = await call.say("well so again at one thirty in the afternoon",
+                       hint=AsrHint("when", "around to ten at one thirty in the afternoon", complete=True))
+    assert "Sorry, was that Thursday the tenth of December?" in _spoken(r), _spoken(r)
+    r = await call.say("yes")
+    assert r.slots.get("date") == "2026-12-10" and r.slots.get("time") == "13:30", (_spoken(r), r.slots)

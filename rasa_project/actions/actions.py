@@ -35,6 +35,7 @@ from . import calendar
 from .matching import match_booking, phone_matches
 from .spoken import (
     PERIODS,
+    day_before_time,
     day_number_guess,
     lone_day_number,
     month_named,
@@ -634,8 +635,9 @@ class ValidateAppointmentForm(Action):
                     # is as likely another day misheard ("the eighth" read "nine" by the day decoder), so it is
                     # asked back, once per task, instead of re-asking the day or taking it (simulated seed 1212:
                     # "It's on the ninth" heard "nine" three times, then a person).
-                    guess = day_number_guess(said_now, today) or (
-                        lone_day_number(str(hint.get("text", "")), today) if hint.get("kind") == "when" else None)
+                    read = str(hint.get("text", "")) if hint.get("kind") == "when" else ""
+                    guess = day_number_guess(said_now, today) or lone_day_number(read, today) \
+                        or day_before_time(read, today)
                     if guess is not None:
                         values.update(date_guess=guess.isoformat(), date_guessed=True)
             if requested == "time" and slot("offered_times") and turns_down_offers(said_now, asr_hint(tracker)):

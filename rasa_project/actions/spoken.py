@@ -177,7 +177,31 @@ def day_number_guess(text: str, today: date) -> date | None:
         return lone
     days = {value for word in normalise(text).split()
             if (value := _day_number(word)) is not None and value >= 13 and value not in _MINUTE_NUMBERS}
+    if not days:
+        return day_before_time(text, today)
     return _next_month_day(today, days.pop()) if len(days) == 1 else None
+
+
+def day_before_time(text: str, today: date) -> date | None:
+    """The day a number just before "at" and an hour is, the time being that hour: "the tenth, at one thirty"
+    read "around to ten at one thirty" (simulated seed 1919: asked for the day three times, then a person). To be
+    asked back, never taken."""
+    words = normalise(text).split()
+    days = {value for i, word in enumerate(words[:-2])
+            if words[i + 1] == "at" and words[i + 2] in _HOUR_WORDS and (value := _day_number(word)) is not None
+            and not _in_a_time(words, i)}
+    return _next_month_day(today, days.pop()) if len(days) == 1 else None
+
+
+_HOUR_WORDS = frozenset("one two three four five six seven eight nine ten eleven twelve noon midday".split())
+
+
+def _in_a_time(words: list[str], i: int) -> bool:
+    """Whether words[i] is the hour of a time phrase: "half past ten", "at ten", "quarter to ten"."""
+    before = words[i - 1] if i >= 1 else ""
+    if before in ("past", "half", "quarter", "at", "around", "about", "by"):
+        return True
+    return before == "to" and i >= 2 and words[i - 2] in ("quarter", "twenty", "ten", "five", "half")
 
 
 def weekday_only(text: str, today: date) -> bool:
