@@ -1234,8 +1234,18 @@ async def test_a_lone_yes_heard_unsure_at_a_read_back_is_asked_again(call: Call)
     await call.say("i'd like a filling on wednesday at ten o'clock, my name is julie leon")
     r = await call.say("yeah", confidence=0.4)
     assert r.outcome is None and "Sorry, was that a yes?" in _spoken(r), _spoken(r)
-    r = await call.say("yes please", confidence=0.5)  # more than a lone yes-word: taken
+    r = await call.say("yes please", confidence=0.5)  # the yes to "was that a yes?": taken, unsure or not
     assert r.outcome == "booked", _spoken(r)
+
+
+async def test_a_yes_and_a_stray_word_heard_unsure_at_a_read_back_is_asked_again(call: Call) -> None:
+    # Fresh seed 2727: "Er, so, no, sorry, the name is Frank Young" was cut at its pause and heard "yeah down" at
+    # 0.45: the misheard name was booked.
+    await call.say("i'd like a filling on wednesday at ten o'clock, my name is julie leon")
+    r = await call.say("yeah down", hint=AsrHint("confirm", "m", complete=True), confidence=0.45)
+    assert r.outcome is None and "Sorry, was that a yes?" in _spoken(r), _spoken(r)
+    r = await call.say("no sorry the name is sandy on", confidence=0.78)
+    assert r.outcome is None, _spoken(r)
 
 
 async def test_an_answer_to_a_read_back_not_understood_is_asked_as_a_yes_or_no(call: Call) -> None:

@@ -320,21 +320,38 @@ def yes_no_answer(intent: str | None, text: str) -> str | None:
     return yes_or_no(text)
 
 
-# A yes said alone and heard below this confidence is asked again before anything is booked: a hesitation ("er",
-# "um") before a no is heard "yeah". In 207 read-back answers heard as a yes (seven simulated runs of 200
-# calls), two were not yes, both a lone "yeah" at 0.40 and 0.53 ("Um, er, no, my name is Julie Young" booked the
-# misheard name); the two lone yeses under 0.6 that were yes cost one question more.
-LONE_YES_CONFIDENCE = 0.6
+# A yes heard below this confidence is asked again before anything is booked: a hesitation ("er", "um") before a no
+# is heard "yeah". In 207 read-back answers heard as a yes (seven simulated runs of 200 calls), two were not yes,
+# both a lone "yeah" at 0.40 and 0.53 ("Um, er, no, my name is Julie Young" booked the misheard name), so a lone
+# yes under it was asked again. Then on fresh seed 2727 "Er, so, no, sorry, the name is Frank Young", cut at its
+# pause and heard "yeah down" (0.45), booked a misheard name: a yes-word and one stray word. In sixteen 200-call
+# reports, 52 answers heard as a plain yes under 0.6 were 48 yeses and 4 not ("yeah it sounds johnson" for "no,
+# it's Alice Johnson"), so every yes under it is asked again, once: the yes to "Sorry, was that a yes?" is taken.
+UNSURE_YES_CONFIDENCE = 0.6
 _HESITATIONS = lexicon.words("hesitations")
 
 
-def lone_unsure_yes(said: str, metadata: object) -> bool:
-    """Whether the turn is one yes-word alone (hesitations aside) heard below LONE_YES_CONFIDENCE."""
+def unsure_yes(said: str, metadata: object, tracker: Tracker) -> bool:
+    """Whether a turn heard as a yes was heard below UNSURE_YES_CONFIDENCE, and the yes was not already asked for
+    again (YES_REPAIR just before this turn)."""
     words = [w for w in normalise(said).split() if w not in _HESITATIONS]
-    if len(words) != 1 or yes_or_no(words[0]) != "yes" or not isinstance(metadata, dict):
+    if not words or not isinstance(metadata, dict) or _repaired_before_user(tracker):
         return False
     confidence = metadata.get("asr_confidence")
-    return isinstance(confidence, int | float) and confidence < LONE_YES_CONFIDENCE
+    return isinstance(confidence, int | float) and confidence < UNSURE_YES_CONFIDENCE
+
+
+def _repaired_before_user(tracker: Tracker) -> bool:
+    """Whether the agent's words just before the caller's latest turn asked YES_REPAIR."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return False
+            seen_user = True
+        elif seen_user and event.get("event") == "bot" and event.get("text") == YES_REPAIR:
+            return True
+    return False
 
 
 _TURNING_DOWN = frozenset({"neither", "none", "nor"})
@@ -788,7 +805,7 @@ class ValidateAppointmentForm(Action):
                     return [SlotSet("correcting", None), *[SlotSet(k, v) for k, v in values.items()],
                             *self._miss(dispatcher, tracker, ask="Sorry, I still have the same details.")]
                 elif answer == "yes" and (not says_yes(said, leading=bool(slot("correcting")))
-                                          or lone_unsure_yes(said_now, tracker.latest_message.get("metadata"))
+                                          or unsure_yes(said_now, tracker.latest_message.get("metadata"), tracker)
                                           or yes_on_a_lead_alone(said, asr_hint(tracker))):
                     # Acting is the one step that cannot be taken back: a yes read only from the constrained
                     # decoder or the classifier, with no yes-word heard, is asked again instead of booked.
