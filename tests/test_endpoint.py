@@ -250,6 +250,11 @@ def test_completeness_reads_the_words_so_far() -> None:
     assert completeness("seven", "when", "time") is Completeness.UNKNOWN  # asked the time: the time
     assert completeness("what all", "spelling", "name") is Completeness.LIKELY_MORE  # "W, A, L ... K, E, R"
     assert completeness("um let me see") is Completeness.INCOMPLETE
+    # Half a phone number at another question (a read-back, "What would you like to change?"): more is coming.
+    assert completeness("not quite my number is zero seven two two six", "yes_no") is Completeness.INCOMPLETE
+    assert completeness("my number is zero seven one two nine", "service") is Completeness.INCOMPLETE
+    assert completeness("yes at two", "yes_no") is not Completeness.INCOMPLETE  # one number is no phone number
+    assert completeness("december the twenty second at two", "when") is not Completeness.INCOMPLETE
     assert completeness("let me see oh before that", "when", "time") is Completeness.INCOMPLETE  # a question next
     assert completeness("hello by the way", "name", "name") is Completeness.INCOMPLETE
     assert completeness("well") is Completeness.INCOMPLETE  # only a hesitation so far

@@ -154,6 +154,11 @@ def completeness(partial: str, expected: str | None = None, asked: str | None = 
         return Completeness.INCOMPLETE  # "next tuesday so ... at two thirty", but "I think so"
     if all(w in _HESITATIONS for w in words):
         return Completeness.INCOMPLETE  # "well ...": nothing said yet
+    if expected != "digits" and words[-1] in _DIGIT_WORDS and 3 <= _spoken_digits(words[-MIN_PHONE_DIGITS:]) \
+            < MIN_PHONE_DIGITS and _digit_run(words) >= 3:
+        # Half a phone number said at another question: "not quite, my number is zero seven two two six ... eight
+        # eight seven ..." at a read-back was answered at the pause (simulated seed 2727).
+        return Completeness.INCOMPLETE
     if expected == "digits":
         digits = _spoken_digits(words)
         # A number's garbled digits count too: "zero seven three one eight ... nine eight one six zero eight" heard
@@ -196,6 +201,16 @@ def completeness(partial: str, expected: str | None = None, asked: str | None = 
     if not holds_answer(words, expected, asked):
         return Completeness.LIKELY_MORE  # "this is Robert Taylor ...", a garbled "hmm ..." before the time
     return Completeness.UNKNOWN
+
+
+def _digit_run(words: list[str]) -> int:
+    """How many digit words (and "double", "triple", "oh") end the turn in a row."""
+    run = 0
+    for word in reversed(words):
+        if word not in _DIGIT_WORDS and word not in ("double", "triple"):
+            break
+        run += 1
+    return run
 
 
 def _after_hesitations(words: list[str]) -> list[str]:
