@@ -1290,3 +1290,18 @@ async def test_a_number_just_before_a_time_is_asked_back_as_the_day(call: Call) 
     assert "Sorry, was that Thursday the tenth of December?" in _spoken(r), _spoken(r)
     r = await call.say("yes")
     assert r.slots.get("date") == "2026-12-10" and r.slots.get("time") == "13:30", (_spoken(r), r.slots)
+
+
+async def test_a_yes_heard_unsure_is_taken_when_the_read_backs_reading_heard_a_yes_too(call: Call) -> None:
+    # Corpus book-pauses: "Yes, book it." heard "yes book it" below 0.6, read "yes week it": two readings agree.
+    await call.say("i'd like a filling on wednesday at ten o'clock, my name is julie leon")
+    r = await call.say("yes book it", hint=AsrHint("confirm", "yes week it", complete=True), confidence=0.5)
+    assert r.outcome == "booked", _spoken(r)
+
+
+async def test_a_clear_yes_to_the_scope_question_is_not_undone_by_its_reading(call: Call) -> None:
+    # Simulated seed 3131: "Well, yeah, that's right." heard at 1.0, read "wrong that's right" by the yes/no decoder.
+    await call.say("can you give me a lot for car insurance")
+    await call.say("can you give me a lot for car insurance", hint=AsrHint("task", "", complete=False))
+    r = await call.say("well yeah that's right", hint=AsrHint("yes_no", "wrong that's right", complete=False))
+    assert r.handoff is not None and r.handoff.reason == "out_of_scope", _spoken(r)

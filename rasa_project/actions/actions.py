@@ -325,17 +325,24 @@ def yes_no_answer(intent: str | None, text: str) -> str | None:
 # both a lone "yeah" at 0.40 and 0.53 ("Um, er, no, my name is Julie Young" booked the misheard name), so a lone
 # yes under it was asked again. Then on fresh seed 2727 "Er, so, no, sorry, the name is Frank Young", cut at its
 # pause and heard "yeah down" (0.45), booked a misheard name: a yes-word and one stray word. In sixteen 200-call
-# reports, 52 answers heard as a plain yes under 0.6 were 48 yeses and 4 not ("yeah it sounds johnson" for "no,
-# it's Alice Johnson"), so every yes under it is asked again, once: the yes to "Sorry, was that a yes?" is taken.
+# reports, 53 answers heard as a plain yes under 0.6 were 48 yeses and 5 not ("yeah it sounds johnson" for "no,
+# it's Alice Johnson"). The read-back's constrained reading heard a yes-word and no no-word beside 32 of the yeses
+# and none of the others: such a yes is two readings that agree. Any other yes under it is asked again, once (the
+# yes to "Sorry, was that a yes?" is taken).
 UNSURE_YES_CONFIDENCE = 0.6
 _HESITATIONS = lexicon.words("hesitations")
 
 
 def unsure_yes(said: str, metadata: object, tracker: Tracker) -> bool:
-    """Whether a turn heard as a yes was heard below UNSURE_YES_CONFIDENCE, and the yes was not already asked for
-    again (YES_REPAIR just before this turn)."""
+    """Whether a turn heard as a yes was heard below UNSURE_YES_CONFIDENCE without the constrained reading
+    hearing a yes too, and the yes was not already asked for again (YES_REPAIR just before this turn)."""
     words = [w for w in normalise(said).split() if w not in _HESITATIONS]
     if not words or not isinstance(metadata, dict) or _repaired_before_user(tracker):
+        return False
+    hint = asr_hint(tracker)
+    read = set(normalise(str(hint.get("text") or "")).split()) \
+        if hint and hint.get("kind") in ("confirm", "yes_no") else set()
+    if read & AFFIRM_CUES and not read & NO_WORDS:
         return False
     confidence = metadata.get("asr_confidence")
     return isinstance(confidence, int | float) and confidence < UNSURE_YES_CONFIDENCE
@@ -1379,7 +1386,13 @@ def says_out_of_scope(tracker: Tracker) -> bool:
     # "Yes." heard "us" (0.43) while the yes/no reading heard "yes": the two agree (simulated seed 1919).
     heard = heard_yes(str(message.get("text") or ""), hint)
     words = [w for w in normalise(heard).split() if w not in _HESITATIONS]
-    read = set(normalise(str(hint.get("text") or "")).split()) if hint and hint.get("kind") == "yes_no" else set()
+    metadata = message.get("metadata") or {}
+    confidence = metadata.get("asr_confidence") if isinstance(metadata, dict) else None
+    sure = not isinstance(confidence, int | float) or confidence >= UNSURE_YES_CONFIDENCE
+    # A yes/no reading is a second opinion on a turn heard unsure only: "well yeah that's right", heard at 1.0,
+    # was read "wrong that's right" (simulated seed 3131).
+    read = set(normalise(str(hint.get("text") or "")).split()) \
+        if hint and hint.get("kind") == "yes_no" and not sure else set()
     if not words or (words[0] not in AFFIRM_CUES and not says_yes(" ".join(words))):
         return False
     return not (set(words) | read) & (NO_WORDS | _CLINIC_WORDS)
