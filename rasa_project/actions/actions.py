@@ -24,6 +24,7 @@ from components.cues import (
     TASK_INTENT,
     YES_LEADS,
     heard_yes,
+    reading_says_yes,
     says_yes,
     yes_or_no,
 )
@@ -169,14 +170,24 @@ def _at_read_back(tracker: Tracker) -> bool:
     return tracker.get_slot("requested_slot") == "confirmed" and not tracker.get_slot("correcting")
 
 
-def _repaired_since_user(tracker: Tracker) -> bool:
-    """Whether YES_REPAIR was said since the caller's latest turn: the read-back's question follows it alone."""
+def _repaired(tracker: Tracker, turns_back: int = 0) -> bool:
+    """Whether YES_REPAIR was said since the caller's latest turn (`turns_back` 0: the read-back's question follows
+    it alone), or just before it (1: the turn answers it)."""
+    users = 0
     for event in reversed(tracker.events):
         if event.get("event") == "user":
-            return False
-        if event.get("event") == "bot" and event.get("text") == YES_REPAIR:
+            users += 1
+            if users > turns_back:
+                return False
+        elif users == turns_back and event.get("event") == "bot" and event.get("text") == YES_REPAIR:
             return True
     return False
+
+
+def _metadata(message: dict[str, Any] | None) -> dict[str, Any]:
+    """A caller turn's metadata (the voice agent's "asr_confidence", "asr_hint", ...); {} when it has none."""
+    metadata = (message or {}).get("metadata")
+    return metadata if isinstance(metadata, dict) else {}
 
 
 def _slot_date(tracker: Tracker, slot: str) -> date | None:
@@ -333,32 +344,14 @@ UNSURE_YES_CONFIDENCE = 0.6
 _HESITATIONS = lexicon.words("hesitations")
 
 
-def unsure_yes(said: str, metadata: object, tracker: Tracker) -> bool:
+def unsure_yes(said: str, tracker: Tracker) -> bool:
     """Whether a turn heard as a yes was heard below UNSURE_YES_CONFIDENCE without the constrained reading
     hearing a yes too, and the yes was not already asked for again (YES_REPAIR just before this turn)."""
     words = [w for w in normalise(said).split() if w not in _HESITATIONS]
-    if not words or not isinstance(metadata, dict) or _repaired_before_user(tracker):
+    if not words or _repaired(tracker, turns_back=1) or reading_says_yes(asr_hint(tracker)):
         return False
-    hint = asr_hint(tracker)
-    read = set(normalise(str(hint.get("text") or "")).split()) \
-        if hint and hint.get("kind") in ("confirm", "yes_no") else set()
-    if read & AFFIRM_CUES and not read & NO_WORDS:
-        return False
-    confidence = metadata.get("asr_confidence")
+    confidence = _metadata(tracker.latest_message).get("asr_confidence")
     return isinstance(confidence, int | float) and confidence < UNSURE_YES_CONFIDENCE
-
-
-def _repaired_before_user(tracker: Tracker) -> bool:
-    """Whether the agent's words just before the caller's latest turn asked YES_REPAIR."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                return False
-            seen_user = True
-        elif seen_user and event.get("event") == "bot" and event.get("text") == YES_REPAIR:
-            return True
-    return False
 
 
 _TURNING_DOWN = frozenset({"neither", "none", "nor"})
@@ -387,9 +380,8 @@ def yes_on_a_lead_alone(said: str, hint: dict[str, Any] | None) -> bool:
 
 def _typed(message: dict[str, Any] | None) -> bool:
     """A turn given as text or keys (the recogniser's confidence of 1.0 and no reading of its own)."""
-    metadata = (message or {}).get("metadata") or {}
     try:
-        return isinstance(metadata, dict) and float(metadata.get("asr_confidence", 0.0)) >= 1.0
+        return float(_metadata(message).get("asr_confidence", 0.0)) >= 1.0
     except (TypeError, ValueError):
         return False
 
@@ -409,8 +401,7 @@ def asr_hint(tracker: Tracker) -> dict[str, Any] | None:
 
 def _hint_metadata(tracker: Tracker) -> object:
     """The latest turn's metadata "asr_hint" as sent, an empty reading included."""
-    metadata = (tracker.latest_message or {}).get("metadata") or {}
-    return metadata.get("asr_hint") if isinstance(metadata, dict) else None
+    return _metadata(tracker.latest_message).get("asr_hint")
 
 
 def _words_heard_before(tracker: Tracker) -> set[str]:
@@ -418,8 +409,7 @@ def _words_heard_before(tracker: Tracker) -> set[str]:
     reading itself and the name decoder's, "name") heard them."""
     words: set[str] = set()
     for event in [e for e in tracker.events if e.get("event") == "user"][:-1]:
-        metadata = event.get("metadata") or {}
-        hint = metadata.get("asr_hint") if isinstance(metadata, dict) else None
+        hint = _metadata(event).get("asr_hint")
         texts = [str(event.get("text") or "")]
         if isinstance(hint, dict):
             texts += [str(hint.get("text") or ""), str(hint.get("name") or "")]
@@ -510,8 +500,7 @@ def _heard_less_surely(tracker: Tracker, first: str, second: str, values: dict[s
     confidence = 1.0
     for event in tracker.events:
         if event.get("event") == "user":
-            metadata = event.get("metadata") or {}
-            value = metadata.get("asr_confidence") if isinstance(metadata, dict) else None
+            value = _metadata(event).get("asr_confidence")
             confidence = float(value) if isinstance(value, int | float) else 1.0
         elif event.get("event") == "slot" and event.get("name") in (first, second) and event.get("value"):
             heard[event["name"]] = confidence
@@ -812,7 +801,7 @@ class ValidateAppointmentForm(Action):
                     return [SlotSet("correcting", None), *[SlotSet(k, v) for k, v in values.items()],
                             *self._miss(dispatcher, tracker, ask="Sorry, I still have the same details.")]
                 elif answer == "yes" and (not says_yes(said, leading=bool(slot("correcting")))
-                                          or unsure_yes(said_now, tracker.latest_message.get("metadata"), tracker)
+                                          or unsure_yes(said_now, tracker)
                                           or yes_on_a_lead_alone(said, asr_hint(tracker))):
                     # Acting is the one step that cannot be taken back: a yes read only from the constrained
                     # decoder or the classifier, with no yes-word heard, is asked again instead of booked.
@@ -1100,7 +1089,7 @@ class ActionAskSlot(Action):
                 and not asides:
             return []  # the offer of free times was just made: it is the question
         text = prompt_for(self.slot_name, tracker)
-        if self.slot_name == "confirmed" and _repaired_since_user(tracker):
+        if self.slot_name == "confirmed" and _repaired(tracker):
             text = text[text.rfind(". ") + 2:] if ". " in text else text  # "Shall I book it?" after the repair
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if asides or intent == "out_of_scope":
@@ -1386,8 +1375,7 @@ def says_out_of_scope(tracker: Tracker) -> bool:
     # "Yes." heard "us" (0.43) while the yes/no reading heard "yes": the two agree (simulated seed 1919).
     heard = heard_yes(str(message.get("text") or ""), hint)
     words = [w for w in normalise(heard).split() if w not in _HESITATIONS]
-    metadata = message.get("metadata") or {}
-    confidence = metadata.get("asr_confidence") if isinstance(metadata, dict) else None
+    confidence = _metadata(message).get("asr_confidence")
     sure = not isinstance(confidence, int | float) or confidence >= UNSURE_YES_CONFIDENCE
     # A yes/no reading is a second opinion on a turn heard unsure only: "well yeah that's right", heard at 1.0,
     # was read "wrong that's right" (simulated seed 3131).

@@ -747,9 +747,18 @@ def spelled_name(text: str, role: str, *, typed: bool = False) -> str | None:
         return None
     if typed and letters in _NAME_SETS[role]:
         return letters.capitalize()
-    scored = sorted((_letter_distance(letters, name) / len(name), name) for name in _NAMES_BY_ROLE[role])
-    (best, name), (second, _) = scored[0], scored[1]
-    if best > SPELLING_MAX_DISTANCE or second - best < SPELLING_MARGIN:
+    return _clearly_nearest([letters], _NAMES_BY_ROLE[role], SPELLING_MAX_DISTANCE, SPELLING_MARGIN)
+
+
+def _clearly_nearest(spelled: list[str], names: list[str], max_distance: float, margin: float) -> str | None:
+    """The name of `names` nearest to any of the `spelled` letter strings (distance as a share of the name's
+    letters), when it is within `max_distance` and nearer than the next name by `margin`; else None."""
+    scored = sorted((min(_letter_distance(x, n) for x in spelled) / len(n), n) for n in names)
+    if not scored:
+        return None
+    best, name = scored[0]
+    second = scored[1][0] if len(scored) > 1 else float("inf")
+    if best > max_distance or second - best < margin:
         return None
     return name.capitalize()
 
@@ -768,15 +777,10 @@ def spelled_heard_name(readings: list[str], role: str, heard: set[str]) -> str |
     """The name among `heard` (words of the call so far) whose letters the spelled `readings` (the letter
     decoder's and the open decoder's) are nearest, or None when none is near enough or clearly nearest."""
     spelled = [x for x in (spelled_letters(r) for r in readings) if len(x) >= 2]
-    names = sorted(heard & _NAME_SETS[role])
-    if not spelled or not names:
+    if not spelled:
         return None
-    scored = sorted((min(_letter_distance(x, n) for x in spelled) / len(n), n) for n in names)
-    best, name = scored[0]
-    second = scored[1][0] if len(scored) > 1 else float("inf")
-    if best > HEARD_SPELLING_MAX_DISTANCE or second - best < HEARD_SPELLING_MARGIN:
-        return None
-    return name.capitalize()
+    return _clearly_nearest(spelled, sorted(heard & _NAME_SETS[role]), HEARD_SPELLING_MAX_DISTANCE,
+                            HEARD_SPELLING_MARGIN)
 
 
 # Lead-ins chain ("well, it's under the name of ..."), so they are matched as many times as they come.

@@ -87,15 +87,21 @@ def yes_or_no(text: str) -> str | None:
 _YES_SOUND_ALIKES = lexicon.words("yes_sound_alikes")
 
 
+def reading_says_yes(hint: object) -> bool:
+    """Whether the agent's constrained yes/no reading of a turn (`hint`, kind "yes_no" or "confirm") heard a
+    yes-word and no no-word."""
+    if not isinstance(hint, dict) or hint.get("kind") not in ("yes_no", "confirm") \
+            or not isinstance(hint.get("text"), str):
+        return False
+    read = set(tokens(hint["text"]))
+    return bool(read & AFFIRM_CUES) and not read & NO_WORDS
+
+
 def heard_yes(text: str, hint: object) -> str:
     """`text` with its yes sound-alikes ("us please cancel it") read as "yes", when the agent's constrained yes/no
     reading of the same turn (`hint`) heard a yes and no no: two readings that agree. Alone, "us" is no yes."""
-    if not isinstance(hint, dict) or hint.get("kind") not in ("yes_no", "confirm") \
-            or not isinstance(hint.get("text"), str):
-        return text
-    read = set(tokens(hint["text"]))
     words = tokens(text)
-    if not read & AFFIRM_CUES or read & NO_WORDS or not any(w in _YES_SOUND_ALIKES for w in words):
+    if not reading_says_yes(hint) or not any(w in _YES_SOUND_ALIKES for w in words):
         return text
     return " ".join("yes" if w in _YES_SOUND_ALIKES else w for w in words)
 
