@@ -1275,9 +1275,8 @@ async def test_a_read_back_answer_led_by_a_no_whose_details_were_lost_asks_what_
 
 async def test_a_yes_heard_as_a_sound_alike_answers_the_scope_question_with_the_yes_reading(call: Call) -> None:
     # Simulated seed 1919: "Yes." heard "us" (0.43), read "yes" by the yes/no decoder.
-    await call.say("can you give me a lot for car insurance")
-    await call.say("can you give me a lot for car insurance", hint=AsrHint("task", "", complete=False))
-    r = await call.say("us", hint=AsrHint("yes_no", "yes", complete=True), confidence=0.43)
+    r = await _answer_the_scope_question(call, "can you give me a lot for car insurance", "us",
+                                         AsrHint("yes_no", "yes", complete=True), confidence=0.43)
     assert r.handoff is not None and r.handoff.reason == "out_of_scope", _spoken(r)
 
 
@@ -1301,7 +1300,30 @@ async def test_a_yes_heard_unsure_is_taken_when_the_read_backs_reading_heard_a_y
 
 async def test_a_clear_yes_to_the_scope_question_is_not_undone_by_its_reading(call: Call) -> None:
     # Simulated seed 3131: "Well, yeah, that's right." heard at 1.0, read "wrong that's right" by the yes/no decoder.
-    await call.say("can you give me a lot for car insurance")
-    await call.say("can you give me a lot for car insurance", hint=AsrHint("task", "", complete=False))
-    r = await call.say("well yeah that's right", hint=AsrHint("yes_no", "wrong that's right", complete=False))
+    r = await _answer_the_scope_question(call, "can you give me a lot for car insurance", "well yeah that's right",
+                                         AsrHint("yes_no", "wrong that's right", complete=False))
     assert r.handoff is not None and r.handoff.reason == "out_of_scope", _spoken(r)
+
+
+async def test_a_yes_to_the_scope_question_classed_goodbye_is_still_its_answer(call: Call) -> None:
+    # Typed seed 2468: "So, let me see yes, it is." was classed goodbye (0.62), answered with the menu, and the
+    # caller's next request was then taken as the answer to the question.
+    r = await _answer_the_scope_question(call, "is this the council tax office", "so let me see yes it is")
+    assert r.handoff is not None and r.handoff.reason == "out_of_scope", _spoken(r)
+
+
+async def test_a_yes_to_the_scope_question_after_a_hesitation_phrase_is_a_yes(call: Call) -> None:
+    # Typed seed 4711: "Let me see, yes. I'd like to order a pizza." was read as no yes ("let" came first).
+    r = await _answer_the_scope_question(call, "i'd like to order a pizza", "let me see yes i'd like to order a pizza")
+    assert r.handoff is not None and r.handoff.reason == "out_of_scope", _spoken(r)
+
+
+async def _answer_the_scope_question(
+    call: Call, request: str, answer: str, hint: AsrHint | None = None, confidence: float = 1.0
+) -> DialogueResult:
+    """The same request the line can't serve twice (the second read by the menu decoder as nothing), asked
+    "Is your call about something other than the dental clinic?", then `answer`."""
+    await call.say(request)
+    r = await call.say(request, hint=AsrHint("task", "", complete=False))
+    assert "something other than the dental clinic" in _spoken(r), _spoken(r)
+    return await call.say(answer, hint=hint, confidence=confidence)

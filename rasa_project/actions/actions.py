@@ -24,6 +24,7 @@ from components.cues import (
     TASK_INTENT,
     YES_LEADS,
     heard_yes,
+    leading_word,
     reading_says_yes,
     says_yes,
     yes_or_no,
@@ -1381,7 +1382,7 @@ def says_out_of_scope(tracker: Tracker) -> bool:
     # was read "wrong that's right" (simulated seed 3131).
     read = set(normalise(str(hint.get("text") or "")).split()) \
         if hint and hint.get("kind") == "yes_no" and not sure else set()
-    if not words or (words[0] not in AFFIRM_CUES and not says_yes(" ".join(words))):
+    if not words or (leading_word(heard) not in AFFIRM_CUES and not says_yes(" ".join(words))):
         return False
     return not (set(words) | read) & (NO_WORDS | _CLINIC_WORDS)
 
