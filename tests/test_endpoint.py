@@ -216,6 +216,14 @@ def test_completeness_reads_the_words_so_far() -> None:
         assert completeness(text) is Completeness.INCOMPLETE, text
     assert completeness("monday at ten", "when") is Completeness.UNKNOWN
     assert completeness("jennifer wood", None, "name") is Completeness.UNKNOWN
+    # A verb just after a given name, asked for the name, is the surname misheard (Wood -> "would"); elsewhere, and
+    # after anything but a given name, it is a clause under way.
+    assert completeness("my name is jennifer would", "name", "name") is Completeness.UNKNOWN
+    assert completeness("my name is jennifer would", "when", "date") is Completeness.INCOMPLETE
+    assert completeness("my name is jennifer it would", "name", "name") is Completeness.UNKNOWN  # its partial
+    assert completeness("i would", "name", "name") is Completeness.INCOMPLETE
+    assert completeness("my name is jennifer i would", "name", "name") is Completeness.INCOMPLETE
+    assert completeness("my name is jennifer and", "name", "name") is Completeness.INCOMPLETE
     assert completeness("what are your opening hours") is Completeness.UNKNOWN
     # Nothing of the answer asked for yet: the caller is still thinking, or only garble came through so far.
     for text, expected, asked in (

@@ -58,6 +58,11 @@ _DIGIT_WORDS = lexicon.table("digits")
 _DIGIT_SOUNDS = frozenset(lexicon.table("hour_sound_alikes"))  # "to", "for", "won": a digit the recogniser garbled
 MIN_PHONE_DIGITS = 10
 # "so" ends a sentence after these ("I think so"); after anything else it is a filler before more.
+# Verbs among the hanging words: after a given name they are a surname the recogniser made a word of (Wood ->
+# "would", Cook -> "could", Booker -> "book"), as a first name is no subject a caller's sentence goes on from.
+_SURNAME_SOUND_ALIKES = frozenset("would could need want make book like".split()) & HANGING_WORDS
+_GIVEN_NAMES = lexicon.given_names()
+_SUBJECTS = frozenset("i we you they he she".split())
 _SO_ENDS = frozenset("think hope guess suppose believe said do don't not and".split())
 # Closings that finish a turn whatever came before them.
 _FINAL_WORDS = frozenset("please thanks bye goodbye".split())
@@ -148,7 +153,12 @@ def completeness(partial: str, expected: str | None = None, asked: str | None = 
     if expected == "confirm":  # a read-back: a yes or a no, or a correction led by a no
         expected = "yes_no"
     last = words[-1]
-    if last in HANGING_WORDS or last in _TENS or f" {' '.join(words)}".endswith(_HESITATION_ENDINGS):
+    # Asked for the name, a verb just after a given name is the surname misheard, not a clause under way: "my name
+    # is Jennifer Wood", its partial "... jennifer it would", was held 1300 ms on every benchmark call. A clause
+    # has its subject first ("... jennifer and i would like").
+    surname = last in _SURNAME_SOUND_ALIKES and "name" in (expected, asked) and len(words) >= 2 \
+        and words[-2] not in _SUBJECTS and any(w in _GIVEN_NAMES for w in words[-3:-1])
+    if (last in HANGING_WORDS and not surname) or last in _TENS or f" {' '.join(words)}".endswith(_HESITATION_ENDINGS):
         return Completeness.INCOMPLETE
     if last == "so" and len(words) > 1 and words[-2] not in _SO_ENDS:
         return Completeness.INCOMPLETE  # "next tuesday so ... at two thirty", but "I think so"
