@@ -167,6 +167,12 @@ def test_a_day_answer_of_one_number_alone(heard: str, expected: date | None) -> 
         ("the ten at one", date(2026, 12, 10)),
         ("half past ten at two", None),  # "ten" belongs to a time
         ("at ten at two", None),
+        # Seed 1919: "Could I do the tenth, one thirty?" heard "can i do the ten one thirty".
+        ("can i do the ten one thirty", date(2026, 12, 10)),
+        ("the ten one forty five", date(2026, 12, 10)),
+        ("ten one thirty", None),  # no "the": "ten" may be the hour said twice
+        ("the ten thirty", None),  # a time
+        ("at the ten one", None),
     ],
 )
 def test_a_day_answer_with_one_number_only_a_day_can_be(heard: str, expected: date | None) -> None:
@@ -493,6 +499,13 @@ def test_a_read_back_answer_corrects_the_name_only_after_a_name_lead_in() -> Non
         assert spoken.hinted_details(reading, "confirmed", {}, TODAY, said) == {}, said
     bare = {"kind": "yes_no", "text": "no", "complete": False, "name": "emma lewis"}
     assert spoken.hinted_details(bare, "confirmed", {}, TODAY, "no it ama louis") == {}
+    # Asked what to change, the name said again needs no lead-in (fresh seed 3131: "it's Julie Walker" heard "put
+    # simply walk", read "julie walker"), still never over another detail.
+    walker = {"kind": "service", "text": "", "complete": False, "name": "julie walker"}
+    assert spoken.hinted_details(walker, "confirmed", {}, TODAY, "put simply walk", what_to_change=True) == {
+        "name": "Julie Walker"}
+    assert spoken.hinted_details(walker, "confirmed", {}, TODAY, "put simply walk") == {}
+    assert spoken.hinted_details(walker, "confirmed", {}, TODAY, "walk on friday", what_to_change=True) == {}
     # ... nor when the open decoder heard nothing like the name (seed 2026: "not quite, it's for a filling").
     forced = {"kind": "yes_no", "text": "no", "complete": False, "name": "it's wyatt timothy"}
     assert spoken.hinted_details(forced, "confirmed", {}, TODAY, "why it's appealing") == {}
@@ -573,6 +586,9 @@ def test_spoken_phone_numbers_and_their_hint() -> None:
     # A digit's homophone inside a run of digits is that digit; outside one it is a word.
     assert spoken.parse_phone("zero seven nine two three five one five eight to five") == "07923515825"
     assert spoken.parse_phone("i want to book for five") is None
+    # ... and so is one ending the run, the turn's last word (seed 5858: "... six three two" heard "six three do").
+    assert spoken.parse_phone("no my number zero seven two zero two zero five seven six three do") == "07202057632"
+    assert spoken.parse_phone("zero seven two zero two five to book") == "072025"  # not its last word: a word
     digits = hint("five five five one two three four", kind="digits")
     assert spoken.hinted_details(digits, "phone", {}, TODAY) == {"phone": "5551234"}
     assert spoken.hinted_details(digits, "name", {}, TODAY) == {}
@@ -912,6 +928,20 @@ def test_a_yes_sound_alike_is_a_yes_only_beside_a_yes_read_by_the_constrained_de
     assert cues.heard_yes("us please cancel it", None) == "us please cancel it"  # alone it is no yes
     assert cues.heard_yes("us please", {"kind": "yes_no", "text": "no", "complete": True}) == "us please"
     assert cues.heard_yes("us please", {"kind": "when", "text": "yes", "complete": True}) == "us please"
+
+
+def test_a_yes_to_the_scope_question_is_read_from_both_readings_and_no_word_of_the_clinic() -> None:
+    yes = {"kind": "yes_no", "text": "yes", "complete": False}
+    assert cues.yes_to_the_scope_question("yes whatsoever going to be like tomorrow", yes)
+    assert cues.yes_to_the_scope_question("um well yes it is", yes)
+    assert cues.yes_to_the_scope_question("us i want a taxi", yes)  # a sound-alike beside the reading's yes
+    assert not cues.yes_to_the_scope_question("yes i'd like to book a cleaning", yes)  # about the clinic
+    assert not cues.yes_to_the_scope_question("yes it's about my tooth", yes)
+    assert not cues.yes_to_the_scope_question("yes no it is not", yes)
+    assert not cues.yes_to_the_scope_question("what's the weather yes", yes)  # no yes first
+    assert not cues.yes_to_the_scope_question("yes it is", {"kind": "yes_no", "text": "no", "complete": False})
+    assert not cues.yes_to_the_scope_question("yes it is", {"kind": "confirm", "text": "yes", "complete": False})
+    assert not cues.yes_to_the_scope_question("yes it is", None)
 
 
 def test_half_a_name_is_kept_until_its_other_half_is_heard() -> None:

@@ -327,6 +327,21 @@ async def test_a_phone_number_is_corrected_at_the_read_back_or_keyed_in(call: Ca
     assert r.slots["phone"] == "07923515826" and not r.end_call
 
 
+async def test_a_number_corrected_with_digits_lost_asks_the_number_question_again(call: Call) -> None:
+    # Fresh seed 3131: "Not quite, my number is zero seven four three four eight four six nine two zero" heard "not
+    # quite my number zero seven for free flow rate floor six nine to zero": asked what to change three times.
+    await call.start(caller="")
+    await call.say("can i book a cleaning on friday at half past two")
+    await call.say("jennifer wood")
+    r = await call.say("zero seven four six nine two zero")
+    assert r.slots["phone"] == "0746920" and "Shall I book it?" in _spoken(r), _spoken(r)
+    r = await call.say("not quite my number zero seven for free flow rate floor six nine to zero")
+    assert "Sorry, I didn't get the whole number." in _spoken(r) and r.slots.get("requested_slot") == "phone", (
+        _spoken(r), r.slots)
+    r = await call.say("zero seven four three four eight four six nine two zero")
+    assert r.slots["phone"] == "07434846920" and "Shall I book it?" in _spoken(r), _spoken(r)
+
+
 async def test_an_answer_to_the_number_question_names_no_time(call: Call) -> None:
     # Simulated seed 9292: "... zero four eight five seven five ..." heard "for eight five am": moved to five am.
     await call.start(caller="")
@@ -1278,6 +1293,23 @@ async def test_a_yes_heard_as_a_sound_alike_answers_the_scope_question_with_the_
     r = await _answer_the_scope_question(call, "can you give me a lot for car insurance", "us",
                                          AsrHint("yes_no", "yes", complete=True), confidence=0.43)
     assert r.handoff is not None and r.handoff.reason == "out_of_scope", _spoken(r)
+
+
+async def test_a_yes_to_the_scope_question_is_an_answer_whatever_the_classifier_made_of_the_rest(
+    call: Call,
+) -> None:
+    # Fresh seed 3131: "Yes. What's the weather going to be like tomorrow?" heard "yes whatsoever going to be like
+    # tomorrow", classed a booking request at 0.55: the caller was asked what to come in for, three times.
+    r = await _answer_the_scope_question(call, "what's the weather going to be like tomorrow",
+                                         "yes whatsoever going to be like tomorrow",
+                                         AsrHint("yes_no", "yes", complete=False), confidence=0.95)
+    assert r.handoff is not None and r.handoff.reason == "out_of_scope", _spoken(r)
+
+
+async def test_a_yes_and_a_clinic_request_to_the_scope_question_is_no_yes_to_it(call: Call) -> None:
+    r = await _answer_the_scope_question(call, "what's the weather going to be like tomorrow",
+                                         "yes i'd like to book a cleaning", AsrHint("yes_no", "yes", complete=False))
+    assert (r.handoff is None or r.handoff.reason != "out_of_scope") and "can't help" not in _spoken(r), _spoken(r)
 
 
 async def test_a_number_just_before_a_time_is_asked_back_as_the_day(call: Call) -> None:

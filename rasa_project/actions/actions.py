@@ -19,8 +19,8 @@ import psycopg
 import yaml
 from components.cues import (
     AFFIRM_CUES,
+    CLINIC_WORDS,
     NO_WORDS,
-    SERVICE_CUES,
     TASK_INTENT,
     YES_LEADS,
     heard_yes,
@@ -483,7 +483,8 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
         phone = parse_phone(text)
         if phone and (requested == "phone" or len(phone) >= WHOLE_PHONE_DIGITS):
             found["phone"] = phone
-    found.update(hinted_details(asr_hint(tracker), requested, found, today, text, refused=names_refused(tracker)))
+    found.update(hinted_details(asr_hint(tracker), requested, found, today, text, refused=names_refused(tracker),
+                                what_to_change=bool(tracker.get_slot("correcting"))))
     if requested == "phone" or _ABOUT_THE_NUMBER.search(normalise(text)):
         # "No, my number is ... seven four eight ...", heard "... seven for eight ...", moved a simulated booking
         # to eight o'clock, and "... eight five am ..." at the number question to five: a turn about the phone
@@ -771,6 +772,13 @@ class ValidateAppointmentForm(Action):
                     spaced = " ".join(found["phone"])
                     return self._miss(dispatcher, tracker, ask=f"I heard {spaced} again. If that's not right, "
                                                                "you can key the number in on your phone's keypad.")
+                if not values and "phone" not in found and "phone" in required_slots(tracker, values) \
+                        and _ABOUT_THE_NUMBER.search(normalise(said_now)) and parse_phone(said_now):
+                    # "Not quite, my number is zero seven four three ..." heard with digits lost ("seven for free
+                    # for a floor six"): the number question comes again, its digit decoder listening, instead of
+                    # "What would you like to change?" three times and a person (fresh seed 3131).
+                    dispatcher.utter_message(text="Sorry, I didn't get the whole number.")
+                    values.update(phone=None, correcting=None)
                 # Bookkeeping of the name's corrections is no correction of its own.
                 unchanged = {"name_fixes", "names_refused"} | (
                     {"time_period"} if values.get("time_period") == slot("time_period") else set())
@@ -1216,10 +1224,6 @@ def out_of_scope(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Eve
 # A request the classifier is this sure of, twice in a row, is one the line can't serve even where the recogniser
 # was unsure of its words (see out_of_scope_twice).
 OUT_OF_SCOPE_TWICE_CONFIDENCE = 0.9
-# The services' content words (SERVICE_CUES), not every word of their phrases: "and" of "scale and polish" kept
-# any turn holding an "and" from ever counting.
-_CLINIC_WORDS = (lexicon.words("clinic_words") | lexicon.words("urgent_words") | lexicon.words("mouth_words")
-                 | SERVICE_CUES) - lexicon.words("menu_fillers") - {"up", "lost", "routine", "visit"}
 
 
 _MENU_FILLERS = {w for p in lexicon.ordered("menu_fillers") for w in p.split()} | lexicon.words("hesitations")
@@ -1251,7 +1255,7 @@ def out_of_scope_twice(tracker: Tracker) -> bool:
     if reading is None or reading - _MENU_FILLERS:
         return False  # the menu's own decoder (tasks, services, symptoms) heard something it knows, or did not run
     heard = " ".join(str(e.get("text") or "") for e in users)
-    return not set(normalise(heard).split()) & _CLINIC_WORDS
+    return not set(normalise(heard).split()) & CLINIC_WORDS
 
 
 def _menu_reading(tracker: Tracker) -> set[str] | None:
@@ -1384,7 +1388,7 @@ def says_out_of_scope(tracker: Tracker) -> bool:
         if hint and hint.get("kind") == "yes_no" and not sure else set()
     if not words or (leading_word(heard) not in AFFIRM_CUES and not says_yes(" ".join(words))):
         return False
-    return not (set(words) | read) & (NO_WORDS | _CLINIC_WORDS)
+    return not (set(words) | read) & (NO_WORDS | CLINIC_WORDS)
 
 
 class ActionScopeAnswer(Action):

@@ -183,17 +183,27 @@ def day_number_guess(text: str, today: date) -> date | None:
 
 
 def day_before_time(text: str, today: date) -> date | None:
-    """The day a number just before "at" and an hour is, the time being that hour: "the tenth, at one thirty"
-    read "around to ten at one thirty" (simulated seed 1919: asked for the day three times, then a person). To be
-    asked back, never taken."""
+    """The day a number just before a time is: before "at" and an hour ("the tenth, at one thirty" read "around to
+    ten at one thirty"), or after "the" and before an hour with its minutes ("the tenth, one thirty" heard "can i
+    do the ten one thirty"). Simulated seed 1919: both callers were asked for the day again and again, then put
+    through. To be asked back, never taken."""
     words = normalise(text).split()
     days = {value for i, word in enumerate(words[:-2])
-            if words[i + 1] == "at" and words[i + 2] in _HOUR_WORDS and (value := _day_number(word)) is not None
-            and not _in_a_time(words, i)}
+            if _time_starts(words, i + 1, after_the=i >= 1 and words[i - 1] == "the")
+            and (value := _day_number(word)) is not None and not _in_a_time(words, i)}
     return _next_month_day(today, days.pop()) if len(days) == 1 else None
 
 
+def _time_starts(words: list[str], j: int, after_the: bool) -> bool:
+    """Whether words[j:] opens with "at" and an hour, or (`after_the` a day number) an hour and its minutes."""
+    if words[j] == "at":
+        return words[j + 1] in _HOUR_WORDS
+    return after_the and words[j] in _HOUR_WORDS and j + 1 < len(words) \
+        and (words[j + 1] in _MINUTE_WORDS or words[j + 1].isdigit())  # "forty five" is "45" by now
+
+
 _HOUR_WORDS = frozenset("one two three four five six seven eight nine ten eleven twelve noon midday".split())
+_MINUTE_WORDS = frozenset("fifteen thirty forty o'clock am pm".split())
 
 
 def _in_a_time(words: list[str], i: int) -> bool:
@@ -456,7 +466,11 @@ def parse_phone(text: str) -> str | None:
             repeat = _REPEATS[word]
             continue
         digit = word if word.isdigit() else _DIGIT_WORDS.get(word)
-        if digit is None and 0 < i < len(words) - 1 and is_digit(words[i - 1]) and is_digit(words[i + 1]):
+        inside = 0 < i < len(words) - 1 and is_digit(words[i - 1]) and is_digit(words[i + 1])
+        # Ending a run of digits, the number's last word: "... five seven six three two" heard "... six three do"
+        # was read back a digit short, three times (simulated seed 5858).
+        last = i == len(words) - 1 and len(digits) >= 3 and is_digit(words[i - 1])
+        if digit is None and (inside or last):
             # Inside a run of digits, "eight to five" is eight two five: the small model's digit homophones.
             digit = _DIGIT_WORDS.get(_HOUR_SOUND_ALIKES.get(word, ""))
         if digit is not None:
@@ -479,7 +493,8 @@ _YES_NO_LEADS = frozenset({"yes", "yeah", "yep", "no", "nope", "sure", "okay", "
 
 
 def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: dict[str, Any],
-                   today: date, heard_text: str = "", refused: Collection[str] = ()) -> dict[str, Any]:
+                   today: date, heard_text: str = "", refused: Collection[str] = (),
+                   what_to_change: bool = False) -> dict[str, Any]:
     """Details the voice agent's constrained second reading adds to those of the free transcript.
 
     `hint` is the turn's metadata["asr_hint"] ({"kind", "text", "complete"}, see ari_agent/asr/expectations.py);
@@ -493,6 +508,7 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
     as were heard. A hint that contradicts the transcript (another day) is ignored whole, unless it only dates a
     weekday the transcript heard without its date (`refines_weekday`). A bare number ("two")
     is the hour only when the whole turn fitted. `refused`: the names the caller refused (lower case).
+    `what_to_change`: the caller was asked "What would you like to change?" after refusing a read-back.
     """
     if not hint or not isinstance(hint.get("text"), str):
         return {}
@@ -548,9 +564,13 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
             extra["name"] = name
     reading = str(hint.get("name") or "")
     if (reading and requested == "confirmed" and echoes_the_name(reading, heard_text)
-            and (corrects_the_name(heard_text) or says_the_name_again(reading, heard_text))):
+            and (corrects_the_name(heard_text) or says_the_name_again(reading, heard_text)
+                 or (what_to_change and not _names_a_detail(normalise(heard_text))))):
         # The name decoder listened alongside the yes/no one at a read-back (AsrHint.name): its reading of the
-        # name said again beats a free reading made of common words ("no, it's silent smith").
+        # name said again beats a free reading made of common words ("no, it's silent smith"). Asked what to
+        # change, a turn that names no other detail needs no lead-in: "it's Julie Walker" heard "put simply
+        # walk", read "julie walker", was asked again and again (fresh seed 3131; 16 of 165 failed calls in four
+        # 200-call runs ended at that question).
         name = hinted_name(reading, found.get("name"), refused)
         if name:
             extra["name"] = name

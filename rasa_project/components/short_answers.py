@@ -41,10 +41,13 @@ from components.cues import (
     is_short_no,
     is_short_yes,
     metadata_unsure,
+    yes_to_the_scope_question,
 )
 from components.overrule import overrule_intent
 
 _LOGGER = logging.getLogger(__name__)
+# Intents that answer the scope question as they are (rules.yml), or that say more than a yes (a person, a symptom).
+_SCOPE_ANSWERS = frozenset({"affirm", "deny", "out_of_scope", "goodbye", "request_human", "report_urgent"})
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -88,6 +91,8 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         caller answers decides what a "yes, cancel it" or a "Mary Mitchell, thanks" is. `task` is the task in
         hand (metadata "task": book, cancel, reschedule), sent with `requested`. `confidence` is the classifier's.
         """
+        if requested is None and intent not in _SCOPE_ANSWERS and yes_to_the_scope_question(text, hint):
+            return "affirm"  # the rules send it to action_scope_answer, which reads the yes again
         if requested == "confirmed":
             text = heard_yes(text, hint)
         if intent == "frustration" and isinstance(requested, str) and requested != "confirmed" \
