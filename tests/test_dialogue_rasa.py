@@ -367,6 +367,17 @@ def test_the_callers_number_alone_does_not_override_a_different_name() -> None:
     assert _match(bookings, "victor stavros", "+15550104477") == ("none", None)
 
 
+def test_the_callers_number_decides_when_the_name_was_heard_unsure() -> None:
+    mine, other = _Booking("Amal Haddad", "+1 555 010 4477"), _Booking("Ruth Ellison", "+1 555 010 9000")
+    found = matching.match_booking([mine, other], "lonnie langley", "+15550104477", line_decides=True)
+    assert (found.status, found.booking) == ("found", mine)
+    # ... only the one booking from that number: two of them, or none, and the name must tell.
+    twice = matching.match_booking([mine, _Booking("Sam Haddad", "+1 555 010 4477")], "lonnie langley",
+                                   "+15550104477", line_decides=True)
+    assert twice.status == "none"
+    assert matching.match_booking([other], "lonnie langley", "+15550104477", line_decides=True).status == "none"
+
+
 def test_sound_key_follows_the_sound_not_the_spelling() -> None:
     assert matching.sound_key("knight") == matching.sound_key("night")
     assert matching.sound_key("would") == matching.sound_key("wood")
@@ -942,6 +953,13 @@ def test_a_yes_to_the_scope_question_is_read_from_both_readings_and_no_word_of_t
     assert not cues.yes_to_the_scope_question("yes it is", {"kind": "yes_no", "text": "no", "complete": False})
     assert not cues.yes_to_the_scope_question("yes it is", {"kind": "confirm", "text": "yes", "complete": False})
     assert not cues.yes_to_the_scope_question("yes it is", None)
+
+
+def test_a_short_no_ending_in_thanks_declines_whatever_the_garble_between() -> None:
+    for said in ("no maps all thank you", "no thanks", "nope that's it thanks", "um no thank you"):
+        assert cues.declines_with_thanks(said), said
+    for said in ("thank you", "no i'd like to book a cleaning on friday thanks", "yes thank you", "no"):
+        assert not cues.declines_with_thanks(said), said
 
 
 def test_half_a_name_is_kept_until_its_other_half_is_heard() -> None:

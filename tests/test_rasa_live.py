@@ -342,6 +342,17 @@ async def test_a_number_corrected_with_digits_lost_asks_the_number_question_agai
     assert r.slots["phone"] == "07434846920" and "Shall I book it?" in _spoken(r), _spoken(r)
 
 
+async def test_a_number_not_caught_is_asked_again_with_the_keypad_offered(call: Call) -> None:
+    # Simulated seeds 2727, 3131, 5858: "zero seven five three ..." heard "near my family i'm free ..." on every try.
+    await call.start(caller="")
+    await call.say("can i book a cleaning on friday at half past two")
+    await call.say("jennifer wood")
+    r = await call.say("it's near my family i'm freaked me out free to famine")
+    assert "keypad" in _spoken(r) and r.slots.get("requested_slot") == "phone", (_spoken(r), r.slots)
+    r = await call.say("07530327703")  # keyed in
+    assert r.slots["phone"] == "07530327703" and "Shall I book it?" in _spoken(r), _spoken(r)
+
+
 async def test_an_answer_to_the_number_question_names_no_time(call: Call) -> None:
     # Simulated seed 9292: "... zero four eight five seven five ..." heard "for eight five am": moved to five am.
     await call.start(caller="")
@@ -656,6 +667,29 @@ async def test_cancel_an_existing_booking(call: Call) -> None:
     with psycopg.connect(DSN) as conn:
         status = conn.execute("SELECT status FROM bookings WHERE reference = %s", (ref,)).fetchone()
     assert status == ("cancelled",)
+
+
+async def test_a_name_heard_unsure_does_not_hide_the_one_booking_that_day_from_the_callers_number(
+    call: Call,
+) -> None:
+    # Fresh seed 4545: "I still can't find a booking for Lonnie Langley on Tuesday the eighth", the day and the
+    # caller's number right, the name garbled: 9 of 28 cancels ended with a person.
+    ref = _insert(call.scope, "Lisa Davis", "2026-11-27 14:30", phone="+441632960001")
+    _insert(call.scope, "Other Person", "2026-11-27 10:00", phone="+441632960999")
+    await call.say("i need to cancel my appointment")
+    await call.say("my name is lonnie langley", confidence=0.6)
+    r = await call.say("it's on friday")
+    assert "cleaning for Lisa Davis tomorrow" in _spoken(r) and "Shall I cancel it?" in _spoken(r), _spoken(r)
+    r = await call.say("yes")
+    assert (r.outcome, r.booking_ref) == ("cancelled", ref)
+
+
+async def test_a_name_heard_clearly_is_not_overridden_by_the_callers_number(call: Call) -> None:
+    _insert(call.scope, "Lisa Davis", "2026-11-27 14:30", phone="+441632960001")
+    await call.say("i need to cancel my appointment")
+    await call.say("my name is victor stavros")
+    r = await call.say("it's on friday")
+    assert "Lisa Davis" not in _spoken(r) and "can't find" in _spoken(r), _spoken(r)
 
 
 async def test_a_misheard_no_at_a_cancel_is_read_back_again_and_a_new_task_starts_clean(call: Call) -> None:
@@ -1310,6 +1344,24 @@ async def test_a_yes_and_a_clinic_request_to_the_scope_question_is_no_yes_to_it(
     r = await _answer_the_scope_question(call, "what's the weather going to be like tomorrow",
                                          "yes i'd like to book a cleaning", AsrHint("yes_no", "yes", complete=False))
     assert (r.handoff is None or r.handoff.reason != "out_of_scope") and "can't help" not in _spoken(r), _spoken(r)
+
+
+async def test_a_day_asked_back_and_said_again_by_its_number_is_a_yes(call: Call) -> None:
+    # Simulated seed 1919: "Sorry, was that Saturday the twenty-eighth of November?" - "the twenty eighth", heard
+    # "the twenty eight", was asked twice more, then a person.
+    await call.say("i'd like to book a cleaning")
+    r = await call.say("twenty eight")
+    assert "Sorry, was that" in _spoken(r) and "twenty-eighth" in _spoken(r), _spoken(r)
+    r = await call.say("the twenty eight")
+    assert r.slots.get("date") == "2026-11-28" and "Sorry, was that" not in _spoken(r), (_spoken(r), r.slots)
+
+
+async def test_a_garbled_no_thank_you_after_an_answer_ends_the_call(call: Call) -> None:
+    # Simulated seed 1919: "No, that's all, thank you. Bye." heard "no maps all thank you" was asked the menu.
+    r = await call.say("what are your opening hours")
+    assert "anything else" in _spoken(r), _spoken(r)
+    r = await call.say("no maps all thank you")
+    assert r.end_call and r.handoff is None, _spoken(r)
 
 
 async def test_a_number_just_before_a_time_is_asked_back_as_the_day(call: Call) -> None:

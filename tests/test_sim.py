@@ -13,7 +13,7 @@ import pytest
 from ari_agent.sim import person as person_module
 from ari_agent.sim import phrasing as say
 from ari_agent.sim.goals import GOALS, call_now, draw_call
-from ari_agent.sim.person import HangUp, Person, Say, Silence
+from ari_agent.sim.person import HangUp, Keys, Person, Say, Silence
 from ari_agent.sim.voices import LINES, apply_line
 from tests.test_dialogue_rasa import spoken
 
@@ -314,3 +314,28 @@ def test_the_person_answers_was_that_a_yes_briefly_from_the_read_back_it_heard()
     person.read_back_right = True  # as after a read-back with every detail right
     again = person.respond("Sorry, was that a yes? Shall I book it?", {"requested_slot": "confirmed"})
     assert isinstance(again, Say) and len(again.plain.split()) <= 3 and again.plain.lower().startswith("y"), again
+
+
+def test_the_person_keys_in_a_misheard_number_when_told_it_can() -> None:
+    calls = [c for i in range(3000) if (c := draw_call(i, 5, call_now(5, i), VOICES, list(LINES))).goal.phone]
+    keyed = 0
+    for call in calls:
+        person = Person(call)
+        person.respond("Hello. How can I help?", {})
+        said = person.respond("Could you say the number again? You can also key it in on your phone's keypad.",
+                              {"requested_slot": "phone"})
+        if isinstance(said, Keys):
+            keyed += 1
+            assert said.digits == f"{call.goal.phone}#"
+        else:
+            assert isinstance(said, Say)  # says it again instead
+    assert 0.6 * len(calls) <= keyed < 0.95 * len(calls), (keyed, len(calls))  # most people do, not every one
+    # Its own number heard back is no reason to key it in.
+    call = calls[0]
+    person = Person(call)
+    person.respond("Hello. How can I help?", {})
+    spaced = " ".join(call.goal.phone)
+    for _ in range(10):
+        said = person.respond(f"I heard {spaced} again. If that's not right, you can key the number in on your "
+                              "phone's keypad. So that's ... Shall I book it?", {"requested_slot": "confirmed"})
+        assert not isinstance(said, Keys)

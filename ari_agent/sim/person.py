@@ -46,7 +46,16 @@ class HangUp:
     """End the call."""
 
 
-Action = Say | Silence | HangUp
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Press `digits` on the phone's keypad (DTMF)."""
+
+    digits: str
+
+
+Action = Say | Silence | HangUp | Keys
+# Told that the number can be keyed in, most people do it once saying it has failed.
+KEYS_RATE = 0.8
 
 _CONFIRM = re.compile(r"shall i (book|cancel) it|is that right|shall i go ahead")
 _ANYTHING_ELSE = re.compile(r"anything else|what else can i do")
@@ -149,6 +158,9 @@ class Person:
             if self.read_back_right:
                 return self._speak(say.pick(self.rng, ("Yes.", "Yes, it was.", "Yes please.", "Yep.", "Yes, yes.")))
             return self._speak(say.no_but(self.pending_fix, self.rng))
+        if "keypad" in text and goal.phone and self._number_misheard(text) and self.rng.random() < KEYS_RATE:
+            self.told.add("phone")
+            return Keys(f"{goal.phone}#")
         if _CONFIRM.search(text):
             return self._confirm(text)
         if _MENU.search(text):
@@ -171,6 +183,11 @@ class Person:
         if self.done:
             return self._goodbye()
         return self._speak(self._restate())
+
+    def _number_misheard(self, text: str) -> bool:
+        """Whether the number the agent said back ("I heard 0 7 4 6 again"), if any, is not the caller's."""
+        said = re.search(r"\b\d(?: \d){5,}\b", text)
+        return said is None or said.group(0).replace(" ", "") != self.call.goal.phone
 
     def _opening(self) -> Action:
         goal, persona = self.call.goal, self.call.persona

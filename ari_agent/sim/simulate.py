@@ -30,7 +30,7 @@ from ari_agent.replay.offline import BARGE_AFTER_MS, Engines, ReplayLine, play_c
 from ari_agent.replay.report import percentile
 from ari_agent.replay.wer import word_errors
 from ari_agent.sim.goals import SERVICE_MINUTES, SimCall, call_now, draw_call
-from ari_agent.sim.person import Action, HangUp, Person, Say, Silence, sounds_like
+from ari_agent.sim.person import Action, HangUp, Keys, Person, Say, Silence, sounds_like
 from ari_agent.sim.voices import LINES, apply_line, available_voices, speak
 
 _EMPTY = Case(name="simulated", directory=Path("."), description="", turns=(), expect=Expect(outcome="hangup"))
@@ -156,12 +156,20 @@ class SimLine(ReplayLine):
         return self.person.respond(heard, self.slots, outcome=self.outcome)
 
     def _begin(self, action: Action, *, barge: bool) -> None:
-        self._next_turn()
+        listener = self._next_turn()
         if isinstance(action, HangUp):
             self._hang_up()
             return
         if isinstance(action, Silence):
             self._keep_silent(action.seconds)
+            return
+        if isinstance(action, Keys):
+            self.transcript.append(f"caller keys: {action.digits}")
+            before = listener.turns_returned
+            for digit in action.digits:
+                self._deliver("ChannelDtmfReceived", digit=digit)
+            if not barge:
+                self._await_returned = before
             return
         if self.call.persona.text_only:
             self.transcript.append(f"caller: {action.plain}")

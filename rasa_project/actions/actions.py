@@ -20,6 +20,7 @@ import yaml
 from components.cues import (
     AFFIRM_CUES,
     CLINIC_WORDS,
+    MIN_CLEAR_CONFIDENCE,
     NO_WORDS,
     TASK_INTENT,
     YES_LEADS,
@@ -265,6 +266,10 @@ def prompt_for(slot: str, tracker: Tracker) -> str:
     if slot == "old_date":
         return "Which day is your appointment on?"
     if slot == "phone":
+        if _asked_again(tracker, "phone"):
+            # Digits are what the small recogniser garbles most ("zero seven" heard "near my family" on synthetic
+            # voices, again and again): keyed digits are the number itself.
+            return "Could you say the number again? You can also key it in on your phone's keypad."
         return "What number can we reach you on?"
     if slot == "confirmed":
         return confirmation_text(tracker)
@@ -496,20 +501,28 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
 
 def _heard_less_surely(tracker: Tracker, first: str, second: str, values: dict[str, Any]) -> bool:
     """Whether slot `first` was filled from a turn the recogniser was no surer of than the turn that filled
-    `second` (its mean word confidence, metadata "asr_confidence"; typed turns are sure). A slot filled in this
-    turn (`values`) counts as this turn's."""
+    `second`. A slot filled in this turn (`values`) counts as this turn's."""
+    heard = _filled_confidence(tracker, values)
+    return heard.get(first, 1.0) <= heard.get(second, 1.0)
+
+
+def _slot_heard_unsure(tracker: Tracker, slot: str, values: dict[str, Any]) -> bool:
+    """Whether the turn that last filled `slot` (this turn, if `values` fills it) was heard unsure."""
+    return _filled_confidence(tracker, values).get(slot, 1.0) < MIN_CLEAR_CONFIDENCE
+
+
+def _filled_confidence(tracker: Tracker, values: dict[str, Any]) -> dict[str, float]:
+    """Each slot's last filling turn's mean word confidence (metadata "asr_confidence"; typed turns are sure)."""
     heard: dict[str, float] = {}
     confidence = 1.0
     for event in tracker.events:
         if event.get("event") == "user":
             value = _metadata(event).get("asr_confidence")
             confidence = float(value) if isinstance(value, int | float) else 1.0
-        elif event.get("event") == "slot" and event.get("name") in (first, second) and event.get("value"):
-            heard[event["name"]] = confidence
-    for name in (first, second):
-        if values.get(name):
-            heard[name] = confidence
-    return heard.get(first, 1.0) <= heard.get(second, 1.0)
+        elif event.get("event") == "slot" and event.get("value"):
+            heard[str(event.get("name"))] = confidence
+    heard.update({name: confidence for name, value in values.items() if value})
+    return heard
 
 
 def names_refused(tracker: Tracker) -> list[str]:
@@ -754,7 +767,12 @@ class ValidateAppointmentForm(Action):
                 elif answer == "no" or "old_date" in values:
                     values["booking_offer"] = None  # the lookup goes on: "Which day is your appointment on?"
             if requested in ("date", "old_date") and slot("date_guess") and "day" not in found and conflict is None:
-                if answer == "yes":
+                restated = day_number_guess(said_now, today)
+                if answer == "yes" or (answer != "no" and restated is not None
+                                       and restated.isoformat() == slot("date_guess")):
+                    # Asked "Sorry, was that Saturday the twenty-eighth?", the caller says the day again ("the
+                    # twenty eighth" heard "the twenty eight"): the same number is the same day, a yes (simulated
+                    # seed 1919: asked twice more, then a person).
                     values.update({requested: slot("date_guess"), "date_guess": None})
                 elif answer == "no":
                     values["date_guess"] = None  # the day question comes again
@@ -942,7 +960,11 @@ class ValidateAppointmentForm(Action):
             day_d = date.fromisoformat(current("old_date"))
             async with calendar.connection() as conn:
                 candidates = await calendar.bookings_to_match(conn, scope, day_d, now)
-            match = match_booking(candidates, current("name"), slot("caller_number"))
+            # The day and the number the caller rings from agree on one booking: a name the recogniser was unsure of
+            # does not rule it out ("I still can't find a booking for Lonnie Langley on Tuesday the eighth" ended 9
+            # of the 28 cancels of fresh seed 4545 with a person).
+            match = match_booking(candidates, current("name"), slot("caller_number"),
+                                  line_decides=_slot_heard_unsure(tracker, "name", values))
             _LOGGER.info("booking lookup %s: %d candidates, best %s", match.status, len(candidates),
                          [(round(score, 2), b.reference) for score, b in match.scored[:2]])
             other_day = False

@@ -142,8 +142,13 @@ def phone_matches(caller: str | None, booked: str | None) -> bool:
     return a[-n:] == b[-n:]
 
 
-def match_booking(bookings: Sequence[B], spoken_name: str | None, caller_number: str | None) -> Match[B]:
-    """The one booking clearly meant by this caller among `bookings` (already restricted to the day, if said)."""
+def match_booking(bookings: Sequence[B], spoken_name: str | None, caller_number: str | None,
+                  line_decides: bool = False) -> Match[B]:
+    """The one booking clearly meant by this caller among `bookings` (already restricted to the day, if said).
+
+    `line_decides`: the name was heard unsure, so a name far off is no evidence against a booking; the only one
+    of `bookings` made from the number the caller rings from is then found (and read back with its stored name
+    before anything is changed)."""
     scored = sorted(
         (
             (
@@ -157,6 +162,9 @@ def match_booking(bookings: Sequence[B], spoken_name: str | None, caller_number:
     )
     above = [pair for pair in scored if pair[0] >= THRESHOLD]
     if not above:
+        own = [b for b in bookings if phone_matches(caller_number, b.phone)]
+        if line_decides and len(own) == 1:
+            return Match("found", own[0], scored)
         return Match("none", None, scored)
     best = above[0][0]
     runner_up = scored[1][0] if len(scored) > 1 else 0.0

@@ -114,6 +114,15 @@ def is_closing(text: str) -> bool:
     return words[-1] in BYE_SOUNDS and any(w in THANKS for w in words)
 
 
+def declines_with_thanks(text: str) -> bool:
+    """A short turn led by a no and ending in thanks ("no, that's all, thank you" heard "no maps all thank you"):
+    the caller wants nothing more, whatever the garble between."""
+    words = tokens(text)
+    if not 2 <= len(words) <= 6 or _lead(words) not in NO_WORDS:
+        return False
+    return words[-1] in THANKS or words[-2:] == ["thank", "you"]
+
+
 # What the voice agent's constrained reading of a turn (metadata "asr_hint", ari_agent/asr/expectations.py) can
 # hold besides yes/no and filler words. Words that name a value on their own:
 # The content words of the service names ("scale and polish" -> scale, polish).

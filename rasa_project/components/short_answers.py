@@ -32,6 +32,7 @@ from components.cues import (
     CLARITY_INTENTS,
     MIN_FRUSTRATION_CONFIDENCE,
     context_intent,
+    declines_with_thanks,
     heard_yes,
     hint_echoes_a_value,
     hint_intent,
@@ -127,6 +128,11 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         if in_context is not None:
             return in_context
         if intent != "goodbye" and is_closing(text):
+            return "goodbye"
+        if requested is None and intent in {"deny", "inform", DEFAULT_NLU_FALLBACK_INTENT_NAME} \
+                and declines_with_thanks(text):
+            # Outside a task ("Is there anything else I can help with?"): simulated seed 1919's caller, answered
+            # and saying goodbye, was asked the menu question instead, then put through.
             return "goodbye"
         if intent == DEFAULT_NLU_FALLBACK_INTENT_NAME:
             if is_short_no(text):
