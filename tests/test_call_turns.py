@@ -15,6 +15,10 @@ class _Heard:
     def __init__(self) -> None:
         self.queue: asyncio.Queue[Utterance | NoInput] = asyncio.Queue()
         self.waits = 0
+        self.keyed = 0
+
+    def keyed_turn_taken(self) -> None:
+        self.keyed += 1
 
     async def next_utterance(self) -> Utterance | NoInput:
         self.waits += 1
@@ -36,6 +40,7 @@ async def test_keys_pressed_together_are_one_entry_ended_by_a_pause() -> None:
     for key in "4111":
         turns.key_pressed(key)
     assert await turns.next() == KeyedIn("4111")
+    assert heard.keyed == 1  # counted as a turn taken: an offline line's clock waits on that
 
 
 async def test_hash_ends_an_entry_and_alone_is_its_own_turn() -> None:

@@ -109,6 +109,19 @@ async def test_a_correction_heard_as_the_same_wrong_name_is_no_go_ahead(call: Ca
     assert r.outcome is None and "Could you spell your surname" in _spoken(r) and r.expect == "spelling", _spoken(r)
 
 
+async def test_letters_heard_as_a_symptom_at_the_spelling_question_are_letters(call: Call) -> None:
+    # Fresh seed 4545: "It's S, M, I, T, H" heard "it hurts i d h" (report_urgent at 0.96), read "m i d h": put
+    # through to the urgent line.
+    await call.say("i'd like to book a cleaning on friday at half past two")
+    await call.say("it's under silent smith", hint=AsrHint("name", "it's under helen smith", complete=True))
+    await call.say("no my name is alan smythe", hint=AsrHint("yes_no", "no", complete=False,
+                                                             name="my name is ellen smith"))
+    r = await call.say("no it ama louis", hint=AsrHint("yes_no", "no", complete=False, name="it's emma lewis"))
+    assert "Could you spell your surname" in _spoken(r) and r.expect == "spelling", _spoken(r)
+    r = await call.say("it hurts i d h", hint=AsrHint("spelling", "m i d h", complete=False))
+    assert r.handoff is None, _spoken(r)
+
+
 async def test_the_name_decoders_readings_replace_garbled_names_and_are_read_back(call: Call) -> None:
     # Simulated call (seed 91): "It's under Helen Smith" heard as "it's under silent smith"; the agent's name
     # decoder heard "helen smith". Then the read-back corrected: the yes/no reading carries a name reading.
@@ -368,6 +381,15 @@ async def test_garble_classed_as_details_starts_no_booking_and_is_counted(call: 
     await call.say("purple sam and banana window")
     r = await call.say("breen lamp over there")  # the third turn the agent could not use, however each was read
     assert r.handoff is not None and r.handoff.reason == "misunderstood"
+
+
+async def test_a_bye_heard_unsure_in_the_middle_of_a_task_does_not_hang_up(call: Call) -> None:
+    # Fresh seed 4545: "It's the fourth", heard "bye" at 0.27 when asked for the day, was hung up on.
+    await call.say("hi can i book a cleaning")
+    r = await call.say("bye", confidence=0.27)
+    assert not r.end_call and "Which day suits you?" in _spoken(r), _spoken(r)
+    r = await call.say("bye")  # heard clearly, a bye is a bye
+    assert r.end_call, _spoken(r)
 
 
 async def test_garble_read_as_goodbye_does_not_hang_up(call: Call) -> None:
@@ -1354,6 +1376,16 @@ async def test_a_day_asked_back_and_said_again_by_its_number_is_a_yes(call: Call
     assert "Sorry, was that" in _spoken(r) and "twenty-eighth" in _spoken(r), _spoken(r)
     r = await call.say("the twenty eight")
     assert r.slots.get("date") == "2026-11-28" and "Sorry, was that" not in _spoken(r), (_spoken(r), r.slots)
+
+
+async def test_a_day_asked_back_and_read_again_by_the_day_decoder_is_a_yes(call: Call) -> None:
+    # Fresh seed 4545: "the twelfth" heard "well", read "twelve" by the day decoder, after "Sorry, was that
+    # Saturday the twelfth of December?": a person.
+    await call.say("i'd like to book a cleaning")
+    r = await call.say("twelve")
+    assert "Sorry, was that" in _spoken(r) and "twelfth" in _spoken(r), _spoken(r)
+    r = await call.say("well", hint=AsrHint("when", "twelve", complete=True))
+    assert r.slots.get("date") == "2026-12-12" and "Sorry, was that" not in _spoken(r), (_spoken(r), r.slots)
 
 
 async def test_a_garbled_no_thank_you_after_an_answer_ends_the_call(call: Call) -> None:

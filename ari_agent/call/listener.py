@@ -218,8 +218,13 @@ class Listener:
 
     @property
     def turns_returned(self) -> int:
-        """How many results next_utterance() has returned (counts early wake-ups too)."""
+        """How many turns the session has taken: results of next_utterance() (early wake-ups too) and keyed
+        entries (`keyed_turn_taken`). An offline line waits on it before its audio clock runs on."""
         return self._returned
+
+    def keyed_turn_taken(self) -> None:
+        """The session took a keyed entry instead of a spoken turn (call.turns.TurnStream)."""
+        self._returned += 1
 
     def put_text(self, text: str, *, barge_in: bool = False) -> None:
         """A turn given as text (replayed text-only turns): bypasses VAD and the recogniser."""

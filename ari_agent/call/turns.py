@@ -76,4 +76,7 @@ class TurnStream:
             if key == "#":
                 break
             digits += key
+        # Counted as a turn taken, like a spoken one: an offline line (replay, simulated callers) holds its audio
+        # clock until then, and a keyed number mid-call had stopped it for good.
+        self._listener.keyed_turn_taken()
         return KeyedIn(digits or "#")

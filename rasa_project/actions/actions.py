@@ -26,6 +26,7 @@ from components.cues import (
     YES_LEADS,
     heard_yes,
     leading_word,
+    metadata_unsure,
     reading_says_yes,
     says_yes,
     yes_or_no,
@@ -767,12 +768,14 @@ class ValidateAppointmentForm(Action):
                 elif answer == "no" or "old_date" in values:
                     values["booking_offer"] = None  # the lookup goes on: "Which day is your appointment on?"
             if requested in ("date", "old_date") and slot("date_guess") and "day" not in found and conflict is None:
-                restated = day_number_guess(said_now, today)
+                reading = asr_hint(tracker) or {}
+                restated = day_number_guess(said_now, today) or (
+                    lone_day_number(str(reading.get("text", "")), today) if reading.get("kind") == "when" else None)
                 if answer == "yes" or (answer != "no" and restated is not None
                                        and restated.isoformat() == slot("date_guess")):
                     # Asked "Sorry, was that Saturday the twenty-eighth?", the caller says the day again ("the
-                    # twenty eighth" heard "the twenty eight"): the same number is the same day, a yes (simulated
-                    # seed 1919: asked twice more, then a person).
+                    # twenty eighth" heard "the twenty eight", or "the twelfth" heard "well", read "twelve"): the
+                    # same number is the same day, a yes (simulated seeds 1919, 4545: asked again, then a person).
                     values.update({requested: slot("date_guess"), "date_guess": None})
                 elif answer == "no":
                     values["date_guess"] = None  # the day question comes again
@@ -1526,9 +1529,12 @@ class ActionEndCall(Action):
                   domain: dict[str, Any]) -> list[EventType]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         mid_task = bool(tracker.get_slot("requested_slot")) and tracker.active_loop_name == FORM
-        if intent == "goodbye" and not says_goodbye(tracker.latest_message.get("text") or "", mid_task=mid_task):
+        message = tracker.latest_message or {}
+        if intent == "goodbye" and (not says_goodbye(message.get("text") or "", mid_task=mid_task)
+                                    or (mid_task and metadata_unsure(_metadata(message)))):
             # No word of leaving was heard: garble the classifier called a goodbye. Hanging up on a caller
-            # mid-sentence cannot be undone; a repair question can.
+            # mid-sentence cannot be undone; a repair question can. Mid-task the bye must be heard clearly too:
+            # "It's the fourth", heard "bye" at 0.27, hung up on a caller asked for the day (fresh seed 4545).
             return _not_sure(dispatcher, tracker)
         dispatcher.utter_message(text="Thank you for calling Riverside Dental Clinic. Goodbye.")
         dispatcher.utter_message(json_message={"end_call": True})

@@ -99,6 +99,9 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         if intent == "frustration" and isinstance(requested, str) and requested != "confirmed" \
                 and hint_echoes_a_value(hint, text):
             return "inform"  # an answer to the question asked, misheard: the form reads its value
+        if intent == "report_urgent" and isinstance(hint, dict) and hint.get("kind") == "spelling" \
+                and hint_echoes_a_value(hint, text):
+            return "inform"  # letters are no symptom: "S, M, I, T, H" heard "it hurts i d h" (fresh seed 4545)
         if intent == "frustration" and confidence < MIN_FRUSTRATION_CONFIDENCE:
             heard_unsure = True  # not clearly frustration: read as a turn not understood (below)
         if intent in CLARITY_INTENTS and heard_unsure:
