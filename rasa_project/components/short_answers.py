@@ -132,7 +132,7 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
             return in_context
         if intent != "goodbye" and is_closing(text):
             return "goodbye"
-        if requested is None and intent in {"deny", "inform", DEFAULT_NLU_FALLBACK_INTENT_NAME} \
+        if requested is None and intent in {"inform", DEFAULT_NLU_FALLBACK_INTENT_NAME} \
                 and declines_with_thanks(text):
             # Outside a task ("Is there anything else I can help with?"): simulated seed 1919's caller, answered
             # and saying goodbye, was asked the menu question instead, then put through.
