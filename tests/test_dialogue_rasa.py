@@ -947,6 +947,8 @@ def test_a_yes_to_the_scope_question_is_read_from_both_readings_and_no_word_of_t
     assert cues.yes_to_the_scope_question("um well yes it is", yes)
     assert cues.yes_to_the_scope_question("us i want a taxi", yes)  # a sound-alike beside the reading's yes
     assert not cues.yes_to_the_scope_question("yes i'd like to book a cleaning", yes)  # about the clinic
+    assert not cues.yes_to_the_scope_question("yes i want to book an appointment", yes)
+    assert cues.yes_to_the_scope_question("yes can i book a table for two", yes)  # a verb alone is no clinic
     assert not cues.yes_to_the_scope_question("yes it's about my tooth", yes)
     assert not cues.yes_to_the_scope_question("yes no it is not", yes)
     assert not cues.yes_to_the_scope_question("what's the weather yes", yes)  # no yes first

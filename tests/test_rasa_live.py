@@ -1368,6 +1368,28 @@ async def test_a_yes_and_a_clinic_request_to_the_scope_question_is_no_yes_to_it(
     assert (r.handoff is None or r.handoff.reason != "out_of_scope") and "can't help" not in _spoken(r), _spoken(r)
 
 
+async def test_a_yes_and_a_request_to_book_something_else_cannot_be_helped(call: Call) -> None:
+    # Typed seed 5432: "Yes. Can I book a table for two tonight?" went to a person as not understood ("book").
+    r = await _answer_the_scope_question(call, "can i book a table for two tonight",
+                                         "yes can i book a table for two tonight")
+    assert r.handoff is not None and r.handoff.reason == "out_of_scope", _spoken(r)
+
+
+async def test_a_name_heard_unsure_as_a_request_for_a_person_is_the_name(call: Call) -> None:
+    # Fresh seed 4545: "It's William Anderson" heard "it's really man person" at 0.44, read "william anderson" by the
+    # name decoder, was put through to reception as a request for a person.
+    await call.say("can i book a new filling for saturday at eleven thirty")
+    r = await call.say("it's really man person", hint=AsrHint("name", "william anderson", complete=True),
+                       confidence=0.44)
+    assert r.handoff is None and r.slots.get("name") == "William Anderson", (_spoken(r), r.slots)
+
+
+async def test_a_request_for_a_person_heard_clearly_at_the_name_question_is_one(call: Call) -> None:
+    await call.say("can i book a new filling for saturday at eleven thirty")
+    r = await call.say("can i speak to a person", hint=AsrHint("name", "candice peterson", complete=True))
+    assert r.handoff is not None and r.handoff.reason == "requested", _spoken(r)
+
+
 async def test_a_day_asked_back_and_said_again_by_its_number_is_a_yes(call: Call) -> None:
     # Simulated seed 1919: "Sorry, was that Saturday the twenty-eighth of November?" - "the twenty eighth", heard
     # "the twenty eight", was asked twice more, then a person.

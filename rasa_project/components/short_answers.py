@@ -96,9 +96,12 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
             return "affirm"  # the rules send it to action_scope_answer, which reads the yes again
         if requested == "confirmed":
             text = heard_yes(text, hint)
-        if intent == "frustration" and isinstance(requested, str) and requested != "confirmed" \
-                and hint_echoes_a_value(hint, text):
-            return "inform"  # an answer to the question asked, misheard: the form reads its value
+        if (intent == "frustration" or (intent == "request_human" and heard_unsure)) and isinstance(requested, str) \
+                and requested != "confirmed" and hint_echoes_a_value(hint, text):
+            # An answer to the question asked, misheard: the form reads its value. "It's William Anderson", heard
+            # "it's really man person" at 0.44 and read "william anderson", was put through as asking for a
+            # person (fresh seed 4545); a request for a person heard clearly still is one.
+            return "inform"
         if intent == "report_urgent" and isinstance(hint, dict) and hint.get("kind") == "spelling" \
                 and hint_echoes_a_value(hint, text):
             return "inform"  # letters are no symptom: "S, M, I, T, H" heard "it hurts i d h" (fresh seed 4545)
