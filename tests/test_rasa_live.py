@@ -695,7 +695,7 @@ async def test_a_name_heard_unsure_does_not_hide_the_one_booking_that_day_from_t
     call: Call,
 ) -> None:
     # Fresh seed 4545: "I still can't find a booking for Lonnie Langley on Tuesday the eighth", the day and the
-    # caller's number right, the name garbled: 9 of 28 cancels ended with a person.
+    # caller's number right, the name garbled: 4 of 28 cancels ended so, with a person.
     ref = _insert(call.scope, "Lisa Davis", "2026-11-27 14:30", phone="+441632960001")
     _insert(call.scope, "Other Person", "2026-11-27 10:00", phone="+441632960999")
     await call.say("i need to cancel my appointment")

@@ -964,7 +964,7 @@ class ValidateAppointmentForm(Action):
             async with calendar.connection() as conn:
                 candidates = await calendar.bookings_to_match(conn, scope, day_d, now)
             # The day and the number the caller rings from agree on one booking: a name the recogniser was unsure of
-            # does not rule it out ("I still can't find a booking for Lonnie Langley on Tuesday the eighth" ended 9
+            # does not rule it out ("I still can't find a booking for Lonnie Langley on Tuesday the eighth" ended 4
             # of the 28 cancels of fresh seed 4545 with a person).
             match = match_booking(candidates, current("name"), slot("caller_number"),
                                   line_decides=_slot_heard_unsure(tracker, "name", values))
