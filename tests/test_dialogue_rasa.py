@@ -527,6 +527,15 @@ def test_a_read_back_answer_corrects_the_name_only_after_a_name_lead_in() -> Non
         assert not spoken.corrects_the_name(said), said
 
 
+def test_a_garbled_detail_correction_at_a_read_back_is_no_name() -> None:
+    service = {"kind": "confirm", "text": "not quite it's for a check up", "complete": True}
+    assert spoken.reading_corrects_a_detail(service, "Mechanic Up")
+    assert not spoken.reading_corrects_a_detail(service, "Harry King")  # list names: a name after all
+    assert not spoken.reading_corrects_a_detail({**service, "complete": False}, "Mechanic Up")  # half a reading
+    assert not spoken.reading_corrects_a_detail({"kind": "confirm", "text": "no", "complete": True}, "Mechanic Up")
+    assert not spoken.reading_corrects_a_detail(None, "Mechanic Up")
+
+
 def test_asked_for_a_day_an_ordinal_alone_is_the_date() -> None:
     # Simulated seed 5353: "Could I do the eighteenth at midday?" read "to nine eighteenth midday" by the day
     # decoder (its "the" lost) and not taken; asked three times, then a person.
@@ -687,6 +696,10 @@ def test_a_partial_menu_reading_counts_when_the_free_transcript_echoes_it(
         # A mouth word alone is no symptom ("fill my tooth" is a filling).
         ("my tooth", False, "my truth", False),
         ("bleeding", False, "bleeding", True),
+        # ... or where the transcript says where it hurts (seed 6868: "my face is all swollen").
+        ("i'd and my face exam swollen", False, "i've got terrible to such and my face is also one", True),
+        ("i'd and my face exam", False, "i've got terrible to such and my face is also one", False),
+        ("swollen", False, "can you fix my washing machine", False),
     ],
 )
 def test_a_symptom_in_the_menus_reading_counts_when_the_free_transcript_echoes_it(

@@ -392,6 +392,13 @@ async def test_a_bye_heard_unsure_in_the_middle_of_a_task_does_not_hang_up(call:
     assert r.end_call, _spoken(r)
 
 
+async def test_thanks_and_a_bye_heard_unsure_in_the_middle_of_a_task_is_a_goodbye(call: Call) -> None:
+    # The end-to-end test of a dropped ARI WebSocket: "Thank you, goodbye." heard "send you a good bye", mid-task.
+    await call.say("hi can i book a cleaning")
+    r = await call.say("send you a good bye", confidence=0.7)
+    assert r.end_call, _spoken(r)
+
+
 async def test_garble_read_as_goodbye_does_not_hang_up(call: Call) -> None:
     await call.say("hi can i book a cleaning")
     r = await call.say("he off even meet all")  # classed as a goodbye, but no word of leaving was heard
@@ -1251,6 +1258,17 @@ async def test_a_yes_about_the_clinic_to_the_scope_question_is_not_understood(ca
     assert "can't help" not in _spoken(r)
 
 
+async def test_a_symptom_read_by_the_menu_decoder_where_the_transcript_says_where_it_hurts_is_urgent(
+    call: Call,
+) -> None:
+    # Simulated seed 6868: "I've got terrible toothache and my face is all swollen", heard "... and my face is also
+    # one" (inform) twice, read "i'd and my face exam swollen" at the menu: put through as not understood.
+    await call.say("i've got terrible to such and my face is also one")
+    r = await call.say("i've got terrible to such and my face is also one",
+                       hint=AsrHint("task", "i'd and my face exam swollen", complete=False))
+    assert r.handoff is not None and r.handoff.reason == "urgent", _spoken(r)
+
+
 async def test_out_of_scope_twice_is_not_enough_with_a_word_of_the_clinic(call: Call) -> None:
     # "My gum won't stop bleeding" heard "my gum won't stop lead them since the smaller number" (seed 9494).
     await call.say("my gum won't stop lead them since the smaller number", confidence=0.6)
@@ -1366,6 +1384,15 @@ async def test_a_yes_and_a_clinic_request_to_the_scope_question_is_no_yes_to_it(
     r = await _answer_the_scope_question(call, "what's the weather going to be like tomorrow",
                                          "yes i'd like to book a cleaning", AsrHint("yes_no", "yes", complete=False))
     assert (r.handoff is None or r.handoff.reason != "out_of_scope") and "can't help" not in _spoken(r), _spoken(r)
+
+
+async def test_a_garbled_service_correction_at_the_read_back_is_not_taken_for_a_name(call: Call) -> None:
+    # Simulated seed 6868: "Not quite, it's for a checkup" heard "why it's for mechanic up", read "not quite it's for
+    # a check up": read back "for Mechanic Up".
+    await call.say("i'd like a cleaning on wednesday at ten o'clock, my name is harry king")
+    r = await call.say("why it's for mechanic up", hint=AsrHint("confirm", "not quite it's for a check up",
+                                                               complete=True), confidence=0.78)
+    assert "Mechanic" not in _spoken(r) and r.slots.get("name") == "Harry King", (_spoken(r), r.slots)
 
 
 async def test_a_yes_and_a_request_to_book_something_else_cannot_be_helped(call: Call) -> None:

@@ -55,6 +55,7 @@ from .spoken import (
     hinted_details,
     parse_date,
     correction_name,
+    reading_corrects_a_detail,
     corrects_the_name,
     listed_name,
     near_service,
@@ -481,6 +482,8 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
     if not name and (requested == "confirmed" or tracker.get_slot("correcting")):
         # "no, it's Sandra Green" after the read-back; "Tom Edwards" asked what to change
         name = correction_name(text) or listed_name(text)
+        if name and reading_corrects_a_detail(asr_hint(tracker), name):
+            name = None
     if name:
         found["name"] = name
     if requested in ("phone", "confirmed") or tracker.get_slot("correcting"):
@@ -1530,11 +1533,14 @@ class ActionEndCall(Action):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         mid_task = bool(tracker.get_slot("requested_slot")) and tracker.active_loop_name == FORM
         message = tracker.latest_message or {}
-        if intent == "goodbye" and (not says_goodbye(message.get("text") or "", mid_task=mid_task)
-                                    or (mid_task and metadata_unsure(_metadata(message)))):
+        said = str(message.get("text") or "")
+        lone_bye = all(w in _BYE_SOUNDS for w in normalise(said).split())
+        if intent == "goodbye" and (not says_goodbye(said, mid_task=mid_task)
+                                    or (mid_task and lone_bye and metadata_unsure(_metadata(message)))):
             # No word of leaving was heard: garble the classifier called a goodbye. Hanging up on a caller
-            # mid-sentence cannot be undone; a repair question can. Mid-task the bye must be heard clearly too:
-            # "It's the fourth", heard "bye" at 0.27, hung up on a caller asked for the day (fresh seed 4545).
+            # mid-sentence cannot be undone; a repair question can. Mid-task a turn that is a bye alone must be
+            # heard clearly too: "It's the fourth", heard "bye" at 0.27, hung up on a caller asked for the day
+            # (fresh seed 4545); "Thank you, goodbye." heard "send you a good bye", unsure, is still a goodbye.
             return _not_sure(dispatcher, tracker)
         dispatcher.utter_message(text="Thank you for calling Riverside Dental Clinic. Goodbye.")
         dispatcher.utter_message(json_message={"end_call": True})

@@ -951,6 +951,18 @@ def _restated_name(text: str) -> str | None:
     return rest
 
 
+def reading_corrects_a_detail(hint: dict[str, Any] | None, name: str) -> bool:
+    """Whether a read-back answer's whole constrained reading names a service, a day, a time or a number while the
+    name the free transcript gave holds a word that is no list name: the correction is of that detail, and the
+    "name" is its garble ("Not quite, it's for a checkup" heard "why it's for mechanic up", read "not quite it's
+    for a check up", was read back "for Mechanic Up"; simulated seed 6868)."""
+    if not hint or not hint.get("complete") or not isinstance(hint.get("text"), str):
+        return False
+    if all(w in _COMMON_NAMES for w in normalise(name).split()):
+        return False
+    return _names_a_detail(normalise(hint["text"]))
+
+
 def _names_a_detail(text: str) -> bool:
     """Whether normalised `text` names a number, a day, a time or a service: a correction of those, not a name."""
     if any(w in _NUMBER_WORDS or w in _ORDINAL_WORDS for w in text.split()):

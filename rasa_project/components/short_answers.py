@@ -115,7 +115,7 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
                 self.decide(text, DEFAULT_NLU_FALLBACK_INTENT_NAME, hint, requested, task=task)
                 or DEFAULT_NLU_FALLBACK_INTENT_NAME
             )
-        if intent in {"out_of_scope", DEFAULT_NLU_FALLBACK_INTENT_NAME} and requested is None \
+        if intent in {"out_of_scope", "inform", DEFAULT_NLU_FALLBACK_INTENT_NAME} and requested is None \
                 and hint_urgent(hint, text):
             # Asked the menu again, the caller named the symptom again: dental trouble, not a request the line
             # can't serve ("i know to vote links l index fleeting a lot", classed out of scope twice).
