@@ -315,6 +315,22 @@ def test_a_pause_after_an_unfinished_sentence_does_not_end_the_turn() -> None:
     assert end.endpoint_wait_ms == 1300  # a task request: callers often add a time, so the longer wait
 
 
+def test_words_the_recogniser_rewrites_in_a_pause_keep_the_wait_they_asked_for() -> None:
+    # Fresh seed 7979: "Well, on Thursday ... at half past two": "well on thursday" (its time to come) became "well on
+    # thirty may" 300 ms into the pause, which looked whole, and the agent spoke into the pause.
+    ep = _judged("when")
+    flags = timeline((S, 1500), (Q, 800), (S, 900), (Q, 1500))
+    said = {40: "well on thursday", 90: "well on thirty may", 140: "well on thursday at half past two"}
+    events = run(ep, flags, said)
+    assert [e.type for e in events] == [EndpointEventType.SPEECH_START, EndpointEventType.END_OF_TURN]
+    assert events[-1].speech_end_ms == 3200  # across the pause
+    # Words added at the end in the silence (the recogniser catching up) are judged as they are.
+    ep = _judged("when")
+    caught_up = {40: "next monday at nine in the", 80: "next monday at nine in the morning"}
+    events = run(ep, timeline((S, 1500), (Q, 1500)), caught_up)
+    assert events[-1].type is EndpointEventType.END_OF_TURN and events[-1].endpoint_wait_ms < 1300
+
+
 def test_without_the_words_the_same_pause_ends_the_turn() -> None:
     ep = Endpointer(EndpointConfig(end_silence_ms=600, stable_end_silence_ms=350, partial_stable_ms=200))
     flags = timeline((S, 1500), (Q, 900), (S, 700), (Q, 1000))

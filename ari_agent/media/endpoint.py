@@ -97,6 +97,7 @@ class Endpointer:
         self._silence_ms = 0
         self._partial = ""
         self._partial_changed_ms = 0
+        self._revised_floor_ms = 0  # the wait a partial asked for before the recogniser rewrote it in the silence
 
     def feed(self, is_speech: bool, partial: str | None = None) -> EndpointEvent | None:
         """Advance one frame; `partial` is the latest ASR partial (None: no news). Returns a decision or None."""
@@ -109,6 +110,14 @@ class Endpointer:
         if partial is not None:
             text = partial.strip()
             if text != self._partial:
+                if self.in_speech and self._silence_ms > 0 and self._partial \
+                        and not f"{text} ".startswith(f"{self._partial} "):
+                    # In the silence the recogniser rewrote its words rather than adding to them: "well on
+                    # thursday" (a day, its time to come) became "well on thirty may" 300 ms into a pause, which
+                    # looked whole, and the agent spoke into the pause (fresh seed 7979). A rewrite is no new speech:
+                    # the wait the words before it asked for still holds. Words added at the end ("... in the" ->
+                    # "... in the morning", the recogniser catching up) are judged as they are.
+                    self._revised_floor_ms = max(self._revised_floor_ms, self._needed_silence_ms(now))
                 self._partial = text
                 self._partial_changed_ms = now
 
@@ -138,13 +147,14 @@ class Endpointer:
         if is_speech:
             self._silence_ms = 0
             self._speech_end_ms = now
+            self._revised_floor_ms = 0
         else:
             self._silence_ms += cfg.frame_ms
         if now - self.speech_start_ms >= cfg.max_utterance_ms:
             return self._finish(EndpointEventType.MAX_UTTERANCE)
         if self._silence_ms == 0:
             return None
-        if self._silence_ms >= self._needed_silence_ms(now):
+        if self._silence_ms >= max(self._needed_silence_ms(now), self._revised_floor_ms):
             return self._finish(EndpointEventType.END_OF_TURN)
         return None
 
