@@ -323,10 +323,15 @@ async def test_an_unusable_answer_in_a_reschedule_asks_the_same_question_again(c
     assert "come in for" not in _spoken(r)  # never the booking's service question in a reschedule
 
 
-async def test_a_phone_number_is_corrected_at_the_read_back_or_keyed_in(call: Call) -> None:
+async def _at_the_number_question(call: Call) -> None:
+    """A booking from a caller without caller id, every detail but the number given: the number is asked next."""
     await call.start(caller="")  # no caller id: the number is asked, and read back
     await call.say("can i book a cleaning on friday at half past two")
     await call.say("jennifer wood")
+
+
+async def test_a_phone_number_is_corrected_at_the_read_back_or_keyed_in(call: Call) -> None:
+    await _at_the_number_question(call)
     r = await call.say("zero seven nine two three five one five eight five")  # one digit lost on the line
     assert r.slots["phone"] == "0792351585" and "0 7 9 2 3 5 1 5 8 5" in _spoken(r)
     r = await call.say("no sorry my number is zero seven nine two three five one five eight to five")
@@ -343,9 +348,7 @@ async def test_a_phone_number_is_corrected_at_the_read_back_or_keyed_in(call: Ca
 async def test_a_number_corrected_with_digits_lost_asks_the_number_question_again(call: Call) -> None:
     # Fresh seed 3131: "Not quite, my number is zero seven four three four eight four six nine two zero" heard "not
     # quite my number zero seven for free flow rate floor six nine to zero": asked what to change three times.
-    await call.start(caller="")
-    await call.say("can i book a cleaning on friday at half past two")
-    await call.say("jennifer wood")
+    await _at_the_number_question(call)
     r = await call.say("zero seven four six nine two zero")
     assert r.slots["phone"] == "0746920" and "Shall I book it?" in _spoken(r), _spoken(r)
     r = await call.say("not quite my number zero seven for free flow rate floor six nine to zero")
@@ -357,9 +360,7 @@ async def test_a_number_corrected_with_digits_lost_asks_the_number_question_agai
 
 async def test_a_number_not_caught_is_asked_again_with_the_keypad_offered(call: Call) -> None:
     # Simulated seeds 2727, 3131, 5858: "zero seven five three ..." heard "near my family i'm free ..." on every try.
-    await call.start(caller="")
-    await call.say("can i book a cleaning on friday at half past two")
-    await call.say("jennifer wood")
+    await _at_the_number_question(call)
     r = await call.say("it's near my family i'm freaked me out free to famine")
     assert "keypad" in _spoken(r) and r.slots.get("requested_slot") == "phone", (_spoken(r), r.slots)
     r = await call.say("07530327703")  # keyed in
@@ -368,9 +369,7 @@ async def test_a_number_not_caught_is_asked_again_with_the_keypad_offered(call: 
 
 async def test_an_answer_to_the_number_question_names_no_time(call: Call) -> None:
     # Simulated seed 9292: "... zero four eight five seven five ..." heard "for eight five am": moved to five am.
-    await call.start(caller="")
-    await call.say("can i book a cleaning on friday at half past two")
-    await call.say("jennifer wood")
+    await _at_the_number_question(call)
     r = await call.say("it's we're okay i'm a little for eight five am and five zero zero eight")
     assert r.slots.get("time") == "14:30" and "opening hours" not in _spoken(r), (r.slots, _spoken(r))
 

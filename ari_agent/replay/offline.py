@@ -182,11 +182,7 @@ class ReplayLine:
         elif turn.kind == "silence":
             self._keep_silent(turn.silence or 0)
         elif turn.kind == "dtmf":
-            before = listener.turns_returned
-            for digit in turn.dtmf or "":
-                self._deliver("ChannelDtmfReceived", digit=digit)
-            if not barge:
-                self._await_returned = before
+            self._press(listener, turn.dtmf or "", barge=barge)
         else:
             self._type(turn.text or "", barge=barge)
 
@@ -204,6 +200,14 @@ class ReplayLine:
         if not barge:
             self._pending.extend([SILENCE] * (GAP_MS // FRAME_MS))
         self._pending.extend(audio)
+
+    def _press(self, listener: Listener, digits: str, *, barge: bool) -> None:
+        """Keys pressed on the caller's phone; audio time waits until the session has taken the entry."""
+        before = listener.turns_returned
+        for digit in digits:
+            self._deliver("ChannelDtmfReceived", digit=digit)
+        if not barge:
+            self._await_returned = before
 
     def _keep_silent(self, seconds: float) -> None:
         self._pending.extend([SILENCE] * int(seconds * 1000 // FRAME_MS))

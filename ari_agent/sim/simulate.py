@@ -165,11 +165,7 @@ class SimLine(ReplayLine):
             return
         if isinstance(action, Keys):
             self.transcript.append(f"caller keys: {action.digits}")
-            before = listener.turns_returned
-            for digit in action.digits:
-                self._deliver("ChannelDtmfReceived", digit=digit)
-            if not barge:
-                self._await_returned = before
+            self._press(listener, action.digits, barge=barge)
             return
         if self.call.persona.text_only:
             self.transcript.append(f"caller: {action.plain}")

@@ -412,6 +412,12 @@ def _hint_metadata(tracker: Tracker) -> object:
     return _metadata(tracker.latest_message).get("asr_hint")
 
 
+def _day_reading(tracker: Tracker) -> str:
+    """The day decoder's reading of the latest turn (an asr_hint of kind "when"), or ""."""
+    hint = asr_hint(tracker) or {}
+    return str(hint.get("text", "")) if hint.get("kind") == "when" else ""
+
+
 def _words_heard_before(tracker: Tracker) -> set[str]:
     """Every word of the caller's earlier turns, as the open decoder and the agent's constrained readings (the
     reading itself and the name decoder's, "name") heard them."""
@@ -667,7 +673,7 @@ class ValidateAppointmentForm(Action):
                     # is as likely another day misheard ("the eighth" read "nine" by the day decoder), so it is
                     # asked back, once per task, instead of re-asking the day or taking it (simulated seed 1212:
                     # "It's on the ninth" heard "nine" three times, then a person).
-                    read = str(hint.get("text", "")) if hint.get("kind") == "when" else ""
+                    read = _day_reading(tracker)
                     guess = day_number_guess(said_now, today) or lone_day_number(read, today) \
                         or day_before_time(read, today)
                     if guess is not None:
@@ -771,9 +777,7 @@ class ValidateAppointmentForm(Action):
                 elif answer == "no" or "old_date" in values:
                     values["booking_offer"] = None  # the lookup goes on: "Which day is your appointment on?"
             if requested in ("date", "old_date") and slot("date_guess") and "day" not in found and conflict is None:
-                reading = asr_hint(tracker) or {}
-                restated = day_number_guess(said_now, today) or (
-                    lone_day_number(str(reading.get("text", "")), today) if reading.get("kind") == "when" else None)
+                restated = day_number_guess(said_now, today) or lone_day_number(_day_reading(tracker), today)
                 if answer == "yes" or (answer != "no" and restated is not None
                                        and restated.isoformat() == slot("date_guess")):
                     # Asked "Sorry, was that Saturday the twenty-eighth?", the caller says the day again ("the
