@@ -1416,6 +1416,22 @@ async def test_a_request_for_a_person_heard_clearly_at_the_name_question_is_one(
     assert r.handoff is not None and r.handoff.reason == "requested", _spoken(r)
 
 
+async def test_a_booking_misheard_with_a_word_for_a_person_is_no_request_for_one(call: Call) -> None:
+    # Fresh seed 8282: "Hello, I'd like to book an examination", heard "i'd like to person examination", was put
+    # through to reception at the first turn.
+    r = await call.say("i'd like to person examination", confidence=0.86)
+    assert r.handoff is None and r.slots.get("service") == "check-up", (_spoken(r), r.slots)
+
+
+async def test_a_day_misheard_with_a_word_for_a_person_is_the_day(call: Call) -> None:
+    # Seed 3131: "Er, it's Tuesday the first", heard "excuse me a person" and read "tuesday first" by the day
+    # decoder, put a caller cancelling through to reception.
+    await call.say("i need to cancel my appointment")
+    await call.say("jack johnson")
+    r = await call.say("excuse me a person", hint=AsrHint("when", "tuesday first", complete=True), confidence=0.63)
+    assert r.handoff is None, _spoken(r)
+
+
 async def test_a_day_asked_back_and_said_again_by_its_number_is_a_yes(call: Call) -> None:
     # Simulated seed 1919: "Sorry, was that Saturday the twenty-eighth of November?" - "the twenty eighth", heard
     # "the twenty eight", was asked twice more, then a person.

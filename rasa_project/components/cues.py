@@ -12,6 +12,7 @@ turn whose only content is affirmative cues and no negation is a yes; "thanks"/"
 
 from __future__ import annotations
 
+import itertools
 import re
 from difflib import SequenceMatcher
 
@@ -362,7 +363,7 @@ def context_intent(text: str, intent: str | None, requested: str | None, task: s
         return "repeat"  # "sorry, could you say that again?" is not frustration
     if intent in _UNSURE | {"inform"} and present & _SPEAK and present & _PEOPLE:
         return "request_human"  # "is there somebody I can speak to?"
-    if intent == "request_human" and not present & HANDOFF_CUES:
+    if intent == "request_human" and not asks_for_a_person(text):
         return DEFAULT_FALLBACK  # garble read as a request for a person: asked again, not handed over
     if intent in {"out_of_scope", DEFAULT_FALLBACK} and requested is None:
         # An opening the classifier put out of scope (or could not place) that names a symptom is dental trouble;
@@ -448,7 +449,34 @@ URGENT_WORDS = lexicon.words("urgent_words")
 _TIME_CUES = frozenset("am pm o'clock noon midday morning afternoon evening".split())
 _DAYS = lexicon.words("weekdays") | lexicon.words("months") | {"today", "tomorrow"}
 _QUESTION_LEADS = lexicon.words("question_starts")
-HANDOFF_CUES = lexicon.words("handoff_cues")
+_PERSON_WORDS = lexicon.words("person_words")
+_PERSON_ASKS = lexicon.words("person_asks")
+_PERSON_DESKS = lexicon.words("person_desks")
+# Words that lead a request ("can I ...", "let me ...", "I need a ...").
+_ALONE_EXTRAS = frozenset("a an the real being now front help".split())
+_PERSON_ALONE = _PERSON_WORDS | FILLER | COURTESY | HESITATIONS | _ALONE_EXTRAS
+_ASKING_PAIRS = frozenset({("can", "i"), ("could", "i"), ("may", "i"), ("let", "me"), ("need", "a"), ("need", "an"),
+                           ("need", "the"), ("need", "someone"), ("need", "somebody")})
+
+
+def asks_for_a_person(text: str) -> bool:
+    """Whether the words are clearly a request for a person (lexicon `person_words` and its neighbours): a person
+    or a desk asked for, or speaking to one, and not merely a cue word inside other words ("i'd like to person
+    examination" was a misheard booking, "i'm only human" a misheard time)."""
+    words = tokens(text)
+    present = set(words)
+    pairs = set(itertools.pairwise(words))
+    if "me" in present and present & {"transfer", "connect", "through"}:
+        return True  # "put me through", "transfer me"
+    if {"call", "back"} <= present or ("call", "me") in pairs:
+        return True  # a callback asked for
+    if not present & (_PERSON_WORDS | {"speak", "talk"}):
+        return False
+    if present & (_PERSON_ASKS | _PERSON_DESKS) or pairs & _ASKING_PAIRS:
+        return True
+    if any((a == "real" and b in _PERSON_WORDS) or (b == "real" and a in _PERSON_WORDS) for a, b in pairs):
+        return True  # "a real person", "someone real"; "some real fluffy be as someone please" was a time
+    return all(w in _PERSON_ALONE for w in words)  # "a human please", "front desk"
 
 
 # Words of this clinic's business: after a yes to "is your call about something other than the dental clinic?"

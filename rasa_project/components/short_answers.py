@@ -31,6 +31,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from components.cues import (
     CLARITY_INTENTS,
     MIN_FRUSTRATION_CONFIDENCE,
+    asks_for_a_person,
     context_intent,
     declines_with_thanks,
     heard_yes,
@@ -105,6 +106,14 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         if intent == "report_urgent" and isinstance(hint, dict) and hint.get("kind") == "spelling" \
                 and hint_echoes_a_value(hint, text):
             return "inform"  # letters are no symptom: "S, M, I, T, H" heard "it hurts i d h" (fresh seed 4545)
+        if intent == "request_human" and not asks_for_a_person(text):
+            # A cue word in other words is garble read as a request for a person ("i'd like to person examination",
+            # "excuse me a person" for "it's Tuesday the first"): a turn not understood, which the rules below may
+            # still read as the answer or the request it was. Handing over cannot be undone; asking again can.
+            return (
+                self.decide(text, DEFAULT_NLU_FALLBACK_INTENT_NAME, hint, requested, task=task)
+                or DEFAULT_NLU_FALLBACK_INTENT_NAME
+            )
         if intent == "frustration" and confidence < MIN_FRUSTRATION_CONFIDENCE:
             heard_unsure = True  # not clearly frustration: read as a turn not understood (below)
         if intent in CLARITY_INTENTS and heard_unsure:
