@@ -53,6 +53,18 @@ async def test_hash_ends_an_entry_and_alone_is_its_own_turn() -> None:
     assert await asyncio.wait_for(turns.next(), 1) == KeyedIn("#")
 
 
+async def test_a_question_one_key_answers_takes_the_key_without_waiting() -> None:
+    heard = _Heard()
+    turns = _stream(heard, interdigit_ms=5000)
+    turns.one_key = True  # "Press 1 for yes, or 2 for no."
+    turns.key_pressed("1")
+    assert await asyncio.wait_for(turns.next(), 1) == KeyedIn("1")
+    turns.one_key = False
+    for key in "12#":
+        turns.key_pressed(key)
+    assert await asyncio.wait_for(turns.next(), 1) == KeyedIn("12")  # then "#" or a pause ends an entry again
+
+
 async def test_an_entry_stops_at_the_expected_length() -> None:
     heard = _Heard()
     turns = _stream(heard, interdigit_ms=200, max_digits=4)

@@ -716,6 +716,13 @@ def test_the_bots_expectation_for_the_next_turn_comes_through() -> None:
     assert result.expect == "task" and result.replies == ["Are you calling to book?"]
 
 
+def test_a_question_one_key_answers_comes_through() -> None:
+    replies = [{"recipient_id": "c", "text": "Shall I book it? Press 1 for yes, or 2 for no."},
+               {"recipient_id": "c", "custom": {"keys": 1}}]  # fmt: skip
+    assert result_from_rasa(replies, {"slots": {}, "latest_message": {}}).one_key
+    assert not result_from_rasa(replies[:1], {"slots": {}, "latest_message": {}}).one_key
+
+
 def test_the_read_back_and_the_change_question_are_read_against_the_details() -> None:
     from ari_agent.asr.expectations import expectation_for
 

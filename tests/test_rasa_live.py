@@ -1346,6 +1346,46 @@ async def test_an_answer_to_a_read_back_not_understood_is_asked_as_a_yes_or_no(c
     assert r.outcome == "booked", _spoken(r)
 
 
+async def test_a_no_the_read_backs_reading_heard_first_is_a_no(call: Call) -> None:
+    # Fresh seed 8282: "That's wrong, on December the fifteenth at half past one", heard "not fly on be a matter
+    # between about half past one", read "wrong on monday fifteen up half past one", was asked "was that a yes?".
+    await call.say("i'd like a filling on wednesday at half past one, my name is julie leon")
+    r = await call.say("not fly on be a matter between about half past one",
+                       hint=AsrHint("confirm", "wrong on monday fifteen up half past one", complete=False))
+    assert r.outcome is None and "was that a yes" not in _spoken(r), _spoken(r)
+    assert r.slots.get("correcting") or "change" in _spoken(r) or "Sorry, was that" in _spoken(r), _spoken(r)
+
+
+async def test_a_yes_in_the_words_keeps_its_yes_whatever_the_reading_opens_with(call: Call) -> None:
+    await call.say("i'd like a filling on wednesday at half past one, my name is julie leon")
+    r = await call.say("so sounds good", hint=AsrHint("confirm", "no sounds good", complete=False))
+    assert r.outcome == "booked", _spoken(r)
+
+
+async def _read_back_misheard_twice(call: Call) -> DialogueResult:
+    # Fresh seed 8282: "Yes, move it" heard "the apes movies", then "Yes please" heard "you sleep" (0.07) twice;
+    # the caller went to a person with the details read back right.
+    await call.say("i'd like a filling on wednesday at ten o'clock, my name is julie leon")
+    r = await call.say("the apes movies", hint=AsrHint("confirm", "the", complete=False))
+    assert r.outcome is None and "Sorry, was that a yes?" in _spoken(r), _spoken(r)
+    r = await call.say("you sleep", hint=AsrHint("confirm", "the clean", complete=True), confidence=0.07)
+    assert _spoken(r) == "Sorry, I still didn't catch that. Shall I book it? Press 1 for yes, or 2 for no.", _spoken(r)
+    assert r.one_key and r.outcome is None and r.handoff is None
+    return r
+
+
+async def test_a_read_back_misheard_twice_offers_the_keypad_and_1_is_yes(call: Call) -> None:
+    await _read_back_misheard_twice(call)
+    r = await call.say("1")
+    assert r.outcome == "booked" and not r.one_key, _spoken(r)
+
+
+async def test_a_read_back_misheard_twice_offers_the_keypad_and_2_is_no(call: Call) -> None:
+    await _read_back_misheard_twice(call)
+    r = await call.say("2")
+    assert r.outcome is None and "What would you like to change?" in _spoken(r), _spoken(r)
+
+
 async def test_an_answer_to_a_read_back_with_nothing_in_it_is_asked_as_a_yes_or_no(call: Call) -> None:
     await call.say("i'd like a filling on wednesday at ten o'clock, my name is julie leon")
     r = await call.say("you are", hint=AsrHint("confirm", "july", complete=True), confidence=0.13)

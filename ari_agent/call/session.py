@@ -420,6 +420,8 @@ class CallSession:
                     refused_names=refused_names(result.slots),
                 )
             reply = " ".join(result.replies)
+            if self._turns is not None:
+                self._turns.one_key = result.one_key
             if result.handoff is not None:
                 await self.handoff(result.handoff, say=reply or CONNECTING)
                 return

@@ -54,6 +54,8 @@ class DialogueResult:
     # The kind of answer the bot's question outside a form expects (asr.expectations), e.g. "task" after the
     # opening repair question; inside a form the requested slot says it.
     expect: str | None = None
+    # The question is answered by one key ("press 1 for yes, or 2 for no"): no wait for more keys after it.
+    one_key: bool = False
     latency_ms: float = 0.0
 
 

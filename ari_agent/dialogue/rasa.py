@@ -84,6 +84,7 @@ def result_from_rasa(replies: list[dict[str, Any]], tracker: dict[str, Any], lat
     booking_ref: str | None = None
     end_call = False
     expect: str | None = None
+    one_key = False
     all_slots: dict[str, Any] = tracker.get("slots") or {}
     slots = {k: all_slots[k] for k in REPORTED_SLOTS if all_slots.get(k) is not None}
     for reply in replies:
@@ -105,6 +106,8 @@ def result_from_rasa(replies: list[dict[str, Any]], tracker: dict[str, Any], lat
             end_call = True
         if isinstance(custom.get("expect"), str):
             expect = custom["expect"]
+        if custom.get("keys") == 1:
+            one_key = True
     latest = tracker.get("latest_message") or {}
     # The tracker's latest_message can lag a turn behind; the last user event is authoritative.
     for event in reversed(tracker.get("events") or []):
@@ -127,6 +130,7 @@ def result_from_rasa(replies: list[dict[str, Any]], tracker: dict[str, Any], lat
         booking_ref=booking_ref,
         end_call=end_call,
         expect=expect,
+        one_key=one_key,
         latency_ms=latency_ms,
     )
 

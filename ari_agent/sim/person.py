@@ -153,7 +153,9 @@ class Person:
                 return self._speak(say.pick(self.rng, ("Yes.", "Yes, it is.", "Yeah, that's right.",
                                                        f"Yes. {goal.request}")))
             return self._speak(f"{say.pick(self.rng, ('No.', 'No, it is not.', 'No, no.'))} {self._restate()}")
-        if "was that a yes?" in text and self.read_back_right is not None:
+        if "press 1 for yes" in text and self.read_back_right is not None and self.rng.random() < KEYS_RATE:
+            return Keys("1" if self.read_back_right else "2")  # offered the keypad for the yes or the no
+        if ("was that a yes?" in text or "press 1 for yes" in text) and self.read_back_right is not None:
             # Asked whether the answer to the read-back was a yes: a person says yes or no again, briefly.
             if self.read_back_right:
                 return self._speak(say.pick(self.rng, ("Yes.", "Yes, it was.", "Yes please.", "Yep.", "Yes, yes.")))

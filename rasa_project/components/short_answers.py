@@ -49,6 +49,7 @@ from components.overrule import overrule_intent
 
 _LOGGER = logging.getLogger(__name__)
 # Intents that answer the scope question as they are (rules.yml), or that say more than a yes (a person, a symptom).
+_KEYED = {"1": "affirm", "2": "deny"}  # actions.KEYED_ANSWERS
 _SCOPE_ANSWERS = frozenset({"affirm", "deny", "out_of_scope", "goodbye", "request_human", "report_urgent"})
 
 
@@ -93,6 +94,8 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         caller answers decides what a "yes, cancel it" or a "Mary Mitchell, thanks" is. `task` is the task in
         hand (metadata "task": book, cancel, reschedule), sent with `requested`. `confidence` is the classifier's.
         """
+        if requested == "confirmed" and text.strip() in _KEYED:
+            return _KEYED[text.strip()]  # a key pressed at the read-back (offered after two unclear answers)
         if requested is None and intent not in _SCOPE_ANSWERS and yes_to_the_scope_question(text, hint):
             return "affirm"  # the rules send it to action_scope_answer, which reads the yes again
         if requested == "confirmed":
