@@ -56,10 +56,10 @@ async def test_hash_ends_an_entry_and_alone_is_its_own_turn() -> None:
 async def test_a_question_one_key_answers_takes_the_key_without_waiting() -> None:
     heard = _Heard()
     turns = _stream(heard, interdigit_ms=5000)
-    turns.one_key = True  # "Press 1 for yes, or 2 for no."
+    turns.entry_keys = 1  # "Press 1 for yes, or 2 for no."
     turns.key_pressed("1")
     assert await asyncio.wait_for(turns.next(), 1) == KeyedIn("1")
-    turns.one_key = False
+    turns.entry_keys = 0
     for key in "12#":
         turns.key_pressed(key)
     assert await asyncio.wait_for(turns.next(), 1) == KeyedIn("12")  # then "#" or a pause ends an entry again

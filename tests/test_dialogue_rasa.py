@@ -155,6 +155,29 @@ def test_a_day_answer_of_one_number_alone(heard: str, expected: date | None) -> 
 @pytest.mark.parametrize(
     ("heard", "expected"),
     [
+        ("on tuesday that fifteen at all at half past while in the afternoon", date(2026, 12, 15)),  # seed 8282
+        ("on tuesday the eighth", date(2026, 12, 8)),
+        ("on tuesday at eight", None),  # an hour, not the eighth
+        ("tuesday", None),  # both options are Tuesdays
+        ("the twentieth", None),  # neither option
+    ],
+)
+def test_a_choice_between_two_weeks_is_made_by_the_day_number(heard: str, expected: date | None) -> None:
+    assert spoken.option_by_day_number(heard, [date(2026, 12, 8), date(2026, 12, 15)]) == expected
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [("9", date(2026, 12, 9)), ("30#", date(2026, 11, 30)), ("1", date(2026, 12, 1)), ("32", None), ("0", None),
+     ("12a", None)],
+)
+def test_a_day_of_the_month_keyed_in_is_its_next_such_day(keys: str, expected: date | None) -> None:
+    assert spoken.keyed_day(keys, TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("heard", "expected"),
+    [
         # Seed 4040: "Thursday the twenty sixth, one o'clock" heard so: no hour is 26, so it is a day to ask back.
         ("her name of twenty six one of lot", date(2026, 11, 26)),
         ("on the nineteen at nine", date(2026, 12, 19)),
@@ -719,8 +742,8 @@ def test_the_bots_expectation_for_the_next_turn_comes_through() -> None:
 def test_a_question_one_key_answers_comes_through() -> None:
     replies = [{"recipient_id": "c", "text": "Shall I book it? Press 1 for yes, or 2 for no."},
                {"recipient_id": "c", "custom": {"keys": 1}}]  # fmt: skip
-    assert result_from_rasa(replies, {"slots": {}, "latest_message": {}}).one_key
-    assert not result_from_rasa(replies[:1], {"slots": {}, "latest_message": {}}).one_key
+    assert result_from_rasa(replies, {"slots": {}, "latest_message": {}}).entry_keys == 1
+    assert result_from_rasa(replies[:1], {"slots": {}, "latest_message": {}}).entry_keys == 0
 
 
 def test_the_read_back_and_the_change_question_are_read_against_the_details() -> None:

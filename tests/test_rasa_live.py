@@ -1362,6 +1362,27 @@ async def test_a_yes_in_the_words_keeps_its_yes_whatever_the_reading_opens_with(
     assert r.outcome == "booked", _spoken(r)
 
 
+async def test_a_day_question_missed_offers_the_keypad_for_the_day_of_the_month(call: Call) -> None:
+    # Fresh seed 8282: "It's on Thursday" heard "the dog", twice, put a caller through to a person.
+    r = await call.say("i'd like to book a filling")
+    assert "Which day" in _spoken(r) and not r.entry_keys, _spoken(r)
+    r = await call.say("the dog", hint=AsrHint("when", "on", complete=True), confidence=0.96)
+    assert _spoken(r).endswith("Which day suits you? You can also key in the day of the month."), _spoken(r)
+    assert r.entry_keys == 2
+    r = await call.say("15")
+    assert "the fifteenth of" in _spoken(r) and r.slots.get("date", "").endswith("-15"), (_spoken(r), r.slots)
+
+
+async def test_a_choice_of_two_weeks_is_made_by_the_day_number(call: Call) -> None:
+    # Fresh seed 8282: "Sorry, was that Tuesday the eighth of December or Tuesday the fifteenth of December?" - "On
+    # Tuesday the fifteenth ... at half past one", heard "on tuesday that fifteen ...": asked again, twice.
+    await call.say("i'd like a filling on tuesday at half past one, my name is julie leon")
+    r = await call.say("no tuesday the family")
+    assert "Tuesday the first of December or Tuesday the eighth of December" in _spoken(r), _spoken(r)
+    r = await call.say("on tuesday that eighth at all at half past while in the afternoon")
+    assert r.slots.get("date") == "2026-12-08" and "or Tuesday" not in _spoken(r), (_spoken(r), r.slots)
+
+
 async def _read_back_misheard_twice(call: Call) -> DialogueResult:
     # Fresh seed 8282: "Yes, move it" heard "the apes movies", then "Yes please" heard "you sleep" (0.07) twice;
     # the caller went to a person with the details read back right.
@@ -1370,14 +1391,14 @@ async def _read_back_misheard_twice(call: Call) -> DialogueResult:
     assert r.outcome is None and "Sorry, was that a yes?" in _spoken(r), _spoken(r)
     r = await call.say("you sleep", hint=AsrHint("confirm", "the clean", complete=True), confidence=0.07)
     assert _spoken(r) == "Sorry, I still didn't catch that. Shall I book it? Press 1 for yes, or 2 for no.", _spoken(r)
-    assert r.one_key and r.outcome is None and r.handoff is None
+    assert r.entry_keys == 1 and r.outcome is None and r.handoff is None
     return r
 
 
 async def test_a_read_back_misheard_twice_offers_the_keypad_and_1_is_yes(call: Call) -> None:
     await _read_back_misheard_twice(call)
     r = await call.say("1")
-    assert r.outcome == "booked" and not r.one_key, _spoken(r)
+    assert r.outcome == "booked" and not r.entry_keys, _spoken(r)
 
 
 async def test_a_read_back_misheard_twice_offers_the_keypad_and_2_is_no(call: Call) -> None:

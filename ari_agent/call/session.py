@@ -421,7 +421,7 @@ class CallSession:
                 )
             reply = " ".join(result.replies)
             if self._turns is not None:
-                self._turns.one_key = result.one_key
+                self._turns.entry_keys = result.entry_keys
             if result.handoff is not None:
                 await self.handoff(result.handoff, say=reply or CONNECTING)
                 return

@@ -32,8 +32,9 @@ class TurnStream:
         self._held: str | None = None  # a key taken off the queue while words arrived at the same moment
         self._interdigit_s = interdigit_ms / 1000
         self._max_digits = max_digits
-        # The question asked is answered by one key ("press 1 for yes"): the entry ends with it, not after a pause.
-        self.one_key = False
+        # The question asked is answered by this many keys at most ("press 1 for yes": 1): the entry ends with
+        # them, not after a pause. 0: up to max_digits.
+        self.entry_keys = 0
 
     def key_pressed(self, digit: str) -> None:
         """A DTMF key from the caller's channel (never blocks)."""
@@ -69,7 +70,7 @@ class TurnStream:
 
     async def _entry(self, first: str) -> KeyedIn:
         digits = "" if first == "#" else first
-        while first != "#" and len(digits) < (1 if self.one_key else self._max_digits):
+        while first != "#" and len(digits) < (self.entry_keys or self._max_digits):
             try:
                 async with asyncio.timeout(self._interdigit_s):
                     key = await self._keys.get()

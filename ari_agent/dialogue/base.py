@@ -54,8 +54,9 @@ class DialogueResult:
     # The kind of answer the bot's question outside a form expects (asr.expectations), e.g. "task" after the
     # opening repair question; inside a form the requested slot says it.
     expect: str | None = None
-    # The question is answered by one key ("press 1 for yes, or 2 for no"): no wait for more keys after it.
-    one_key: bool = False
+    # The question is answered by this many keys at most ("press 1 for yes, or 2 for no": 1; a day of the month:
+    # 2): the entry ends with them, not after a pause. 0: the usual entry.
+    entry_keys: int = 0
     latency_ms: float = 0.0
 
 

@@ -84,7 +84,7 @@ def result_from_rasa(replies: list[dict[str, Any]], tracker: dict[str, Any], lat
     booking_ref: str | None = None
     end_call = False
     expect: str | None = None
-    one_key = False
+    entry_keys = 0
     all_slots: dict[str, Any] = tracker.get("slots") or {}
     slots = {k: all_slots[k] for k in REPORTED_SLOTS if all_slots.get(k) is not None}
     for reply in replies:
@@ -106,8 +106,8 @@ def result_from_rasa(replies: list[dict[str, Any]], tracker: dict[str, Any], lat
             end_call = True
         if isinstance(custom.get("expect"), str):
             expect = custom["expect"]
-        if custom.get("keys") == 1:
-            one_key = True
+        if isinstance(custom.get("keys"), int) and custom["keys"] > 0:
+            entry_keys = int(custom["keys"])
     latest = tracker.get("latest_message") or {}
     # The tracker's latest_message can lag a turn behind; the last user event is authoritative.
     for event in reversed(tracker.get("events") or []):
@@ -130,7 +130,7 @@ def result_from_rasa(replies: list[dict[str, Any]], tracker: dict[str, Any], lat
         booking_ref=booking_ref,
         end_call=end_call,
         expect=expect,
-        one_key=one_key,
+        entry_keys=entry_keys,
         latency_ms=latency_ms,
     )
 

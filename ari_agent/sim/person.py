@@ -100,6 +100,13 @@ class Person:
         assert goal.starts_at is not None
         return say.time_phrase(goal.starts_at.time(), self.rng)
 
+    def _day_asked(self, text: str, requested: str) -> date | None:
+        """The date a day question asks for: the booking's own (cancel, or "appointment on") or the one wanted."""
+        goal = self.call.goal
+        if goal.kind == "cancel" or requested == "old_date" or "appointment on" in text:
+            return goal.existing.starts_at.date() if goal.existing else None
+        return goal.starts_at.date() if goal.starts_at else None
+
     def _old_day(self) -> str:
         existing = self.call.goal.existing
         assert existing is not None
@@ -160,6 +167,10 @@ class Person:
             if self.read_back_right:
                 return self._speak(say.pick(self.rng, ("Yes.", "Yes, it was.", "Yes please.", "Yep.", "Yes, yes.")))
             return self._speak(say.no_but(self.pending_fix, self.rng))
+        if "key in the day of the month" in text and goal.writes and self.rng.random() < KEYS_RATE:
+            day = self._day_asked(text, str(slots.get("requested_slot") or ""))
+            if day is not None:
+                return Keys(f"{day.day}#")
         if "keypad" in text and goal.phone and self._number_misheard(text) and self.rng.random() < KEYS_RATE:
             self.told.add("phone")
             return Keys(f"{goal.phone}#")

@@ -168,6 +168,14 @@ def lone_day_number(text: str, today: date) -> date | None:
     return _next_month_day(today, value)
 
 
+def keyed_day(text: str, today: date) -> date | None:
+    """The date a day of the month keyed in names ("15", "5#"): its next such day; None if it is no day."""
+    digits = text.strip().rstrip("#")
+    if not digits.isdigit() or not 1 <= int(digits) <= 31:
+        return None
+    return _next_month_day(today, int(digits))
+
+
 def day_number_guess(text: str, today: date) -> date | None:
     """The date a day question's answer may mean by its number: a number alone (`lone_day_number`), or the one
     number from 13 to 31 in a longer answer that no hour or minute can be ("Thursday the twenty sixth, one
@@ -180,6 +188,17 @@ def day_number_guess(text: str, today: date) -> date | None:
     if not days:
         return day_before_time(text, today)
     return _next_month_day(today, days.pop()) if len(days) == 1 else None
+
+
+def option_by_day_number(text: str, options: list[date]) -> date | None:
+    """The one of `options` ("Tuesday the eighth or Tuesday the fifteenth?") whose day of the month the answer names:
+    an ordinal, or a number from 13 up (a smaller one may be an hour). "On Tuesday the fifteenth ... at half past
+    one", heard "on tuesday that fifteen ...", named the same weekday as both and was asked again, twice, then put
+    through (fresh seed 8282)."""
+    named = {value for word in normalise(text).split()
+             if (value := _day_number(word)) is not None and (value >= 13 or word in _ORDINAL_WORDS)}
+    picked = [option for option in options if option.day in named]
+    return picked[0] if len(picked) == 1 else None
 
 
 def day_before_time(text: str, today: date) -> date | None:
