@@ -65,6 +65,21 @@ async def test_a_question_one_key_answers_takes_the_key_without_waiting() -> Non
     assert await asyncio.wait_for(turns.next(), 1) == KeyedIn("12")  # then "#" or a pause ends an entry again
 
 
+async def test_a_hash_after_a_full_entry_is_its_terminator_not_a_turn() -> None:
+    heard = _Heard()
+    turns = _stream(heard, interdigit_ms=5000)
+    turns.entry_keys = 2  # "You can also key in the day of the month."
+    for key in "10#":
+        turns.key_pressed(key)
+    assert await asyncio.wait_for(turns.next(), 1) == KeyedIn("10")
+    turns.entry_keys = 0
+    waiting = asyncio.ensure_future(turns.next())
+    await asyncio.sleep(0.05)
+    assert not waiting.done()  # the "#" was swallowed: the stream waits for the caller's next turn
+    heard.queue.put_nowait(_said("yes"))
+    assert await asyncio.wait_for(waiting, 1) == _said("yes")
+
+
 async def test_an_entry_stops_at_the_expected_length() -> None:
     heard = _Heard()
     turns = _stream(heard, interdigit_ms=200, max_digits=4)

@@ -35,6 +35,7 @@ class TurnStream:
         # The question asked is answered by this many keys at most ("press 1 for yes": 1): the entry ends with
         # them, not after a pause. 0: up to max_digits.
         self.entry_keys = 0
+        self._full = False  # the last entry ended at entry_keys: a "#" after it is its terminator, not a turn
 
     def key_pressed(self, digit: str) -> None:
         """A DTMF key from the caller's channel (never blocks)."""
@@ -66,11 +67,17 @@ class TurnStream:
                 self._held = key.result()
                 return heard.result()
             return await self._entry(key.result())
+        self._full = False
         return heard.result()
 
-    async def _entry(self, first: str) -> KeyedIn:
+    async def _entry(self, first: str) -> Turn:
+        if first == "#" and self._full:
+            # "1 0 #" for a day of the month: the entry ended at its second key; the caller's "#" ends nothing more.
+            self._full = False
+            return await self.next()
         digits = "" if first == "#" else first
-        while first != "#" and len(digits) < (self.entry_keys or self._max_digits):
+        limit = self.entry_keys or self._max_digits
+        while first != "#" and len(digits) < limit:
             try:
                 async with asyncio.timeout(self._interdigit_s):
                     key = await self._keys.get()
@@ -79,6 +86,7 @@ class TurnStream:
             if key == "#":
                 break
             digits += key
+        self._full = len(digits) >= limit
         # Counted as a turn taken, like a spoken one: an offline line (replay, simulated callers) holds its audio
         # clock until then, and a keyed number mid-call had stopped it for good.
         self._listener.keyed_turn_taken()
