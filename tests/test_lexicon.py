@@ -98,6 +98,19 @@ def test_every_name_the_name_decoder_hears_is_read_as_a_name() -> None:
     assert refused <= set(lexicon.words("months")) | {"price"}, refused
 
 
+def test_every_detail_phrase_names_its_detail_and_every_detail_is_a_slot() -> None:
+    """What the detail decoder can write ("Which is wrong: the day, the time or the name?") is read as that detail
+    by the dialogue; its leads and the yes/no phrases name none."""
+    for slot, group in lexicon.groups("details").items():
+        assert slot in {"date", "time", "name", "service", "phone"}, slot
+        for phrase in group:
+            assert slot in spoken.details_named(phrase), (slot, phrase)
+    for phrase in phrases("detail"):
+        if phrase in lexicon.ordered("detail_leads"):
+            assert not spoken.details_named(phrase), phrase
+    assert spoken.details_named("the day and the time") == {"date", "time"}
+
+
 def test_every_kind_has_phrases() -> None:
     for kind in KINDS:
         assert phrases(kind), kind

@@ -104,7 +104,7 @@ async def test_a_correction_heard_as_the_same_wrong_name_is_no_go_ahead(call: Ca
     assert "What would you like to change?" in _spoken(r)
     r = await call.say("please general would")
     assert r.outcome is None and not r.booking_ref, _spoken(r)
-    assert _spoken(r) == "Sorry, I didn't catch the change. What would you like to change?"
+    assert _spoken(r) == "Sorry, I didn't catch the change. Which is wrong: the day, the time, the name or the service?"
     r = await call.say("it's general would")  # the same mishearing, given as a name: no go-ahead, and spelled
     assert r.outcome is None and "Could you spell your surname" in _spoken(r) and r.expect == "spelling", _spoken(r)
 
@@ -1381,6 +1381,29 @@ async def test_a_choice_of_two_weeks_is_made_by_the_day_number(call: Call) -> No
     assert "Tuesday the first of December or Tuesday the eighth of December" in _spoken(r), _spoken(r)
     r = await call.say("on tuesday that eighth at all at half past while in the afternoon")
     assert r.slots.get("date") == "2026-12-08" and "or Tuesday" not in _spoken(r), (_spoken(r), r.slots)
+
+
+async def test_a_correction_not_caught_asks_which_detail_is_wrong(call: Call) -> None:
+    # Fresh seed 8282: "It's Kevin Harris" to "What would you like to change?" heard "that's eleven heroes" three
+    # times, then a person.
+    await call.say("i'd like a filling on wednesday at ten o'clock, my name is calvin harris")
+    r = await call.say("no")
+    assert "What would you like to change?" in _spoken(r), _spoken(r)
+    r = await call.say("that's eleven heroes", hint=AsrHint("detail", "that's eleven", complete=False), confidence=0.41)
+    assert _spoken(r).endswith("Which is wrong: the day, the time, the name or the service?"), _spoken(r)
+    assert r.expect == "detail"
+    r = await call.say("the name")
+    assert "Can I take your name, please?" in _spoken(r) and not r.slots.get("name"), (_spoken(r), r.slots)
+    r = await call.say("kevin harris")
+    assert "for Kevin Harris" in _spoken(r) and "Shall I book it?" in _spoken(r), _spoken(r)
+
+
+async def test_the_day_and_the_time_named_wrong_are_asked_for_again(call: Call) -> None:
+    await call.say("i'd like a filling on wednesday at ten o'clock, my name is julie leon")
+    await call.say("no")
+    await call.say("blue the hum of the", confidence=0.4)
+    r = await call.say("the day and the time")
+    assert "Which day" in _spoken(r) and not r.slots.get("date") and not r.slots.get("time"), (_spoken(r), r.slots)
 
 
 async def _read_back_misheard_twice(call: Call) -> DialogueResult:

@@ -29,7 +29,7 @@ _KIND_BY_SLOT = {
 }
 # Asked outside a form: which task the caller is calling about (the opening repair question). "yes_no" alone is
 # no slot's any more (a read-back is "confirm"), but a plain yes/no question may still be asked.
-KINDS = frozenset(_KIND_BY_SLOT.values()) | {"task", "yes_no", "spelling"}
+KINDS = frozenset(_KIND_BY_SLOT.values()) | {"task", "yes_no", "spelling", "detail"}
 
 HOURS = tuple(word for word, value in lexicon.numbers("numbers").items() if 1 <= value <= 12)
 _WEEKDAYS = lexicon.ordered("weekdays")
@@ -88,6 +88,10 @@ def phrases(kind: str) -> tuple[str, ...]:
         # Asked to spell the half of a name that kept coming through wrong (the dialogue asks with expect
         # "spelling"): letters only, the open decoder hears "w a l" as "what all".
         out = [*lexicon.ordered("letters"), *lexicon.ordered("spelling_words")]
+    elif kind == "detail":
+        # "Sorry, which is wrong: the day, the time or the name?": a detail named, often with its new value.
+        out = [p for ps in lexicon.groups("details").values() for p in ps]
+        out += [*lexicon.ordered("detail_leads"), *_YES_NO]
     elif kind == "digits":
         out = ["zero", "oh", "double", "triple", *HOURS[:9], "my number is", "it's"]
     else:

@@ -80,6 +80,7 @@ class Person:
     said_goodbye: bool = False
     repeats_asked: int = 0
     pending_fix: str = ""  # the detail to give when the agent asks what to change
+    pending_wrong: str = ""  # which details are wrong, in words ("the name", "the day and the time")
     read_back_right: bool | None = None  # whether the last read-back heard was all right
 
     def __post_init__(self) -> None:
@@ -178,6 +179,8 @@ class Person:
             return self._confirm(text)
         if _MENU.search(text):
             return self._menu_answer()
+        if "which is wrong:" in text:
+            return self._which_wrong()
         if "what would you like to change" in text:
             return self._speak(self.pending_fix or self._restate())
         if _REPEAT_ASK.search(text) and not re.search(r"\?\s*$", text.split(".")[-1] or "") and self.last:
@@ -374,7 +377,31 @@ class Person:
             return self._speak(say.ask_human(self.rng))
         fix = self._correction(wrong)
         self.pending_fix = fix
+        self.pending_wrong = self._wrong_in_words(wrong, text[start:] if start >= 0 else text)
         return self._speak(say.no_but(fix, self.rng))
+
+    def _wrong_in_words(self, wrong: str, read_back: str) -> str:
+        """What a person says to "Which is wrong: the day, the time or the name?"."""
+        if wrong == "when":
+            goal = self.call.goal
+            assert goal.starts_at is not None
+            start = goal.starts_at
+            _, _, new_part = read_back.rpartition(" to ") if goal.kind == "reschedule" else ("", "", read_back)
+            day_right = bool(re.search(rf"\bthe {say.ordinal(start.day).replace(' ', '[ -]')}\b", new_part))
+            time_right = _clock_words(start.hour, start.minute) in new_part
+            if day_right and not time_right:
+                return "the time"
+            if time_right and not day_right:
+                return "the day"
+            return "the day and the time"
+        return {"name": "the name", "service": "the service", "phone": "the number", "old": "the day"}.get(wrong, "")
+
+    def _which_wrong(self) -> Action:
+        if not self.pending_wrong:
+            return self._speak(self.pending_fix or self._restate())
+        if self.rng.random() < 0.5:
+            return self._speak(f"{self.pending_wrong.capitalize()}.")
+        return self._speak(f"{self.pending_wrong.capitalize()}, | {self.pending_fix}.")
 
     def _first_wrong(self, text: str) -> str | None:
         goal = self.call.goal

@@ -168,6 +168,16 @@ def lone_day_number(text: str, today: date) -> date | None:
     return _next_month_day(today, value)
 
 
+_DETAILS = lexicon.groups("details")
+
+
+def details_named(text: str) -> set[str]:
+    """The details (slots: date, time, name, service, phone) an answer to "which is wrong?" names ("the name",
+    "the day and the time")."""
+    t = f" {normalise(text)} "
+    return {slot for slot, phrases in _DETAILS.items() if any(f" {p} " in t for p in phrases)}
+
+
 def keyed_day(text: str, today: date) -> date | None:
     """The date a day of the month keyed in names ("15", "5#"): its next such day; None if it is no day."""
     digits = text.strip().rstrip("#")
