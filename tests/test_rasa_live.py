@@ -1406,6 +1406,17 @@ async def test_the_day_and_the_time_named_wrong_are_asked_for_again(call: Call) 
     assert "Which day" in _spoken(r) and not r.slots.get("date") and not r.slots.get("time"), (_spoken(r), r.slots)
 
 
+async def test_an_answer_heard_as_a_goodbye_the_decoder_read_whole_is_the_answer(call: Call) -> None:
+    # Fresh seed 8383: "A filling done" heard "i'm going down" (goodbye at 0.83), read "a filling" whole by the
+    # service decoder, was asked again, then put through.
+    await call.say("i need to book an appointment")
+    r = await call.say("i'm going down", hint=AsrHint("service", "a filling", complete=True), confidence=0.55)
+    assert r.slots.get("service") == "filling" and not r.end_call, (_spoken(r), r.slots)
+    # A goodbye with a word of leaving is still one.
+    r = await call.say("thanks bye", hint=AsrHint("when", "tomorrow", complete=True))
+    assert r.end_call, _spoken(r)
+
+
 async def _read_back_misheard_twice(call: Call) -> DialogueResult:
     # Fresh seed 8282: "Yes, move it" heard "the apes movies", then "Yes please" heard "you sleep" (0.07) twice;
     # the caller went to a person with the details read back right.

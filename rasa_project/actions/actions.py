@@ -303,19 +303,28 @@ def prompt_for(slot: str, tracker: Tracker) -> str:
     return "How can I help?"
 
 
-def _asked_again(tracker: Tracker, slot: str) -> bool:
-    """Whether the caller's latest turn answered a question for `slot` and left it empty."""
-    if tracker.get_slot(slot):
-        return False
+def _before_latest_turn(tracker: Tracker) -> list[dict[str, Any]]:
+    """The events between the caller's turn before the latest and the latest (what the bot did in reply), newest
+    first."""
+    out: list[dict[str, Any]] = []
     users = 0
     for event in reversed(tracker.events):
         if event.get("event") == "user":
             users += 1
             if users > 1:
-                return False
-        elif event.get("event") == "slot" and event.get("name") == "requested_slot" and users == 1:
-            return event.get("value") == slot
-    return False
+                break
+        elif users == 1:
+            out.append(event)
+    return out
+
+
+def _asked_again(tracker: Tracker, slot: str) -> bool:
+    """Whether the caller's latest turn answered a question for `slot` and left it empty."""
+    if tracker.get_slot(slot):
+        return False
+    asked = next((e for e in _before_latest_turn(tracker)
+                  if e.get("event") == "slot" and e.get("name") == "requested_slot"), None)
+    return asked is not None and asked.get("value") == slot
 
 
 # Details a turn can carry (spoken.read_details keys): given while correcting a read-back, they are a correction.
@@ -331,8 +340,12 @@ WHICH_DETAIL = "Which is wrong:"
 
 def which_detail_question(tracker: Tracker) -> str | None:
     """"Which is wrong: the day, the time or the name?" for the task in hand; None for a cancel (its read-back is
-    of a booking found, not of details given)."""
+    of a booking found, not of details given), and once it was asked in the call."""
     task = tracker.get_slot("task") or "book"
+    if any(e.get("event") == "bot" and WHICH_DETAIL in str(e.get("text") or "") for e in tracker.events):
+        # Once a call: a detail named and heard wrong again is the recogniser's limit, not a question's. Asked every
+        # time, a caller whose name came through wrong went round to the 19th turn and hung up (fresh seed 8383).
+        return None
     if task == "reschedule":
         return f"{WHICH_DETAIL} the day or the time?"
     if task != "book":
@@ -343,15 +356,8 @@ def which_detail_question(tracker: Tracker) -> str | None:
 
 def _asked_which_detail(tracker: Tracker) -> bool:
     """Whether the bot's last turn before the caller's latest asked which detail is wrong."""
-    users = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            users += 1
-            if users > 1:
-                return False
-        elif users == 1 and event.get("event") == "bot" and WHICH_DETAIL in str(event.get("text") or ""):
-            return True
-    return False
+    return any(e.get("event") == "bot" and WHICH_DETAIL in str(e.get("text") or "")
+               for e in _before_latest_turn(tracker))
 
 
 def confirmation_text(tracker: Tracker) -> str:

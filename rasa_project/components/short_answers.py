@@ -29,6 +29,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from components.cues import (
+    BYE_SOUNDS,
     CLARITY_INTENTS,
     MIN_FRUSTRATION_CONFIDENCE,
     asks_for_a_person,
@@ -43,13 +44,17 @@ from components.cues import (
     is_short_no,
     is_short_yes,
     metadata_unsure,
+    names_a_value,
+    tokens,
     yes_to_the_scope_question,
 )
 from components.overrule import overrule_intent
 
 _LOGGER = logging.getLogger(__name__)
-# Intents that answer the scope question as they are (rules.yml), or that say more than a yes (a person, a symptom).
 _KEYED = {"1": "affirm", "2": "deny"}  # actions.KEYED_ANSWERS
+_VALUE_QUESTIONS = frozenset({"service", "date", "time", "old_date", "phone"})
+_LEAVING = BYE_SOUNDS | frozenset("thanks thank cheers".split())
+# Intents that answer the scope question as they are (rules.yml), or that say more than a yes (a person, a symptom).
 _SCOPE_ANSWERS = frozenset({"affirm", "deny", "out_of_scope", "goodbye", "request_human", "report_urgent"})
 
 
@@ -107,6 +112,11 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
             # An answer to the question asked, misheard: the form reads its value. "It's William Anderson", heard
             # "it's really man person" at 0.44 and read "william anderson", was put through as asking for a
             # person (fresh seed 4545); a request for a person heard clearly still is one.
+            return "inform"
+        if intent == "goodbye" and requested in _VALUE_QUESTIONS and isinstance(hint, dict) and hint.get("complete") \
+                and names_a_value(tokens(str(hint.get("text") or ""))) and not set(tokens(text)) & _LEAVING:
+            # "A filling done" heard "i'm going down" (goodbye at 0.83) while the service decoder heard "a filling" and
+            # nothing else: the answer asked for, not a goodbye (fresh seed 8383: asked again, then a person).
             return "inform"
         if intent == "report_urgent" and isinstance(hint, dict) and hint.get("kind") == "spelling" \
                 and hint_echoes_a_value(hint, text):
