@@ -1592,6 +1592,9 @@ class ActionFallback(Action):
             # right, go ahead" heard "you asked not fly to go ahead" was read back in full and heard the same way
             # again, and the caller went to a person (simulated seed 5858); a bare "yes" comes through.
             dispatcher.utter_message(text=yes_repair(tracker))
+        elif tracker.active_loop_name == FORM and tracker.get_slot("correcting") \
+                and which_detail_question(tracker) is not None:
+            dispatcher.utter_message(text="Sorry, I didn't catch that.")  # which detail is wrong comes next
         elif tracker.active_loop_name == FORM:
             # Inside a task the form asks its own question again next: no menu of tasks.
             dispatcher.utter_message(text="Sorry, I didn't catch that. Could you say it another way?")
