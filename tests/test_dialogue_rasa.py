@@ -168,6 +168,16 @@ def test_a_choice_between_two_weeks_is_made_by_the_day_number(heard: str, expect
 
 @pytest.mark.parametrize(
     ("keys", "expected"),
+    [("930", time(9, 30)), ("230#", time(14, 30)), ("1415", time(14, 15)), ("9", time(9, 0)), ("1200", time(12, 0)),
+     ("975", None), ("2500", None), ("12345", None)],
+)
+def test_a_time_keyed_in_is_read_on_the_clinics_clock(keys: str, expected: time | None) -> None:
+    at = spoken.keyed_time(keys)
+    assert (at.at if at else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
     [("9", date(2026, 12, 9)), ("30#", date(2026, 11, 30)), ("1", date(2026, 12, 1)), ("32", None), ("0", None),
      ("12a", None)],
 )

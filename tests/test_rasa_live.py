@@ -1418,6 +1418,17 @@ async def test_an_answer_heard_as_a_goodbye_the_decoder_read_whole_is_the_answer
     assert r.end_call, _spoken(r)
 
 
+async def test_a_time_question_missed_offers_the_keypad_for_the_time(call: Call) -> None:
+    # Fresh seed 8383: "at ten" heard "updated", then "i've been", then a person.
+    r = await call.say("i'd like a filling on wednesday")
+    assert "What time" in _spoken(r) and not r.entry_keys, _spoken(r)
+    r = await call.say("updated", hint=AsrHint("when", "", complete=False), confidence=0.86)
+    assert _spoken(r).endswith("You can also key in the time, like 9 3 0 for half past nine."), _spoken(r)
+    assert r.entry_keys == 4
+    r = await call.say("230")
+    assert r.slots.get("time") == "14:30", (_spoken(r), r.slots)
+
+
 async def _read_back_misheard_twice(call: Call) -> DialogueResult:
     # Fresh seed 8282: "Yes, move it" heard "the apes movies", then "Yes please" heard "you sleep" (0.07) twice;
     # the caller went to a person with the details read back right.
@@ -1488,6 +1499,22 @@ async def test_a_garbled_service_correction_at_the_read_back_is_not_taken_for_a_
     r = await call.say("why it's for mechanic up", hint=AsrHint("confirm", "not quite it's for a check up",
                                                                complete=True), confidence=0.78)
     assert "Mechanic" not in _spoken(r) and r.slots.get("name") == "Harry King", (_spoken(r), r.slots)
+
+
+async def test_a_yes_only_the_yes_no_reading_heard_before_a_request_out_of_scope_cannot_be_helped(call: Call) -> None:
+    # Fresh seed 8383: "Er, yes. Can you give me a quote for car insurance?" heard "the us can you give me a quote
+    # for car insurance", read "yes": put through as not understood.
+    r = await _answer_the_scope_question(call, "can you give me a quote for car insurance",
+                                         "the us can you give me a quote for car insurance",
+                                         hint=AsrHint("yes_no", "yes", complete=False), confidence=0.93)
+    assert r.handoff is not None and r.handoff.reason == "out_of_scope", _spoken(r)
+
+
+async def test_a_no_the_yes_no_reading_heard_is_never_told_the_line_cannot_help(call: Call) -> None:
+    r = await _answer_the_scope_question(call, "can you give me a quote for car insurance",
+                                         "the us can you give me a quote for car insurance",
+                                         hint=AsrHint("yes_no", "no", complete=False), confidence=0.93)
+    assert r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)
 
 
 async def test_a_yes_and_a_request_to_book_something_else_cannot_be_helped(call: Call) -> None:

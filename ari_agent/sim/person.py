@@ -172,6 +172,9 @@ class Person:
             day = self._day_asked(text, str(slots.get("requested_slot") or ""))
             if day is not None:
                 return Keys(f"{day.day}#")
+        if "key in the time" in text and goal.starts_at is not None and self.rng.random() < KEYS_RATE:
+            at = goal.starts_at
+            return Keys(f"{at.hour - 12 if at.hour > 12 else at.hour}{at.minute:02d}#")  # 14:30 as "2 3 0"
         if "keypad" in text and goal.phone and self._number_misheard(text) and self.rng.random() < KEYS_RATE:
             self.told.add("phone")
             return Keys(f"{goal.phone}#")

@@ -43,6 +43,7 @@ from .spoken import (
     day_number_guess,
     details_named,
     keyed_day,
+    keyed_time,
     option_by_day_number,
     lone_day_number,
     month_named,
@@ -182,6 +183,9 @@ KEYED_ANSWERS = {"1": "yes", "2": "no"}
 # on Thursday" heard "the dog", twice, put a caller cancelling through to a person (fresh seed 8282); misheard
 # days were the question most failed calls ended at after the read-back (34 of 160 in four 200-call runs).
 DAY_KEYS = "You can also key in the day of the month."
+# ... and a time question missed once the time, as hour and minutes ("at ten" heard "updated", then "i've been",
+# then a person: fresh seed 8383).
+TIME_KEYS = "You can also key in the time, like 9 3 0 for half past nine."
 
 
 def yes_repair(tracker: Tracker) -> str:
@@ -526,6 +530,9 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
     if requested in ("date", "old_date") and text.strip().rstrip("#").isdigit():
         keyed = keyed_day(text, today)  # keys are what the caller meant: no day asked back
         return {"day": keyed} if keyed else found
+    if requested == "time" and text.strip().rstrip("#").isdigit():
+        at = keyed_time(text)
+        return {"spoken_time": at} if at else found
     service = parse_service(text)
     if service:
         found["service"] = service
@@ -1232,6 +1239,10 @@ class ActionAskSlot(Action):
         if self.slot_name in ("date", "old_date") and "Which day" in text and int(tracker.get_slot("unanswered") or 0):
             text = f"{text} {DAY_KEYS}"
             dispatcher.utter_message(json_message={"keys": 2})  # "15", or "5" and a pause or "#"
+        if self.slot_name == "time" and "What time" in text and int(tracker.get_slot("unanswered") or 0) \
+                and not tracker.get_slot("offered_times"):
+            text = f"{text} {TIME_KEYS}"
+            dispatcher.utter_message(json_message={"keys": 4})
         dispatcher.utter_message(text=text)
         if self.slot_name == "name" and tracker.get_slot("name_spell"):
             dispatcher.utter_message(json_message={"expect": "spelling"})  # the agent listens for letters
@@ -1511,6 +1522,11 @@ def reading_leads_with_a_no(hint: dict[str, Any] | None, said: str) -> bool:
     return leads_with_a_no(read) or normalise(read).split()[:1] == ["wrong"]
 
 
+# An answer to the scope question classed out of scope at least this surely, with a yes its yes/no reading heard
+# first, is a yes (the transcripts of such answers put the request said again at 0.95 to 0.999).
+SCOPE_YES_CONFIDENCE = 0.9
+
+
 def says_out_of_scope(tracker: Tracker) -> bool:
     """Whether the answer to SCOPE_QUESTION is a yes: a yes-word first (after hesitations: "yes, is this the
     council tax office"), no word of a no in the words or in the agent's yes/no reading, and no word of the clinic
@@ -1526,6 +1542,14 @@ def says_out_of_scope(tracker: Tracker) -> bool:
     # was read "wrong that's right" (simulated seed 3131).
     read = set(normalise(str(hint.get("text") or "")).split()) \
         if hint and hint.get("kind") == "yes_no" and not sure else set()
+    intent = message.get("intent") or {}
+    reading = str(hint.get("text") or "") if hint and hint.get("kind") == "yes_no" else ""
+    if words and reading and leading_word(reading) in AFFIRM_CUES and intent.get("name") == "out_of_scope" \
+            and float(intent.get("confidence") or 0.0) >= SCOPE_YES_CONFIDENCE:
+        # The yes lost in the words ("Er, yes. Can you give me a quote for car insurance?" heard "the us can you give
+        # me ...", fresh seed 8383; "where can you fix my washing machine", seed 8282), the yes/no reading heard it,
+        # and the request said again is out of scope by the classifier: two readings that agree.
+        return not (set(words) | set(normalise(reading).split())) & (NO_WORDS | CLINIC_WORDS)
     if not words or (leading_word(heard) not in AFFIRM_CUES and not says_yes(" ".join(words))):
         return False
     return not (set(words) | read) & (NO_WORDS | CLINIC_WORDS)

@@ -186,6 +186,18 @@ def keyed_day(text: str, today: date) -> date | None:
     return _next_month_day(today, int(digits))
 
 
+def keyed_time(text: str) -> SpokenTime | None:
+    """The time keyed in as hour and minutes ("930", "230#", "1415"; an hour alone: "9") on the clinic's clock:
+    hours 1 to 7 are the afternoon, as when said. None if it is no time."""
+    digits = text.strip().rstrip("#")
+    if not digits.isdigit() or not 1 <= len(digits) <= 4:
+        return None
+    hour, minute = (int(digits), 0) if len(digits) <= 2 else (int(digits[:-2]), int(digits[-2:]))
+    if not 0 <= hour <= 23 or not 0 <= minute <= 59:
+        return None
+    return SpokenTime(at=time(_clinic_hour(hour, None) if hour <= 12 else hour, minute))
+
+
 def day_number_guess(text: str, today: date) -> date | None:
     """The date a day question's answer may mean by its number: a number alone (`lone_day_number`), or the one
     number from 13 to 31 in a longer answer that no hour or minute can be ("Thursday the twenty sixth, one

@@ -101,8 +101,8 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         """
         if requested == "confirmed" and text.strip() in _KEYED:
             return _KEYED[text.strip()]  # a key pressed at the read-back (offered after two unclear answers)
-        if requested in ("date", "old_date") and text.strip().rstrip("#").isdigit():
-            return "inform"  # a day of the month keyed in (offered after a day question missed)
+        if requested in ("date", "old_date", "time") and text.strip().rstrip("#").isdigit():
+            return "inform"  # a day of the month or a time keyed in (offered after its question was missed)
         if requested is None and intent not in _SCOPE_ANSWERS and yes_to_the_scope_question(text, hint):
             return "affirm"  # the rules send it to action_scope_answer, which reads the yes again
         if requested == "confirmed":
