@@ -158,6 +158,8 @@ def test_a_day_answer_of_one_number_alone(heard: str, expected: date | None) -> 
         ("on tuesday that fifteen at all at half past while in the afternoon", date(2026, 12, 15)),  # seed 8282
         ("on tuesday the eighth", date(2026, 12, 8)),
         ("on tuesday at eight", None),  # an hour, not the eighth
+        ("on tuesday eight", date(2026, 12, 8)),  # seed 8484: "on friday four" for Friday the fourth
+        ("tuesday eight thirty", None),
         ("tuesday", None),  # both options are Tuesdays
         ("the twentieth", None),  # neither option
     ],

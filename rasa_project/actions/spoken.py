@@ -214,13 +214,16 @@ def day_number_guess(text: str, today: date) -> date | None:
 
 def option_by_day_number(text: str, options: list[date]) -> date | None:
     """The one of `options` ("Tuesday the eighth or Tuesday the fifteenth?") whose day of the month the answer names:
-    an ordinal, or a number from 13 up (a smaller one may be an hour). "On Tuesday the fifteenth ... at half past
-    one", heard "on tuesday that fifteen ...", named the same weekday as both and was asked again, twice, then put
-    through (fresh seed 8282)."""
-    named = {value for word in normalise(text).split()
-             if (value := _day_number(word)) is not None and (value >= 13 or word in _ORDINAL_WORDS)}
+    an ordinal, a number from 13 up, or a smaller number that stands in no time ("at four", "four thirty"). "On
+    Tuesday the fifteenth ... at half past one", heard "on tuesday that fifteen ...", named the same weekday as both
+    and was asked again, twice, then put through (fresh seed 8282); so was "on friday four" (seed 8484)."""
+    words = normalise(text).split()
+    named = {value for i, word in enumerate(words)
+             if (value := _day_number(word)) is not None
+             and (value >= 13 or word in _ORDINAL_WORDS or not _an_hour(words, i))}
     picked = [option for option in options if option.day in named]
     return picked[0] if len(picked) == 1 else None
+
 
 
 def day_before_time(text: str, today: date) -> date | None:
@@ -253,6 +256,11 @@ def _in_a_time(words: list[str], i: int) -> bool:
     if before in ("past", "half", "quarter", "at", "around", "about", "by"):
         return True
     return before == "to" and i >= 2 and words[i - 2] in ("quarter", "twenty", "ten", "five", "half")
+
+
+def _an_hour(words: list[str], i: int) -> bool:
+    """Whether words[i] is an hour: in a time phrase ("at four"), or before its minutes ("four thirty", "four pm")."""
+    return _in_a_time(words, i) or (i + 1 < len(words) and words[i + 1] in _MINUTE_WORDS | {"a", "p", "in"})
 
 
 def weekday_only(text: str, today: date) -> bool:
