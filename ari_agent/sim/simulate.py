@@ -205,12 +205,15 @@ async def _setup(dsn: str, scope: str, call: SimCall) -> None:
     import psycopg
 
     async with await psycopg.AsyncConnection.connect(dsn) as conn:
-        await conn.execute(
-            "INSERT INTO bookings (reference, scope, name, phone, service, starts_at, duration_minutes) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            ("SM" + uuid.uuid4().hex[:6].upper(), scope, existing.name, call.caller_id or None, existing.service,
-             existing.starts_at, SERVICE_MINUTES[existing.service]),
-        )  # fmt: skip
+        inserted = None
+        while inserted is None:  # a reference drawn again (a database that kept many runs' bookings): another
+            cur = await conn.execute(
+                "INSERT INTO bookings (reference, scope, name, phone, service, starts_at, duration_minutes) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (reference) DO NOTHING RETURNING reference",
+                ("SM" + uuid.uuid4().hex[:6].upper(), scope, existing.name, call.caller_id or None, existing.service,
+                 existing.starts_at, SERVICE_MINUTES[existing.service]),
+            )  # fmt: skip
+            inserted = await cur.fetchone()
 
 
 async def _rows(dsn: str, scope: str) -> list[dict[str, Any]]:
