@@ -1362,13 +1362,21 @@ async def test_a_yes_in_the_words_keeps_its_yes_whatever_the_reading_opens_with(
     assert r.outcome == "booked", _spoken(r)
 
 
+async def _keypad_offered(call: Call, opening: str, asked: str, heard: str, hint: AsrHint, confidence: float,
+                          offer: str, keys: int) -> None:
+    """`opening` is asked `asked` with no keypad; `heard` (its question missed) is offered it: `offer`, `keys` keys."""
+    r = await call.say(opening)
+    assert asked in _spoken(r) and not r.entry_keys, _spoken(r)
+    r = await call.say(heard, hint=hint, confidence=confidence)
+    assert _spoken(r).endswith(offer), _spoken(r)
+    assert r.entry_keys == keys
+
+
 async def test_a_day_question_missed_offers_the_keypad_for_the_day_of_the_month(call: Call) -> None:
     # Fresh seed 8282: "It's on Thursday" heard "the dog", twice, put a caller through to a person.
-    r = await call.say("i'd like to book a filling")
-    assert "Which day" in _spoken(r) and not r.entry_keys, _spoken(r)
-    r = await call.say("the dog", hint=AsrHint("when", "on", complete=True), confidence=0.96)
-    assert _spoken(r).endswith("Which day suits you? You can also key in the day of the month."), _spoken(r)
-    assert r.entry_keys == 2
+    await _keypad_offered(call, "i'd like to book a filling", "Which day", "the dog",
+                          AsrHint("when", "on", complete=True), 0.96,
+                          "Which day suits you? You can also key in the day of the month.", 2)
     r = await call.say("15")
     assert "the fifteenth of" in _spoken(r) and r.slots.get("date", "").endswith("-15"), (_spoken(r), r.slots)
 
@@ -1420,11 +1428,9 @@ async def test_an_answer_heard_as_a_goodbye_the_decoder_read_whole_is_the_answer
 
 async def test_a_time_question_missed_offers_the_keypad_for_the_time(call: Call) -> None:
     # Fresh seed 8383: "at ten" heard "updated", then "i've been", then a person.
-    r = await call.say("i'd like a filling on wednesday")
-    assert "What time" in _spoken(r) and not r.entry_keys, _spoken(r)
-    r = await call.say("updated", hint=AsrHint("when", "", complete=False), confidence=0.86)
-    assert _spoken(r).endswith("You can also key in the time, like 9 3 0 for half past nine."), _spoken(r)
-    assert r.entry_keys == 4
+    await _keypad_offered(call, "i'd like a filling on wednesday", "What time", "updated",
+                          AsrHint("when", "", complete=False), 0.86,
+                          "You can also key in the time, like 9 3 0 for half past nine.", 4)
     r = await call.say("230")
     assert r.slots.get("time") == "14:30", (_spoken(r), r.slots)
 

@@ -43,6 +43,7 @@ from .spoken import (
     day_number_guess,
     details_named,
     keyed_day,
+    keyed_digits,
     keyed_time,
     option_by_day_number,
     lone_day_number,
@@ -346,7 +347,7 @@ def which_detail_question(tracker: Tracker) -> str | None:
     """"Which is wrong: the day, the time or the name?" for the task in hand; None for a cancel (its read-back is
     of a booking found, not of details given), and once it was asked in the call."""
     task = tracker.get_slot("task") or "book"
-    if any(e.get("event") == "bot" and WHICH_DETAIL in str(e.get("text") or "") for e in tracker.events):
+    if _asks_which_detail(tracker.events):
         # Once a call: a detail named and heard wrong again is the recogniser's limit, not a question's. Asked every
         # time, a caller whose name came through wrong went round to the 19th turn and hung up (fresh seed 8383).
         return None
@@ -358,10 +359,14 @@ def which_detail_question(tracker: Tracker) -> str | None:
     return f"{WHICH_DETAIL} the day, the time, the name{number} or the service?"
 
 
+def _asks_which_detail(events: list[dict[str, Any]]) -> bool:
+    """Whether the bot asked which detail is wrong in these events."""
+    return any(e.get("event") == "bot" and WHICH_DETAIL in str(e.get("text") or "") for e in events)
+
+
 def _asked_which_detail(tracker: Tracker) -> bool:
     """Whether the bot's last turn before the caller's latest asked which detail is wrong."""
-    return any(e.get("event") == "bot" and WHICH_DETAIL in str(e.get("text") or "")
-               for e in _before_latest_turn(tracker))
+    return _asks_which_detail(_before_latest_turn(tracker))
 
 
 def confirmation_text(tracker: Tracker) -> str:
@@ -527,10 +532,10 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
     found: dict[str, Any] = {}
     if intent in NOT_DETAILS or not text or (requested == "confirmed" and keyed_answer(text)):
         return found
-    if requested in ("date", "old_date") and text.strip().rstrip("#").isdigit():
+    if requested in ("date", "old_date") and keyed_digits(text):
         keyed = keyed_day(text, today)  # keys are what the caller meant: no day asked back
         return {"day": keyed} if keyed else found
-    if requested == "time" and text.strip().rstrip("#").isdigit():
+    if requested == "time" and keyed_digits(text):
         at = keyed_time(text)
         return {"spoken_time": at} if at else found
     service = parse_service(text)

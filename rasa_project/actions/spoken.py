@@ -178,10 +178,17 @@ def details_named(text: str) -> set[str]:
     return {slot for slot, phrases in _DETAILS.items() if any(f" {p} " in t for p in phrases)}
 
 
+def keyed_digits(text: str) -> str | None:
+    """The digits of a keyed-in entry ("15", "230#"; the agent passes keys as the turn's text), or None when the
+    turn is not keys."""
+    digits = text.strip().rstrip("#")
+    return digits if digits.isdigit() else None
+
+
 def keyed_day(text: str, today: date) -> date | None:
     """The date a day of the month keyed in names ("15", "5#"): its next such day; None if it is no day."""
-    digits = text.strip().rstrip("#")
-    if not digits.isdigit() or not 1 <= int(digits) <= 31:
+    digits = keyed_digits(text)
+    if digits is None or not 1 <= int(digits) <= 31:
         return None
     return _next_month_day(today, int(digits))
 
@@ -189,8 +196,8 @@ def keyed_day(text: str, today: date) -> date | None:
 def keyed_time(text: str) -> SpokenTime | None:
     """The time keyed in as hour and minutes ("930", "230#", "1415"; an hour alone: "9") on the clinic's clock:
     hours 1 to 7 are the afternoon, as when said. None if it is no time."""
-    digits = text.strip().rstrip("#")
-    if not digits.isdigit() or not 1 <= len(digits) <= 4:
+    digits = keyed_digits(text)
+    if digits is None or not 1 <= len(digits) <= 4:
         return None
     hour, minute = (int(digits), 0) if len(digits) <= 2 else (int(digits[:-2]), int(digits[-2:]))
     if not 0 <= hour <= 23 or not 0 <= minute <= 59:

@@ -452,9 +452,10 @@ _QUESTION_LEADS = lexicon.words("question_starts")
 _PERSON_WORDS = lexicon.words("person_words")
 _PERSON_ASKS = lexicon.words("person_asks")
 _PERSON_DESKS = lexicon.words("person_desks")
-# Words that lead a request ("can I ...", "let me ...", "I need a ...").
+# What a request for a person may say besides its person ("a human please", "front desk").
 _ALONE_EXTRAS = frozenset("a an the real being now front help".split())
 _PERSON_ALONE = _PERSON_WORDS | FILLER | COURTESY | HESITATIONS | _ALONE_EXTRAS
+# Words that lead a request ("can I ...", "let me ...", "I need a ...").
 _ASKING_PAIRS = frozenset({("can", "i"), ("could", "i"), ("may", "i"), ("let", "me"), ("need", "a"), ("need", "an"),
                            ("need", "the"), ("need", "someone"), ("need", "somebody")})
 
