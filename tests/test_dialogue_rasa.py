@@ -127,10 +127,28 @@ def test_handoff_summary_lists_what_the_caller_gave() -> None:
         ("on the one at nine", None),
         ("on the two o'clock", None),
         ("december at ten", None),
+        # A weekday said with a month is that weekday in the month; "next" and this month keep the nearest.
+        ("a saturday in december", date(2026, 12, 5)),
+        ("december on saturday the says", date(2026, 12, 5)),
+        ("saturday in november", date(2026, 11, 28)),
+        ("next saturday december", date(2026, 11, 28)),
+        ("the first monday in january", date(2027, 1, 4)),
     ],
 )
 def test_parse_date(said: str, expected: date | None) -> None:
     assert spoken.parse_date(said, TODAY) == expected
+
+
+@pytest.mark.parametrize(
+    ("day", "weekday", "expected"),
+    [
+        (date(2026, 11, 28), True, date(2026, 12, 5)),  # "saturday the says", asked for a day in December
+        (date(2026, 11, 28), False, date(2026, 12, 28)),  # "the twenty eighth", asked the same
+        (date(2026, 12, 8), True, date(2026, 12, 8)),  # already in December
+    ],
+)
+def test_a_day_is_read_in_the_month_asked_about(day: date, weekday: bool, expected: date) -> None:
+    assert spoken.day_in_month(day, "december", TODAY, weekday) == expected
 
 
 @pytest.mark.parametrize(

@@ -235,6 +235,29 @@ async def test_a_read_back_corrected_by_a_month_without_its_day_asks_for_the_day
     assert "Tuesday the eighth of December at one o'clock" in _spoken(r) and "Shall I book it?" in _spoken(r)
 
 
+async def test_a_weekday_answering_which_day_in_a_month_is_in_that_month(call: Call) -> None:
+    # Fresh seed 8787: asked "Which day in December?", "Saturday the fifth" heard "on saturday the says" was read
+    # back as Saturday the twenty-eighth of November (the nearest Saturday), three times, then a person.
+    await call.say("i'd like to book a cleaning on monday at one pm")
+    await call.say("my name is jennifer wood")
+    r = await call.say("no spaces december at one pm")
+    assert "Which day in December?" in _spoken(r), _spoken(r)
+    r = await call.say("on saturday the says", hint=AsrHint("when", "saturday this", complete=True), confidence=0.87)
+    assert r.slots.get("date") == "2026-12-05", (r.slots.get("date"), _spoken(r))
+
+
+async def test_a_name_heard_unsure_does_not_move_a_day_given_clearly(call: Call) -> None:
+    # Fresh seed 8787: "It's Ruth Wright" heard "it through friday" (0.56) moved the booking from the Tuesday
+    # given clearly to Friday; the read-back carried the wrong day and the caller only corrected the name.
+    await call.say("i'd like to book a cleaning")
+    r = await call.say("next tuesday at one in the afternoon", confidence=0.96)
+    assert r.slots.get("date") == "2026-12-01" and r.slots.get("time") == "13:00", r.slots
+    r = await call.say("it through friday", hint=AsrHint("name", "alfred", complete=False), confidence=0.56)
+    assert r.slots.get("date") == "2026-12-01", (r.slots.get("date"), _spoken(r))
+    r = await call.say("actually make it friday at one please", confidence=0.95)  # said clearly, it is a change
+    assert r.slots.get("date") == "2026-11-27", (r.slots.get("date"), _spoken(r))
+
+
 async def test_a_no_that_restates_the_time_read_back_asks_what_to_change(call: Call) -> None:
     # The time said again as read back is no correction: the caller is asked what to change, not read the same
     # details again.
@@ -746,6 +769,19 @@ async def test_two_misunderstandings_hand_off(call: Call) -> None:
     assert "something other than" not in _spoken(r), _spoken(r)
 
 
+async def test_a_fallback_turn_the_form_used_is_no_misunderstanding(call: Call) -> None:
+    # Fresh seed 8787: the name turn, classed nlu_fallback, gave the name; one garbled answer to the day question
+    # after it was counted as the second misunderstanding in a row and the caller was put through.
+    await call.say("hi i need to change my appointment")
+    r = await call.say("the name's france brown", AsrHint("name", "the name's brown", complete=False), 0.77)
+    assert "I have Brown" in _spoken(r), _spoken(r)
+    r = await call.say("let me see and it's frank friend brown",
+                       AsrHint("name", "let me see um gates frank french brown", complete=True), 0.79)
+    assert r.intent == "nlu_fallback" and r.slots.get("name") and "Which day" in _spoken(r), (r.intent, _spoken(r))
+    r = await call.say("it's a service", AsrHint("when", "", complete=False), 0.59)
+    assert r.handoff is None and r.slots.get("requested_slot") == "old_date", _spoken(r)
+
+
 async def test_two_misunderstandings_after_one_classed_out_of_scope_ask_whether_it_is_something_else(
     call: Call,
 ) -> None:
@@ -925,6 +961,21 @@ async def test_a_misheard_name_finds_the_booking_and_reads_the_stored_name_back(
     r = await call.say("yes")
     assert (r.outcome, r.booking_ref) == ("cancelled", ref)
     assert _status(ref) == "cancelled"
+
+
+async def test_a_first_name_not_caught_at_a_cancel_looks_the_booking_up_by_the_surname(call: Call) -> None:
+    # Fresh seed 8787: "Anna White" heard "and white", then "Anna" heard "mm" twice: put through as not understood.
+    ref = _insert(call.scope, "Anna White", "2026-11-27 09:30", phone="+441632960777")
+    _insert(call.scope, "Gordon Pike", "2026-11-27 11:00")
+    await call.say("hello i'd like to cancel a booking")
+    r = await call.say("and white", hint=AsrHint("name", "white", complete=False), confidence=0.98)
+    assert _spoken(r) == "I have White. And your first name?", _spoken(r)
+    r = await call.say("mm", hint=AsrHint("name", "", complete=False), confidence=0.3)
+    assert r.handoff is None and "Which day" in _spoken(r), _spoken(r)
+    r = await call.say("it's on friday")
+    assert "cleaning for Anna White tomorrow" in _spoken(r) and "Shall I cancel it?" in _spoken(r), _spoken(r)
+    r = await call.say("yes")
+    assert (r.outcome, r.booking_ref) == ("cancelled", ref)
 
 
 async def _cancel_jack_johnson_on_a_misheard_monday(call: Call) -> DialogueResult:

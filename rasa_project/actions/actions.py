@@ -47,6 +47,7 @@ from .spoken import (
     keyed_time,
     option_by_day_number,
     lone_day_number,
+    day_in_month,
     month_named,
     weekday_only,
     SERVICES,
@@ -136,11 +137,23 @@ def handoff(dispatcher: CollectingDispatcher, reason: str, say: str | None = Non
             FollowupAction("action_listen")]
 
 
-def _consecutive_intents(tracker: Tracker, intent: str) -> int:
-    count = 0
+# Slots a turn fills when the form could use it: a detail, half a name, a found booking, a month heard without its day.
+_PROGRESS_SLOTS = frozenset({"service", "date", "time", "name", "name_part", "phone", "old_date", "booking_ref",
+                             "confirmed", "date_month"})
+
+
+def _misunderstood_in_a_row(tracker: Tracker) -> int:
+    """How many of the latest caller turns in a row were nlu_fallback and gave the form nothing. A turn the
+    classifier could not place whose words the form still used is no misunderstanding: "let me see and it's frank
+    friend brown" (fallback) gave the name, the day question came next, and one garbled answer to it then counted
+    as the second misunderstanding in a row and put the caller through (fresh seed 8787)."""
+    count, used = 0, False
     for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if (event.get("parse_data") or {}).get("intent", {}).get("name") != intent:
+        if event.get("event") == "slot" and event.get("name") in _PROGRESS_SLOTS \
+                and event.get("value") not in (None, ""):
+            used = True
+        elif event.get("event") == "user":
+            if used or (event.get("parse_data") or {}).get("intent", {}).get("name") != "nlu_fallback":
                 break
             count += 1
     return count
@@ -581,6 +594,13 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
             found["phone"] = phone
     found.update(hinted_details(asr_hint(tracker), requested, found, today, text, refused=names_refused(tracker),
                                 what_to_change=bool(tracker.get_slot("correcting"))))
+    reading = str((asr_hint(tracker) or {}).get("text") or "")
+    if requested == "date" and month and "day" in found and not month_named(f"{text} {reading}"):
+        # Asked "Which day in December?", the answer is a day in December whichever reading gave it. Not for a
+        # booking to find: its month may have been garble ("it's not going on december"), and there the nearest
+        # weekday still finds it.
+        found["day"] = day_in_month(found["day"], month, today, weekday_only(text, today)
+                                    or weekday_only(reading, today))
     if requested == "phone" or _ABOUT_THE_NUMBER.search(normalise(text)):
         # "No, my number is ... seven four eight ...", heard "... seven for eight ...", moved a simulated booking
         # to eight o'clock, and "... eight five am ..." at the number question to five: a turn about the phone
@@ -600,6 +620,18 @@ def _heard_less_surely(tracker: Tracker, first: str, second: str, values: dict[s
 def _slot_heard_unsure(tracker: Tracker, slot: str, values: dict[str, Any]) -> bool:
     """Whether the turn that last filled `slot` (this turn, if `values` fills it) was heard unsure."""
     return _filled_confidence(tracker, values).get(slot, 1.0) < MIN_CLEAR_CONFIDENCE
+
+
+def _replaces_surer(tracker: Tracker, slot: str, value: str | None) -> bool:
+    """Whether `value`, read from the latest turn heard unsure (under MIN_CLEAR_CONFIDENCE), would replace what the
+    caller gave for `slot` in a turn heard more surely. Names garble into days and times: "It's Ruth Wright" heard
+    "it through friday" (0.56) moved a day given clearly ("next tuesday one o'clock", 0.96) to Friday, read back
+    with the wrong name, and the caller corrected only the name until asking for a person (fresh seed 8787)."""
+    current = tracker.get_slot(slot)
+    confidence = _metadata(tracker.latest_message).get("asr_confidence")
+    if not current or current == value or not isinstance(confidence, int | float) or confidence >= MIN_CLEAR_CONFIDENCE:
+        return False
+    return _filled_confidence(tracker, {}).get(slot, 1.0) > confidence
 
 
 def _filled_confidence(tracker: Tracker, values: dict[str, Any]) -> dict[str, float]:
@@ -744,6 +776,8 @@ class ValidateAppointmentForm(Action):
             if "old_day" in found and task != "book" and not slot("booking_ref"):
                 values["old_date"] = found["old_day"].isoformat()
                 target = "date"
+            if "day" in found and requested == "name" and _replaces_surer(tracker, target, found["day"].isoformat()):
+                found.pop("day")
             if "day" in found and (task != "cancel" or target == "old_date"):
                 values[target] = found["day"].isoformat()
             if "day" in found or conflict is not None:
@@ -772,6 +806,9 @@ class ValidateAppointmentForm(Action):
                 values["offered_times"] = None
                 if parse_time(said_now, bare_number_is_hour=True) is None:
                     found.pop("spoken_time", None)
+            if "spoken_time" in found and requested == "name" and _replaces_surer(
+                    tracker, "time", found["spoken_time"].at.strftime("%H:%M") if found["spoken_time"].at else None):
+                found.pop("spoken_time")
             if "spoken_time" in found and (task == "book" or slot("booking_ref") or "old_day" in found):
                 st = found["spoken_time"]
                 if st.at:
@@ -826,6 +863,12 @@ class ValidateAppointmentForm(Action):
                     values["names_refused"] = [*refused, current.lower()]
             elif requested == "name" and slot("name_part") and yes_no_answer(intent, said) == "yes":
                 # "I have Jennifer. And your surname?" - "Yes, that's right.": the half said back is the name.
+                values["name"], values["name_part"] = slot("name_part"), None
+            elif requested == "name" and slot("name_part") and task != "book" and intent not in NOT_DETAILS:
+                # A booking to find needs no whole name: the half heard is looked up with the day (the matcher
+                # weighs a half name as one) and the booking's stored name is read back before anything changes.
+                # "Anna", heard "mm" twice after "I have White. And your first name?", put a cancelling caller
+                # through as not understood (fresh seed 8787).
                 values["name"], values["name_part"] = slot("name_part"), None
             if "phone" in found:
                 values["phone"] = found["phone"]
@@ -1457,7 +1500,7 @@ def too_often_misunderstood(tracker: Tracker) -> bool:
     """Whether this turn, not understood either, is one too many: the second misunderstanding in a row, or the
     third turn of the task the agent could not use, whichever way it was not understood (garble, an answer to
     no question, a goodbye without a word of leaving)."""
-    return (_consecutive_intents(tracker, "nlu_fallback") >= POLICY["max_misunderstandings"]
+    return (_misunderstood_in_a_row(tracker) >= POLICY["max_misunderstandings"]
             or int(tracker.get_slot("unanswered") or 0) + 1 >= POLICY.get("max_unanswered", 3))
 
 

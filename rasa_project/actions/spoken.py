@@ -139,7 +139,8 @@ def parse_date(text: str, today: date, bare_ordinal: bool = False) -> date | Non
             day = _day_number(dm.group(1))
             by_day = _next_month_day(today, day) if day else None
             return by_day or resolved
-        return resolved
+        month = month_named(t)
+        return weekday_in_month(resolved, month, today) if month and not m.group(1) else resolved
     m = (re.search(rf"\bthe\s+{ordinal}\b(?!\s+one)", t) or re.search(r"\b(\d{1,2}th)\b", t)
          or re.search(rf"\b(?:on|for)\s+the\s+(?!one\b){_CARDINAL}\b", t)  # "the one at nine" is an offer
          or (bare_ordinal and re.search(
@@ -277,6 +278,28 @@ def weekday_only(text: str, today: date) -> bool:
     if not m or m.group(1):
         return False
     return parse_date(t[: m.start()] + " " + t[m.end():], today, bare_ordinal=True) is None
+
+
+def weekday_in_month(day: date, month: str, today: date) -> date:
+    """The first date with `day`'s weekday in `month` when `day` falls outside that month: a weekday said with a
+    month ("a Saturday in December", "december ... saturday") or in answer to "Which day in December?". "Saturday
+    the fifth", heard "saturday the says", answered that question and was read back as Saturday the twenty-eighth
+    of November (fresh seed 8787). The current month and a month out of reach leave `day` as it is."""
+    wanted = MONTHS.index(month) + 1
+    if day.month == wanted or wanted == today.month:
+        return day
+    first = date(today.year + (wanted < today.month), wanted, 1)
+    return first + timedelta(days=(day.weekday() - first.weekday()) % 7)
+
+
+def day_in_month(day: date, month: str, today: date, weekday: bool) -> date:
+    """`day` read again in `month`, the month the caller was asked about ("Which day in December?"), when it fell
+    outside it: a weekday (`weekday`) as its first date there, a day of the month as that day there."""
+    if day.month == MONTHS.index(month) + 1:
+        return day
+    if weekday:
+        return weekday_in_month(day, month, today)
+    return _next_month_day(today, day.day, MONTHS.index(month) + 1) or day
 
 
 def month_named(text: str) -> str | None:
