@@ -753,6 +753,8 @@ def test_a_partial_menu_reading_counts_when_the_free_transcript_echoes_it(
         ("i'd and my face exam swollen", False, "i've got terrible to such and my face is also one", True),
         ("i'd and my face exam", False, "i've got terrible to such and my face is also one", False),
         ("swollen", False, "can you fix my washing machine", False),
+        # ... or where the reading itself names both (bench/urgent_echo.py: 57 urgent turns, no out-of-scope one).
+        ("agony my jaw swollen an bleed", False, "the now going to my job and slowly and can sleep", True),
     ],
 )
 def test_a_symptom_in_the_menus_reading_counts_when_the_free_transcript_echoes_it(

@@ -258,6 +258,27 @@ async def test_a_name_heard_unsure_does_not_move_a_day_given_clearly(call: Call)
     assert r.slots.get("date") == "2026-11-27", (r.slots.get("date"), _spoken(r))
 
 
+async def test_a_yes_heard_with_a_service_word_changes_nothing(call: Call) -> None:
+    # Fresh seed 8787: "Yes please" heard "yeah clean" (both readings) turned the filling read back into a cleaning,
+    # read back again, twice in one call. Agreement without a word of a change is a yes.
+    await call.say("i'd like to book a filling on monday at one pm")
+    r = await call.say("my name is jennifer wood")
+    assert "a filling on Monday" in _spoken(r) and "Shall I book it?" in _spoken(r), _spoken(r)
+    r = await call.say("yeah clean", hint=AsrHint("yes_no", "yeah clean", complete=True))
+    assert r.outcome == "booked" and r.booking_ref, _spoken(r)
+    with psycopg.connect(DSN) as conn:
+        row = conn.execute("SELECT service FROM bookings WHERE reference = %s", (r.booking_ref,)).fetchone()
+    assert row == ("filling",)
+
+
+async def test_a_yes_with_a_word_of_change_still_corrects(call: Call) -> None:
+    await call.say("i'd like to book a filling on monday at one pm")
+    await call.say("my name is jennifer wood")
+    r = await call.say("yes but actually make it a cleaning")
+    assert r.outcome is None and r.slots.get("service") == "cleaning" and "a cleaning on Monday" in _spoken(r), \
+        _spoken(r)
+
+
 async def test_a_no_that_restates_the_time_read_back_asks_what_to_change(call: Call) -> None:
     # The time said again as read back is no correction: the caller is asked what to change, not read the same
     # details again.

@@ -24,6 +24,7 @@ from components.cues import (
     NO_WORDS,
     TASK_INTENT,
     YES_LEADS,
+    agrees,
     heard_yes,
     leading_word,
     metadata_unsure,
@@ -747,6 +748,12 @@ class ValidateAppointmentForm(Action):
                     # Simulated seeds 7171 and 4040: the 20th of next November, the 4th and the 8th of next
                     # August and May were read back from garbled turns; callers wanted a day within two weeks.
                     found.pop(key)
+            if requested == "confirmed" and not slot("correcting") and agrees(said_now):
+                # A read-back answered with agreement and no word of a change (agrees: no "no", "but", "actually",
+                # "instead" ...) changes nothing: a detail in it is the yes misheard. "Yes please" heard "yeah
+                # clean" (both readings) turned a filling read back into a cleaning, twice in one call, and "yeah
+                # clean go ahead and book it" in another (fresh seed 8787).
+                found = {}
             if "service" in found and task == "book":
                 values["service"] = found["service"]
             conflict = date_conflict(said_now, today)

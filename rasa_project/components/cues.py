@@ -192,8 +192,12 @@ def hint_urgent(hint: object, heard: str = "") -> bool:
     # Or the two readings agree on the symptom in two halves: the reading names it, the transcript where it hurts
     # ("I've got terrible toothache and my face is all swollen" heard "... and my face is also one", read "i'd and
     # my face exam swollen"; simulated seed 6868). An out-of-scope request forced onto a symptom by the reading
-    # ("painful book an i'd" for a table for two) names no tooth, jaw or face.
-    return bool(set(tokens(str(hint.get("text") or ""))) & URGENT_WORDS) and bool(set(tokens(heard)) & _MOUTH_WORDS)
+    # ("painful book an i'd" for a table for two) names no tooth, jaw or face. Nor does a reading of one alone: in
+    # the same offline measure (bench/urgent_echo.py, seed 1, 2026-12-05) the reading named a symptom and where it
+    # hurts for 57 urgent turns and no out-of-scope one; 5 of them nothing else caught ("agony my jaw swollen an
+    # bleed" for a transcript "the now going to my job and slowly and can sleep").
+    read = set(tokens(str(hint.get("text") or "")))
+    return bool(read & URGENT_WORDS) and bool((read | set(tokens(heard))) & _MOUTH_WORDS)
 
 
 def _hint_echoes(hint: object, keys: frozenset[str], heard: str) -> bool:
