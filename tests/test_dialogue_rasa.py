@@ -140,6 +140,33 @@ def test_parse_date(said: str, expected: date | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("said", "lost"),
+    [
+        ("on saturday the says", True),
+        ("saturdays the fuss nine thirty", True),
+        ("on thursday the favorite team", True),
+        ("saturday the fifth", False),
+        ("saturday the twenty eight", False),
+        ("saturday the morning", False),
+        ("friday the one at ten", False),
+        ("friday the ten thirty", False),
+        ("friday the free thirty", False),  # "three": an hour's sound-alike
+        ("on saturday the", False),
+        ("the fifth of december", False),
+    ],
+)
+def test_a_weekday_whose_day_number_was_lost(said: str, lost: bool) -> None:
+    assert spoken.weekday_number_lost(said) is lost
+
+
+def test_a_choice_of_week_is_made_by_the_month_too() -> None:
+    options = [date(2026, 11, 28), date(2026, 12, 5)]
+    assert spoken.option_by_day_number("the one in december", options) == date(2026, 12, 5)
+    assert spoken.option_by_day_number("saturday the fifth", options) == date(2026, 12, 5)
+    assert spoken.option_by_day_number("saturday", options) is None
+
+
+@pytest.mark.parametrize(
     ("day", "weekday", "expected"),
     [
         (date(2026, 11, 28), True, date(2026, 12, 5)),  # "saturday the says", asked for a day in December
@@ -857,6 +884,8 @@ def test_names_volunteered_out_of_order_need_an_explicit_form(said: str, name: s
     [
         ("Yes, cancel it.", "cancel_appointment", "confirmed", "affirm"),
         ("that's right, go ahead", "affirm", "confirmed", "affirm"),
+        ("i'm correct", "deny", "confirmed", "affirm"),  # "Um, correct.": the small model writes "um" as "i'm"
+        ("i'm not sure", "deny", "confirmed", None),
         ("let me see er that's it yes", "goodbye", "confirmed", "affirm"),  # typed seed 81: hung up on
         ("that's it thanks bye", "goodbye", None, None),  # with no question open, still a goodbye
         ("so that's wrong it's thomas carter", "out_of_scope", "confirmed", "deny"),

@@ -246,6 +246,17 @@ async def test_a_weekday_answering_which_day_in_a_month_is_in_that_month(call: C
     assert r.slots.get("date") == "2026-12-05", (r.slots.get("date"), _spoken(r))
 
 
+async def test_a_weekday_whose_day_number_was_lost_asks_which_week(call: Call) -> None:
+    # Fresh seed 8787: "Saturday the fifth" heard "saturdays assess" / "saturday the says": the nearest Saturday
+    # (the twenty-eighth of November) was read back, and the corrections went round until a person.
+    await call.say("i'd like to book a cleaning")
+    r = await call.say("on saturday the says at ten", confidence=0.87)
+    assert not r.slots.get("date") and _spoken(r) == (
+        "Sorry, was that Saturday the twenty-eighth of November or Saturday the fifth of December?"), _spoken(r)
+    r = await call.say("the one in december")
+    assert r.slots.get("date") == "2026-12-05" and r.slots.get("time") == "10:00", (r.slots, _spoken(r))
+
+
 async def test_a_name_heard_unsure_does_not_move_a_day_given_clearly(call: Call) -> None:
     # Fresh seed 8787: "It's Ruth Wright" heard "it through friday" (0.56) moved the booking from the Tuesday
     # given clearly to Friday; the read-back carried the wrong day and the caller only corrected the name.

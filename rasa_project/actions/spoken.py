@@ -230,7 +230,28 @@ def option_by_day_number(text: str, options: list[date]) -> date | None:
              if (value := _day_number(word)) is not None
              and (value >= 13 or word in _ORDINAL_WORDS or not _an_hour(words, i))}
     picked = [option for option in options if option.day in named]
+    if not picked and (month := month_named(text)):
+        picked = [option for option in options if option.month == MONTHS.index(month) + 1]  # "the one in December"
     return picked[0] if len(picked) == 1 else None
+
+
+# Words after "<weekday> the" that are no lost day number: parts of the day, and what else follows that phrase.
+_AFTER_WEEKDAY_THE = frozenset("morning afternoon evening same earliest latest first one next week weekend day".split())
+
+
+def weekday_number_lost(text: str) -> bool:
+    """Whether a weekday is followed by "the" and a word that is no day of the month: the number said there did not
+    come through ("Saturday the fifth" heard "saturday the says", "Thursday the seventeenth" heard "thursday the
+    favorite"). The nearest such weekday is then a guess; which week is meant is asked (fresh seed 8787: Saturday
+    the twenty-eighth was read back for the fifth, and the call went round corrections until a person)."""
+    words = normalise(text).split()
+    for i, word in enumerate(words[:-2]):
+        if word.rstrip("s") in WEEKDAYS and words[i + 1] == "the":
+            after = words[i + 2]
+            if _day_number(after) is None and after not in _AFTER_WEEKDAY_THE and after not in _HOUR_SOUND_ALIKES \
+                    and _hour_value(after) is None:
+                return True
+    return False
 
 
 
