@@ -779,7 +779,8 @@ class ValidateAppointmentForm(Action):
             elif "day" in found and slot("date_options") and weekday_only(said_now, today) and all(
                     date.fromisoformat(d).weekday() == found["day"].weekday() for d in slot("date_options")):
                 found.pop("day")  # "Monday" to "this Monday or next Monday?": no choice made, asked again
-            elif "day" in found and target == "date" and weekday_number_lost(said_now) and found["day"] == parse_date(said_now, today):
+            elif "day" in found and target == "date" and weekday_number_lost(said_now) \
+                    and found["day"] == parse_date(said_now, today):
                 # "Saturday the <lost>": this Saturday or the next? Asked, not guessed (spoken.weekday_number_lost).
                 nearest = found.pop("day")
                 values["date_options"] = [nearest.isoformat(), (nearest + timedelta(days=7)).isoformat()]
