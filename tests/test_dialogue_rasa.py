@@ -164,6 +164,8 @@ def test_a_choice_of_week_is_made_by_the_month_too() -> None:
     assert spoken.option_by_day_number("the one in december", options) == date(2026, 12, 5)
     assert spoken.option_by_day_number("saturday the fifth", options) == date(2026, 12, 5)
     assert spoken.option_by_day_number("saturday", options) is None
+    assert spoken.option_by_day_number("the second one please", options) == date(2026, 12, 5)
+    assert spoken.option_by_day_number("um the earlier one", options) == date(2026, 11, 28)
 
 
 @pytest.mark.parametrize(

@@ -257,6 +257,19 @@ async def test_a_weekday_whose_day_number_was_lost_asks_which_week(call: Call) -
     assert r.slots.get("date") == "2026-12-05" and r.slots.get("time") == "10:00", (r.slots, _spoken(r))
 
 
+async def test_the_same_hours_asked_again_outside_opening_hours_ask_for_another_day(call: Call) -> None:
+    # Fresh seeds 8787, 8888: a Saturday misheard for the day, half past one asked for; the caller turned the
+    # offers down and asked for half past one again, and was offered the same two times until asking for a person.
+    r = await call.say("i need a filling on saturday the twelfth of december at one thirty pm")
+    assert "outside our opening hours" in _spoken(r) and "The nearest I can offer" in _spoken(r), _spoken(r)
+    r = await call.say("neither i asked for one thirty")
+    assert _spoken(r) == ("Half past one is outside our opening hours on Saturday the twelfth of December. "
+                          "Which day suits you?"), _spoken(r)
+    assert r.slots.get("time") == "13:30" and not r.slots.get("date"), r.slots
+    r = await call.say("monday the fourteenth")
+    assert r.slots.get("date") == "2026-12-14" and r.slots.get("time") == "13:30", (r.slots, _spoken(r))
+
+
 async def test_a_name_heard_unsure_does_not_move_a_day_given_clearly(call: Call) -> None:
     # Fresh seed 8787: "It's Ruth Wright" heard "it through friday" (0.56) moved the booking from the Tuesday
     # given clearly to Friday; the read-back carried the wrong day and the caller only corrected the name.

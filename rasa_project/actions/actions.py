@@ -1245,6 +1245,15 @@ class ValidateAppointmentForm(Action):
             text = {"past": "That time has already gone.",
                     "outside_hours": f"That's outside our opening hours {on_day(day_d, today)}.",
                     "taken": f"{say_time(start.time()).capitalize()} is already taken."}[reason]
+            if reason == "outside_hours" and any(e.get("event") == "bot" and str(e.get("text") or "").startswith(text)
+                                                 for e in tracker.events):
+                # The caller turned the offers down and asked for the same hours again: it is the day that does
+                # not fit (often a day misheard: "the eighth" read "twelve", a Saturday). Offering the same times
+                # a third time looped until a person (fresh seeds 8787, 8888); the time is kept, the day asked.
+                dispatcher.utter_message(text=f"{say_time(start.time()).capitalize()} is outside our opening hours "
+                                              f"{on_day(day_d, today)}.")
+                values.update(date=None, offered_times=None, confirmed=None)
+                return []
             return await self._offer(dispatcher, conn, scope, start, minutes, now, exclude, values, text)
 
     async def _offer(self, dispatcher: CollectingDispatcher, conn: Any, scope: str, wanted: datetime,

@@ -232,7 +232,13 @@ def option_by_day_number(text: str, options: list[date]) -> date | None:
     picked = [option for option in options if option.day in named]
     if not picked and (month := month_named(text)):
         picked = [option for option in options if option.month == MONTHS.index(month) + 1]  # "the one in December"
+    if not picked and len(options) == 2 and (order := _ORDER_PICK.search(normalise(text))):
+        picked = [options[0] if order.group(1) in ("first", "earlier", "earliest") else options[1]]
     return picked[0] if len(picked) == 1 else None
+
+
+# "The first one", "the later one": a choice between two options by its place ("the first" alone is a date).
+_ORDER_PICK = re.compile(r"\b(first|earlier|earliest|second|later|last)\s+one\b")
 
 
 # Words after "<weekday> the" that are no lost day number: parts of the day, and what else follows that phrase.
