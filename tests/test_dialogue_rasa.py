@@ -371,6 +371,7 @@ def test_closing_from_cue_words(said: str, closing: bool) -> None:
         ("do you fail concert tickets", None),  # four bare words: a garbled sentence, not a name
         ("my name is mary ann de souza", "Mary Ann De Souza"),  # four words introduced as a name
         ("um hi it's mary ann de souza", "Mary Ann De Souza"),
+        ("well so for me for it's reception place", None),  # a desk is no name (seed 8787: "I have Reception")
     ],
 )
 def test_parse_name(said: str, expected: str | None) -> None:

@@ -257,6 +257,18 @@ async def test_a_weekday_whose_day_number_was_lost_asks_which_week(call: Call) -
     assert r.slots.get("date") == "2026-12-05" and r.slots.get("time") == "10:00", (r.slots, _spoken(r))
 
 
+async def test_a_choice_of_week_missed_again_offers_the_keypad(call: Call) -> None:
+    # Seed 8686: the choice asked three times, the day number lost each time, then a person.
+    await call.say("i'd like to book a cleaning")
+    await call.say("on saturday the says at ten", confidence=0.87)
+    r = await call.say("saturday the fuss", confidence=0.67)
+    assert "or Saturday the fifth of December?" in _spoken(r) and "key in the day of the month" in _spoken(r), \
+        _spoken(r)
+    assert r.entry_keys == 2, r
+    r = await call.say("5")
+    assert r.slots.get("date") == "2026-12-05", (r.slots, _spoken(r))
+
+
 async def test_the_same_hours_asked_again_outside_opening_hours_ask_for_another_day(call: Call) -> None:
     # Fresh seeds 8787, 8888: a Saturday misheard for the day, half past one asked for; the caller turned the
     # offers down and asked for half past one again, and was offered the same two times until asking for a person.

@@ -1307,7 +1307,10 @@ class ActionAskSlot(Action):
                 text = "So, " + text[0].lower() + text[1:]
         if self.slot_name == "confirmed" and text.startswith(WHICH_DETAIL):
             dispatcher.utter_message(json_message={"expect": "detail"})  # the agent listens for a detail named
-        if self.slot_name in ("date", "old_date") and "Which day" in text and int(tracker.get_slot("unanswered") or 0):
+        if self.slot_name in ("date", "old_date") and ("Which day" in text or tracker.get_slot("date_options")) \
+                and int(tracker.get_slot("unanswered") or 0):
+            # ... and so does "Saturday the fifth or Saturday the twelfth?" whose day number was lost again ("the
+            # fifth of December" heard "december and has has eleven", three times, then a person: seed 8686).
             text = f"{text} {DAY_KEYS}"
             dispatcher.utter_message(json_message={"keys": 2})  # "15", or "5" and a pause or "#"
         if self.slot_name == "time" and "What time" in text and int(tracker.get_slot("unanswered") or 0) \

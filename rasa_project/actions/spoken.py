@@ -921,7 +921,7 @@ _NOT_NAME_WORDS = {
     "book", "appointment", "cancel", "reschedule", "cleaning", "filling", "check", "tomorrow", "today",
     "what", "when", "where", "how", "why", "open", "price", "cost", "human", "person", "help", "no", "not",
     "yes", "want", "need", "calling", "looking", "useless", "told", "robot", "thanks", "thank", "bye",
-}
+} | (lexicon.words("person_words") - lexicon.names())  # "put me through to reception" was read back as "Reception"
 _NEVER_A_NAME = lexicon.words("not_names")
 _SENTENCE_WORDS = lexicon.sentence_words()
 _NAME_HESITATIONS = lexicon.words("name_hesitations")
