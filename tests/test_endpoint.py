@@ -278,7 +278,9 @@ def test_completeness_reads_the_words_so_far() -> None:
     # Asked what to change, a day without its time goes on like an answer to the day question.
     assert completeness("i said on december the fourth", "service", "confirmed") is Completeness.LIKELY_MORE
     assert completeness("i said on december the fourth at eleven", "service", "confirmed") is Completeness.UNKNOWN
-    assert completeness("yes", "yes_no") is Completeness.COMPLETE
+    assert completeness("yes", "confirm") is Completeness.COMPLETE  # a read-back's yes is the whole answer
+    # ... the scope question's is followed by what the call is about ("yes. I want to renew my passport").
+    assert completeness("yes", "yes_no") is Completeness.LIKELY_MORE
     assert completeness("yes", None) is Completeness.LIKELY_MORE  # "yes ... I'd like to book": the request is to come
     assert completeness("no thank you", None) is Completeness.COMPLETE
     # "Anything else?" "No, that's it ... thanks, bye": the thanks usually follows (simulated seed 5151: 10 of 14
@@ -349,11 +351,11 @@ def test_a_whole_answer_ends_the_turn_at_the_configured_wait() -> None:
     from ari_agent.media.turn_end import completeness
 
     # By default no sooner than a settled partial (synthetic voices pause 300 ms at "yes, | cancel it")...
-    ep = _judged("yes_no")
+    ep = _judged("confirm")
     events = run(ep, timeline((S, 500), (Q, 1000)), {20: "yes"})
     assert events[-1].endpoint_wait_ms == 360
     # ...and sooner only where it is configured so.
     config = EndpointConfig(end_silence_ms=600, stable_end_silence_ms=350, complete_end_silence_ms=250)
-    eager = Endpointer(config, judge=lambda partial: completeness(partial, "yes_no"))
+    eager = Endpointer(config, judge=lambda partial: completeness(partial, "confirm"))
     events = run(eager, timeline((S, 500), (Q, 1000)), {20: "yes"})
     assert events[-1].endpoint_wait_ms == 260

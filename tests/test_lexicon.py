@@ -175,6 +175,13 @@ def test_a_request_for_a_person_heard_with_errors_is_still_one(heard: str) -> No
     assert cues.asks_for_a_person(heard)
 
 
+def test_a_person_word_alone_is_a_request_only_when_heard_clearly() -> None:
+    # "It's Thursday" heard "please person" (0.44), "A filling, please" heard "someone please" (0.41).
+    for heard in ("please person", "someone please", "a human please"):
+        assert cues.asks_for_a_person(heard) and not cues.asks_for_a_person(heard, unsure=True)
+    assert cues.asks_for_a_person("can i speak to someone", unsure=True)  # a word of asking: a request anyway
+
+
 def test_a_bare_yes_in_the_file_is_an_error(tmp_path: Path) -> None:
     from ari_agent.lexicon import _check_strings
 

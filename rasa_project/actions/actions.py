@@ -194,7 +194,7 @@ YES_REPAIR = "Sorry, was that a yes?"
 # (custom "keys": 1 tells the agent not to wait for more).
 KEYPAD_YES_NO = "Sorry, I still didn't catch that."
 KEYPAD_KEYS = "Press 1 for yes, or 2 for no."  # said after the read-back's question
-KEYED_ANSWERS = {"1": "yes", "2": "no"}
+KEYED_ANSWERS = lexicon.table("keyed_answers")
 # A day question missed once offers the keypad for the day of the month (spoken.keyed_day: its next such day): "It's
 # on Thursday" heard "the dog", twice, put a caller cancelling through to a person (fresh seed 8282); misheard
 # days were the question most failed calls ended at after the read-back (34 of 160 in four 200-call runs).

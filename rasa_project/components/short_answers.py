@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import lexicon
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -51,7 +52,7 @@ from components.cues import (
 from components.overrule import overrule_intent
 
 _LOGGER = logging.getLogger(__name__)
-_KEYED = {"1": "affirm", "2": "deny"}  # actions.KEYED_ANSWERS
+_KEYED = {key: {"yes": "affirm", "no": "deny"}[answer] for key, answer in lexicon.table("keyed_answers").items()}
 _VALUE_QUESTIONS = frozenset({"service", "date", "time", "old_date", "phone"})
 _LEAVING = BYE_SOUNDS | frozenset("thanks thank cheers".split())
 # Intents that answer the scope question as they are (rules.yml), or that say more than a yes (a person, a symptom).
@@ -121,7 +122,7 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         if intent == "report_urgent" and isinstance(hint, dict) and hint.get("kind") == "spelling" \
                 and hint_echoes_a_value(hint, text):
             return "inform"  # letters are no symptom: "S, M, I, T, H" heard "it hurts i d h" (fresh seed 4545)
-        if intent == "request_human" and not asks_for_a_person(text):
+        if intent == "request_human" and not asks_for_a_person(text, unsure=heard_unsure):
             # A cue word in other words is garble read as a request for a person ("i'd like to person examination",
             # "excuse me a person" for "it's Tuesday the first"): a turn not understood, which the rules below may
             # still read as the answer or the request it was. Handing over cannot be undone; asking again can.
