@@ -274,13 +274,15 @@ def test_completeness_reads_the_words_so_far() -> None:
     # Saturday the fifth ... at midday" (simulated seeds 4040, 6161: the agent read back over the time).
     assert completeness("uh hmm no on the twelfth", "yes_no") is Completeness.LIKELY_MORE
     assert completeness("let me see no sorry i said on saturday the fifth", "yes_no") is Completeness.LIKELY_MORE
-    assert completeness("hmm yes", "yes_no") is not Completeness.LIKELY_MORE
+    assert completeness("hmm yes", "confirm") is not Completeness.LIKELY_MORE
     # Asked what to change, a day without its time goes on like an answer to the day question.
     assert completeness("i said on december the fourth", "service", "confirmed") is Completeness.LIKELY_MORE
     assert completeness("i said on december the fourth at eleven", "service", "confirmed") is Completeness.UNKNOWN
     assert completeness("yes", "confirm") is Completeness.COMPLETE  # a read-back's yes is the whole answer
     # ... the scope question's is followed by what the call is about ("yes. I want to renew my passport").
     assert completeness("yes", "yes_no") is Completeness.LIKELY_MORE
+    assert completeness("let me see yes", "yes_no") is Completeness.LIKELY_MORE  # fresh seed 9090, twice
+    assert completeness("so yes", "yes_no") is Completeness.LIKELY_MORE
     assert completeness("yes", None) is Completeness.LIKELY_MORE  # "yes ... I'd like to book": the request is to come
     assert completeness("no thank you", None) is Completeness.COMPLETE
     # "Anything else?" "No, that's it ... thanks, bye": the thanks usually follows (simulated seed 5151: 10 of 14

@@ -150,7 +150,7 @@ def completeness(partial: str, expected: str | None = None, asked: str | None = 
     words = _WORD.findall(partial.lower().replace("’", "'"))
     if not words:
         return Completeness.UNKNOWN
-    if expected == "yes_no" and " ".join(words) in _yes_no():
+    if expected == "yes_no" and " ".join(_after_hesitations(words)) in _yes_no():
         # The one plain yes/no question ("Is your call about something other than the dental clinic?") is answered
         # with a yes or a no and what the call is about: "Let me see, yes. I want to renew my passport." had the
         # agent's reply over the request on 3 of the 7 talk-overs of fresh seed 9090 (2 of them pausing callers).
