@@ -232,7 +232,7 @@ def option_by_day_number(text: str, options: list[date]) -> date | None:
     picked = [option for option in options if option.day in named]
     if not picked and (month := month_named(text)):
         picked = [option for option in options if option.month == MONTHS.index(month) + 1]  # "the one in December"
-    if not picked and len(options) == 2 and (order := _ORDER_PICK.search(normalise(text))):
+    if not picked and len(options) == 2 and (order := _ORDER_PICK.search(" ".join(words))):
         picked = [options[0] if order.group(1) in ("first", "earlier", "earliest") else options[1]]
     return picked[0] if len(picked) == 1 else None
 
@@ -258,7 +258,6 @@ def weekday_number_lost(text: str) -> bool:
                     and _hour_value(after) is None:
                 return True
     return False
-
 
 
 def day_before_time(text: str, today: date) -> date | None:
@@ -322,11 +321,12 @@ def weekday_in_month(day: date, month: str, today: date) -> date:
 def day_in_month(day: date, month: str, today: date, weekday: bool) -> date:
     """`day` read again in `month`, the month the caller was asked about ("Which day in December?"), when it fell
     outside it: a weekday (`weekday`) as its first date there, a day of the month as that day there."""
-    if day.month == MONTHS.index(month) + 1:
+    wanted = MONTHS.index(month) + 1
+    if day.month == wanted:
         return day
     if weekday:
         return weekday_in_month(day, month, today)
-    return _next_month_day(today, day.day, MONTHS.index(month) + 1) or day
+    return _next_month_day(today, day.day, wanted) or day
 
 
 def month_named(text: str) -> str | None:
