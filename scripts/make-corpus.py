@@ -42,6 +42,14 @@ BOOK_TAIL = [
     {"say": "Yes, that's right.", "intent": "affirm"},
     {"say": "No, that's all. Thank you, goodbye."},
 ]
+# Four turns no recogniser makes a request of (espeak en-us+f2): the menu, the menu again, the scope question, and
+# the keypad menu.
+GARBLE = [
+    {"say": "Blue elephant under the stairs."},
+    {"say": "Purple seven banana window."},
+    {"say": "Green lamp over there."},
+    {"say": "Yellow door in the garden."},
+]
 # Next Tuesday at half past two already taken: the time asked for is offered around.
 TUESDAY_230_TAKEN = {"bookings": [{"name": "Ann Other", "service": "cleaning", "starts_at": "2026-12-01T14:30:00"}]}
 
@@ -316,14 +324,29 @@ CASES: dict[str, dict[str, Any]] = {
         "expect": {"outcome": "handoff", "handoff_reason": "urgent"},
     },
     "confused-caller": {
-        "description": "two turns the agent cannot understand: handed over as misunderstood",
+        "description": "turns the agent cannot understand, the keypad menu's last try missed too: handed over as "
+                       "misunderstood",
         "voice": "espeak:en-us+f2",
         "turns": [
-            {"say": "Blue elephant under the stairs."},
-            {"say": "Purple seven banana window."},
-            {"say": "Green lamp over there."},
+            *GARBLE,
+            {"say": "Orange cat on a bicycle."},
         ],
         "expect": {"outcome": "handoff", "handoff_reason": "misunderstood"},
+    },
+    "keypad-menu-booking": {
+        "description": "a request garbled until the keypad menu: 1 books, and the service is keyed in too",
+        "voice": "espeak:en-us+f2",
+        "turns": [
+            *GARBLE,
+            {"dtmf": "1"},
+            {"say": "Let me see, uh, a sandwich."},
+            {"dtmf": "3"},
+            {"say": "Next Tuesday at half past two in the afternoon."},
+            {"say": "My name is Tom Baker."},
+            {"say": "Yes, that's right."},
+            {"say": "No thanks, goodbye."},
+        ],
+        "expect": {"outcome": "booked", "slots": {"service": "filling"}},
     },
     "silence-handoff": {
         "description": "says nothing at all: reprompts, then a human",

@@ -280,6 +280,11 @@ def test_a_day_answer_with_one_number_only_a_day_can_be(heard: str, expected: da
         # was lost and the wrong time read back again).
         ("no sorry i said on tuesday the eight eleven thirty", False, time(11, 30)),
         ("my number is oh seven seven nine two thirty", False, None),  # a run of digits is
+        # British "half two" is half past two; fresh seed 9191's "half past twelve", read "half twelve", was noon.
+        ("at half two", False, time(14, 30)),
+        ("on tuesday at half twelve in the afternoon", False, time(12, 30)),
+        ("half nine in the morning", True, time(9, 30)),
+        ("half an hour", True, None),
     ],
 )
 def test_parse_time(said: str, bare: bool, expected: time | None) -> None:

@@ -198,3 +198,15 @@ def test_every_spelling_phrase_is_a_letter_or_nothing() -> None:
         assert spoken.spelled_letters(phrase) == expected, phrase
     assert spoken.spelled_letters("um it's h i double l") == "hill"
     assert set("".join(lexicon.ordered("letter_sound_groups"))) <= letters
+
+
+def test_the_keypad_choices_are_the_agents_services_intents_and_operator_key() -> None:
+    # The keypad menu and the service keys (rasa_project/actions: KEYPAD_MENU, SERVICE_KEYS_OFFER) are built from
+    # these tables; the key for a person is the one the agent itself hands over on (CallSettings.operator_digit).
+    from ari_agent.config import CallSettings
+
+    assert set(lexicon.table("service_keys").values()) == set(spoken.SERVICES)
+    domain = yaml.safe_load((RASA_PROJECT / "domain.yml").read_text())
+    assert set(lexicon.table("menu_keys").values()) <= set(domain["intents"])
+    person = [key for key, intent in lexicon.table("menu_keys").items() if intent == "request_human"]
+    assert person == [CallSettings().operator_digit]

@@ -67,6 +67,14 @@ def _spoken(result: DialogueResult) -> str:
     return " ".join(result.replies)
 
 
+async def _keypad_menu_then(call: Call, r: DialogueResult, then: str = "flibbertigibbet") -> DialogueResult:
+    """A caller not understood outside a task is offered the tasks on the keypad first, the last try; `then`,
+    no key, is said to it."""
+    assert r.handoff is None and "press 1 to book an appointment" in _spoken(r), _spoken(r)
+    assert r.entry_keys == 1 and r.expect == "task", r
+    return await call.say(then)
+
+
 async def test_booking_with_partial_info_and_a_correction(call: Call) -> None:
     r = await call.say("i'd like to book a cleaning on friday")
     assert r.slots["service"] == "cleaning" and r.slots["date"] == "2026-11-27"
@@ -459,6 +467,7 @@ async def test_garble_classed_as_details_starts_no_booking_and_is_counted(call: 
     assert not r.slots.get("task") and "book, change or cancel" in _spoken(r) and "come in for" not in _spoken(r)
     await call.say("purple sam and banana window")
     r = await call.say("breen lamp over there")  # the third turn the agent could not use, however each was read
+    r = await _keypad_menu_then(call, r)
     assert r.handoff is not None and r.handoff.reason == "misunderstood"
 
 
@@ -720,6 +729,7 @@ async def test_an_urgent_caller_heard_out_of_scope_twice_is_never_told_the_line_
     r = await call.say(heard, hint=AsrHint("task", "my to", complete=False), confidence=0.91)
     assert r.handoff is None and "something other than the dental clinic" in _spoken(r), _spoken(r)
     r = await call.say(f"no {heard}", hint=AsrHint("yes_no", "no", complete=False), confidence=0.9)
+    r = await _keypad_menu_then(call, r)
     assert r.handoff is not None and r.handoff.reason != "out_of_scope" and "can't help" not in _spoken(r)
 
 
@@ -822,6 +832,7 @@ async def test_two_misunderstandings_hand_off(call: Call) -> None:
     r = await call.say("blue the hum of the")
     assert r.handoff is None and "book, change or cancel" in _spoken(r) and r.expect == "task"
     r = await call.say("flibbertigibbet")
+    r = await _keypad_menu_then(call, r)
     assert r.handoff is not None and r.handoff.reason == "misunderstood"
     assert "something other than" not in _spoken(r), _spoken(r)
 
@@ -847,6 +858,7 @@ async def test_two_misunderstandings_after_one_classed_out_of_scope_ask_whether_
     r = await call.say("flibbertigibbet")
     assert r.handoff is None and "something other than the dental clinic" in _spoken(r) and r.expect == "yes_no"
     r = await call.say("no")
+    r = await _keypad_menu_then(call, r)
     assert r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)
 
 
@@ -884,6 +896,7 @@ async def test_a_yes_at_the_menu_with_no_task_read_asks_again(call: Call) -> Non
 async def test_a_menu_reading_with_two_tasks_in_it_is_not_guessed(call: Call) -> None:
     await call.say("blue the hum of the")
     r = await call.say("flibbertigibbet", hint=AsrHint("task", "cancel book", complete=True))
+    r = await _keypad_menu_then(call, r)
     assert r.handoff is not None and r.handoff.reason == "misunderstood"
 
 
@@ -1293,6 +1306,7 @@ async def test_two_different_unsure_out_of_scope_turns_are_not_understood(call: 
     r = await call.say("can i book a table for two tonight", confidence=0.6)
     assert r.handoff is None and "something other than the dental clinic" in _spoken(r), _spoken(r)
     r = await call.say("no no", hint=AsrHint("yes_no", "no no", complete=True))
+    r = await _keypad_menu_then(call, r)
     assert r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)
 
 
@@ -1338,6 +1352,7 @@ async def test_out_of_scope_heard_clearly_twice_is_not_understood_where_the_menu
     r = await call.say("i'm not able to fake and my baby malls wales and", hint=menu)
     assert r.handoff is None and "something other than the dental clinic" in _spoken(r), _spoken(r)
     r = await call.say("no i'm not able to fake and my baby malls wales", hint=AsrHint("yes_no", "no", complete=False))
+    r = await _keypad_menu_then(call, r)
     assert r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)
     assert "can't help" not in _spoken(r)
 
@@ -1393,6 +1408,7 @@ async def test_a_handoff_reached_from_a_turn_that_was_no_task_is_said_once(call:
     r = await call.say("my someone is going to be and i smile", hint=menu, confidence=0.66)
     assert r.handoff is None and "something other than the dental clinic" in _spoken(r), r.replies
     r = await call.say("no", hint=AsrHint("yes_no", "no", complete=True))
+    r = await _keypad_menu_then(call, r)
     assert r.handoff is not None and len(r.replies) == 1, r.replies
 
 
@@ -1628,6 +1644,7 @@ async def test_a_no_the_yes_no_reading_heard_is_never_told_the_line_cannot_help(
     r = await _answer_the_scope_question(call, "can you give me a quote for car insurance",
                                          "the us can you give me a quote for car insurance",
                                          hint=AsrHint("yes_no", "no", complete=False), confidence=0.93)
+    r = await _keypad_menu_then(call, r)
     assert r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)
 
 
@@ -1744,3 +1761,79 @@ async def _answer_the_scope_question(
     r = await call.say(request, hint=AsrHint("task", "", complete=False))
     assert "something other than the dental clinic" in _spoken(r), _spoken(r)
     return await call.say(answer, hint=hint, confidence=confidence)
+
+
+async def test_a_caller_not_understood_picks_the_task_and_the_service_on_the_keypad(call: Call) -> None:
+    # Fresh seed 9191: openers garbled, then the menu question too ("Booking, please" heard "please", then "bergen
+    # please"); the callers said no to "something other than the dental clinic?" and went to a person. "A check-up"
+    # heard "let me pay it off" twice at the service question went to a person too.
+    await call.say("purple monkey dishwasher")
+    r = await call.say("flibbertigibbet")
+    assert "something other than the dental clinic" in _spoken(r), _spoken(r)
+    r = await call.say("no", hint=AsrHint("yes_no", "no", complete=True))
+    assert r.handoff is None and _spoken(r).endswith(
+        "press 1 to book an appointment, 2 to change one, 3 to cancel one, or 0 to speak to someone."), _spoken(r)
+    r = await call.say("1")
+    assert r.slots.get("task") == "book" and "come in for" in _spoken(r) and not r.entry_keys, _spoken(r)
+    r = await call.say("let me pay it off", hint=AsrHint("service", "midday o'clock", complete=True), confidence=0.44)
+    assert _spoken(r).endswith("press 1 for a check-up, 2 for a cleaning, or 3 for a filling."), _spoken(r)
+    assert r.entry_keys == 1
+    r = await call.say("3")
+    assert r.slots.get("service") == "filling" and "Which day" in _spoken(r), (r.slots, _spoken(r))
+
+
+async def test_the_keypad_menu_puts_the_caller_through_on_0_and_changes_a_booking_on_2(call: Call) -> None:
+    for key, task in (("0", None), ("2", "reschedule")):
+        c = Call(call.dialogue, call.scope)
+        await c.start()
+        await c.say("blue the hum of the")
+        r = await c.say("flibbertigibbet", hint=AsrHint("task", "cancel book", complete=True))
+        assert "press 1 to book" in _spoken(r), _spoken(r)
+        r = await c.say(key)
+        if task is None:
+            assert r.handoff is not None and r.handoff.reason == "requested", _spoken(r)
+        else:
+            assert r.handoff is None and r.slots.get("task") == task, (r.slots, _spoken(r))
+        await c.dialogue.end(c.id)
+
+
+async def test_a_bare_weekday_said_again_at_the_read_back_keeps_the_week_held(call: Call) -> None:
+    # Fresh seed 9191: "That's wrong, I said Thursday the third at half past four", heard "not as long as i said
+    # thursday that or not half past four", moved Thursday the third of December to the nearest Thursday.
+    r = await call.say("i'd like a filling on thursday the tenth of december at noon, my name is brian smith")
+    assert "Thursday the tenth of December at noon" in _spoken(r), _spoken(r)
+    r = await call.say("not as long as i said thursday that or not half past four", confidence=0.89,
+                       hint=AsrHint("confirm", "that's wrong i need thursday the not half past four", complete=False))
+    assert (r.slots.get("date"), r.slots.get("time")) == ("2026-12-10", "16:30"), (r.slots, _spoken(r))
+
+
+async def test_the_name_read_at_a_read_back_counts_when_the_yes_no_reading_is_empty(call: Call) -> None:
+    # Fresh seed 9191: "That's wrong, the name is Sarah Mitchell", heard "... sarah image awful", the yes/no reading
+    # empty and the name decoder's "that's wrong name is sarah mitchell": read back as Sarah Image.
+    await call.say("can i book in for a cleaning appointment")
+    await call.say("on tuesday at half twelve in the afternoon", confidence=0.86,
+                   hint=AsrHint("when", "on tuesday at half twelve in the afternoon", complete=False))
+    r = await call.say("yeah sure and mitchell", confidence=0.47,
+                       hint=AsrHint("name", "sharon mitchell", complete=True))
+    assert "at half past twelve, for Sharon Mitchell" in _spoken(r), _spoken(r)
+    r = await call.say("that is wrong in the name is sarah image awful", confidence=0.82,
+                       hint=AsrHint("confirm", "", complete=False, name="that's wrong name is sarah mitchell"))
+    assert r.slots.get("name") == "Sarah Mitchell", (r.slots, _spoken(r))
+
+
+async def test_a_new_name_both_decoders_heard_is_read_back_not_spelled(call: Call) -> None:
+    # Fresh seed 9191: after two names refused, "it's Helen Green" heard "it's helen green" (0.38) and read "helen
+    # green" by the name decoder was asked to be spelled (and the letters were lost); its service reading "a
+    # fillings" made the cleaning a filling.
+    await call.say("i would like a cleaning on tuesday the first of december at half past one")
+    await call.say("my name is ellen green", confidence=0.78, hint=AsrHint("name", "my name is helen freeman", True))
+    r = await call.say("no my name is how many brainer", confidence=0.91,
+                       hint=AsrHint("confirm", "no my nine seven clean", complete=False, name="no my name is kramer"))
+    assert r.slots.get("name") == "Ellen Kramer", r.slots
+    r = await call.say("not quite challenging", confidence=0.46,
+                       hint=AsrHint("confirm", "not quite", complete=False, name="not quite helen green"))
+    assert "What would you like to change?" in _spoken(r), _spoken(r)
+    r = await call.say("it's helen green", confidence=0.38,
+                       hint=AsrHint("service", "a fillings", complete=True, name="helen green"))
+    assert (r.slots.get("name"), r.slots.get("service")) == ("Helen Green", "cleaning"), (r.slots, _spoken(r))
+    assert "spell" not in _spoken(r), _spoken(r)

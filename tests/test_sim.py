@@ -339,3 +339,27 @@ def test_the_person_keys_in_a_misheard_number_when_told_it_can() -> None:
         said = person.respond(f"I heard {spaced} again. If that's not right, you can key the number in on your "
                               "phone's keypad. So that's ... Shall I book it?", {"requested_slot": "confirmed"})
         assert not isinstance(said, Keys)
+
+
+def test_the_person_presses_the_key_the_agent_offers_for_its_goal() -> None:
+    menu = ("Sorry about that. Please use your phone's keypad: press 1 to book an appointment, 2 to change one, "
+            "3 to cancel one, or 0 to speak to someone.")
+    services = ("Sorry, I didn't quite catch that. What would you like to come in for? We do check-ups, cleanings "
+                "and fillings. You can also press 1 for a check-up, 2 for a cleaning, or 3 for a filling.")
+    want = {"book": "1", "reschedule": "2", "cancel": "3", "human": "0", "urgent": "0", "ask_hours": "0"}
+    service_key = {"check-up": "1", "cleaning": "2", "filling": "3"}
+    keyed: dict[str, int] = {}
+    for i in range(400):
+        call = draw_call(i, 5, call_now(5, i), VOICES, list(LINES))
+        if call.goal.kind not in want:
+            continue
+        person = Person(call)
+        person.respond("Hello. How can I help?", {})
+        said = person.respond(menu, {})
+        if isinstance(said, Keys):
+            keyed[call.goal.kind] = keyed.get(call.goal.kind, 0) + 1
+            assert said.digits == want[call.goal.kind], (call.goal.kind, said)
+        if call.goal.kind == "book":
+            said = person.respond(services, {"requested_slot": "service"})
+            assert not isinstance(said, Keys) or said.digits == service_key[call.goal.service], said
+    assert keyed.keys() == want.keys(), keyed  # every goal keys in, most callers do

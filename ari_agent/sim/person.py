@@ -168,6 +168,9 @@ class Person:
             if self.read_back_right:
                 return self._speak(say.pick(self.rng, ("Yes.", "Yes, it was.", "Yes please.", "Yep.", "Yes, yes.")))
             return self._speak(say.no_but(self.pending_fix, self.rng))
+        keyed = self._key_offered(text)
+        if keyed is not None and self.rng.random() < KEYS_RATE:
+            return Keys(keyed)
         if "key in the day of the month" in text and goal.writes and self.rng.random() < KEYS_RATE:
             day = self._day_asked(text, str(slots.get("requested_slot") or ""))
             if day is not None:
@@ -175,7 +178,8 @@ class Person:
         if "key in the time" in text and goal.starts_at is not None and self.rng.random() < KEYS_RATE:
             at = goal.starts_at
             return Keys(f"{at.hour - 12 if at.hour > 12 else at.hour}{at.minute:02d}#")  # 14:30 as "2 3 0"
-        if "keypad" in text and goal.phone and self._number_misheard(text) and self.rng.random() < KEYS_RATE:
+        number_keys = "keypad" in text and "number" in text
+        if number_keys and goal.phone and self._number_misheard(text) and self.rng.random() < KEYS_RATE:
             self.told.add("phone")
             return Keys(f"{goal.phone}#")
         if _CONFIRM.search(text):
@@ -202,6 +206,27 @@ class Person:
         if self.done:
             return self._goodbye()
         return self._speak(self._restate())
+
+    def _key_offered(self, text: str) -> str | None:
+        """The key to press when the agent offers choices on the keypad ("press 1 for a check-up, 2 for a
+        cleaning", "press 1 to book an appointment, 2 to change one, ... or 0 to speak to someone"): the one whose
+        words fit the goal, as a caller picks by listening. None when no choice fits or none is offered."""
+        if "press" not in text:
+            return None
+        goal = self.call.goal
+        choices: dict[str, str] = {
+            words: key for key, words in re.findall(r"\b(\d) (?:for an? |to )([a-z-]+(?: [a-z]+)?)", text)
+        }
+        wanted: tuple[str, ...]
+        if goal.kind == "book" and goal.service and any(w.startswith(("check", "clean", "fill")) for w in choices):
+            wanted = ({"check-up": "check", "cleaning": "clean", "filling": "fill"}.get(goal.service, goal.service),)
+        else:
+            wanted = {"book": ("book",), "reschedule": ("change",), "cancel": ("cancel",)}.get(
+                goal.kind, ("speak",))
+        for words, key in choices.items():
+            if words.startswith(wanted):
+                return key
+        return None
 
     def _number_misheard(self, text: str) -> bool:
         """Whether the number the agent said back ("I heard 0 7 4 6 again"), if any, is not the caller's."""

@@ -332,7 +332,8 @@ def _judge(call: SimCall, person: Person, result: CallResult, rows: list[dict[st
         result.why = "answered" if result.success else _not_done(result)
     elif goal.kind in ("human", "urgent"):
         wanted = "requested" if goal.kind == "human" else "urgent"
-        result.success = result.handoff_reason == wanted
+        # The operator key (offered by the keypad menu) is a request for a person too.
+        result.success = result.handoff_reason == wanted or (goal.kind == "human" and result.handoff_reason == "dtmf")
         result.why = f"handed off as {wanted}" if result.success else _not_done(result)
     elif goal.kind == "out_of_scope":
         result.success = "can't help with that" in said and not result.wrong_writes

@@ -403,6 +403,13 @@ def parse_time(text: str, bare_number_is_hour: bool = False) -> SpokenTime | Non
             if m.group(2) == "to":
                 return build(hour - 1 if hour > 1 else 12, 60 - minutes, m.group(4))
             return build(hour, minutes, m.group(4))
+    # "Half two" is half past two in British speech, never two o'clock; the time decoder drops an unsure "past" as
+    # well: "half past twelve", read "half twelve", was read back as noon (fresh seed 9191).
+    m = re.search(rf"\bhalf\s+{num}\b{mer}", t)
+    if m:
+        hour = _hour_value(m.group(1))
+        if hour is not None:
+            return build(hour, 30, m.group(2))
     m = re.search(rf"\b{num}\s+(thirty|fifteen|forty five|45|30|15)\b{mer}", t)
     # "two thirty" is a clock time on its own ("Tuesday, two thirty"), unless it runs on from other numbers
     # (a phone number read out digit by digit). One number before it is not a run: "on the eight eleven thirty"
@@ -634,7 +641,9 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
     # A read-back's reading ("confirm") holds the details' phrases too: a correction is read like an answer.
     if hint.get("kind") in ("service", "confirm") and "service" not in found:
         service = parse_service(text)
-        if service and (requested == "service" or complete):
+        # Asked what to change, a turn whose words name the caller is that name: the service decoder forces its
+        # phrases onto it ("it's helen green" read "a fillings" turned a cleaning into a filling; fresh seed 9191).
+        if service and (requested == "service" or complete) and not (what_to_change and found.get("name")):
             extra["service"] = service
     if hint.get("kind") in ("when", "service", "confirm"):
         day_asked = requested in ("date", "old_date")

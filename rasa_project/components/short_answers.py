@@ -53,6 +53,11 @@ from components.overrule import overrule_intent
 
 _LOGGER = logging.getLogger(__name__)
 _KEYED = {key: {"yes": "affirm", "no": "deny"}[answer] for key, answer in lexicon.table("keyed_answers").items()}
+# Keys offered where spoken answers kept missing (actions.SERVICE_KEYS_OFFER, actions.KEYPAD_MENU): the menu's key is
+# the task it starts (or a person); the service's key is an answer the form reads.
+_MENU_KEYS = lexicon.table("menu_keys")
+_SERVICE_KEYS = lexicon.table("service_keys")
+_MENU_KEY = "menu_key"  # requested_slot while the keypad menu waits for its key (actions.MENU_KEY)
 _VALUE_QUESTIONS = frozenset({"service", "date", "time", "old_date", "phone"})
 _LEAVING = BYE_SOUNDS | frozenset("thanks thank cheers".split())
 # Intents that answer the scope question as they are (rules.yml), or that say more than a yes (a person, a symptom).
@@ -102,8 +107,15 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         """
         if requested == "confirmed" and text.strip() in _KEYED:
             return _KEYED[text.strip()]  # a key pressed at the read-back (offered after two unclear answers)
-        if requested in ("date", "old_date", "time") and text.strip().rstrip("#").isdigit():
+        keyed = text.strip().rstrip("#")
+        if requested in ("date", "old_date", "time") and keyed.isdigit():
             return "inform"  # a day of the month or a time keyed in (offered after its question was missed)
+        if requested == "service" and keyed in _SERVICE_KEYS:
+            return "inform"
+        if requested == _MENU_KEY:
+            if keyed in _MENU_KEYS:
+                return _MENU_KEYS[keyed]
+            requested = None  # said, not keyed: read as an answer to the menu question
         if requested is None and intent not in _SCOPE_ANSWERS and yes_to_the_scope_question(text, hint):
             return "affirm"  # the rules send it to action_scope_answer, which reads the yes again
         if requested == "confirmed":
