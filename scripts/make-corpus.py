@@ -335,7 +335,7 @@ CASES: dict[str, dict[str, Any]] = {
     },
     "keypad-menu-booking": {
         "description": "a request garbled until the keypad menu: 1 books, and the service is keyed in too",
-        "voice": "espeak:en-us+f2",
+        "voice": "rms",
         "turns": [
             *GARBLE,
             {"dtmf": "1"},

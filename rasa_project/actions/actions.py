@@ -1556,6 +1556,11 @@ class ActionOutOfScope(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        if tracker.get_slot("requested_slot") == MENU_KEY:
+            # The answer to the keypad menu, the last try: no menu again ("orange cat on a bicycle", out of scope
+            # at the keypad menu, was asked the spoken menu once more). The scope question comes first if it was
+            # never asked.
+            return misunderstood_or_scope_check(dispatcher, tracker)
         return out_of_scope(dispatcher, tracker)
 
 
@@ -1733,6 +1738,9 @@ def _not_sure(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventT
     requested = tracker.get_slot("requested_slot")
     if tracker.active_loop_name == FORM and requested:
         question = prompt_for(requested, tracker).removeprefix("Sorry, ")
+        if requested == "service":  # missed once: as in ActionAskSlot
+            question = f"{question} {SERVICE_KEYS_OFFER}"
+            dispatcher.utter_message(json_message={"keys": 1})
         dispatcher.utter_message(text=f"Sorry, I'm not sure what you mean. {question[:1].upper()}{question[1:]}")
     else:
         ask_menu(dispatcher, "Sorry, I'm not sure what you mean.")
