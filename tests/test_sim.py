@@ -363,3 +363,22 @@ def test_the_person_presses_the_key_the_agent_offers_for_its_goal() -> None:
             said = person.respond(services, {"requested_slot": "service"})
             assert not isinstance(said, Keys) or said.digits == service_key[call.goal.service], said
     assert keyed.keys() == want.keys(), keyed  # every goal keys in, most callers do
+
+
+def test_the_person_checks_the_booking_found_not_the_day_said_to_be_empty() -> None:
+    for i in range(500):
+        call = draw_call(i, 5, call_now(5, i), VOICES, list(LINES))
+        if call.goal.kind == "cancel":
+            break
+    person = Person(call)
+    person.respond("Hello. How can I help?", {})
+    existing = call.goal.existing
+    assert existing is not None
+    start, other = existing.starts_at, existing.starts_at + timedelta(days=2)
+    clock = person_module._clock_words(start.hour, start.minute)
+    read_back = (f"There's nothing on {say.WEEKDAYS[other.weekday()]} the {say.ordinal(other.day)} of "
+                 f"{other:%B}. I have a {existing.service} for {call.goal.name} on "
+                 f"{say.WEEKDAYS[start.weekday()]} the {say.ordinal(start.day)} of {start:%B} at {clock}. "
+                 "Shall I cancel it?")
+    said = person.respond(read_back, {"requested_slot": "confirmed"})
+    assert isinstance(said, Say) and not _says_no(said.plain), (read_back, said.plain)

@@ -392,7 +392,9 @@ class Person:
     def _confirm(self, text: str) -> Action:
         # A person checks what is read back, not an answer given just before it ("a filling starts at a hundred
         # and twenty. So, so that's a cleaning on ...": the filling of the price list is not the booking's).
-        start = text.rfind("so that's")
+        # Nor a day said to have nothing on it ("There's nothing on Sunday the sixth. I have a filling for John
+        # Baker on Friday the eleventh ... Shall I cancel it?": the booking found is the one read back).
+        start = max(text.rfind(lead) for lead in ("so that's", "so i'll move", "i have a "))
         wrong = self._first_wrong(text[start:] if start >= 0 else text)
         self.read_back_right = wrong is None
         if wrong is None:
