@@ -183,9 +183,11 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
             if is_short_yes(text):
                 return "affirm"
             return hint_task(hint, text) or hint_intent(hint)
-        if intent == "out_of_scope" and isinstance(hint, dict) and hint.get("complete"):
+        if intent == "out_of_scope" and heard_unsure and isinstance(hint, dict) and hint.get("complete"):
             # Garbled words read as a request the bot can't serve ("quarter to four" -> "court are too far"),
-            # while every word of the turn fitted the answer the bot had asked for: it is that answer.
+            # while every word of the turn fitted the answer the bot had asked for: it is that answer. Not when
+            # heard clearly: "can you fix my washing machine" at 1.0, fitted whole as "cancel my wanted much
+            # teeth", started a cancel (fresh seed 9191).
             return hint_task(hint, text) or hint_intent(hint)
         return None
 
