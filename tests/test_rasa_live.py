@@ -1877,3 +1877,22 @@ async def test_a_yes_against_a_reading_that_opens_with_a_no_is_asked_again(call:
     r = await call.say("that sounds", confidence=0.76,
                        hint=AsrHint("confirm", "that's wrong a sounds", complete=True, name="wrong name is allen"))
     assert r.outcome is None and "was that a yes?" in _spoken(r), _spoken(r)
+
+
+async def test_what_to_change_read_by_the_decoder_alone_moves_no_day(call: Call) -> None:
+    # Fresh seed 9292: asked what to change, "It's Harry Davis" heard "every day with" (0.47), read "saturday this"
+    # by the service decoder and "harry davis" by the name decoder: the booking moved to Saturday.
+    await call.say("i'd like a cleaning on wednesday the second of december at two o'clock, my name is very davis")
+    r = await call.say("that's wrong", hint=AsrHint("confirm", "that's wrong", complete=True))
+    assert "What would you like to change?" in _spoken(r), _spoken(r)
+    r = await call.say("every day with", confidence=0.47,
+                       hint=AsrHint("service", "saturday this", complete=True, name="harry davis"))
+    assert r.slots.get("date") == "2026-12-02", (r.slots, _spoken(r))
+
+
+async def test_an_opening_that_changes_my_something_is_a_reschedule(call: Call) -> None:
+    # Fresh seeds 9191, 9292: "I'd like to change my appointment ..." heard "... change my flight ..." was taken
+    # for a booking (and once for an answer to nothing).
+    r = await call.say("well hello i'd like to change my flight month december the nicer wednesday at half past "
+                       "eleven is seats are nelson", confidence=0.91)
+    assert r.slots.get("task") == "reschedule", (r.slots, _spoken(r))

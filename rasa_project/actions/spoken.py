@@ -646,6 +646,12 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
         if service and (requested == "service" or complete) and not (what_to_change and found.get("name")):
             extra["service"] = service
     if hint.get("kind") in ("when", "service", "confirm"):
+        if what_to_change:
+            # Asked what to change, the service decoder's reading holds every detail's phrases: a day or a time in
+            # it takes the same care as a read-back's (a service named is what that question is for). "It's Harry
+            # Davis", heard "every day with" (0.47) and read "saturday this", moved the booking to Saturday (fresh
+            # seed 9292).
+            confirm, complete = True, False
         day_asked = requested in ("date", "old_date")
         day = parse_date(text, today, bare_ordinal=day_asked)
         spoken = parse_time(text, bare_number_is_hour=requested == "time" and complete)
@@ -1080,8 +1086,8 @@ def reading_corrects_a_detail(hint: dict[str, Any] | None, name: str) -> bool:
 
 def _names_a_detail(text: str) -> bool:
     """Whether normalised `text` names a number, a day, a time or a service: a correction of those, not a name."""
-    if any(w in _NUMBER_WORDS or w in _ORDINAL_WORDS for w in text.split()):
-        return True
+    if any(w in _NUMBER_WORDS or w in _ORDINAL_WORDS or w in ("number", "phone") for w in text.split()):
+        return True  # "my number is ..." heard as other words: the name decoder forced names onto its digits
     return bool(parse_service(text) or parse_date(text, date.today()) or parse_time(text))
 
 
