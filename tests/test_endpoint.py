@@ -361,3 +361,16 @@ def test_a_whole_answer_ends_the_turn_at_the_configured_wait() -> None:
     eager = Endpointer(config, judge=lambda partial: completeness(partial, "confirm"))
     events = run(eager, timeline((S, 500), (Q, 1000)), {20: "yes"})
     assert events[-1].endpoint_wait_ms == 260
+
+
+def test_an_opening_with_a_day_and_no_time_waits_for_the_time_but_a_question_does_not() -> None:
+    from ari_agent.media.turn_end import Completeness, completeness
+
+    # Fresh seed 9393: "Hi, can I book a check-up for on December the ninth ... four thirty p m?", heard "... for on
+    # december ninth", had the menu question over its time; "... booked a silly john for december seventh at five
+    # ... It's for Susan Carter" the service question over its name.
+    for text in ("hi can i get such as a for on december ninth", "hi can i booked a silly john for december seventh "
+                 "at five", "can i come in on tuesday"):
+        assert completeness(text) is Completeness.LIKELY_MORE, text
+    for text in ("are you open on saturday", "what time do you close tomorrow", "can i come in on tuesday at three"):
+        assert completeness(text) is not Completeness.LIKELY_MORE, text

@@ -1896,3 +1896,33 @@ async def test_an_opening_that_changes_my_something_is_a_reschedule(call: Call) 
     r = await call.say("well hello i'd like to change my flight month december the nicer wednesday at half past "
                        "eleven is seats are nelson", confidence=0.91)
     assert r.slots.get("task") == "reschedule", (r.slots, _spoken(r))
+
+
+async def test_a_booking_read_back_answered_with_a_move_asks_whether_an_appointment_is_to_be_moved(call: Call) -> None:
+    # Fresh seeds 9191, 9292: "I need to change my appointment" heard "i need to tell you this one appointment" became
+    # a booking; at its read-back, "No, sorry, I'd like to change my appointment ... to December the seventh one
+    # o'clock" went round the booking's read-back to a person.
+    _insert(call.scope, "Mark White", "2026-12-03 11:00", service="filling", minutes=60)
+    await call.say("i'd like a filling on monday the seventh of december at one p m, my name is mark white")
+    r = await call.say(GARBLED_MOVE, confidence=0.71, hint=AsrHint("confirm", GARBLED_MOVE_READ, complete=False))
+    assert _spoken(r) == "Sorry, do you want to move an appointment you already have?", (r.intent, _spoken(r))
+    r = await call.say("yes")
+    assert r.slots.get("task") == "reschedule" and (r.slots.get("date"), r.slots.get("time")) == (
+        "2026-12-07", "13:00"), (r.slots, _spoken(r))
+    r = await call.say("it's on thursday")
+    assert "So I'll move the filling for Mark White" in _spoken(r) and "to Monday the seventh of December at one" \
+        in _spoken(r), _spoken(r)
+
+
+GARBLED_MOVE = ("not long below i'd like to change my appointment from nato defender of a month one o'clock it's mark "
+                "white")
+GARBLED_MOVE_READ = "not wrong o'clock i'd like change a fill my one o'clock quite"
+
+
+async def test_a_no_to_moving_an_appointment_goes_on_with_the_booking(call: Call) -> None:
+    await call.say("i'd like a filling on monday the seventh of december at one p m, my name is mark white")
+    r = await call.say(GARBLED_MOVE, confidence=0.71, hint=AsrHint("confirm", GARBLED_MOVE_READ, complete=False))
+    assert "move an appointment you already have" in _spoken(r), _spoken(r)
+    r = await call.say("no, make it two o'clock")
+    assert r.slots.get("task") == "book" and r.slots.get("time") == "14:00" and "Shall I book it?" in _spoken(r), \
+        (r.slots, _spoken(r))

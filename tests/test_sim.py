@@ -382,3 +382,18 @@ def test_the_person_checks_the_booking_found_not_the_day_said_to_be_empty() -> N
                  "Shall I cancel it?")
     said = person.respond(read_back, {"requested_slot": "confirmed"})
     assert isinstance(said, Say) and not _says_no(said.plain), (read_back, said.plain)
+
+
+def test_the_person_says_whether_it_came_to_move_a_booking_it_already_has() -> None:
+    question = "Sorry, do you want to move an appointment you already have?"
+    seen: dict[str, str] = {}
+    for i in range(300):
+        call = draw_call(i, 5, call_now(5, i), VOICES, list(LINES))
+        if call.goal.kind not in ("book", "reschedule", "cancel") or call.goal.kind in seen:
+            continue
+        person = Person(call)
+        person.respond("Hello. How can I help?", {})
+        said = person.respond(question, {"requested_slot": "confirmed"})
+        assert isinstance(said, Say)
+        seen[call.goal.kind] = said.plain
+    assert seen["reschedule"].startswith("Yes") and _says_no(seen["book"]) and _says_no(seen["cancel"]), seen

@@ -44,7 +44,7 @@ _HESITATION_PHRASES = [p.split() for p in lexicon.ordered("hesitation_phrases")]
 _NOTHING_MORE = lexicon.phrase_pattern("nothing_more")
 _BYE_SOUNDS = lexicon.words("bye_sounds")
 # Words that make a sentence a request for a task: callers giving the details in one breath pause between them.
-_TASK_WORDS = frozenset("book booking appointment cancel reschedule move change rearrange".split())
+_TASK_WORDS = frozenset("book booking booked appointment cancel reschedule move change rearrange".split())
 _DAY_WORDS = (
     lexicon.words("weekdays") | lexicon.words("months") | frozenset(lexicon.numbers("ordinals")) | {"today", "tomorrow"}
 )
@@ -84,6 +84,7 @@ _SERVICE_WORDS = frozenset(
 _YES_NO_WORDS = lexicon.words("yes_cues") | _NO
 # An opening request says what it is about: a task, a service, a question, a person, a problem, a goodbye.
 _QUESTION_STARTS = lexicon.words("question_starts") | {"may"}  # "may I ...": an opening question
+_REQUEST_STARTS = frozenset({"can", "could", "may"})  # "can I come in on Tuesday": a request in a question's shape
 _REQUEST_WORDS = (
     _TASK_WORDS
     | _SERVICE_WORDS
@@ -207,7 +208,10 @@ def completeness(partial: str, expected: str | None = None, asked: str | None = 
         # ("how much is a filling") is whole.
         return Completeness.LIKELY_MORE
     day = present & _DAY_WORDS or (asked in ("date", "old_date") and present & _DAY_NUMBERS)
-    if expected in ("when", "service") and day and not _says_time(words):
+    # An opening too: "Hi, can I book a check-up for on December the ninth ... four thirty p m?", heard "... for on
+    # december ninth", had the menu question over its time (fresh seed 9393).
+    if (expected in ("when", "service") or (expected is None and not _asks(words, requests=False))) and day \
+            and not _says_time(words):
         # "the second of December ... twelve noon please"; asked for the day, a bare number is the day ("Monday the
         # seventh ... at three thirty" heard "multiple seven", simulated seed 1357: the agent spoke into the pause).
         # Asked what to change (a "service" reading: any detail), "I said on December the fourth ... eleven
@@ -242,10 +246,12 @@ def _after_hesitations(words: list[str]) -> list[str]:
     return words[start:]
 
 
-def _asks(words: list[str]) -> bool:
-    """The turn opens (after greetings) with a question word: "how much is a filling", "do you do cleanings"."""
+def _asks(words: list[str], requests: bool = True) -> bool:
+    """The turn opens (after greetings) with a question word: "how much is a filling", "do you do cleanings"; with
+    `requests` False, not one that asks for something ("can I come in on Tuesday ...")."""
     opening = [w for w in words if w not in _GREETINGS]
-    return bool(opening) and opening[0] in _QUESTION_STARTS
+    starts = _QUESTION_STARTS if requests else _QUESTION_STARTS - _REQUEST_STARTS
+    return bool(opening) and opening[0] in starts
 
 
 @lru_cache(maxsize=1)

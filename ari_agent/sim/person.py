@@ -155,6 +155,11 @@ class Person:
                                                        "Yes, that's what I wanted.")))
             if goal.writes:
                 return self._speak(say.no_but(f"I already have one, it's {self._old_day()}", self.rng))
+        if "an appointment you already have" in text:
+            # Asked whether the call is about a booking already made (to move or cancel): the goal decides.
+            if ("move" in text and goal.kind == "reschedule") or ("cancel" in text and goal.kind == "cancel"):
+                return self._speak(say.pick(self.rng, ("Yes.", "Yes, that's right.", "Yes, I do.", "Yes please.")))
+            return self._speak(say.no_but(self._restate(), self.rng))
         if "something other than the dental clinic" in text:
             # Asked whether the call is about something else: what the caller came for decides.
             if goal.kind == "out_of_scope":
