@@ -397,3 +397,16 @@ def test_the_person_says_whether_it_came_to_move_a_booking_it_already_has() -> N
         assert isinstance(said, Say)
         seen[call.goal.kind] = said.plain
     assert seen["reschedule"].startswith("Yes") and _says_no(seen["book"]) and _says_no(seen["cancel"]), seen
+
+
+def test_a_person_who_came_to_cancel_says_so_when_asked_a_new_bookings_question() -> None:
+    for i in range(500):
+        call = draw_call(i, 5, call_now(5, i), VOICES, list(LINES))
+        if call.goal.kind == "cancel":
+            break
+    person = Person(call)
+    person.respond("Hello. How can I help?", {})
+    for question, slot in (("What would you like to come in for? We do check-ups, cleanings and fillings.", "service"),
+                           ("What time suits you on Friday the fourth of December?", "time")):
+        said = person.respond(question, {"requested_slot": slot})
+        assert isinstance(said, Say) and _says_no(said.plain) and "cancel" in said.plain.lower(), said.plain

@@ -319,6 +319,11 @@ class Person:
         goal, rng = self.call.goal, self.rng
         if not goal.writes:
             return None  # asked for booking details it never wanted: it says again what it wants
+        if goal.kind == "cancel" and (requested in ("service", "time") or "come in for" in text
+                                      or ("what time" in text and "which day" not in text)):
+            # A new booking's question put to a caller who came to cancel (the opening misheard as a booking): a
+            # person says what they came for, not a service or a time they do not want.
+            return say.no_but(self._restate(), rng)
         check = re.search(r"\bwas that an? (check-up|cleaning|filling)\?", text)
         if check:
             # A service asked back ("Sorry, was that a filling?"): yes when it is the one wanted, else no and
