@@ -82,9 +82,14 @@ def test_phrasings_are_varied_enough_that_tuning_to_them_is_pointless() -> None:
 
 
 def _booking_call(**persona: object) -> Person:
+    return _person_with("book", **persona)
+
+
+def _person_with(goal: str, **persona: object) -> Person:
+    """The person of the first call drawn (seed 5) with this goal and persona."""
     for i in range(500):
         call = draw_call(i, 5, call_now(5, i), VOICES, list(LINES))
-        if call.goal.kind == "book" and all(getattr(call.persona, k) == v for k, v in persona.items()):
+        if call.goal.kind == goal and all(getattr(call.persona, k) == v for k, v in persona.items()):
             return Person(call)
     raise AssertionError("no such call drawn")
 
@@ -366,11 +371,8 @@ def test_the_person_presses_the_key_the_agent_offers_for_its_goal() -> None:
 
 
 def test_the_person_checks_the_booking_found_not_the_day_said_to_be_empty() -> None:
-    for i in range(500):
-        call = draw_call(i, 5, call_now(5, i), VOICES, list(LINES))
-        if call.goal.kind == "cancel":
-            break
-    person = Person(call)
+    person = _person_with("cancel")
+    call = person.call
     person.respond("Hello. How can I help?", {})
     existing = call.goal.existing
     assert existing is not None
@@ -400,11 +402,7 @@ def test_the_person_says_whether_it_came_to_move_a_booking_it_already_has() -> N
 
 
 def test_a_person_who_came_to_cancel_says_so_when_asked_a_new_bookings_question() -> None:
-    for i in range(500):
-        call = draw_call(i, 5, call_now(5, i), VOICES, list(LINES))
-        if call.goal.kind == "cancel":
-            break
-    person = Person(call)
+    person = _person_with("cancel")
     person.respond("Hello. How can I help?", {})
     for question, slot in (("What would you like to come in for? We do check-ups, cleanings and fillings.", "service"),
                            ("What time suits you on Friday the fourth of December?", "time")):

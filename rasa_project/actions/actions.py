@@ -227,7 +227,7 @@ KEYPAD_MENU = f"Please use your phone's keypad: press {_keys_offer(_MENU_OFFER)}
 
 
 def keypad_menu_asked(tracker: Tracker) -> bool:
-    return any(e.get("event") == "bot" and KEYPAD_MENU in str(e.get("text") or "") for e in tracker.events)
+    return _bot_said(tracker.events, KEYPAD_MENU)
 
 
 def ask_keypad_menu(dispatcher: CollectingDispatcher, opening: str) -> list[EventType]:
@@ -396,7 +396,7 @@ def which_detail_question(tracker: Tracker) -> str | None:
     """"Which is wrong: the day, the time or the name?" for the task in hand; None for a cancel (its read-back is
     of a booking found, not of details given), and once it was asked in the call."""
     task = tracker.get_slot("task") or "book"
-    if _asks_which_detail(tracker.events):
+    if _bot_said(tracker.events, WHICH_DETAIL):
         # Once a call: a detail named and heard wrong again is the recogniser's limit, not a question's. Asked every
         # time, a caller whose name came through wrong went round to the 19th turn and hung up (fresh seed 8383).
         return None
@@ -408,14 +408,14 @@ def which_detail_question(tracker: Tracker) -> str | None:
     return f"{WHICH_DETAIL} the day, the time, the name{number} or the service?"
 
 
-def _asks_which_detail(events: list[dict[str, Any]]) -> bool:
-    """Whether the bot asked which detail is wrong in these events."""
-    return any(e.get("event") == "bot" and WHICH_DETAIL in str(e.get("text") or "") for e in events)
+def _bot_said(events: list[dict[str, Any]], words: str) -> bool:
+    """Whether the bot said `words` (within one of its lines) in these events."""
+    return any(e.get("event") == "bot" and words in str(e.get("text") or "") for e in events)
 
 
 def _asked_which_detail(tracker: Tracker) -> bool:
     """Whether the bot's last turn before the caller's latest asked which detail is wrong."""
-    return _asks_which_detail(_before_latest_turn(tracker))
+    return _bot_said(_before_latest_turn(tracker), WHICH_DETAIL)
 
 
 def confirmation_text(tracker: Tracker) -> str:
@@ -482,8 +482,8 @@ def unsure_yes(said: str, tracker: Tracker) -> bool:
     words = [w for w in normalise(said).split() if w not in _HESITATIONS]
     if not words or _repaired(tracker, turns_back=1) or reading_says_yes(asr_hint(tracker)):
         return False
-    confidence = _metadata(tracker.latest_message).get("asr_confidence")
-    return isinstance(confidence, int | float) and confidence < UNSURE_YES_CONFIDENCE
+    confidence = _turn_confidence(tracker)
+    return confidence is not None and confidence < UNSURE_YES_CONFIDENCE
 
 
 _TURNING_DOWN = frozenset({"neither", "none", "nor"})
@@ -590,8 +590,8 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
     if requested == "time" and keyed_digits(text):
         at = keyed_time(text)
         return {"spoken_time": at} if at else found
-    if requested == "service" and keyed_digits(text):
-        keyed = SERVICE_KEYS.get(keyed_digits(text) or "")
+    if requested == "service" and (digits := keyed_digits(text)):
+        keyed = SERVICE_KEYS.get(digits)
         return {"service": keyed} if keyed else found
     service = parse_service(text)
     if service:
@@ -680,9 +680,15 @@ def _weekday_only_read(tracker: Tracker, said: str) -> bool:
     return bool(_WEEKDAY_WORD.search(normalise(reading))) and not _WEEKDAY_WORD.search(normalise(said))
 
 
-def _turn_unsure(tracker: Tracker) -> bool:
+def _turn_confidence(tracker: Tracker) -> float | None:
+    """The latest turn's mean word confidence (metadata "asr_confidence"); None for a turn without one (typed)."""
     confidence = _metadata(tracker.latest_message).get("asr_confidence")
-    return isinstance(confidence, int | float) and confidence < MIN_CLEAR_CONFIDENCE
+    return float(confidence) if isinstance(confidence, int | float) else None
+
+
+def _turn_unsure(tracker: Tracker) -> bool:
+    confidence = _turn_confidence(tracker)
+    return confidence is not None and confidence < MIN_CLEAR_CONFIDENCE
 
 
 def _heard_less_surely(tracker: Tracker, first: str, second: str, values: dict[str, Any]) -> bool:
@@ -703,8 +709,8 @@ def _replaces_surer(tracker: Tracker, slot: str, value: str | None) -> bool:
     "it through friday" (0.56) moved a day given clearly ("next tuesday one o'clock", 0.96) to Friday, read back
     with the wrong name, and the caller corrected only the name until asking for a person (fresh seed 8787)."""
     current = tracker.get_slot(slot)
-    confidence = _metadata(tracker.latest_message).get("asr_confidence")
-    if not current or current == value or not isinstance(confidence, int | float) or confidence >= MIN_CLEAR_CONFIDENCE:
+    confidence = _turn_confidence(tracker)
+    if not current or current == value or confidence is None or confidence >= MIN_CLEAR_CONFIDENCE:
         return False
     return _filled_confidence(tracker, {}).get(slot, 1.0) > confidence
 
@@ -1663,7 +1669,7 @@ def misunderstood_or_scope_check(dispatcher: CollectingDispatcher, tracker: Trac
     understood; so were requests heard once out of scope and then as garble (simulated seed 5858: 5 of its 9
     out-of-scope callers). The recogniser and the classifier cannot tell such a request from a misheard one; the
     caller can, with a yes or a no."""
-    asked = any(e.get("event") == "bot" and SCOPE_QUESTION in str(e.get("text") or "") for e in tracker.events)
+    asked = _bot_said(tracker.events, SCOPE_QUESTION)
     users = [e for e in tracker.events if e.get("event") == "user"]
     if tracker.active_loop_name != FORM and not asked \
             and any(_out_of_scope_confidence(e) >= SCOPE_CHECK_CONFIDENCE for e in users):
