@@ -283,6 +283,8 @@ def test_completeness_reads_the_words_so_far() -> None:
     assert completeness("yes", "yes_no") is Completeness.LIKELY_MORE
     assert completeness("let me see yes", "yes_no") is Completeness.LIKELY_MORE  # fresh seed 9090, twice
     assert completeness("so yes", "yes_no") is Completeness.LIKELY_MORE
+    # ... and a yes or no heard in other words: "Um, no. My gum won't stop ..." heard "i'm not" (fresh seed 9595).
+    assert completeness("i'm not", "yes_no") is Completeness.LIKELY_MORE
     assert completeness("yes", None) is Completeness.LIKELY_MORE  # "yes ... I'd like to book": the request is to come
     assert completeness("no thank you", None) is Completeness.COMPLETE
     # "Anything else?" "No, that's it ... thanks, bye": the thanks usually follows (simulated seed 5151: 10 of 14

@@ -1926,3 +1926,73 @@ async def test_a_no_to_moving_an_appointment_goes_on_with_the_booking(call: Call
     r = await call.say("no, make it two o'clock")
     assert r.slots.get("task") == "book" and r.slots.get("time") == "14:00" and "Shall I book it?" in _spoken(r), \
         (r.slots, _spoken(r))
+
+
+async def test_a_yes_to_the_scope_question_heard_clearly_is_not_vetoed_by_its_readings_other_words(call: Call) -> None:
+    # Fresh seed 9595: "So, yes. I need a taxi to the airport" heard so at 1.0, read "yes fine neither": the reading's
+    # stray "neither" made it a no, and the caller was sent to the keypad menu.
+    await call.say("i need a taxi to the airport")
+    r = await call.say("i need a taxi to the airport", hint=AsrHint("task", "i need a times a to the polish",
+                                                                     complete=False))
+    assert "something other than the dental clinic" in _spoken(r), _spoken(r)
+    r = await call.say("so yes i need a taxi to the airport", hint=AsrHint("yes_no", "yes fine neither",
+                                                                           complete=False))
+    assert r.handoff is not None and r.handoff.reason == "out_of_scope", _spoken(r)
+
+
+async def test_a_task_half_guessed_at_the_menu_gives_way_to_a_person_its_reading_heard(call: Call) -> None:
+    # Fresh seed 9595: "I'd like to talk to a real person" heard "i'd like to bring a person with" was a booking
+    # at 0.52; the menu decoder's reading was "i'd like to real person".
+    await call.say("can i request")
+    r = await call.say("i'd like to bring a person with", confidence=0.71,
+                       hint=AsrHint("task", "i'd like to real person", complete=False))
+    assert r.handoff is not None and r.handoff.reason == "requested", (r.intent, _spoken(r))
+
+
+async def test_a_task_half_guessed_at_the_menu_gives_way_to_a_symptom_both_readings_hear(call: Call) -> None:
+    # Fresh seed 9595: "I knocked a tooth out playing football and it's bleeding a lot", garbled, was a booking at
+    # 0.61 while the menu's reading was "mouth i'm bleeding lost".
+    await call.say("a lot of coffee i believe in football on the sleeve and lot", confidence=0.61)
+    r = await call.say("i like a copy i believe in football on the sleep and lot", confidence=0.85,
+                       hint=AsrHint("task", "mouth i'm bleeding lost", complete=False))
+    assert r.handoff is not None and r.handoff.queue == "urgent", (r.intent, _spoken(r))
+
+
+async def test_the_bookings_own_weekday_read_by_the_day_decoder_alone_on_an_unsure_turn_is_asked_back(
+        call: Call) -> None:
+    # Fresh seed 9595: "It's the eighth" heard "it's me" (0.46), read "sunday": the booking was looked up on Sunday.
+    await call.say("i want to cancel my appointment please")
+    await call.say("mark moore")
+    r = await call.say("it's me", confidence=0.46, hint=AsrHint("when", "sunday", complete=False))
+    assert "old_date" not in r.slots and _spoken(r).startswith("Sorry, was that Sunday"), (r.slots, _spoken(r))
+
+
+async def test_a_month_gone_is_not_asked_about(call: Call) -> None:
+    # Fresh seed 9595: "December the fifth" heard "well the number of him", read "wednesday november", had the caller
+    # asked which day in November, a month gone, three times. Here NOW is in November: October is the month gone;
+    # December, still to come, is asked about.
+    await call.say("i'd like a check up")
+    r = await call.say("well the number of him", confidence=0.55, hint=AsrHint("when", "wednesday october",
+                                                                              complete=True))
+    assert "October" not in _spoken(r), _spoken(r)
+    r = await call.say("the december", confidence=0.55, hint=AsrHint("when", "december", complete=True))
+    assert "December" in _spoken(r), _spoken(r)
+
+
+async def test_a_yes_to_moving_an_appointment_heard_in_both_readings_is_taken(call: Call) -> None:
+    # Fresh seed 9595: "Let me see, yes please" heard "let me be yes please" (read "eleven p yes please") was no yes
+    # to the cue reader, and the new booking was read back instead of the one to move.
+    _insert(call.scope, "Mark White", "2026-12-03 11:00", service="filling", minutes=60)
+    await call.say("i'd like a filling on monday the seventh of december at one p m, my name is mark white")
+    await call.say(GARBLED_MOVE, confidence=0.71, hint=AsrHint("confirm", GARBLED_MOVE_READ, complete=False))
+    r = await call.say("let me be yes please", hint=AsrHint("confirm", "eleven p yes please", complete=True))
+    assert r.slots.get("task") == "reschedule", (r.slots, _spoken(r))
+
+
+async def test_a_no_heard_against_a_plain_yes_reading_is_asked_again(call: Call) -> None:
+    # Fresh seed 9595: "Yes, that's correct" heard "yeah not correct", read "yeah correct": asked what to change.
+    await call.say("i'd like a filling on tuesday the first of december at half past ten, my name is sally allen")
+    r = await call.say("yeah not correct", confidence=0.88, hint=AsrHint("confirm", "yeah correct", complete=True))
+    assert "was that a yes?" in _spoken(r) and not r.slots.get("correcting"), _spoken(r)
+    r = await call.say("yes")
+    assert r.outcome == "booked", _spoken(r)

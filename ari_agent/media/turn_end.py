@@ -151,10 +151,13 @@ def completeness(partial: str, expected: str | None = None, asked: str | None = 
     words = _WORD.findall(partial.lower().replace("’", "'"))
     if not words:
         return Completeness.UNKNOWN
-    if expected == "yes_no" and " ".join(_after_hesitations(words)) in _yes_no():
+    lead = _after_hesitations(words)
+    if expected == "yes_no" and (" ".join(lead) in _yes_no() or (len(lead) <= 3 and set(lead) & _YES_NO_WORDS)):
         # The one plain yes/no question ("Is your call about something other than the dental clinic?") is answered
         # with a yes or a no and what the call is about: "Let me see, yes. I want to renew my passport." had the
         # agent's reply over the request on 3 of the 7 talk-overs of fresh seed 9090 (2 of them pausing callers).
+        # A yes or no heard in other words too: "Um, no. My gum won't stop bleeding ..." heard "i'm not" at the
+        # sentence's end was answered over the rest (fresh seed 9595).
         return Completeness.LIKELY_MORE
     if expected == "confirm":  # a read-back: a yes or a no, or a correction led by a no
         expected = "yes_no"
@@ -186,7 +189,7 @@ def completeness(partial: str, expected: str | None = None, asked: str | None = 
     if expected == "yes_no":
         if " ".join(words) in _yes_no():
             return Completeness.COMPLETE
-        lead = _after_hesitations(words)  # "Uh, hmm no, on the twelfth ... at ten" (simulated seed 4040)
+        # "Uh, hmm no, on the twelfth ... at ten" (simulated seed 4040): `lead` skips the hesitations.
         if lead[:1] and (lead[0] in _NO or lead[:2] in (["that's", "wrong"], ["not", "quite"])):
             return Completeness.LIKELY_MORE  # "no, the fifth ... at half past nine": a correction under way
     joined = " ".join(words)

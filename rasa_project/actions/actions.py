@@ -39,6 +39,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from . import calendar
 from .matching import match_booking, phone_matches
 from .spoken import (
+    MONTHS,
     PERIODS,
     WEEKDAYS,
     day_before_time,
@@ -680,6 +681,21 @@ def _weekday_only_read(tracker: Tracker, said: str) -> bool:
     return bool(_WEEKDAY_WORD.search(normalise(reading))) and not _WEEKDAY_WORD.search(normalise(said))
 
 
+def _month_ahead(month: str, today: date, horizon: date) -> bool:
+    """Whether a day of `month` (a month's name) from today on falls within the horizon."""
+    number = MONTHS.index(month) + 1
+    year = today.year if number >= today.month else today.year + 1
+    return date(year, number, 1) <= horizon or number == today.month
+
+
+def _yes_both_readings(tracker: Tracker, said: str) -> bool:
+    """A yes in the words and in the read-back's yes/no reading, and a no in neither: "Let me see, yes please"
+    heard "let me be yes please" (read "eleven p yes please") is no whole yes to the cue reader, but both readings
+    agree on it (fresh seed 9595: the caller said yes to moving the booking it had, and was read the new one)."""
+    words = set(normalise(said).split())
+    return bool(words & AFFIRM_CUES) and not words & NO_WORDS and reading_says_yes(asr_hint(tracker))
+
+
 def _turn_confidence(tracker: Tracker) -> float | None:
     """The latest turn's mean word confidence (metadata "asr_confidence"); None for a turn without one (typed)."""
     confidence = _metadata(tracker.latest_message).get("asr_confidence")
@@ -832,7 +848,7 @@ class ValidateAppointmentForm(Action):
                 # The answer to TASK_OFFERS: a yes is that task, with the name (and, for a move, the day and time
                 # it goes to) kept; anything else goes on with the booking.
                 offer = slot("task_offer")
-                if yes_no_answer(intent, said_now) == "yes":
+                if yes_no_answer(intent, said_now) == "yes" or _yes_both_readings(tracker, said_now):
                     kept = {"date", "time"} if offer == "reschedule" else set()
                     switched: dict[str, Any] = {"task": offer, **{s: None for s in TASK_STATE if s not in kept}}
                     merged = {s: slot(s) for s in TASK_SLOTS[offer]} | switched
@@ -882,13 +898,14 @@ class ValidateAppointmentForm(Action):
                 values[target] = None
             elif "day" in found:
                 values["date_options"] = None
-            if "day" in found and requested == "date" and target == "date" and not slot("date_guessed") \
-                    and _weekday_only_read(tracker, said_now) and _turn_unsure(tracker):
+            if "day" in found and requested in ("date", "old_date") and target == requested \
+                    and not slot("date_guessed") and _weekday_only_read(tracker, said_now) and _turn_unsure(tracker):
                 # A weekday only the day decoder heard, on a turn heard unsure, is asked back, not taken: that
                 # decoder forces weekdays onto other words ("the somebody" read "sunday", "i'm in london" read
                 # "monday"). Day questions answered so, over six 200-call reports: 8 such weekdays were the one
                 # said, 11 were not, and a wrong one was read back with the rest (fresh seed 9191: "December the
-                # fourth" heard "between men at all", read "monday").
+                # fourth" heard "between men at all", read "monday"). The booking's own day too: "It's the eighth"
+                # heard "it's me" (0.46), read "sunday", was looked up on Sunday (fresh seed 9595).
                 values.update(date_guess=found.pop("day").isoformat(), date_guessed=True)
             if "old_day" in found and task != "book" and not slot("booking_ref"):
                 values["old_date"] = found["old_day"].isoformat()
@@ -904,6 +921,11 @@ class ValidateAppointmentForm(Action):
                 hint = asr_hint(tracker) or {}
                 heard = f"{said_now} {hint.get('text', '')}"
                 month = month_named(heard)
+                if month and not _month_ahead(month, today, horizon):
+                    # Only a month still to come, within the days bookable: "December the fifth" heard "well the
+                    # number of him", read "wednesday november", had the caller asked which day in November, a
+                    # month gone, three times (fresh seed 9595).
+                    month = None
                 if month:
                     values["date_month"] = month
                 elif not slot("date_guess") and not slot("date_guessed"):
@@ -1116,6 +1138,9 @@ class ValidateAppointmentForm(Action):
                     # form cannot use: a caller whose correction keeps being heard as a bare "no" reaches a
                     # person, not the same question again and again (ten times, in a simulated call).
                     return self._miss(dispatcher, tracker, ask="Sorry, I didn't catch the change.")
+                elif answer == "no" and not slot("correcting") and not slot("unanswered") \
+                        and yes_read_against_a_no(said_now, asr_hint(tracker)):
+                    return self._yes_unclear(dispatcher, tracker)
                 elif answer == "no":
                     values["correcting"] = True
                 else:
@@ -1735,6 +1760,15 @@ def another_task_asked(said: str) -> str | None:
     return next((task for task, pattern in _ANOTHER_TASK if pattern.search(text)), None)
 
 
+def yes_read_against_a_no(said: str, hint: dict[str, Any] | None) -> bool:
+    """Whether a no heard at a read-back opens with a yes-word and names no detail while the read-back's constrained
+    reading is a plain yes (a yes-word, no no-word): the mirror of reading_opens_with_a_no, asked again rather than
+    taken. "Yes, that's correct" was heard "yeah not correct" and read "yeah correct" (fresh seed 9595, twice);
+    the caller was asked what to change, twice, then put through."""
+    words = [w for w in normalise(said).split() if w not in _HESITATIONS]
+    return bool(words) and words[0] in AFFIRM_CUES and len(words) <= 4 and reading_says_yes(hint)
+
+
 def reading_opens_with_a_no(hint: dict[str, Any] | None) -> bool:
     """Whether the read-back's constrained reading opens with a no, whatever the words heard: a yes heard against
     it is asked again before anything is booked. "That's wrong, the name is Ruth Allen", heard "that sounds" and
@@ -1773,8 +1807,10 @@ def says_out_of_scope(tracker: Tracker) -> bool:
             and float(intent.get("confidence") or 0.0) >= SCOPE_YES_CONFIDENCE:
         # The yes lost in the words ("Er, yes. Can you give me a quote for car insurance?" heard "the us can you give
         # me ...", fresh seed 8383; "where can you fix my washing machine", seed 8282), the yes/no reading heard it,
-        # and the request said again is out of scope by the classifier: two readings that agree.
-        return not (set(words) | set(normalise(reading).split())) & (NO_WORDS | CLINIC_WORDS)
+        # and the request said again is out of scope by the classifier: two readings that agree. The reading's other
+        # words count only on a turn heard unsure (`read`): "So, yes. I need a taxi to the airport", heard whole at
+        # 1.0 and read "yes fine neither", was taken for a no (fresh seed 9595).
+        return not (set(words) | read) & (NO_WORDS | CLINIC_WORDS)
     if not words or (leading_word(heard) not in AFFIRM_CUES and not says_yes(" ".join(words))):
         return False
     return not (set(words) | read) & (NO_WORDS | CLINIC_WORDS)

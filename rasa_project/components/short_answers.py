@@ -33,6 +33,7 @@ from components.cues import (
     BYE_SOUNDS,
     CLARITY_INTENTS,
     MIN_FRUSTRATION_CONFIDENCE,
+    TASK_INTENTS,
     asks_for_a_person,
     context_intent,
     declines_with_thanks,
@@ -61,6 +62,8 @@ _MENU_KEY = "menu_key"  # requested_slot while the keypad menu waits for its key
 _VALUE_QUESTIONS = frozenset({"service", "date", "time", "old_date", "phone"})
 _LEAVING = BYE_SOUNDS | frozenset("thanks thank cheers".split())
 # Intents that answer the scope question as they are (rules.yml), or that say more than a yes (a person, a symptom).
+# A task the classifier gives below this, at the menu question, gives way to a symptom both readings hear.
+_SURE_TASK_CONFIDENCE = 0.9
 _SCOPE_ANSWERS = frozenset({"affirm", "deny", "out_of_scope", "goodbye", "request_human", "report_urgent"})
 
 
@@ -152,16 +155,22 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
                 self.decide(text, DEFAULT_NLU_FALLBACK_INTENT_NAME, hint, requested, task=task)
                 or DEFAULT_NLU_FALLBACK_INTENT_NAME
             )
-        if intent in {"out_of_scope", "inform", DEFAULT_NLU_FALLBACK_INTENT_NAME} and requested is None \
-                and hint_urgent(hint, text):
+        unsure_task = intent in TASK_INTENTS and confidence < _SURE_TASK_CONFIDENCE
+        if (intent in {"out_of_scope", "inform", DEFAULT_NLU_FALLBACK_INTENT_NAME} or unsure_task) \
+                and requested is None and hint_urgent(hint, text):
             # Asked the menu again, the caller named the symptom again: dental trouble, not a request the line
-            # can't serve ("i know to vote links l index fleeting a lot", classed out of scope twice).
+            # can't serve ("i know to vote links l index fleeting a lot", classed out of scope twice), nor a task
+            # the classifier half guessed ("I knocked a tooth out ... and it's bleeding a lot" heard "i like a copy
+            # i believe in football ...", a booking at 0.61, read "mouth i'm bleeding lost"; fresh seed 9595).
             return "report_urgent"
-        if intent in ("affirm", "deny", "inform", DEFAULT_NLU_FALLBACK_INTENT_NAME) and requested is None:
+        if (intent in ("affirm", "deny", "inform", DEFAULT_NLU_FALLBACK_INTENT_NAME) or unsure_task) \
+                and requested is None:
             # The menu question names tasks, so a yes, a no or a detail alone answers nothing: "Reschedule, please"
             # heard "please" (its first word lost) was read as a yes, "Opening times" heard "oh by the time" as a
             # detail, and the callers were asked the menu again while the menu's own decoder had heard "reschedule
-            # please" and "opening time" (simulated seeds 9494, 5656).
+            # please" and "opening time" (simulated seeds 9494, 5656). A task half guessed gives way too: "I'd like
+            # to talk to a real person" heard "i'd like to bring a person with" was a booking at 0.52, while the
+            # menu's reading was "i'd like to real person" (fresh seed 9595).
             named = hint_task(hint, text)
             if named is not None:
                 return named
