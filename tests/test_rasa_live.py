@@ -1996,3 +1996,20 @@ async def test_a_no_heard_against_a_plain_yes_reading_is_asked_again(call: Call)
     assert "was that a yes?" in _spoken(r) and not r.slots.get("correcting"), _spoken(r)
     r = await call.say("yes")
     assert r.outcome == "booked", _spoken(r)
+
+
+async def test_the_weekday_asked_back_said_again_with_other_words_is_a_yes(call: Call) -> None:
+    # Fresh seed 9595: asked "Sorry, was that Wednesday the second of December?" (the new day of a move), the caller
+    # said Wednesday again six times over ("Could I do on Wednesday at five in the evening?" heard "michael on
+    # wednesday i believe in") and was asked the same question each time.
+    _insert(call.scope, "Tom Martin", "2026-12-03 09:00", service="filling", minutes=60)
+    await call.say("i need to move my appointment")
+    await call.say("tom martin")
+    r = await call.say("thursday the third of december")
+    assert "Which day would you like to move it to?" in _spoken(r), _spoken(r)
+    r = await call.say("but it when it i'm a lot", confidence=0.76,
+                       hint=AsrHint("when", "please wednesday half five o'clock", complete=True))
+    assert _spoken(r).startswith("Sorry, was that Wednesday the second"), (r.slots, _spoken(r))
+    r = await call.say("michael on wednesday i believe in", confidence=0.84,
+                       hint=AsrHint("when", "july on wednesday half five in the evening", complete=False))
+    assert r.slots.get("date") == "2026-12-02", (r.slots, _spoken(r))

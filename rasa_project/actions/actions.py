@@ -675,6 +675,12 @@ def _both_readings_hear(tracker: Tracker, name: str, said: str) -> bool:
 _WEEKDAY_WORD = re.compile(r"\b(" + "|".join(WEEKDAYS) + r")s?\b")
 
 
+def _weekday_restated(text: str, guessed: date) -> bool:
+    """Whether `text` names a weekday, and every weekday it names is the one of the day asked back."""
+    named = {WEEKDAYS.index(m.group(1)) for m in _WEEKDAY_WORD.finditer(normalise(text))}
+    return named == {guessed.weekday()}
+
+
 def _weekday_only_read(tracker: Tracker, said: str) -> bool:
     """Whether the day decoder's reading of the turn names a weekday and the open decoder's words name none."""
     reading = str((asr_hint(tracker) or {}).get("text") or "")
@@ -1048,11 +1054,14 @@ class ValidateAppointmentForm(Action):
                     values["booking_offer"] = None  # the lookup goes on: "Which day is your appointment on?"
             if requested in ("date", "old_date") and slot("date_guess") and "day" not in found and conflict is None:
                 restated = day_number_guess(said_now, today) or lone_day_number(_day_reading(tracker), today)
-                if answer == "yes" or (answer != "no" and restated is not None
-                                       and restated.isoformat() == slot("date_guess")):
+                guessed = date.fromisoformat(slot("date_guess"))
+                if answer == "yes" or (answer != "no" and (restated == guessed or _weekday_restated(
+                        f"{said_now} {_day_reading(tracker)}", guessed))):
                     # Asked "Sorry, was that Saturday the twenty-eighth?", the caller says the day again ("the
                     # twenty eighth" heard "the twenty eight", or "the twelfth" heard "well", read "twelve"): the
                     # same number is the same day, a yes (simulated seeds 1919, 4545: asked again, then a person).
+                    # So is the same weekday: "Could I do on Wednesday at five in the evening?" heard "michael on
+                    # wednesday i believe in" was asked "was that Wednesday the second?" six times (fresh seed 9595).
                     values.update({requested: slot("date_guess"), "date_guess": None})
                 elif answer == "no":
                     values["date_guess"] = None  # the day question comes again
