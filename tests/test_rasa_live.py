@@ -1776,7 +1776,8 @@ async def test_a_caller_not_understood_picks_the_task_and_the_service_on_the_key
     assert "something other than the dental clinic" in _spoken(r), _spoken(r)
     r = await call.say("no", hint=AsrHint("yes_no", "no", complete=True))
     assert r.handoff is None and _spoken(r).endswith(
-        "press 1 to book an appointment, 2 to change one, 3 to cancel one, or 0 to speak to someone."), _spoken(r)
+        "press 1 to book an appointment, 2 to change one, 3 to cancel one, 4 for our opening hours, 5 for our "
+        "address, 6 for our prices, 9 if you're in pain or it's urgent, or 0 to speak to someone."), _spoken(r)
     r = await call.say("1")
     assert r.slots.get("task") == "book" and "come in for" in _spoken(r) and not r.entry_keys, _spoken(r)
     r = await call.say("let me pay it off", hint=AsrHint("service", "midday o'clock", complete=True), confidence=0.44)
@@ -2013,3 +2014,57 @@ async def test_the_weekday_asked_back_said_again_with_other_words_is_a_yes(call:
     r = await call.say("michael on wednesday i believe in", confidence=0.84,
                        hint=AsrHint("when", "july on wednesday half five in the evening", complete=False))
     assert r.slots.get("date") == "2026-12-02", (r.slots, _spoken(r))
+
+
+async def test_a_day_asked_back_and_missed_offers_the_keypad(call: Call) -> None:
+    # Fresh seed 9595: "Sorry, was that Thursday the seventeenth of December?" answered five times in garble, with
+    # no keypad offered, then a person.
+    await call.say("i'd like a filling")
+    r = await call.say("people magazine and seems", confidence=0.78,
+                       hint=AsrHint("when", "p m monday seventeenth", complete=True))
+    assert _spoken(r).startswith("Sorry, was that"), _spoken(r)
+    r = await call.say("i don't i go on the same and seems obvious i am", confidence=0.8,
+                       hint=AsrHint("when", "", complete=False))
+    assert "Sorry, was that" in _spoken(r) and "key in the day of the month" in _spoken(r), _spoken(r)
+    r = await call.say("17")
+    assert r.slots.get("date") == "2026-12-17", (r.slots, _spoken(r))
+
+
+async def test_part_of_a_number_is_said_back_as_part_and_asked_again(call: Call) -> None:
+    # Fresh seed 9595: "It's zero seven seven nine seven nine nine four seven eight four", half lost, was read back
+    # as the number "0 9 9 4 8 4".
+    await _at_the_number_question(call)
+    r = await call.say("it's nero family family i am and i i'm for and with eight four", confidence=0.76,
+                       hint=AsrHint("digits", "it's zero nine nine four eight four", complete=False))
+    assert "phone" not in r.slots and "Sorry, I only got 0 9 9 4 8 4." in _spoken(r) \
+        and "key it in" in _spoken(r), (r.slots, _spoken(r))
+    r = await call.say("07797994784")
+    assert r.slots.get("phone") == "07797994784", (r.slots, _spoken(r))
+
+
+async def test_offers_turned_down_by_asking_again_are_dropped(call: Call) -> None:
+    # Fresh seed 9595: "Neither, I asked for at ten o'clock" heard "the i i asked for a lot", read "nine o'clock four
+    # o'clock": nine o'clock, an offered time, was read back.
+    _insert(call.scope, "Someone Else", "2026-11-30 10:00", service="filling", minutes=60)
+    await call.say("can i book a check up on monday at ten")
+    r = await call.say("the i i asked for a lot", confidence=0.87,
+                       hint=AsrHint("when", "nine o'clock four o'clock", complete=True))
+    assert "time" not in r.slots and "What time" in _spoken(r), (r.slots, _spoken(r))
+
+
+async def test_the_keypad_menu_answers_the_clinics_details_and_puts_an_urgent_caller_through(call: Call) -> None:
+    # Fresh seed 9595: callers asking the prices and callers in pain, not understood, reached the keypad menu that
+    # offered only the tasks and a person, and pressed 0.
+    for key, check in (("4", "We're open"), ("5", "River Street"), ("6", "check-up is"), ("9", "urgent")):
+        c = Call(call.dialogue, call.scope)
+        await c.start()
+        await c.say("blue the hum of the")
+        r = await c.say("flibbertigibbet", hint=AsrHint("task", "cancel book", complete=True))
+        assert "9 if you're in pain" in _spoken(r), _spoken(r)
+        r = await c.say(key)
+        if key == "9":
+            assert r.handoff is not None and r.handoff.queue == "urgent", _spoken(r)
+        else:
+            assert r.handoff is None and check in _spoken(r), (key, _spoken(r))
+            r = await c.say("no thanks bye")
+            assert r.end_call or "bye" in _spoken(r).lower(), _spoken(r)

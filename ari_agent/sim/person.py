@@ -219,17 +219,17 @@ class Person:
         if "press" not in text:
             return None
         goal = self.call.goal
-        choices: dict[str, str] = {
-            words: key for key, words in re.findall(r"\b(\d) (?:for an? |to )([a-z-]+(?: [a-z]+)?)", text)
-        }
+        # "1 for a check-up", "2 to change one", "9 if you're in pain or it's urgent": each key with its words.
+        choices: dict[str, str] = {words: key for key, words in re.findall(r"\b(\d) ((?:for|to|if) [^,.?]+)", text)}
         wanted: tuple[str, ...]
-        if goal.kind == "book" and goal.service and any(w.startswith(("check", "clean", "fill")) for w in choices):
+        if goal.kind == "book" and goal.service and any(re.search(r"\b(check|clean|fill)", w) for w in choices):
             wanted = ({"check-up": "check", "cleaning": "clean", "filling": "fill"}.get(goal.service, goal.service),)
         else:
-            wanted = {"book": ("book",), "reschedule": ("change",), "cancel": ("cancel",)}.get(
+            wanted = {"book": ("book",), "reschedule": ("change",), "cancel": ("cancel",), "urgent": ("urgent",),
+                      "ask_hours": ("hours",), "ask_address": ("address",), "ask_price": ("price",)}.get(
                 goal.kind, ("speak",))
         for words, key in choices.items():
-            if words.startswith(wanted):
+            if any(re.search(rf"\b{w}", words) for w in wanted):
                 return key
         return None
 

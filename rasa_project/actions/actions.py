@@ -217,12 +217,16 @@ def _keys_offer(choices: list[str]) -> str:
 SERVICE_KEYS_OFFER = f"You can also press {_keys_offer([f'{k} for a {v}' for k, v in SERVICE_KEYS.items()])}."
 # The last try before a caller not understood outside a task goes to a person: the tasks on the keypad. Openers
 # garbled twice and then the menu question too ("Booking, please" heard "please", then "bergen please") put booking
-# callers through as not understood, 3 of fresh seed 9191's 34 failed calls. The slot it asks sets requested_slot
+# callers through as not understood, 3 of fresh seed 9191's 34 failed calls. It offers the clinic's details and an
+# urgent problem too: with the tasks alone, callers asking the prices or in pain could only press 0 for a person
+# (5 of fresh seed 9595's 25 failed calls, after its fixes). The slot it asks sets requested_slot
 # to MENU_KEY, so the NLU (ShortAnswerCues) reads a key as the task it starts.
 MENU_KEYS = lexicon.table("menu_keys")
 MENU_KEY = "menu_key"
 _MENU_KEY_SAYS = {"book_appointment": "to book an appointment", "reschedule_appointment": "to change one",
-                  "cancel_appointment": "to cancel one", "request_human": "to speak to someone"}
+                  "cancel_appointment": "to cancel one", "ask_opening_hours": "for our opening hours",
+                  "ask_address": "for our address", "ask_price": "for our prices",
+                  "report_urgent": "if you're in pain or it's urgent", "request_human": "to speak to someone"}
 _MENU_OFFER = [f"{k} {_MENU_KEY_SAYS[v]}" for k, v in sorted(MENU_KEYS.items(), key=lambda kv: kv[0] == "0")]
 KEYPAD_MENU = f"Please use your phone's keypad: press {_keys_offer(_MENU_OFFER)}."  # 0, a person, comes last
 
@@ -488,14 +492,18 @@ def unsure_yes(said: str, tracker: Tracker) -> bool:
 
 
 _TURNING_DOWN = frozenset({"neither", "none", "nor"})
+_ASKED_BEFORE = re.compile(r"\b(?:asked for|i said)\b")
 
 
 def turns_down_offers(said: str, hint: dict[str, Any] | None) -> bool:
     """Whether an answer to "Would half past eleven or noon suit you?" turns both down: "neither" or "none" in
-    the transcript or in the time decoder's reading (which has "neither" among its phrases), or a plain no."""
+    the transcript or in the time decoder's reading (which has "neither" among its phrases), the request said
+    again ("I asked for ten": fresh seed 9595, "Neither, I asked for at ten o'clock" heard "the i i asked for a
+    lot", read "nine o'clock four o'clock", booked nine), or a plain no."""
     words = set(normalise(said).split())
     read = set(normalise(str((hint or {}).get("text") or "")).split())
-    return bool((words | read) & _TURNING_DOWN) or yes_or_no(said) == "no"
+    return bool((words | read) & _TURNING_DOWN) or bool(_ASKED_BEFORE.search(normalise(said))) \
+        or yes_or_no(said) == "no"
 
 
 def yes_on_a_lead_alone(said: str, hint: dict[str, Any] | None) -> bool:
@@ -1015,6 +1023,14 @@ class ValidateAppointmentForm(Action):
                 # "Anna", heard "mm" twice after "I have White. And your first name?", put a cancelling caller
                 # through as not understood (fresh seed 8787).
                 values["name"], values["name_part"] = slot("name_part"), None
+            if "phone" in found and requested == "phone" and len(found["phone"]) < WHOLE_PHONE_DIGITS \
+                    and not said_now.strip().rstrip("#").isdigit() and not _typed(tracker.latest_message):
+                # Part of a number heard ("zero seven seven nine seven nine nine four seven eight four" heard "... i
+                # am and i i'm for and with eight four", read "zero nine nine four eight four"): never read back as
+                # the number (fresh seed 9595 had "0 9 9 4 8 4" read back); what was got is said, and the number
+                # asked for again, with the keypad. Keyed or typed digits are taken as they are.
+                spaced = " ".join(found.pop("phone"))
+                return self._miss(dispatcher, tracker, ask=f"Sorry, I only got {spaced}.")
             if "phone" in found:
                 values["phone"] = found["phone"]
             offered = slot("offered_times") or []
@@ -1451,10 +1467,13 @@ class ActionAskSlot(Action):
                 text = "So, " + text[0].lower() + text[1:]
         if self.slot_name == "confirmed" and text.startswith(WHICH_DETAIL):
             dispatcher.utter_message(json_message={"expect": "detail"})  # the agent listens for a detail named
-        if self.slot_name in ("date", "old_date") and ("Which day" in text or tracker.get_slot("date_options")) \
+        if self.slot_name in ("date", "old_date") and ("Which day" in text or tracker.get_slot("date_options")
+                                                        or tracker.get_slot("date_guess")) \
                 and int(tracker.get_slot("unanswered") or 0):
             # ... and so does "Saturday the fifth or Saturday the twelfth?" whose day number was lost again ("the
-            # fifth of December" heard "december and has has eleven", three times, then a person: seed 8686).
+            # fifth of December" heard "december and has has eleven", three times, then a person: seed 8686), and
+            # "Sorry, was that Thursday the seventeenth?" answered in garble (fresh seed 9595: "the seventeenth"
+            # heard "seems" five times, then a person).
             text = f"{text} {DAY_KEYS}"
             dispatcher.utter_message(json_message={"keys": 2})  # "15", or "5" and a pause or "#"
         if self.slot_name == "time" and "What time" in text and int(tracker.get_slot("unanswered") or 0) \
