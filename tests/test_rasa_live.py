@@ -1787,14 +1787,19 @@ async def test_a_caller_not_understood_picks_the_task_and_the_service_on_the_key
     assert r.slots.get("service") == "filling" and "Which day" in _spoken(r), (r.slots, _spoken(r))
 
 
+async def _keypad_menu_key(call: Call, key: str) -> tuple[Call, DialogueResult]:
+    """A new call in the same scope, not understood twice at its opening, then `key` pressed at the keypad menu."""
+    c = Call(call.dialogue, call.scope)
+    await c.start()
+    await c.say("blue the hum of the")
+    r = await c.say("flibbertigibbet", hint=AsrHint("task", "cancel book", complete=True))
+    assert "press 1 to book" in _spoken(r) and "9 if you're in pain" in _spoken(r), _spoken(r)
+    return c, await c.say(key)
+
+
 async def test_the_keypad_menu_puts_the_caller_through_on_0_and_changes_a_booking_on_2(call: Call) -> None:
     for key, task in (("0", None), ("2", "reschedule")):
-        c = Call(call.dialogue, call.scope)
-        await c.start()
-        await c.say("blue the hum of the")
-        r = await c.say("flibbertigibbet", hint=AsrHint("task", "cancel book", complete=True))
-        assert "press 1 to book" in _spoken(r), _spoken(r)
-        r = await c.say(key)
+        c, r = await _keypad_menu_key(call, key)
         if task is None:
             assert r.handoff is not None and r.handoff.reason == "requested", _spoken(r)
         else:
@@ -2056,15 +2061,11 @@ async def test_the_keypad_menu_answers_the_clinics_details_and_puts_an_urgent_ca
     # Fresh seed 9595: callers asking the prices and callers in pain, not understood, reached the keypad menu that
     # offered only the tasks and a person, and pressed 0.
     for key, check in (("4", "We're open"), ("5", "River Street"), ("6", "check-up is"), ("9", "urgent")):
-        c = Call(call.dialogue, call.scope)
-        await c.start()
-        await c.say("blue the hum of the")
-        r = await c.say("flibbertigibbet", hint=AsrHint("task", "cancel book", complete=True))
-        assert "9 if you're in pain" in _spoken(r), _spoken(r)
-        r = await c.say(key)
+        c, r = await _keypad_menu_key(call, key)
         if key == "9":
             assert r.handoff is not None and r.handoff.queue == "urgent", _spoken(r)
         else:
             assert r.handoff is None and check in _spoken(r), (key, _spoken(r))
             r = await c.say("no thanks bye")
             assert r.end_call or "bye" in _spoken(r).lower(), _spoken(r)
+        await c.dialogue.end(c.id)
