@@ -2069,3 +2069,35 @@ async def test_the_keypad_menu_answers_the_clinics_details_and_puts_an_urgent_ca
             r = await c.say("no thanks bye")
             assert r.end_call or "bye" in _spoken(r).lower(), _spoken(r)
         await c.dialogue.end(c.id)
+
+
+async def test_a_request_heard_clearly_out_of_scope_keeps_its_class_against_a_symptom_read_alone(call: Call) -> None:
+    # Fresh seed 9696: "Uh, well I'd like to order a pizza", heard "the ideal well i'd like to order a pizza" (0.93)
+    # and read "i'd swell i'd like to hours are teeth" by the menu decoder, was put through to the urgent line.
+    await call.say("i'd like to order a pizza", confidence=0.85)
+    r = await call.say("the ideal well i'd like to order a pizza", confidence=0.93,
+                       hint=AsrHint("task", "i'd swell i'd like to hours are teeth", complete=False))
+    assert r.handoff is None or r.handoff.queue != "urgent", _spoken(r)
+
+
+async def test_a_closing_phrase_counts_only_as_whole_words(call: Call) -> None:
+    # Fresh seed 9696: "Let me see, do you sell concert tickets?" heard "let me see your your tail" (goodbye at
+    # 0.79) held "see you" inside "see your", and the caller was said goodbye to at the opening.
+    r = await call.say("let me see your your tail", confidence=0.88)
+    assert not r.end_call and "Goodbye" not in _spoken(r), (r.intent, _spoken(r))
+
+
+async def test_asking_to_be_put_through_is_a_request_for_a_person_whatever_else_was_heard(call: Call) -> None:
+    # Fresh seed 9696: "Put me through to reception please" heard "put me through everything clean" started a booking.
+    r = await call.say("put me through everything clean", confidence=0.81)
+    assert r.handoff is not None and r.handoff.reason == "requested", (r.intent, _spoken(r))
+
+
+async def test_a_weekday_and_a_day_number_that_disagree_are_asked_about_whatever_follows(call: Call) -> None:
+    # Fresh seed 9696: "Friday the fourth, uh, eleven thirty" heard "friday the first one eleven thirty": Tuesday the
+    # first was read back, the Friday dropped without a question.
+    await call.say("i'd like to make an appointment for a filling")
+    r = await call.say("friday the first one eleven thirty", confidence=0.78,
+                       hint=AsrHint("when", "friday four eleven thirty", complete=False))
+    assert "date" not in r.slots and "Friday" in _spoken(r) and "Tuesday the first" in _spoken(r), \
+        (r.slots, _spoken(r))

@@ -1680,7 +1680,9 @@ def says_goodbye(text: str, mid_task: bool = False) -> bool:
         # And at the end of the turn: "let me see, no sorry, December the second" was heard "... be seen by the
         # second half breed", classed goodbye, and a caller correcting a read-back was hung up on (seed 5353).
         return bool(set(t.split()[-2:]) & _BYE_SOUNDS)
-    return bool(set(t.split()) & _BYE_WORDS) or any(phrase in t for phrase in _CLOSINGS)
+    # Whole words of a closing: "let me see your ..." (a question about concert tickets, fresh seed 9696) held "see
+    # you", and the caller was said goodbye to at the opening.
+    return bool(set(t.split()) & _BYE_WORDS) or any(f" {phrase} " in f" {t} " for phrase in _CLOSINGS)
 
 
 def same_question(tracker: Tracker) -> SlotSet:

@@ -346,7 +346,10 @@ def date_conflict(text: str, today: date) -> tuple[date, date] | None:
     if not m:
         return None
     day = _day_number(m.group(2))
-    by_number = parse_date(t[m.end(1):], today) if day else None
+    # The words after the weekday ("the twenty first"), else the ordinal alone: "friday the first one eleven
+    # thirty" (for "Friday the fourth, uh, eleven thirty") has no date in its tail, and Tuesday the first was read
+    # back with no question (fresh seed 9696).
+    by_number = (parse_date(t[m.end(1):], today) or parse_date(f"the {m.group(2)}", today)) if day else None
     if by_number is None or by_number.weekday() == WEEKDAYS.index(m.group(1)):
         return None
     ahead = (WEEKDAYS.index(m.group(1)) - today.weekday()) % 7 or 7

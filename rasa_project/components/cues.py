@@ -177,7 +177,7 @@ def hint_task(hint: object, heard: str = "") -> str | None:
     return intent if _echoed({w for _, p in found for w in p.split()}, heard) else None
 
 
-def hint_urgent(hint: object, heard: str = "") -> bool:
+def hint_urgent(hint: object, heard: str = "", *, echoed_only: bool = False) -> bool:
     """Whether the agent's constrained reading of an answer to the opening repair question (kind "task") names a
     symptom that the free transcript `heard` echoes ("bleeding" for "leading", "throbbing" for "lobbying").
 
@@ -189,6 +189,11 @@ def hint_urgent(hint: object, heard: str = "") -> bool:
         return False
     if _hint_echoes(hint, URGENT_WORDS, heard):
         return True
+    if echoed_only:
+        # A request heard clearly and classed out of scope keeps its class against a reading alone: "Well, I'd like
+        # to order a pizza", heard so at 0.93, was read "i'd swell i'd like to hours are teeth" and put through to
+        # the urgent line (fresh seed 9696).
+        return False
     # Or the two readings agree on the symptom in two halves: the reading names it, the transcript where it hurts
     # ("I've got terrible toothache and my face is all swollen" heard "... and my face is also one", read "i'd and
     # my face exam swollen"; simulated seed 6868). An out-of-scope request forced onto a symptom by the reading
@@ -208,8 +213,9 @@ def _hint_echoes(hint: object, keys: frozenset[str], heard: str) -> bool:
 
 
 def _echoed(keys: set[str], heard: str) -> bool:
-    """Whether a word of the free transcript is like one of `keys` (words of 4 letters and more)."""
-    said = [w for w in tokens(heard) if len(w) >= 4]
+    """Whether a word of the free transcript is like one of `keys` (words of 4 letters and more, not hesitations:
+    "well" echoed the "swell" a menu reading forced onto "I'd like to order a pizza", fresh seed 9696)."""
+    said = [w for w in tokens(heard) if len(w) >= 4 and w not in HESITATIONS]
     return any(SequenceMatcher(None, k, w).ratio() >= _TASK_ECHO_RATIO for k in keys if len(k) >= 4 for w in said)
 
 

@@ -16,6 +16,7 @@ at particular misrecognitions. Place this after FallbackClassifier and UnknownWo
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import lexicon
@@ -62,6 +63,7 @@ _MENU_KEY = "menu_key"  # requested_slot while the keypad menu waits for its key
 _VALUE_QUESTIONS = frozenset({"service", "date", "time", "old_date", "phone"})
 _LEAVING = BYE_SOUNDS | frozenset("thanks thank cheers".split())
 # Intents that answer the scope question as they are (rules.yml), or that say more than a yes (a person, a symptom).
+_TRANSFER_ME = re.compile(r"\b(?:put|get|send) me through\b|\b(?:transfer|connect) me\b")
 # A task the classifier gives below this, at the menu question, gives way to a symptom both readings hear.
 _SURE_TASK_CONFIDENCE = 0.9
 _SCOPE_ANSWERS = frozenset({"affirm", "deny", "out_of_scope", "goodbye", "request_human", "report_urgent"})
@@ -119,6 +121,10 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
             if keyed in _MENU_KEYS:
                 return _MENU_KEYS[keyed]
             requested = None  # said, not keyed: read as an answer to the menu question
+        if intent != "request_human" and _TRANSFER_ME.search(" ".join(tokens(text))):
+            # "Put me through to reception please" heard "put me through everything clean" started a booking
+            # (fresh seed 9696): asking to be put through is a request for a person whatever else was heard.
+            return "request_human"
         if requested is None and intent not in _SCOPE_ANSWERS and yes_to_the_scope_question(text, hint):
             return "affirm"  # the rules send it to action_scope_answer, which reads the yes again
         if requested == "confirmed":
@@ -156,8 +162,9 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
                 or DEFAULT_NLU_FALLBACK_INTENT_NAME
             )
         unsure_task = intent in TASK_INTENTS and confidence < _SURE_TASK_CONFIDENCE
+        clear_request = intent == "out_of_scope" and not heard_unsure and confidence >= _SURE_TASK_CONFIDENCE
         if (intent in {"out_of_scope", "inform", DEFAULT_NLU_FALLBACK_INTENT_NAME} or unsure_task) \
-                and requested is None and hint_urgent(hint, text):
+                and requested is None and hint_urgent(hint, text, echoed_only=clear_request):
             # Asked the menu again, the caller named the symptom again: dental trouble, not a request the line
             # can't serve ("i know to vote links l index fleeting a lot", classed out of scope twice), nor a task
             # the classifier half guessed ("I knocked a tooth out ... and it's bleeding a lot" heard "i like a copy
