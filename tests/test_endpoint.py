@@ -285,6 +285,13 @@ def test_completeness_reads_the_words_so_far() -> None:
     assert completeness("so yes", "yes_no") is Completeness.LIKELY_MORE
     # ... and a yes or no heard in other words: "Um, no. My gum won't stop ..." heard "i'm not" (fresh seed 9595).
     assert completeness("i'm not", "yes_no") is Completeness.LIKELY_MORE
+    # "Um, no, on Monday the thirtieth ... ten o'clock" heard "i'm no on ...": the small model's "um" (seed 9797).
+    assert completeness("i'm no on monday the thirty years", "confirm") is Completeness.LIKELY_MORE
+    # "Which is wrong: ...?" - "The name, ... it's John Young": the new value follows the detail (seed 9797).
+    assert completeness("the name", "detail", "confirmed") is Completeness.LIKELY_MORE
+    # "am" is the time's after an hour, and no time after "i" ("Uh, um, well ... at eight a m" heard "i am well").
+    assert completeness("at nine am", "when", "time") is Completeness.UNKNOWN
+    assert completeness("i am well", "when", "time") is Completeness.LIKELY_MORE
     assert completeness("yes", None) is Completeness.LIKELY_MORE  # "yes ... I'd like to book": the request is to come
     assert completeness("no thank you", None) is Completeness.COMPLETE
     # "Anything else?" "No, that's it ... thanks, bye": the thanks usually follows (simulated seed 5151: 10 of 14

@@ -2101,3 +2101,24 @@ async def test_a_weekday_and_a_day_number_that_disagree_are_asked_about_whatever
                        hint=AsrHint("when", "friday four eleven thirty", complete=False))
     assert "date" not in r.slots and "Friday" in _spoken(r) and "Tuesday the first" in _spoken(r), \
         (r.slots, _spoken(r))
+
+
+async def test_a_name_part_said_twice_is_one_part(call: Call) -> None:
+    # Fresh seed 9696: "I have Lewis. And your first name?" - "It's John, John Lewis." was read back "John John Lewis".
+    await call.say("i'd like a filling on monday the seventh of december at eleven")
+    r = await call.say("it's on lewis", confidence=0.3, hint=AsrHint("name", "lewis", complete=False))
+    assert "I have Lewis" in _spoken(r), _spoken(r)
+    r = await call.say("it's john john lewis", hint=AsrHint("name", "pitts johnson lewis", complete=True))
+    assert r.slots.get("name") == "John Lewis", (r.slots, _spoken(r))
+
+
+async def test_a_symptom_in_garble_that_fitted_the_answer_asked_for_is_that_answer(call: Call) -> None:
+    # Fresh seed 9797: "Just a teeth cleaning please" heard "your stop the bleeding dream" (0.45), read "lost not the
+    # cleaning clean" by the service decoder, went to the urgent line.
+    await call.say("i'd like to make an appointment")
+    r = await call.say("your stop the bleeding dream", confidence=0.45,
+                       hint=AsrHint("service", "lost not the cleaning clean", complete=True))
+    assert r.handoff is None and r.slots.get("service") == "cleaning", (r.intent, r.slots, _spoken(r))
+    # Heard clearly, a symptom mid-task is still urgent.
+    r = await call.say("my gums are bleeding and my face is swollen")
+    assert r.handoff is not None and r.handoff.queue == "urgent", _spoken(r)

@@ -967,6 +967,11 @@ def _name_after_prefix(t: str, led: bool = False) -> str | None:
     m = _NAME_PREFIX.match(t)
     rest = _NAME_STOP.sub("", m.group(1) if m else t).strip(" '-")
     words = [w for w in rest.split() if w not in _NAME_HESITATIONS and w not in _NEVER_A_NAME]
+    # A part said twice is one part: "It's John, John Lewis" was read back as "John John Lewis" (fresh seed 9696),
+    # and "It's Hall, Julie Hall" gives the surname first, then the whole name.
+    words = [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]
+    if len(words) == 3 and words[0] == words[2]:
+        words = words[1:]
     # Four words are a name only when introduced as one ("my name is Mary Ann de Souza"); four bare words are
     # more often a sentence the recogniser garbled ("do you fail concert tickets" -> "Do Fail Concert Tickets").
     introduced = led or bool(m and _NAME_LEAD.search(t[: m.start(1)]))

@@ -143,6 +143,12 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         if intent == "report_urgent" and isinstance(hint, dict) and hint.get("kind") == "spelling" \
                 and hint_echoes_a_value(hint, text):
             return "inform"  # letters are no symptom: "S, M, I, T, H" heard "it hurts i d h" (fresh seed 4545)
+        if intent == "report_urgent" and heard_unsure and requested in _VALUE_QUESTIONS and isinstance(hint, dict) \
+                and hint.get("complete") and names_a_value(tokens(str(hint.get("text") or ""))):
+            # A symptom in garble, while the whole turn fitted the answer asked for: "Just a teeth cleaning please"
+            # heard "your stop the bleeding dream" (0.45), read "lost not the cleaning clean", went to the urgent
+            # line (fresh seed 9797). Heard clearly, a symptom mid-task still goes there.
+            return "inform"
         if intent == "request_human" and not asks_for_a_person(text, unsure=heard_unsure):
             # A cue word in other words is garble read as a request for a person ("i'd like to person examination",
             # "excuse me a person" for "it's Tuesday the first"): a turn not understood, which the rules below may
