@@ -2122,3 +2122,33 @@ async def test_a_symptom_in_garble_that_fitted_the_answer_asked_for_is_that_answ
     # Heard clearly, a symptom mid-task is still urgent.
     r = await call.say("my gums are bleeding and my face is swollen")
     assert r.handoff is not None and r.handoff.queue == "urgent", _spoken(r)
+
+
+async def test_a_yes_repair_not_understood_offers_the_keypad_before_a_person(call: Call) -> None:
+    # Fresh seed 9797: "Yep, go ahead" heard "the a blockade", then "Yes." heard "the a": two misunderstandings in
+    # a row put the caller through, before the keypad's yes and no were offered.
+    await call.say("i'd like a filling on tuesday the first of december at half past ten, my name is sally allen")
+    r = await call.say("the a blockade", confidence=0.91, hint=AsrHint("confirm", "the go ahead", complete=False))
+    assert "was that a yes?" in _spoken(r), (r.intent, _spoken(r))
+    r = await call.say("the a", confidence=0.62, hint=AsrHint("confirm", "the", complete=False))
+    assert r.handoff is None and "Press 1 for yes" in _spoken(r), (r.intent, _spoken(r))
+    r = await call.say("1")
+    assert r.outcome == "booked", _spoken(r)
+
+
+async def test_a_filler_is_no_name(call: Call) -> None:
+    # Fresh seed 9797: "Um, uh, my name is Ruth Hall" heard "my name is so": "I have So. And your first name?"
+    await call.say("i'd like a filling on tuesday the first of december at half past ten")
+    r = await call.say("my name is so", confidence=0.81, hint=AsrHint("name", "my name is", complete=True))
+    assert "So" not in _spoken(r).split() and not r.slots.get("name"), (r.slots, _spoken(r))
+
+
+async def test_a_weekday_asked_back_read_again_by_the_day_decoder_alone_is_no_yes(call: Call) -> None:
+    # Fresh seed 9797: "on the fifth of December" heard "unless it's something", read "on sunday", was asked back
+    # "Sorry, was that Sunday ...?"; said again, heard "so unless something" and read "on sunday" again, it was
+    # taken as the yes.
+    await call.say("i'd like a check up")
+    r = await call.say("unless it's something", confidence=0.56, hint=AsrHint("when", "on sunday", complete=True))
+    assert _spoken(r).startswith("Sorry, was that Sunday"), _spoken(r)
+    r = await call.say("so unless something", confidence=0.83, hint=AsrHint("when", "on sunday", complete=True))
+    assert "closed on Sundays" not in _spoken(r) and "date" not in r.slots, (r.slots, _spoken(r))

@@ -912,6 +912,9 @@ class ValidateAppointmentForm(Action):
                 values[target] = None
             elif "day" in found:
                 values["date_options"] = None
+            if "day" in found and requested in ("date", "old_date") and target == requested and slot("date_guess") \
+                    and _weekday_only_read(tracker, said_now) and _turn_unsure(tracker):
+                found.pop("day")  # the day asked back, read again by the day decoder alone: no answer (below)
             if "day" in found and requested in ("date", "old_date") and target == requested \
                     and not slot("date_guessed") and _weekday_only_read(tracker, said_now) and _turn_unsure(tracker):
                 # A weekday only the day decoder heard, on a turn heard unsure, is asked back, not taken: that
@@ -1071,13 +1074,16 @@ class ValidateAppointmentForm(Action):
             if requested in ("date", "old_date") and slot("date_guess") and "day" not in found and conflict is None:
                 restated = day_number_guess(said_now, today) or lone_day_number(_day_reading(tracker), today)
                 guessed = date.fromisoformat(slot("date_guess"))
-                if answer == "yes" or (answer != "no" and (restated == guessed or _weekday_restated(
-                        f"{said_now} {_day_reading(tracker)}", guessed))):
+                if answer == "yes" or (answer != "no"
+                                       and (restated == guessed or _weekday_restated(said_now, guessed))):
                     # Asked "Sorry, was that Saturday the twenty-eighth?", the caller says the day again ("the
                     # twenty eighth" heard "the twenty eight", or "the twelfth" heard "well", read "twelve"): the
                     # same number is the same day, a yes (simulated seeds 1919, 4545: asked again, then a person).
-                    # So is the same weekday: "Could I do on Wednesday at five in the evening?" heard "michael on
-                    # wednesday i believe in" was asked "was that Wednesday the second?" six times (fresh seed 9595).
+                    # So is the same weekday in the words: "Could I do on Wednesday at five in the evening?" heard
+                    # "michael on wednesday i believe in" was asked "was that Wednesday the second?" six times (fresh
+                    # seed 9595). Not in the day decoder's reading alone: it forces the same weekday onto the same
+                    # garble again ("on the fifth of December" heard "so unless something", read "on sunday" twice:
+                    # fresh seed 9797).
                     values.update({requested: slot("date_guess"), "date_guess": None})
                 elif answer == "no":
                     values["date_guess"] = None  # the day question comes again
@@ -1236,6 +1242,11 @@ class ValidateAppointmentForm(Action):
         keep missing the question (the same question a third time) go to a person instead of a loop."""
         if intent == "repeat":
             return [same_question(tracker)]  # "say that again": action_repeat leaves the question to the form
+        if intent == "nlu_fallback" and _at_read_back(tracker) and _repaired(tracker, turns_back=1):
+            # The answer to "Sorry, was that a yes?" not understood either: the keypad's yes and no next, counted as
+            # a miss, not a second misunderstanding in a row (which put "Yes." heard "the a" through to a person,
+            # after "Yep, go ahead" heard "the a blockade": fresh seed 9797).
+            return self._miss(dispatcher, tracker, ask=yes_repair(tracker))
         if intent in NOT_DETAILS or intent == "nlu_fallback":
             return []  # the rules answer these; a misunderstanding is counted by action_fallback
         # At a read-back, the short repair question: "Yes." heard "you are" (0.13) was read back in full again
