@@ -348,6 +348,17 @@ CASES: dict[str, dict[str, Any]] = {
         ],
         "expect": {"outcome": "booked", "slots": {"service": "filling"}},
     },
+    "keypad-menu-prices": {
+        "description": "a question about prices garbled until the keypad menu: 6 answers it (session 28: the menu "
+                       "offered the tasks and a person alone, and such callers pressed 0)",
+        "voice": "rms",
+        "turns": [
+            *GARBLE[:3],  # the third is answered with the keypad menu
+            {"dtmf": "6"},
+            {"say": "No, that's all. Thank you, goodbye."},
+        ],
+        "expect": {"outcome": "answered"},
+    },
     "silence-handoff": {
         "description": "says nothing at all: reprompts, then a human",
         "voice": "rms",
