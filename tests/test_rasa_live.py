@@ -2141,6 +2141,9 @@ async def test_a_filler_is_no_name(call: Call) -> None:
     await call.say("i'd like a filling on tuesday the first of december at half past ten")
     r = await call.say("my name is so", confidence=0.81, hint=AsrHint("name", "my name is", complete=True))
     assert "So" not in _spoken(r).split() and not r.slots.get("name"), (r.slots, _spoken(r))
+    # Fresh seed 9898: "Hmm, it's Ruth" heard "it for me" made "For Reed".
+    r = await call.say("it for reed", confidence=0.9, hint=AsrHint("name", "", complete=False))
+    assert "For" not in _spoken(r).split(), (r.slots, _spoken(r))
 
 
 async def test_a_weekday_asked_back_read_again_by_the_day_decoder_alone_is_no_yes(call: Call) -> None:
