@@ -699,7 +699,7 @@ def _month_ahead(month: str, today: date, horizon: date) -> bool:
     """Whether a day of `month` (a month's name) from today on falls within the horizon."""
     number = MONTHS.index(month) + 1
     year = today.year if number >= today.month else today.year + 1
-    return date(year, number, 1) <= horizon or number == today.month
+    return date(year, number, 1) <= horizon  # this month's first is no later than today
 
 
 def _yes_both_readings(tracker: Tracker, said: str) -> bool:
@@ -915,7 +915,7 @@ class ValidateAppointmentForm(Action):
             if "day" in found and requested in ("date", "old_date") and target == requested and slot("date_guess") \
                     and _weekday_only_read(tracker, said_now) and _turn_unsure(tracker):
                 found.pop("day")  # the day asked back, read again by the day decoder alone: no answer (below)
-            if "day" in found and requested in ("date", "old_date") and target == requested \
+            elif "day" in found and requested in ("date", "old_date") and target == requested \
                     and not slot("date_guessed") and _weekday_only_read(tracker, said_now) and _turn_unsure(tracker):
                 # A weekday only the day decoder heard, on a turn heard unsure, is asked back, not taken: that
                 # decoder forces weekdays onto other words ("the somebody" read "sunday", "i'm in london" read

@@ -485,6 +485,12 @@ _ASKING_PAIRS = frozenset({("can", "i"), ("could", "i"), ("may", "i"), ("let", "
                            ("need", "the"), ("need", "someone"), ("need", "somebody")})
 
 
+def asks_to_be_put_through(text: str) -> bool:
+    """"Put me through", "transfer me", "connect me": a request for a person whatever else was heard."""
+    present = set(tokens(text))
+    return "me" in present and bool(present & {"transfer", "connect", "through"})
+
+
 def asks_for_a_person(text: str, unsure: bool = False) -> bool:
     """Whether the words are clearly a request for a person (lexicon `person_words` and its neighbours): a person
     or a desk asked for, or speaking to one, and not merely a cue word inside other words ("i'd like to person
@@ -496,8 +502,8 @@ def asks_for_a_person(text: str, unsure: bool = False) -> bool:
     words = tokens(text)
     present = set(words)
     pairs = set(itertools.pairwise(words))
-    if "me" in present and present & {"transfer", "connect", "through"}:
-        return True  # "put me through", "transfer me"
+    if asks_to_be_put_through(text):
+        return True
     if {"call", "back"} <= present or ("call", "me") in pairs:
         return True  # a callback asked for
     if not present & (_PERSON_WORDS | {"speak", "talk"}):

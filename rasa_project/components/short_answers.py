@@ -16,7 +16,6 @@ at particular misrecognitions. Place this after FallbackClassifier and UnknownWo
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 import lexicon
@@ -36,6 +35,7 @@ from components.cues import (
     MIN_FRUSTRATION_CONFIDENCE,
     TASK_INTENTS,
     asks_for_a_person,
+    asks_to_be_put_through,
     context_intent,
     declines_with_thanks,
     heard_yes,
@@ -63,7 +63,6 @@ _MENU_KEY = "menu_key"  # requested_slot while the keypad menu waits for its key
 _VALUE_QUESTIONS = frozenset({"service", "date", "time", "old_date", "phone"})
 _LEAVING = BYE_SOUNDS | frozenset("thanks thank cheers".split())
 # Intents that answer the scope question as they are (rules.yml), or that say more than a yes (a person, a symptom).
-_TRANSFER_ME = re.compile(r"\b(?:put|get|send) me through\b|\b(?:transfer|connect) me\b")
 # A task the classifier gives below this, at the menu question, gives way to a symptom both readings hear.
 _SURE_TASK_CONFIDENCE = 0.9
 _SCOPE_ANSWERS = frozenset({"affirm", "deny", "out_of_scope", "goodbye", "request_human", "report_urgent"})
@@ -121,7 +120,7 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
             if keyed in _MENU_KEYS:
                 return _MENU_KEYS[keyed]
             requested = None  # said, not keyed: read as an answer to the menu question
-        if intent != "request_human" and _TRANSFER_ME.search(" ".join(tokens(text))):
+        if intent != "request_human" and asks_to_be_put_through(text):
             # "Put me through to reception please" heard "put me through everything clean" started a booking
             # (fresh seed 9696): asking to be put through is a request for a person whatever else was heard.
             return "request_human"
