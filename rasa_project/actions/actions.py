@@ -912,11 +912,11 @@ class ValidateAppointmentForm(Action):
                 values[target] = None
             elif "day" in found:
                 values["date_options"] = None
-            if "day" in found and requested in ("date", "old_date") and target == requested and slot("date_guess") \
-                    and _weekday_only_read(tracker, said_now) and _turn_unsure(tracker):
+            read_alone = "day" in found and requested in ("date", "old_date") and target == requested \
+                and _weekday_only_read(tracker, said_now) and _turn_unsure(tracker)
+            if read_alone and slot("date_guess"):
                 found.pop("day")  # the day asked back, read again by the day decoder alone: no answer (below)
-            elif "day" in found and requested in ("date", "old_date") and target == requested \
-                    and not slot("date_guessed") and _weekday_only_read(tracker, said_now) and _turn_unsure(tracker):
+            elif read_alone and not slot("date_guessed"):
                 # A weekday only the day decoder heard, on a turn heard unsure, is asked back, not taken: that
                 # decoder forces weekdays onto other words ("the somebody" read "sunday", "i'm in london" read
                 # "monday"). Day questions answered so, over six 200-call reports: 8 such weekdays were the one
@@ -1027,7 +1027,7 @@ class ValidateAppointmentForm(Action):
                 # through as not understood (fresh seed 8787).
                 values["name"], values["name_part"] = slot("name_part"), None
             if "phone" in found and requested == "phone" and len(found["phone"]) < WHOLE_PHONE_DIGITS \
-                    and not said_now.strip().rstrip("#").isdigit() and not _typed(tracker.latest_message):
+                    and not keyed_digits(said_now) and not _typed(tracker.latest_message):
                 # Part of a number heard ("zero seven seven nine seven nine nine four seven eight four" heard "... i
                 # am and i i'm for and with eight four", read "zero nine nine four eight four"): never read back as
                 # the number (fresh seed 9595 had "0 9 9 4 8 4" read back); what was got is said, and the number
@@ -1844,16 +1844,15 @@ def says_out_of_scope(tracker: Tracker) -> bool:
         if hint and hint.get("kind") == "yes_no" and not sure else set()
     intent = message.get("intent") or {}
     reading = str(hint.get("text") or "") if hint and hint.get("kind") == "yes_no" else ""
-    if words and reading and leading_word(reading) in AFFIRM_CUES and intent.get("name") == "out_of_scope" \
-            and float(intent.get("confidence") or 0.0) >= SCOPE_YES_CONFIDENCE:
-        # The yes lost in the words ("Er, yes. Can you give me a quote for car insurance?" heard "the us can you give
-        # me ...", fresh seed 8383; "where can you fix my washing machine", seed 8282), the yes/no reading heard it,
-        # and the request said again is out of scope by the classifier: two readings that agree. The reading's other
-        # words count only on a turn heard unsure (`read`): "So, yes. I need a taxi to the airport", heard whole at
-        # 1.0 and read "yes fine neither", was taken for a no (fresh seed 9595).
-        return not (set(words) | read) & (NO_WORDS | CLINIC_WORDS)
-    if not words or (leading_word(heard) not in AFFIRM_CUES and not says_yes(" ".join(words))):
+    # The yes lost in the words ("Er, yes. Can you give me a quote for car insurance?" heard "the us can you give me
+    # ...", fresh seed 8383; "where can you fix my washing machine", seed 8282), the yes/no reading heard it, and the
+    # request said again is out of scope by the classifier: two readings that agree.
+    yes_read = bool(words and reading) and leading_word(reading) in AFFIRM_CUES \
+        and intent.get("name") == "out_of_scope" and float(intent.get("confidence") or 0.0) >= SCOPE_YES_CONFIDENCE
+    if not yes_read and (not words or (leading_word(heard) not in AFFIRM_CUES and not says_yes(" ".join(words)))):
         return False
+    # The reading's other words count only on a turn heard unsure (`read`): "So, yes. I need a taxi to the airport",
+    # heard whole at 1.0 and read "yes fine neither", was taken for a no (fresh seed 9595).
     return not (set(words) | read) & (NO_WORDS | CLINIC_WORDS)
 
 

@@ -62,10 +62,16 @@ _SERVICE_KEYS = lexicon.table("service_keys")
 _MENU_KEY = "menu_key"  # requested_slot while the keypad menu waits for its key (actions.MENU_KEY)
 _VALUE_QUESTIONS = frozenset({"service", "date", "time", "old_date", "phone"})
 _LEAVING = BYE_SOUNDS | frozenset("thanks thank cheers".split())
-# Intents that answer the scope question as they are (rules.yml), or that say more than a yes (a person, a symptom).
-# A task the classifier gives below this, at the menu question, gives way to a symptom both readings hear.
+# A task the classifier gives below this, at the menu question, gives way to what the menu's reading names; an
+# out-of-scope request at or above it, heard clearly, keeps its class against a symptom the reading alone names.
 _SURE_TASK_CONFIDENCE = 0.9
+# Intents that answer the scope question as they are (rules.yml), or that say more than a yes (a person, a symptom).
 _SCOPE_ANSWERS = frozenset({"affirm", "deny", "out_of_scope", "goodbye", "request_human", "report_urgent"})
+
+
+def _fits_a_value(hint: object) -> bool:
+    """Whether the agent's constrained reading fitted the whole turn and names a value of the answer asked for."""
+    return isinstance(hint, dict) and bool(hint.get("complete")) and names_a_value(tokens(str(hint.get("text") or "")))
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -134,16 +140,15 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
             # "it's really man person" at 0.44 and read "william anderson", was put through as asking for a
             # person (fresh seed 4545); a request for a person heard clearly still is one.
             return "inform"
-        if intent == "goodbye" and requested in _VALUE_QUESTIONS and isinstance(hint, dict) and hint.get("complete") \
-                and names_a_value(tokens(str(hint.get("text") or ""))) and not set(tokens(text)) & _LEAVING:
+        if intent == "goodbye" and requested in _VALUE_QUESTIONS and _fits_a_value(hint) \
+                and not set(tokens(text)) & _LEAVING:
             # "A filling done" heard "i'm going down" (goodbye at 0.83) while the service decoder heard "a filling" and
             # nothing else: the answer asked for, not a goodbye (fresh seed 8383: asked again, then a person).
             return "inform"
         if intent == "report_urgent" and isinstance(hint, dict) and hint.get("kind") == "spelling" \
                 and hint_echoes_a_value(hint, text):
             return "inform"  # letters are no symptom: "S, M, I, T, H" heard "it hurts i d h" (fresh seed 4545)
-        if intent == "report_urgent" and heard_unsure and requested in _VALUE_QUESTIONS and isinstance(hint, dict) \
-                and hint.get("complete") and names_a_value(tokens(str(hint.get("text") or ""))):
+        if intent == "report_urgent" and heard_unsure and requested in _VALUE_QUESTIONS and _fits_a_value(hint):
             # A symptom in garble, while the whole turn fitted the answer asked for: "Just a teeth cleaning please"
             # heard "your stop the bleeding dream" (0.45), read "lost not the cleaning clean", went to the urgent
             # line (fresh seed 9797). Heard clearly, a symptom mid-task still goes there.
