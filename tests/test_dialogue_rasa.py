@@ -772,6 +772,19 @@ def test_a_partial_menu_reading_counts_when_the_free_transcript_echoes_it(
     assert cues.hint_task({"kind": "task", "text": reading, "complete": False}, heard) == intent
 
 
+def test_a_whole_menu_reading_needs_the_echo_when_asked_for() -> None:
+    # A request classed surely as another business's (short_answers): "a cancel check abscess" fitted whole onto
+    # "is this the council tax office" (fresh seed 10301) is no cancel, while an echoed one still is.
+    whole = {"kind": "task", "text": "a cancel check abscess", "complete": True}
+    assert cues.hint_task(whole, "is this the council tax office") == "cancel_appointment"
+    assert cues.hint_task(whole, "is this the council tax office", echoed=True) is None
+    assert cues.hint_task({"kind": "task", "text": "cancel please", "complete": True}, "cancel police",
+                          echoed=True) == "cancel_appointment"
+    # A menu answer and nothing else needs no echo: "i want to cancel" heard "eye want two can sell".
+    assert cues.hint_task({"kind": "task", "text": "i want to cancel", "complete": True}, "eye want two can sell",
+                          echoed=True) == "cancel_appointment"
+
+
 @pytest.mark.parametrize(
     ("reading", "complete", "heard", "urgent"),
     [

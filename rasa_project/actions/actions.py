@@ -11,6 +11,7 @@ import logging
 import os
 import re
 from datetime import date, datetime, time, timedelta
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from components.cues import (
     metadata_unsure,
     reading_says_yes,
     says_yes,
+    tokens,
     yes_or_no,
 )
 from rasa_sdk import Action, Tracker
@@ -167,6 +169,57 @@ def _misunderstood_in_a_row(tracker: Tracker) -> int:
 def _count_intent(tracker: Tracker, intent: str) -> int:
     return sum(1 for e in tracker.events
                if e.get("event") == "user" and (e.get("parse_data") or {}).get("intent", {}).get("name") == intent)
+
+
+# A task started on a guess: the classifier below this, or the turn heard unsure.
+_SURE_OPENING = 0.9
+# How alike two turns' words must be to be the same sentence said again (difflib ratio over the word sequences).
+_SAME_SENTENCE = 0.7
+
+
+def _opening_repeats(tracker: Tracker) -> tuple[int, set[str]]:
+    """(how many caller turns in a row, ending with this one, said again the turn that started the task in hand,
+    the slots filled since that turn) when that turn was a guess (classed below _SURE_OPENING or heard unsure);
+    (0, set()) otherwise.
+
+    A caller whose opening was misheard into a task answers the task's questions with the opening again: "I
+    knocked a tooth out ... and it's bleeding a lot", heard "i got clearance it all on the fleeting a lot", started
+    a cancel (0.97, heard at 0.68) and was said five times more to "What name is the booking under?" and "Which
+    day is your appointment on?" before a person; "I'm in agony, my jaw is swollen" heard "i'm in agony minorities
+    ..." started a booking (0.57) and was said three times more to "What would you like to come in for?" (fresh
+    seed 10301)."""
+    events = tracker.events
+    start = next((i for i in range(len(events) - 1, -1, -1)
+                  if events[i].get("event") == "action" and events[i].get("name") == "action_start_task"), None)
+    if start is None:
+        return 0, set()
+    opening = next((e for e in reversed(events[:start]) if e.get("event") == "user"), None)
+    if opening is None:
+        return 0, set()
+    parse = opening.get("parse_data") or {}
+    guessed = float((parse.get("intent") or {}).get("confidence") or 0.0) < _SURE_OPENING \
+        or metadata_unsure(_metadata(opening))
+    first = tokens(str(opening.get("text") or ""))
+    if not guessed or len(first) < 4:
+        return 0, set()
+    later = [e for e in events[start:] if e.get("event") == "user"]
+    filled = {str(e.get("name")) for e in events[start:]
+              if e.get("event") == "slot" and e.get("value") not in (None, "")}
+    repeats = 0
+    for event in reversed(later):
+        if SequenceMatcher(None, first, tokens(str(event.get("text") or ""))).ratio() < _SAME_SENTENCE:
+            break
+        repeats += 1
+    return repeats, filled
+
+
+def _doubt_the_task(dispatcher: CollectingDispatcher, tracker: Tracker, filled: set[str]) -> list[EventType]:
+    """The task in hand dropped as misheard: the menu question, with its keypad-free decoder, asked instead. What
+    its questions took from the repeated opening goes with it (a name forced from "... on the fleeting a lot")."""
+    ask_menu(dispatcher, "Sorry, I may have got that wrong.")
+    dropped = {*TASK_STATE, "task"} | ({"name"} & filled)
+    return [*[SlotSet(s, None) for s in sorted(dropped)], ActiveLoop(None), SlotSet("requested_slot", None),
+            FollowupAction("action_listen")]
 
 
 def _actions_since_user(tracker: Tracker) -> list[str]:
@@ -858,6 +911,11 @@ class ValidateAppointmentForm(Action):
                     # Simulated seeds 7171 and 4040: the 20th of next November, the 4th and the 8th of next
                     # August and May were read back from garbled turns; callers wanted a day within two weeks.
                     found.pop(key)
+            repeats, filled = _opening_repeats(tracker)
+            if requested not in (None, "confirmed") and repeats and (not found or repeats >= 2):
+                # The opening said again, instead of an answer: the task it started was a mishearing. Once, when
+                # nothing of an answer came with it; twice, whatever the decoders forced out of it.
+                return _doubt_the_task(dispatcher, tracker, filled)
             if requested == "confirmed" and task == "book" and slot("task_offer"):
                 # The answer to TASK_OFFERS: a yes is that task, with the name (and, for a move, the day and time
                 # it goes to) kept; anything else goes on with the booking.

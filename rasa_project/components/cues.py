@@ -158,13 +158,15 @@ def names_a_value(words: list[str]) -> bool:
 TASK_PHRASES = lexicon.groups("tasks")
 
 
-def hint_task(hint: object, heard: str = "") -> str | None:
+def hint_task(hint: object, heard: str = "", *, echoed: bool = False) -> str | None:
     """The task named by the agent's constrained reading of an answer to the opening repair question (kind
     "task"): the one intent whose phrase it holds ("i'd like to cancel" -> cancel_appointment); None when it
     holds none or phrases of two tasks. The decoder forces its phrases onto anything ("you fail concert tickets"
     read as a cancel started one), so when some of the turn did not fit the phrases at all, the phrase must be
     echoed by the free transcript `heard` too: two readings that agree ("make an appointment" and "let me the
-    make you know i'm event"; "booking please" and "jamaica working on")."""
+    make you know i'm event"; "booking please" and "jamaica working on"). `echoed`: a reading that fitted the whole
+    turn needs the echo too, unless it is a menu answer and nothing else ("i want to cancel", not "a cancel check
+    abscess": words of other answers around the phrase are sounds forced onto the grammar)."""
     if not isinstance(hint, dict) or hint.get("kind") != "task" or not isinstance(hint.get("text"), str):
         return None
     text = f" {' '.join(tokens(hint['text']))} "
@@ -172,9 +174,19 @@ def hint_task(hint: object, heard: str = "") -> str | None:
     if len({intent for intent, _ in found}) != 1:
         return None
     intent = next(iter(found))[0]
-    if hint.get("complete"):
+    if hint.get("complete") and (not echoed or _menu_answer_only(text, {p for _, p in found})):
         return intent
     return intent if _echoed({w for _, p in found for w in p.split()}, heard) else None
+
+
+_MENU_FILLERS = lexicon.words("menu_fillers")
+
+
+def _menu_answer_only(text: str, phrases: set[str]) -> bool:
+    """Whether `text` (padded with spaces) holds nothing but the `phrases` and menu fillers."""
+    for phrase in sorted(phrases, key=len, reverse=True):
+        text = text.replace(f" {phrase} ", " ")
+    return all(w in _MENU_FILLERS for w in text.split())
 
 
 def hint_urgent(hint: object, heard: str = "", *, echoed_only: bool = False) -> bool:

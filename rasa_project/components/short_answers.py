@@ -106,6 +106,8 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         heard_unsure: bool = False,
         task: object = None,
         confidence: float = 1.0,
+        *,
+        echoed_task: bool = False,
     ) -> str | None:
         """The intent the cues give this turn, or None to keep the classifier's.
 
@@ -114,6 +116,7 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         `requested` is the slot the bot's last turn asked for (metadata "requested_slot"): the question a
         caller answers decides what a "yes, cancel it" or a "Mary Mitchell, thanks" is. `task` is the task in
         hand (metadata "task": book, cancel, reschedule), sent with `requested`. `confidence` is the classifier's.
+        `echoed_task`: a task the menu's reading names counts only when the free transcript echoes it.
         """
         if requested == "confirmed" and text.strip() in _KEYED:
             return _KEYED[text.strip()]  # a key pressed at the read-back (offered after two unclear answers)
@@ -166,9 +169,14 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         if intent in CLARITY_INTENTS and heard_unsure:
             # "This line can't help with that" and a frustration handoff are statements about what the caller
             # said: on a turn the recogniser was unsure of, it is a misunderstanding (asked again; two misses
-            # -> a person), unless the rules below read it as an answer after all.
+            # -> a person), unless the rules below read it as an answer after all. Not a task the menu's reading
+            # forced onto a request the classifier was sure is another business's: "Is this the council tax
+            # office?", heard word for word at 0.72 and classed out of scope at 1.0, fitted whole as "a cancel check
+            # abscess", started a cancel (fresh seed 10301).
+            sure_elsewhere = intent == "out_of_scope" and confidence >= _SURE_TASK_CONFIDENCE and requested is None
             return (
-                self.decide(text, DEFAULT_NLU_FALLBACK_INTENT_NAME, hint, requested, task=task)
+                self.decide(text, DEFAULT_NLU_FALLBACK_INTENT_NAME, hint, requested, task=task,
+                            echoed_task=sure_elsewhere)
                 or DEFAULT_NLU_FALLBACK_INTENT_NAME
             )
         unsure_task = intent in TASK_INTENTS and confidence < _SURE_TASK_CONFIDENCE
@@ -188,7 +196,7 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
             # please" and "opening time" (simulated seeds 9494, 5656). A task half guessed gives way too: "I'd like
             # to talk to a real person" heard "i'd like to bring a person with" was a booking at 0.52, while the
             # menu's reading was "i'd like to real person" (fresh seed 9595).
-            named = hint_task(hint, text)
+            named = hint_task(hint, text, echoed=echoed_task)
             if named is not None:
                 return named
         in_context = context_intent(
@@ -208,13 +216,7 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
                 return "deny"
             if is_short_yes(text):
                 return "affirm"
-            return hint_task(hint, text) or hint_intent(hint)
-        if intent == "out_of_scope" and heard_unsure and isinstance(hint, dict) and hint.get("complete"):
-            # Garbled words read as a request the bot can't serve ("quarter to four" -> "court are too far"),
-            # while every word of the turn fitted the answer the bot had asked for: it is that answer. Not when
-            # heard clearly: "can you fix my washing machine" at 1.0, fitted whole as "cancel my wanted much
-            # teeth", started a cancel (fresh seed 9191).
-            return hint_task(hint, text) or hint_intent(hint)
+            return hint_task(hint, text, echoed=echoed_task) or (None if echoed_task else hint_intent(hint))
         return None
 
     def process(self, messages: list[Message]) -> list[Message]:
