@@ -75,6 +75,14 @@ async def _keypad_menu_then(call: Call, r: DialogueResult, then: str = "flibbert
     return await call.say(then)
 
 
+async def _keypad_last_try_then(call: Call, r: DialogueResult, then: str = "flibbertigibbet") -> DialogueResult:
+    """A caller not understood inside a task, at a question the keypad can answer, is asked it once more to be
+    answered on the keypad only, the last try; `then`, no key, is said to it."""
+    assert r.handoff is None and "Let's use your phone's keypad." in _spoken(r), _spoken(r)
+    assert r.entry_keys, r
+    return await call.say(then)
+
+
 async def test_booking_with_partial_info_and_a_correction(call: Call) -> None:
     r = await call.say("i'd like to book a cleaning on friday")
     assert r.slots["service"] == "cleaning" and r.slots["date"] == "2026-11-27"
@@ -1860,6 +1868,21 @@ async def test_a_weekday_only_the_day_decoder_heard_on_an_unsure_turn_is_asked_b
     assert r.slots.get("date") == "2026-12-04", (r.slots, _spoken(r))
 
 
+async def test_a_day_asked_back_and_answered_with_neither_yes_nor_the_day_is_not_asked_back_again(call: Call) -> None:
+    # Fresh seed 10301: "Sorry, was that Monday the thirtieth of November?" asked three times of a caller saying "on
+    # the fifth at half past eleven" in other words ("i don't i do on my face at half past eleven"), then a person.
+    await call.say("i'd like to book a check-up")
+    r = await call.say("between men at all", confidence=0.57, hint=AsrHint("when", "p monday on", complete=True))
+    assert _spoken(r) == "Sorry, was that Monday the thirtieth of November?", (r.slots, _spoken(r))
+    r = await call.say("i don't i do on my face at half past eleven", confidence=0.71,
+                       hint=AsrHint("when", "half past eleven", complete=False))
+    assert "Monday the thirtieth" not in _spoken(r) and "key in the day of the month" in _spoken(r), \
+        (r.slots, _spoken(r))
+    assert not r.slots.get("date"), r.slots
+    r = await call.say("5#")
+    assert r.slots.get("date") == "2026-12-05", (r.slots, _spoken(r))
+
+
 async def test_a_weekday_in_the_words_of_an_unsure_turn_is_taken(call: Call) -> None:
     await call.say("i'd like to book a cleaning")
     r = await call.say("on monday", confidence=0.57, hint=AsrHint("when", "on monday", complete=True))
@@ -2040,7 +2063,8 @@ async def test_a_day_asked_back_and_missed_offers_the_keypad(call: Call) -> None
     assert _spoken(r).startswith("Sorry, was that"), _spoken(r)
     r = await call.say("i don't i go on the same and seems obvious i am", confidence=0.8,
                        hint=AsrHint("when", "", complete=False))
-    assert "Sorry, was that" in _spoken(r) and "key in the day of the month" in _spoken(r), _spoken(r)
+    # Neither a yes nor the day: the day question again, never the same guess, with the keypad.
+    assert _spoken(r) == "Which day suits you? You can also key in the day of the month.", _spoken(r)
     r = await call.say("17")
     assert r.slots.get("date") == "2026-12-17", (r.slots, _spoken(r))
 
@@ -2191,3 +2215,26 @@ async def test_an_opening_said_again_with_its_task_heard_clearly_is_an_answer(ca
     await call.say("i need to cancel my appointment please")
     r = await call.say("i need to cancel my appointment please")
     assert "Are you calling to book" not in _spoken(r), (r.intent, r.slots, _spoken(r))
+
+
+async def test_a_day_not_understood_twice_is_asked_on_the_keypad_before_a_person(call: Call) -> None:
+    # Fresh seed 10301: "Friday the eleventh" heard "floyd i need a layman" twice; the keypad had been offered once
+    # beside the spoken answer, and the caller was put through as not understood.
+    await call.say("i'd like to book a check-up")
+    r = await call.say("floyd i need a layman", confidence=0.32, hint=AsrHint("when", "", complete=False))
+    assert "key in the day of the month" in _spoken(r), _spoken(r)
+    r = await call.say("floyd i need a layman", confidence=0.5, hint=AsrHint("when", "", complete=False))
+    assert r.handoff is None, _spoken(r)
+    assert _spoken(r) == ("Sorry, I'm still not getting it. Let's use your phone's keypad. Which day suits you? "
+                          "Please key in the day of the month."), _spoken(r)
+    assert r.entry_keys == 2, r
+    r = await call.say("11#")
+    assert r.slots.get("date") == "2026-12-11" and r.handoff is None, (r.slots, _spoken(r))
+
+
+async def test_the_keypad_last_try_comes_once_then_a_person(call: Call) -> None:
+    await call.say("i'd like to book a check-up")
+    await call.say("floyd i need a layman", confidence=0.32, hint=AsrHint("when", "", complete=False))
+    r = await call.say("floyd i need a layman", confidence=0.5, hint=AsrHint("when", "", complete=False))
+    r = await _keypad_last_try_then(call, r, "floyd i need a layman")
+    assert r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)
