@@ -2181,6 +2181,9 @@ async def test_a_filler_is_no_name(call: Call) -> None:
     # Fresh seed 9999: "So, the name's Jack Jackson" heard "so the name knock knock" was read back "Name Knock".
     r = await call.say("so the name knock knock", confidence=0.79, hint=AsrHint("name", "the name's", complete=False))
     assert "Name" not in _spoken(r).split(), (r.slots, _spoken(r))
+    # Fresh seed 10301: "It's Harry Hill" heard "it really on" (0.44): "I have Really."
+    r = await call.say("it really on", confidence=0.44, hint=AsrHint("name", "", complete=False))
+    assert "Really" not in _spoken(r), (r.slots, _spoken(r))
 
 
 async def test_a_weekday_asked_back_read_again_by_the_day_decoder_alone_is_no_yes(call: Call) -> None:
@@ -2205,7 +2208,10 @@ async def test_the_opening_said_again_drops_the_task_it_started(call: Call) -> N
     r = await call.say(heard, confidence=0.44, hint=AsrHint("when", "not", complete=False))
     assert "Are you calling to book" in _spoken(r), (r.intent, r.slots, _spoken(r))
     assert not r.slots.get("task") and not r.slots.get("name"), r.slots
-    # The menu's answer starts the task it names.
+    # The opening again is no answer: the same task does not start again from the same words ...
+    r = await call.say(heard, confidence=0.58)
+    assert not r.slots.get("task") and "book, change or cancel" in _spoken(r), (r.intent, r.slots, _spoken(r))
+    # ... while the menu's answer starts the task it names.
     r = await call.say("i need to book an appointment")
     assert r.slots.get("task") == "book", (r.intent, r.slots, _spoken(r))
 

@@ -171,6 +171,7 @@ def _count_intent(tracker: Tracker, intent: str) -> int:
                if e.get("event") == "user" and (e.get("parse_data") or {}).get("intent", {}).get("name") == intent)
 
 
+TASK_DOUBTED = "Sorry, I may have got that wrong."
 # A task started on a guess: the classifier below this, or the turn heard unsure.
 _SURE_OPENING = 0.9
 # How alike two turns' words must be to be the same sentence said again (difflib ratio over the word sequences).
@@ -189,11 +190,7 @@ def _opening_repeats(tracker: Tracker) -> tuple[int, set[str]]:
     ..." started a booking (0.57) and was said three times more to "What would you like to come in for?" (fresh
     seed 10301)."""
     events = tracker.events
-    start = next((i for i in range(len(events) - 1, -1, -1)
-                  if events[i].get("event") == "action" and events[i].get("name") == "action_start_task"), None)
-    if start is None:
-        return 0, set()
-    opening = next((e for e in reversed(events[:start]) if e.get("event") == "user"), None)
+    start, opening = _task_opening(tracker)
     if opening is None:
         return 0, set()
     parse = opening.get("parse_data") or {}
@@ -207,16 +204,41 @@ def _opening_repeats(tracker: Tracker) -> tuple[int, set[str]]:
               if e.get("event") == "slot" and e.get("value") not in (None, "")}
     repeats = 0
     for event in reversed(later):
-        if SequenceMatcher(None, first, tokens(str(event.get("text") or ""))).ratio() < _SAME_SENTENCE:
+        if not _same_sentence(first, str(event.get("text") or "")):
             break
         repeats += 1
     return repeats, filled
 
 
+def _task_opening(tracker: Tracker) -> tuple[int, dict[str, Any] | None]:
+    """(where the latest task started in the events, the caller turn that started it); (0, None) if none did."""
+    events = tracker.events
+    start = next((i for i in range(len(events) - 1, -1, -1)
+                  if events[i].get("event") == "action" and events[i].get("name") == "action_start_task"), None)
+    if start is None:
+        return 0, None
+    return start, next((e for e in reversed(events[:start]) if e.get("event") == "user"), None)
+
+
+def _same_sentence(words: list[str], text: str) -> bool:
+    return SequenceMatcher(None, words, tokens(text)).ratio() >= _SAME_SENTENCE
+
+
+def _opening_again_after_doubt(tracker: Tracker) -> bool:
+    """Whether, the task dropped as misheard (TASK_DOUBTED), the latest turn is its opening again: the classifier
+    reads the same words the same way, so the same task would start again (fresh seed 10301: a cancel, three
+    times)."""
+    if not _bot_said(tracker.events, TASK_DOUBTED):
+        return False
+    _, opening = _task_opening(tracker)
+    return opening is not None and _same_sentence(tokens(str(opening.get("text") or "")),
+                                                  str(tracker.latest_message.get("text") or ""))
+
+
 def _doubt_the_task(dispatcher: CollectingDispatcher, tracker: Tracker, filled: set[str]) -> list[EventType]:
     """The task in hand dropped as misheard: the menu question, with its keypad-free decoder, asked instead. What
     its questions took from the repeated opening goes with it (a name forced from "... on the fleeting a lot")."""
-    ask_menu(dispatcher, "Sorry, I may have got that wrong.")
+    ask_menu(dispatcher, TASK_DOUBTED)
     dropped = {*TASK_STATE, "task"} | ({"name"} & filled)
     return [*[SlotSet(s, None) for s in sorted(dropped)], ActiveLoop(None), SlotSet("requested_slot", None),
             FollowupAction("action_listen")]
@@ -865,6 +887,8 @@ class ActionStartTask(Action):
         # Details without a task verb continue the task in hand ("it's on December the eighth" after "I can't
         # find a booking" is still the reschedule); only a task intent starts another.
         found = extract_details(tracker, None)
+        if _opening_again_after_doubt(tracker):
+            return [FollowupAction("action_fallback")]  # not understood: the menu, then its keypad
         if intent == "inform" and not tracker.get_slot("task") and not found:
             # "Details" with no task in hand and no detail in them: garble the classifier had to put somewhere.
             # Asked again, never taken as a booking to start.
