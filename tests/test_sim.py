@@ -410,3 +410,13 @@ def test_a_person_who_came_to_cancel_says_so_when_asked_a_new_bookings_question(
                            ("What time suits you on Friday the fourth of December?", "time")):
         said = person.respond(question, {"requested_slot": slot})
         assert isinstance(said, Say) and _says_no(said.plain) and "cancel" in said.plain.lower(), said.plain
+
+
+def test_a_person_who_came_to_book_says_it_has_no_appointment_when_asked_its_day() -> None:
+    # Fresh seed 10402: a booking heard as a move had the day of the appointment to move asked back, and the
+    # simulated person, who has none, failed the call instead of answering.
+    person = _person_with("book")
+    person.respond("Hello. How can I help?", {})
+    person.mid_asked = True  # no question of its own in the middle first
+    said = person.respond("Sorry, was that Sunday the thirteenth of December?", {"requested_slot": "old_date"})
+    assert isinstance(said, Say) and _says_no(said.plain) and "don't have an appointment" in said.plain, said

@@ -350,6 +350,10 @@ class Person:
             if self.call.persona.all_at_once or self.rng.random() < 0.5:
                 return say.when_phrase(self._day(), self._time(), rng)
             return f"{self._day()}."
+        if (requested == "old_date" or "appointment on" in text) and goal.existing is None:
+            # Asked for the day of an appointment they do not have (the agent took them to be moving or cancelling
+            # one): a person says so and what they want.
+            return say.no_but(f"I don't have an appointment. {self._restate()}", rng)
         if requested == "old_date" or "appointment on" in text:
             self.told.add("old")
             day = self._old_day()
