@@ -2244,3 +2244,44 @@ async def test_the_keypad_last_try_comes_once_then_a_person(call: Call) -> None:
     r = await call.say("floyd i need a layman", confidence=0.5, hint=AsrHint("when", "", complete=False))
     r = await _keypad_last_try_then(call, r, "floyd i need a layman")
     assert r.handoff is not None and r.handoff.reason == "misunderstood", _spoken(r)
+
+
+async def test_a_cancels_read_back_answered_with_a_move_moves_the_booking_found(call: Call) -> None:
+    # Fresh seed 10402: "No, hi, this is Steven Adams, can I move my appointment from Monday to the fifth ..." heard
+    # with "can i move my appointment" four times at a cancel's read-back, and read back as the cancel each time.
+    ref = _insert(call.scope, "Brian Young", "2026-11-30 09:00")
+    await call.say("i want to cancel my appointment")
+    await call.say("it's brian young")
+    r = await call.say("it's november thirtieth")
+    assert "Shall I cancel it?" in _spoken(r), _spoken(r)
+    r = await call.say("no i live in favorite adam can i move my appointment from monday benefit flailed thirty pm",
+                       confidence=0.85)
+    assert r.slots.get("task") == "reschedule" and r.slots.get("booking_ref") == ref, (r.slots, _spoken(r))
+    assert "move it to" in _spoken(r), _spoken(r)
+    r = await call.say("to december the fourth at half past twelve")
+    assert "So I'll move the" in _spoken(r) and "Friday the fourth of December" in _spoken(r), _spoken(r)
+
+
+async def test_a_moves_read_back_answered_with_a_cancel_reads_the_cancel_back_first(call: Call) -> None:
+    _insert(call.scope, "Brian Young", "2026-11-30 09:00")
+    await call.say("i want to move my appointment")
+    await call.say("it's brian young")
+    await call.say("it's on november thirtieth")
+    r = await call.say("to december the fourth at half past twelve")
+    assert "So I'll move the" in _spoken(r), _spoken(r)
+    r = await call.say("no actually i want to cancel my appointment")
+    assert r.slots.get("task") == "cancel" and "Shall I cancel it?" in _spoken(r), (r.slots, _spoken(r))
+    assert r.outcome is None, r.outcome
+
+
+async def test_something_else_half_guessed_gives_way_to_a_whole_answer_to_the_question(call: Call) -> None:
+    # Fresh seed 10402: "Um, three thirty please" heard "ah my earring thirty players" (0.97), out of scope at 0.76,
+    # read "three thirty please" whole: asked again, then put through.
+    await call.say("i'd like a check-up on friday the fourth of december")
+    # Clearly another business's, a request is still that (asked again once) ...
+    r = await call.say("do you sell concert tickets", hint=AsrHint("when", "", complete=False))
+    assert r.intent == "out_of_scope" and "misheard" in _spoken(r), (r.intent, _spoken(r))
+    # ... and the answer half guessed as another is the answer, not the second request that would put it through.
+    r = await call.say("ah my earring thirty players", confidence=0.97,
+                       hint=AsrHint("when", "three thirty please", complete=True))
+    assert r.slots.get("time") == "15:30" and r.handoff is None, (r.intent, r.slots, _spoken(r))

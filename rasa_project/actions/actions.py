@@ -980,6 +980,15 @@ class ValidateAppointmentForm(Action):
                 if other is not None:
                     return [SlotSet("task_offer", other), SlotSet("task_offered", True),
                             SlotSet("requested_slot", "confirmed")]
+            other = another_task_asked(said_now) if requested == "confirmed" and task != "book" else None
+            if other is not None and other != task:
+                # A cancel's read-back answered "No, ... can I move my appointment from Monday to the fifth ...",
+                # heard so four times (fresh seed 10402): the same booking, the other task (ActionStartTask keeps
+                # it between the two). Nothing is done before that task's own read-back is confirmed.
+                switched: dict[str, Any] = {"task": other, "confirmed": None, "correcting": None, "unanswered": None}
+                merged = {s: slot(s) for s in TASK_SLOTS[other]} | switched
+                ask = next(s for s in required_slots(tracker, switched) if merged.get(s) in (None, ""))
+                return [*[SlotSet(k, v) for k, v in switched.items()], SlotSet("requested_slot", ask)]
             if requested == "confirmed" and not slot("correcting") and agrees(said_now):
                 # A read-back answered with agreement and no word of a change (agrees: no "no", "but", "actually",
                 # "instead" ...) changes nothing: a detail in it is the yes misheard. "Yes please" heard "yeah
@@ -1903,7 +1912,8 @@ def reading_leads_with_a_no(hint: dict[str, Any] | None, said: str) -> bool:
 # A booking's read-back answered "I'd like to change my appointment ...": a caller who came to move or cancel a booking
 # whose opening was misheard as a new one ("change my appointment" heard "tell you this one appointment"). In seven
 # 200-call reports, 10 answers to a booking's read-back said so, all from callers moving a booking; they went round
-# the booking's read-back to a person. Asked, not switched: a caller booking may say it of the booking in hand.
+# the booking's read-back to a person. Asked, not switched: a caller booking may say it of the booking in hand. A
+# cancel's or a move's read-back answered so is switched: the booking is the one found, the task the one named.
 _ANOTHER_TASK = (
     ("cancel", re.compile(r"\bcancel\b.{0,25}\bmy (appointment|booking)\b")),
     ("reschedule", re.compile(r"\b(change|move|moving|changing|reschedule|rearrange)\b.{0,25}"

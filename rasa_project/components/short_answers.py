@@ -63,7 +63,8 @@ _MENU_KEY = "menu_key"  # requested_slot while the keypad menu waits for its key
 _VALUE_QUESTIONS = frozenset({"service", "date", "time", "old_date", "phone"})
 _LEAVING = BYE_SOUNDS | frozenset("thanks thank cheers".split())
 # A task the classifier gives below this, at the menu question, gives way to what the menu's reading names; an
-# out-of-scope request at or above it, heard clearly, keeps its class against a symptom the reading alone names.
+# out-of-scope request at or above it, heard clearly, keeps its class against a symptom the reading alone names;
+# below it, at a value question, it gives way to a reading that fitted the whole turn as the answer.
 _SURE_TASK_CONFIDENCE = 0.9
 # Intents that answer the scope question as they are (rules.yml), or that say more than a yes (a person, a symptom).
 _SCOPE_ANSWERS = frozenset({"affirm", "deny", "out_of_scope", "goodbye", "request_human", "report_urgent"})
@@ -147,6 +148,13 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
                 and not set(tokens(text)) & _LEAVING:
             # "A filling done" heard "i'm going down" (goodbye at 0.83) while the service decoder heard "a filling" and
             # nothing else: the answer asked for, not a goodbye (fresh seed 8383: asked again, then a person).
+            return "inform"
+        if intent == "out_of_scope" and confidence < _SURE_TASK_CONFIDENCE and requested in _VALUE_QUESTIONS \
+                and _fits_a_value(hint):
+            # Something else half guessed, while the whole turn fitted the answer asked for: "Um, three thirty
+            # please" heard "ah my earring thirty players" at 0.97, out of scope at 0.76, read "three thirty please",
+            # was asked again, then put through (fresh seed 10402). A request heard as another business's surely
+            # keeps its class.
             return "inform"
         if intent == "report_urgent" and isinstance(hint, dict) and hint.get("kind") == "spelling" \
                 and hint_echoes_a_value(hint, text):
