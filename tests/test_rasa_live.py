@@ -2269,7 +2269,7 @@ async def test_a_moves_read_back_answered_with_a_cancel_reads_the_cancel_back_fi
     await call.say("it's on november thirtieth")
     r = await call.say("to december the fourth at half past twelve")
     assert "So I'll move the" in _spoken(r), _spoken(r)
-    r = await call.say("no actually i want to cancel my appointment")
+    r = await call.say("no actually i want to cancel my appointments")  # the recogniser's plural
     assert r.slots.get("task") == "cancel" and "Shall I cancel it?" in _spoken(r), (r.slots, _spoken(r))
     assert r.outcome is None, r.outcome
 
@@ -2285,3 +2285,14 @@ async def test_something_else_half_guessed_gives_way_to_a_whole_answer_to_the_qu
     r = await call.say("ah my earring thirty players", confidence=0.97,
                        hint=AsrHint("when", "three thirty please", complete=True))
     assert r.slots.get("time") == "15:30" and r.handoff is None, (r.intent, r.slots, _spoken(r))
+
+
+async def test_the_day_question_asked_again_offers_the_keypad_whatever_the_turn_filled(call: Call) -> None:
+    # Fresh seed 10402: "Which day suits you?" asked three times, no keypad offered: each answer gave the time.
+    await call.say("i'd like a filling")
+    r = await call.say("on that been up off off date", confidence=0.78,
+                       hint=AsrHint("when", "on the day after half past eight", complete=True))
+    assert r.slots.get("time") == "08:30" and "Which day" in _spoken(r), (r.slots, _spoken(r))
+    r = await call.say("on the paper thin eight thirty", confidence=0.69,
+                       hint=AsrHint("when", "on eight thirty", complete=True))
+    assert "key in the day of the month" in _spoken(r), (r.slots, _spoken(r))
