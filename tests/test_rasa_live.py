@@ -2296,3 +2296,14 @@ async def test_the_day_question_asked_again_offers_the_keypad_whatever_the_turn_
     r = await call.say("on the paper thin eight thirty", confidence=0.69,
                        hint=AsrHint("when", "on eight thirty", complete=True))
     assert "key in the day of the month" in _spoken(r), (r.slots, _spoken(r))
+
+
+async def test_a_request_for_something_else_far_back_does_not_count_at_a_later_question(call: Call) -> None:
+    # Fresh seed 10402: an opening heard out of scope, and eight turns on a phone number heard as another request
+    # ("my not married zero feynman ...", 0.9975): put through at the number question, not asked again.
+    r = await call.say("do you sell concert tickets")
+    assert "misheard" in _spoken(r), _spoken(r)
+    r = await call.say("i'd like to book a check-up")
+    assert "Which day" in _spoken(r), _spoken(r)
+    r = await call.say("do you sell concert tickets", hint=AsrHint("when", "", complete=False))
+    assert r.intent == "out_of_scope" and r.handoff is None and "misheard" in _spoken(r), _spoken(r)

@@ -166,6 +166,17 @@ def _misunderstood_in_a_row(tracker: Tracker) -> int:
     return count
 
 
+def _intent_in_a_row(tracker: Tracker, intent: str) -> int:
+    """How many of the latest caller turns in a row were classed `intent`."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if (event.get("parse_data") or {}).get("intent", {}).get("name") != intent:
+                break
+            count += 1
+    return count
+
+
 def _count_intent(tracker: Tracker, intent: str) -> int:
     return sum(1 for e in tracker.events
                if e.get("event") == "user" and (e.get("parse_data") or {}).get("intent", {}).get("name") == intent)
@@ -1724,10 +1735,12 @@ def out_of_scope(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Eve
     words of the clinic often enough ("is this the council tax office" read "it visit cancel"). Inside a task,
     while one of its questions is open, the second is a caller not understood: someone answering "Which day would
     you like to move it to?" was heard "certainly the planet" and told the line can't help (simulated seed
-    5353)."""
-    if _count_intent(tracker, "out_of_scope") >= POLICY["max_out_of_scope"]:
-        if tracker.active_loop.get("name") and tracker.get_slot("requested_slot"):
-            return not_understood_handoff(dispatcher)  # heard asking for something else, not misheard
+    5353). Inside a task only two in a row count: an opening heard out of scope and, eight turns on, a phone number
+    heard so ("my not married zero feynman ...") put a caller through at the number question (fresh seed 10402)."""
+    inside = bool(tracker.active_loop.get("name") and tracker.get_slot("requested_slot"))
+    if inside and _intent_in_a_row(tracker, "out_of_scope") >= POLICY["max_out_of_scope"]:
+        return not_understood_handoff(dispatcher)  # heard asking for something else, not misheard
+    if not inside and _count_intent(tracker, "out_of_scope") >= POLICY["max_out_of_scope"]:
         return misunderstood_or_scope_check(dispatcher, tracker)
     if out_of_scope_twice(tracker):  # the first of the two was heard unsure and asked again: the caller decides
         return misunderstood_or_scope_check(dispatcher, tracker)
