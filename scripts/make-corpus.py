@@ -359,6 +359,24 @@ CASES: dict[str, dict[str, Any]] = {
         ],
         "expect": {"outcome": "answered"},
     },
+    "keypad-last-try-day": {
+        "description": "a day not understood twice inside a booking: the day question again, to be keyed in only, "
+                       "the last try before a person (session 29: two misunderstandings in a row put such callers "
+                       "through)",
+        "voice": "rms",
+        "turns": [
+            {"say": "Hello, I'd like to book a cleaning please."},
+            GARBLE[0],
+            GARBLE[2],
+            GARBLE[3],  # the second misunderstanding in a row: answered with the keypad's last try
+            {"dtmf": "4#"},
+            {"say": "At ten in the morning."},
+            {"say": "My name is Tom Baker."},
+            {"say": "Yes, that's right."},
+            {"say": "No thanks, goodbye."},
+        ],
+        "expect": {"outcome": "booked", "slots": {"service": "cleaning"}},
+    },
     "silence-handoff": {
         "description": "says nothing at all: reprompts, then a human",
         "voice": "rms",
