@@ -1785,7 +1785,8 @@ async def test_a_caller_not_understood_picks_the_task_and_the_service_on_the_key
     r = await call.say("no", hint=AsrHint("yes_no", "no", complete=True))
     assert r.handoff is None and _spoken(r).endswith(
         "press 1 to book an appointment, 2 to change one, 3 to cancel one, 4 for our opening hours, 5 for our "
-        "address, 6 for our prices, 9 if you're in pain or it's urgent, or 0 to speak to someone."), _spoken(r)
+        "address, 6 for our prices, 8 if it's about something else, 9 if you're in pain or it's urgent, or 0 to "
+        "speak to someone."), _spoken(r)
     r = await call.say("1")
     assert r.slots.get("task") == "book" and "come in for" in _spoken(r) and not r.entry_keys, _spoken(r)
     r = await call.say("let me pay it off", hint=AsrHint("service", "midday o'clock", complete=True), confidence=0.44)
@@ -2307,3 +2308,15 @@ async def test_a_request_for_something_else_far_back_does_not_count_at_a_later_q
     assert "Which day" in _spoken(r), _spoken(r)
     r = await call.say("do you sell concert tickets", hint=AsrHint("when", "", complete=False))
     assert r.intent == "out_of_scope" and r.handoff is None and "misheard" in _spoken(r), _spoken(r)
+
+
+async def test_something_else_keyed_at_the_keypad_menu_is_told_honestly_the_line_cannot_help(call: Call) -> None:
+    # Fresh seed 10503: 5 of 26 failed calls were callers with another business's request who reached the keypad
+    # menu and had only 0 to press: put through with nothing said about why.
+    await call.say("purple monkey dishwasher")
+    r = await call.say("flibbertigibbet")
+    r = await call.say("no", hint=AsrHint("yes_no", "no", complete=True))
+    assert "8 if it's about something else" in _spoken(r), _spoken(r)
+    r = await call.say("8")
+    assert r.handoff is not None and r.handoff.reason == "out_of_scope", _spoken(r)
+    assert "can't help with that" in _spoken(r), _spoken(r)

@@ -348,12 +348,12 @@ def test_the_person_keys_in_a_misheard_number_when_told_it_can() -> None:
 
 def test_the_person_presses_the_key_the_agent_offers_for_its_goal() -> None:
     menu = ("Sorry about that. Please use your phone's keypad: press 1 to book an appointment, 2 to change one, "
-            "3 to cancel one, 4 for our opening hours, 5 for our address, 6 for our prices, 9 if you're in pain or "
-            "it's urgent, or 0 to speak to someone.")
+            "3 to cancel one, 4 for our opening hours, 5 for our address, 6 for our prices, 8 if it's about "
+            "something else, 9 if you're in pain or it's urgent, or 0 to speak to someone.")
     services = ("Sorry, I didn't quite catch that. What would you like to come in for? We do check-ups, cleanings "
                 "and fillings. You can also press 1 for a check-up, 2 for a cleaning, or 3 for a filling.")
     want = {"book": "1", "reschedule": "2", "cancel": "3", "human": "0", "urgent": "9", "ask_hours": "4",
-            "ask_address": "5", "ask_price": "6", "out_of_scope": "0"}
+            "ask_address": "5", "ask_price": "6", "out_of_scope": "8"}
     service_key = {"check-up": "1", "cleaning": "2", "filling": "3"}
     keyed: dict[str, int] = {}
     for i in range(400):
@@ -370,6 +370,15 @@ def test_the_person_presses_the_key_the_agent_offers_for_its_goal() -> None:
             said = person.respond(services, {"requested_slot": "service"})
             assert not isinstance(said, Keys) or said.digits == service_key[call.goal.service], said
     assert keyed.keys() == want.keys(), keyed  # every goal keys in, most callers do
+    # Offered no choice of something else, a caller with another business's request presses for a person.
+    without = menu.replace("8 if it's about something else, ", "")
+    for i in range(400):
+        call = draw_call(i, 5, call_now(5, i), VOICES, list(LINES))
+        if call.goal.kind == "out_of_scope":
+            person = Person(call)
+            person.respond("Hello. How can I help?", {})
+            said = person.respond(without, {})
+            assert not isinstance(said, Keys) or said.digits == "0", said
 
 
 def test_the_person_checks_the_booking_found_not_the_day_said_to_be_empty() -> None:

@@ -225,12 +225,14 @@ class Person:
         if goal.kind == "book" and goal.service and any(re.search(r"\b(check|clean|fill)", w) for w in choices):
             wanted = ({"check-up": "check", "cleaning": "clean", "filling": "fill"}.get(goal.service, goal.service),)
         else:
+            # Something else than the line offers: that choice where there is one, else a person.
             wanted = {"book": ("book",), "reschedule": ("change",), "cancel": ("cancel",), "urgent": ("urgent",),
-                      "ask_hours": ("hours",), "ask_address": ("address",), "ask_price": ("price",)}.get(
-                goal.kind, ("speak",))
-        for words, key in choices.items():
-            if any(re.search(rf"\b{w}", words) for w in wanted):
-                return key
+                      "ask_hours": ("hours",), "ask_address": ("address",), "ask_price": ("price",),
+                      "out_of_scope": ("else", "speak")}.get(goal.kind, ("speak",))
+        for want in wanted:  # in the order the person prefers them
+            for words, key in choices.items():
+                if re.search(rf"\b{want}", words):
+                    return key
         return None
 
     def _number_misheard(self, text: str) -> bool:

@@ -312,7 +312,8 @@ MENU_KEY = "menu_key"
 _MENU_KEY_SAYS = {"book_appointment": "to book an appointment", "reschedule_appointment": "to change one",
                   "cancel_appointment": "to cancel one", "ask_opening_hours": "for our opening hours",
                   "ask_address": "for our address", "ask_price": "for our prices",
-                  "report_urgent": "if you're in pain or it's urgent", "request_human": "to speak to someone"}
+                  "out_of_scope": "if it's about something else", "report_urgent": "if you're in pain or it's urgent",
+                  "request_human": "to speak to someone"}
 _MENU_OFFER = [f"{k} {_MENU_KEY_SAYS[v]}" for k, v in sorted(MENU_KEYS.items(), key=lambda kv: kv[0] == "0")]
 KEYPAD_MENU = f"Please use your phone's keypad: press {_keys_offer(_MENU_OFFER)}."  # 0, a person, comes last
 
@@ -339,6 +340,11 @@ def keypad_last_try(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[
         return None
     dispatcher.utter_message(text=KEYPAD_LAST_TRY)
     return [same_question(tracker)]
+
+
+def _keyed_menu_choice(tracker: Tracker) -> str | None:
+    """The intent of the key the caller pressed at the keypad menu (MENU_KEYS), None for a turn not keyed."""
+    return MENU_KEYS.get(str(tracker.latest_message.get("text") or "").strip().rstrip("#"))
 
 
 def keypad_menu_asked(tracker: Tracker) -> bool:
@@ -1811,6 +1817,11 @@ class ActionOutOfScope(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: dict[str, Any]) -> list[EventType]:
+        if tracker.get_slot("requested_slot") == MENU_KEY and _keyed_menu_choice(tracker) == "out_of_scope":
+            # Something else, keyed: the line can't help, said honestly, and a person. Such callers had only 0 to
+            # press, and went to reception as a keyed request for a person with nothing said about why (5 of fresh
+            # seed 10503's 26 failed calls).
+            return cannot_help(dispatcher)
         if tracker.get_slot("requested_slot") == MENU_KEY:
             # The answer to the keypad menu, the last try: no menu again ("orange cat on a bicycle", out of scope
             # at the keypad menu, was asked the spoken menu once more). The scope question comes first if it was
