@@ -247,8 +247,9 @@ def _opening_again_after_doubt(tracker: Tracker) -> bool:
 
 
 def _doubt_the_task(dispatcher: CollectingDispatcher, tracker: Tracker, filled: set[str]) -> list[EventType]:
-    """The task in hand dropped as misheard: the menu question, with its keypad-free decoder, asked instead. What
-    its questions took from the repeated opening goes with it (a name forced from "... on the fleeting a lot")."""
+    """The task in hand dropped as misheard, and the menu question asked instead (its answer decoded against the
+    menu's phrases). What the task's questions took from the repeated opening goes with it (a name forced from
+    "... on the fleeting a lot")."""
     ask_menu(dispatcher, TASK_DOUBTED)
     dropped = {*TASK_STATE, "task"} | ({"name"} & filled)
     return [*[SlotSet(s, None) for s in sorted(dropped)], ActiveLoop(None), SlotSet("requested_slot", None),
@@ -300,7 +301,8 @@ def _keys_offer(choices: list[str]) -> str:
     return f"{', '.join(choices[:-1])}, or {choices[-1]}" if len(choices) > 1 else choices[0]
 
 
-SERVICE_KEYS_OFFER = f"You can also press {_keys_offer([f'{k} for a {v}' for k, v in SERVICE_KEYS.items()])}."
+_SERVICE_CHOICES = _keys_offer([f"{k} for a {v}" for k, v in SERVICE_KEYS.items()])
+SERVICE_KEYS_OFFER = f"You can also press {_SERVICE_CHOICES}."
 # The last try before a caller not understood outside a task goes to a person: the tasks on the keypad. Openers
 # garbled twice and then the menu question too ("Booking, please" heard "please", then "bergen please") put booking
 # callers through as not understood, 3 of fresh seed 9191's 34 failed calls. It offers the clinic's details and an
@@ -328,7 +330,7 @@ _KEYPAD_ONLY = {
     "date": ("Please key in the day of the month.", 2),
     "old_date": ("Please key in the day of the month.", 2),
     "time": ("Please key in the time, like 9 3 0 for half past nine.", 4),
-    "service": (f"Please press {_keys_offer([f'{k} for a {v}' for k, v in SERVICE_KEYS.items()])}.", 1),
+    "service": (f"Please press {_SERVICE_CHOICES}.", 1),
 }
 
 
