@@ -189,10 +189,9 @@ _SURE_OPENING = 0.9
 _SAME_SENTENCE = 0.7
 
 
-def _opening_repeats(tracker: Tracker) -> tuple[int, set[str]]:
-    """(how many caller turns in a row, ending with this one, said again the turn that started the task in hand,
-    the slots filled since that turn) when that turn was a guess (classed below _SURE_OPENING or heard unsure);
-    (0, set()) otherwise.
+def _opening_repeats(tracker: Tracker) -> int:
+    """How many caller turns in a row, ending with this one, said again the turn that started the task in hand,
+    when that turn was a guess (classed below _SURE_OPENING or heard unsure); 0 otherwise.
 
     A caller whose opening was misheard into a task answers the task's questions with the opening again: "I
     knocked a tooth out ... and it's bleeding a lot", heard "i got clearance it all on the fleeting a lot", started
@@ -200,25 +199,23 @@ def _opening_repeats(tracker: Tracker) -> tuple[int, set[str]]:
     day is your appointment on?" before a person; "I'm in agony, my jaw is swollen" heard "i'm in agony minorities
     ..." started a booking (0.57) and was said three times more to "What would you like to come in for?" (fresh
     seed 10301)."""
-    events = tracker.events
     start, opening = _task_opening(tracker)
     if opening is None:
-        return 0, set()
+        return 0
     parse = opening.get("parse_data") or {}
     guessed = float((parse.get("intent") or {}).get("confidence") or 0.0) < _SURE_OPENING \
         or metadata_unsure(_metadata(opening))
     first = tokens(str(opening.get("text") or ""))
     if not guessed or len(first) < 4:
-        return 0, set()
-    later = [e for e in events[start:] if e.get("event") == "user"]
-    filled = {str(e.get("name")) for e in events[start:]
-              if e.get("event") == "slot" and e.get("value") not in (None, "")}
+        return 0
     repeats = 0
-    for event in reversed(later):
+    for event in reversed(tracker.events[start:]):
+        if event.get("event") != "user":
+            continue
         if not _same_sentence(first, str(event.get("text") or "")):
             break
         repeats += 1
-    return repeats, filled
+    return repeats
 
 
 def _task_opening(tracker: Tracker) -> tuple[int, dict[str, Any] | None]:
@@ -246,12 +243,15 @@ def _opening_again_after_doubt(tracker: Tracker) -> bool:
                                                   str(tracker.latest_message.get("text") or ""))
 
 
-def _doubt_the_task(dispatcher: CollectingDispatcher, tracker: Tracker, filled: set[str]) -> list[EventType]:
+def _doubt_the_task(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
     """The task in hand dropped as misheard, and the menu question asked instead (its answer decoded against the
     menu's phrases). What the task's questions took from the repeated opening goes with it (a name forced from
     "... on the fleeting a lot")."""
     ask_menu(dispatcher, TASK_DOUBTED)
-    dropped = {*TASK_STATE, "task"} | ({"name"} & filled)
+    start, _ = _task_opening(tracker)
+    named = any(e.get("event") == "slot" and e.get("name") == "name" and e.get("value") not in (None, "")
+                for e in tracker.events[start:])
+    dropped = {*TASK_STATE, "task"} | ({"name"} if named else set())
     return [*[SlotSet(s, None) for s in sorted(dropped)], ActiveLoop(None), SlotSet("requested_slot", None),
             FollowupAction("action_listen")]
 
@@ -978,11 +978,11 @@ class ValidateAppointmentForm(Action):
                     # Simulated seeds 7171 and 4040: the 20th of next November, the 4th and the 8th of next
                     # August and May were read back from garbled turns; callers wanted a day within two weeks.
                     found.pop(key)
-            repeats, filled = _opening_repeats(tracker)
-            if requested not in (None, "confirmed") and repeats and (not found or repeats >= 2):
+            repeats = _opening_repeats(tracker) if requested not in (None, "confirmed") else 0
+            if repeats and (not found or repeats >= 2):
                 # The opening said again, instead of an answer: the task it started was a mishearing. Once, when
                 # nothing of an answer came with it; twice, whatever the decoders forced out of it.
-                return _doubt_the_task(dispatcher, tracker, filled)
+                return _doubt_the_task(dispatcher, tracker)
             if requested == "confirmed" and task == "book" and slot("task_offer"):
                 # The answer to TASK_OFFERS: a yes is that task, with the name (and, for a move, the day and time
                 # it goes to) kept; anything else goes on with the booking.
