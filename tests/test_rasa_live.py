@@ -184,10 +184,11 @@ async def test_a_refused_name_heard_again_at_the_name_question_is_spelled(call: 
     assert "for Kevin Love" not in _spoken(r)
 
 
-async def test_a_name_corrected_twice_is_spelled_then_asked_in_words_if_the_letters_fit_no_name(call: Call) -> None:
+async def test_a_name_corrected_twice_is_spelled_keyed_then_asked_in_words_if_nothing_fits(call: Call) -> None:
     # Simulated seed 4242: "Robert Walker" read back as Robert Mata, Robert Water, Roberta Mata, Robert Walter,
     # then the caller asked for a person. The surname is spelled after the second correction; the first name,
-    # heard the same way both times, is kept.
+    # heard the same way both times, is kept. Letters that fit no name: the keypad next; keys that spell no name:
+    # the half in words.
     await call.say("i'd like to book a cleaning on friday at half past two")
     r = await call.say("robert mata")
     assert "for Robert Mata" in _spoken(r)
@@ -195,15 +196,78 @@ async def test_a_name_corrected_twice_is_spelled_then_asked_in_words_if_the_lett
     assert "for Robert Water" in _spoken(r)
     r = await call.say("not quite it's robert walter")
     assert "name" not in r.slots and r.slots["requested_slot"] == "name", r.slots
-    assert _spoken(r) == ("Sorry, I keep getting your name wrong. "
-                          "Could you spell your surname for me, letter by letter?") and r.expect == "spelling"
+    assert _spoken(r) == ("Sorry, I keep getting your name wrong. Could you spell your surname for me, letter by "
+                          "letter? You can also key it in, one key for each letter, then the hash key.")
+    assert r.expect == "spelling"
     r = await call.say("which a", hint=AsrHint("spelling", "x q z", complete=True))  # no name is near those
-    assert _spoken(r) == "Sorry, I didn't get all the letters. I have Robert. And your surname?", _spoken(r)
-    assert r.expect != "spelling"
+    assert _spoken(r) == ("Sorry, I didn't get all the letters. Please key in your surname on your phone's keypad, "
+                          "one key for each letter, then the hash key."), _spoken(r)
+    r = await call.say("9999#")  # keys that spell no list name
+    assert _spoken(r) == "Sorry, I didn't find that name. I have Robert. And your surname?", _spoken(r)
+    assert r.expect != "spelling" and "name" not in r.slots
     r = await call.say("walker")
     assert r.slots["name"] == "Robert Walker" and "for Robert Walker" in _spoken(r), _spoken(r)
     r = await call.say("no it's robert water")  # spelled once: never asked again, the reading is read back
     assert "for Robert Water" in _spoken(r) and "spell" not in _spoken(r)
+
+
+async def test_a_name_keyed_in_at_the_spelling_question_is_the_list_name_with_those_keys(call: Call) -> None:
+    # Spoken letters are lost on synthetic voices ("P, A, R, K, E, R" heard "e"); keys are exact. 4455 is Hill or
+    # Gill: the one heard earlier in the call is taken. The keys are no phone number and no day.
+    await call.say("i'd like to book a cleaning on friday at half past two")
+    r = await call.say("my name is helen gill")
+    assert "for Helen Gill" in _spoken(r)
+    r = await call.say("no sorry the name is helen gill")
+    assert "Could you spell your surname" in _spoken(r) and "key it in" in _spoken(r), _spoken(r)
+    r = await call.say("4455#")
+    # Gill, heard before, and not Hill. Helen Gill was refused: the first name is spelled too.
+    assert r.slots["name_part"] == "Gill" and "spell your first name" in _spoken(r), _spoken(r)
+    assert r.slots.get("phone") is None and r.slots["date"] is not None
+    r = await call.say("43536#")  # both halves spelled: what the caller keyed is read back
+    assert r.slots["name"] == "Helen Gill" and "for Helen Gill" in _spoken(r), _spoken(r)
+
+
+async def test_a_keyed_name_unheard_in_the_call_is_the_commonest_with_those_keys(call: Call) -> None:
+    await call.say("i'd like to book a cleaning on friday at half past two")
+    await call.say("my name is helen still")
+    r = await call.say("no sorry the name is helen still")
+    assert "Could you spell your surname" in _spoken(r), _spoken(r)
+    r = await call.say("which a", hint=AsrHint("spelling", "x q z", complete=True))
+    assert "key in your surname" in _spoken(r), _spoken(r)
+    r = await call.say("4455")
+    assert r.slots["name"] == "Helen Hill" and "for Helen Hill" in _spoken(r), _spoken(r)
+
+
+async def test_a_spelled_surname_beside_a_first_name_no_list_has_spells_the_first_name_too(call: Call) -> None:
+    # Six 200-call reports: spelled halves read back beside words the open decoder made of the other half ("Roof
+    # Nelson", "Meat Mccall", "Kevin Network"), each refused. A kept half that is no list name is spelled too.
+    await call.say("i'd like to book a cleaning on friday at half past two")
+    r = await call.say("my name is roof nelsen")
+    assert "for Roof Nelsen" in _spoken(r), _spoken(r)
+    r = await call.say("no sorry the name is roof nelsen")
+    assert "Could you spell your surname" in _spoken(r), _spoken(r)
+    r = await call.say("what is", hint=AsrHint("spelling", "n e l s o n", complete=True))
+    assert _spoken(r) == ("And could you spell your first name for me too? You can also key it in, one key for each "
+                          "letter, then the hash key."), _spoken(r)
+    assert r.expect == "spelling" and "name" not in r.slots
+    r = await call.say("7285#")
+    assert r.slots["name"] == "Paul Nelson" and "for Paul Nelson" in _spoken(r), _spoken(r)
+
+
+async def test_a_name_with_a_spelled_half_corrected_spells_the_other_half(call: Call) -> None:
+    # "Calvin Johnson" read back after J, O, H, N, S, O, N for John Johnson: the half heard is the wrong one.
+    await call.say("i'd like to book a cleaning on friday at half past two")
+    r = await call.say("my name is calvin johnsen")
+    r = await call.say("no sorry the name is calvin johnsen")
+    assert "Could you spell your surname" in _spoken(r), _spoken(r)
+    r = await call.say("what is", hint=AsrHint("spelling", "j o h n s o n", complete=True))
+    assert "for Calvin Johnson" in _spoken(r), _spoken(r)
+    r = await call.say("no it's calvin johnson")
+    assert "And could you spell your first name for me too?" in _spoken(r), _spoken(r)
+    r = await call.say("5646#")
+    assert r.slots["name"] == "John Johnson" and "for John Johnson" in _spoken(r), _spoken(r)
+    r = await call.say("no it's calvin johnson")  # both halves spelled: never asked again, the reading is read back
+    assert "spell" not in _spoken(r), _spoken(r)
 
 
 async def test_a_name_heard_again_just_as_read_back_is_spelled_at_once(call: Call) -> None:
@@ -232,7 +296,10 @@ async def test_letters_no_list_name_fits_are_read_against_the_names_heard_in_the
                                                                      name="no sorry it is hartley lisa"))
     assert "Could you spell your surname" in _spoken(r) and r.expect == "spelling", _spoken(r)
     r = await call.say("p i n g", hint=AsrHint("spelling", "k i n", complete=False))
-    assert r.slots["name"].endswith(" King") and "King, and" in _spoken(r), _spoken(r)
+    # King, and Hartley King was refused: the first name is spelled too.
+    assert r.slots["name_part"] == "King" and "spell your first name" in _spoken(r), _spoken(r)
+    r = await call.say("a l i c e", hint=AsrHint("spelling", "a l i c e", complete=True))
+    assert r.slots["name"] == "Alice King" and "for Alice King" in _spoken(r), _spoken(r)
 
 
 async def test_a_read_back_corrected_by_a_month_without_its_day_asks_for_the_day(call: Call) -> None:

@@ -6,6 +6,7 @@ import random
 
 from ari_agent import lexicon
 from ari_agent.sim import phrasing
+from ari_agent.sim.goals import FIRST_NAMES, LAST_NAMES
 from tests.test_dialogue_rasa import spoken
 
 
@@ -51,3 +52,23 @@ def test_letters_no_list_name_fits_are_read_against_the_names_heard_before() -> 
     # 0.25 and 0.17 from the letters: too close to tell.
     assert spoken.spelled_heard_name(["p a r k e"], "surname", {"park", "parker"}) is None
     assert spoken.spelled_heard_name(["k i n"], "surname", set()) is None
+
+
+def test_a_name_keyed_in_one_key_per_letter_is_the_list_name_with_those_keys() -> None:
+    assert spoken.name_keys("Miller") == "645537" == phrasing.keypad_keys("miller")  # the agent and its callers
+    assert spoken.keyed_name("645537", "surname", set()) == "Miller"
+    # Names that share keys: the one heard in the call, else the commonest of the list.
+    assert spoken.keyed_name("4455", "surname", set()) == "Hill"
+    assert spoken.keyed_name("4455", "surname", {"gill", "helen"}) == "Gill"
+    assert spoken.keyed_name("7285", "given", set()) == "Paul"
+    # A surname that is also a given name is found among all the names; keys that spell no name are none.
+    assert spoken.keyed_name("846627", "surname", set()) == "Thomas"
+    assert spoken.keyed_name("9999", "surname", set()) is None
+
+
+def test_every_simulated_callers_name_keyed_in_is_read_back_as_itself() -> None:
+    # The simulated callers' names are list names: keyed in, each comes back as itself, or as a commoner name with
+    # the same keys only when the caller's was not heard in the call.
+    for role, names in (("given", FIRST_NAMES), ("surname", LAST_NAMES)):
+        for name in names:
+            assert spoken.keyed_name(phrasing.keypad_keys(name), role, {name.lower()}) == name, name

@@ -183,6 +183,10 @@ class Person:
         if "key in the time" in text and goal.starts_at is not None and self.rng.random() < KEYS_RATE:
             at = goal.starts_at
             return Keys(f"{at.hour - 12 if at.hour > 12 else at.hour}{at.minute:02d}#")  # 14:30 as "2 3 0"
+        spell = re.search(r"\b(?:spell|key in) your (first name|surname)", text)
+        if spell and "one key for each letter" in text and goal.name and self.rng.random() < KEYS_RATE:
+            first, last = goal.name.split(" ", 1)
+            return Keys(f"{say.keypad_keys(first if spell.group(1) == 'first name' else last)}#")
         number_keys = "keypad" in text and "number" in text
         if number_keys and goal.phone and self._number_misheard(text) and self.rng.random() < KEYS_RATE:
             self.told.add("phone")
@@ -360,7 +364,7 @@ class Person:
             self.told.add("old")
             day = self._old_day()
             return say.pick(rng, (f"It's {day}.", f"{day}.", f"I think it's {day}."))
-        spell = re.search(r"\bspell your (first name|surname)", text)
+        spell = re.search(r"\b(?:spell|key in) your (first name|surname)", text)
         if spell:
             first, last = goal.name.split(" ", 1)
             return say.spelled_phrase(first if spell.group(1) == "first name" else last, rng)

@@ -49,6 +49,7 @@ from .spoken import (
     details_named,
     keyed_day,
     keyed_digits,
+    keyed_name,
     keyed_time,
     option_by_day_number,
     weekday_number_lost,
@@ -457,7 +458,13 @@ def prompt_for(slot: str, tracker: Tracker) -> str:
         spell = tracker.get_slot("name_spell")
         if spell:
             half = "surname" if spell == "surname" else "first name"
-            return f"Sorry, I keep getting your name wrong. Could you spell your {half} for me, letter by letter?"
+            if tracker.get_slot("name_keyed") == "asking":
+                return f"Please key in your {half} on your phone's keypad, one key for each letter, then the hash key."
+            if tracker.get_slot("name_spelled"):  # the other half was spelled before
+                return (f"And could you spell your {half} for me too? "
+                        "You can also key it in, one key for each letter, then the hash key.")
+            return (f"Sorry, I keep getting your name wrong. Could you spell your {half} for me, letter by letter? "
+                    "You can also key it in, one key for each letter, then the hash key.")
         part = tracker.get_slot("name_part")
         if part:
             # Half a name heard: say it, so a wrong half is corrected, and ask for the other half.
@@ -637,6 +644,11 @@ def yes_on_a_lead_alone(said: str, hint: dict[str, Any] | None) -> bool:
     return not set(normalise(str(hint.get("text") or "")).split()) & YES_LEADS
 
 
+def _whole_name(kept: str, spelled: str, role: str) -> str:
+    """The name of a half `kept` and the half `spelled` (`role` "given" or "surname")."""
+    return f"{kept} {spelled}" if role == "surname" else f"{spelled} {kept}"
+
+
 def _typed(message: dict[str, Any] | None) -> bool:
     """A turn given as text or keys (the recogniser's confidence of 1.0 and no reading of its own)."""
     try:
@@ -720,6 +732,8 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
     if requested == "service" and (digits := keyed_digits(text)):
         keyed = SERVICE_KEYS.get(digits)
         return {"service": keyed} if keyed else found
+    if requested == "name" and tracker.get_slot("name_spell") and keyed_digits(text):
+        return found  # a name keyed in at the spelling question, one key per letter: read by the form
     service = parse_service(text)
     if service:
         found["service"] = service
@@ -1115,21 +1129,46 @@ class ValidateAppointmentForm(Action):
                 # read against the name list; the half kept is the one heard the same way twice.
                 found.pop("name", None)
                 hint = asr_hint(tracker)
-                if hint and hint.get("kind") == "spelling":
+                keys = keyed_digits(said) if _typed(tracker.latest_message) else None
+                if keys:  # one key per letter, as a dial-by-name directory takes them
+                    spelled = keyed_name(keys, spell, _words_heard_before(tracker))
+                elif hint and hint.get("kind") == "spelling":
                     spelled = spelled_name(hint["text"], spell) or spelled_heard_name(
                         [hint["text"], said], spell, _words_heard_before(tracker))
                 else:  # typed letters are exact; an open decoder's reading of letters is not
                     spelled = spelled_name(said, spell, typed=_typed(tracker.latest_message))
                 keep = slot("name_part")
-                values.update(name_spell=None, name_spelled=True)
-                if spelled is None:
+                # name_spelled: the half spelled, "both" once nothing more is to be spelled in this call.
+                values.update(name_spell=None, name_spelled="both")
+                keyed_asked = slot("name_keyed")
+                if keyed_asked == "asking":
+                    values["name_keyed"] = "asked"
+                other = "given" if spell == "surname" else "surname"
+                if spelled is None and not keys and keyed_asked is None:
+                    # Spoken letters that fit no name clearly: the same half keyed in, once per call (the letter
+                    # decoder lost 41 of 93 spellings in six 200-call reports, mostly on synthetic voices whose
+                    # letters it cannot tell apart; keys are exact).
+                    values.update(name_spell=spell, name_keyed="asking", name_spelled=slot("name_spelled"))
+                    dispatcher.utter_message(text="Sorry, I didn't get all the letters.")
+                elif spelled is None:
                     # Letters that fit no name clearly: that half is asked for again in words ("I have Robert.
                     # And your surname?"). Asked to spell again, simulated callers were misheard the same way.
-                    dispatcher.utter_message(text="Sorry, I didn't get all the letters.")
+                    dispatcher.utter_message(text="Sorry, I didn't find that name." if keys else
+                                             "Sorry, I didn't get all the letters.")
+                elif keep and not slot("name_spelled") and (
+                        keep.lower() not in lexicon.names() or
+                        _whole_name(keep, spelled, spell).lower() in names_refused(tracker)):
+                    # The half kept is no name of the list: words the open decoder made of it ("Roof" kept beside
+                    # a spelled Nelson, "Meat" beside Mccall, "Network" beside Kevin, each read back and
+                    # refused); or the spelled half is the one of a name refused already ("M, I, L, L, E, R"
+                    # after "Henry Miller" was refused, for Harry Miller): the kept half is the wrong one. Spelled
+                    # too, before anything is read back.
+                    values.update(name_part=spelled, name_spell=other, name_spelled=spell)
                 else:
-                    values["name"] = spelled if not keep else (
-                        f"{keep} {spelled}" if spell == "surname" else f"{spelled} {keep}")
+                    values["name"] = _whole_name(keep, spelled, spell) if keep else spelled
                     values["name_part"] = None
+                    if not slot("name_spelled"):
+                        values["name_spelled"] = spell  # the other half may be spelled if this name is refused
             elif "name" in found:
                 name, values["name_part"] = name_with_parts(found["name"], slot("name_part"), slot("name"))
                 spell_half = self._spell_instead(tracker, requested, name, values, intent, said)
@@ -1351,8 +1390,8 @@ class ValidateAppointmentForm(Action):
         the correction in `values`. The half to spell is the one that changed between the name refused and the
         name heard now (heard the same way twice, the other half is taken as right); the surname otherwise, and
         when the name was heard again just as it was read back."""
-        current = tracker.get_slot("name")
-        if requested != "confirmed" or not current or not name or tracker.get_slot("name_spelled"):
+        current, spelled = tracker.get_slot("name"), tracker.get_slot("name_spelled")
+        if requested != "confirmed" or not current or not name or spelled == "both":
             return None
         same = name.lower() == current.lower()
         if same and (intent == "affirm" or (intent != "deny" and not corrects_the_name(said))):
@@ -1362,6 +1401,12 @@ class ValidateAppointmentForm(Action):
         fixes = int(tracker.get_slot("name_fixes") or 0) + 1
         values["name_fixes"] = float(fixes)
         was, now = current.split(), name.split()
+        if spelled in ("given", "surname"):
+            # A name with a spelled half, corrected: the half heard is the wrong one ("Calvin Johnson" after
+            # J, O, H, N, S, O, N, for John Johnson), and is spelled too; the spelled half is kept.
+            if len(was) != 2:
+                return None
+            return ("given", was[1]) if spelled == "surname" else ("surname", was[0])
         # Heard again just as it was read back, the name will be heard that way a third time too: spelled now.
         if (fixes < SPELL_AFTER_NAME_FIXES and not same) or len(was) != 2 or len(now) != 2:
             return None

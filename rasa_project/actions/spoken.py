@@ -927,6 +927,37 @@ def spelled_heard_name(readings: list[str], role: str, heard: set[str]) -> str |
                             HEARD_SPELLING_MARGIN)
 
 
+_KEY_OF_LETTER = {letter: key for key, letters in lexicon.table("keypad_letters").items() for letter in letters}
+
+
+def name_keys(name: str) -> str:
+    """The keys that spell `name` on a phone keypad, one key per letter ("Miller" -> "645537")."""
+    return "".join(_KEY_OF_LETTER.get(c, "") for c in name.lower())
+
+
+def _names_by_keys(names: Collection[str]) -> dict[str, list[str]]:
+    rank = lexicon.name_rank()
+    keyed: dict[str, list[str]] = {}
+    for name in sorted(names, key=lambda n: rank.get(n, len(rank))):  # the commonest first
+        keyed.setdefault(name_keys(name), []).append(name)
+    return keyed
+
+
+_NAMES_BY_KEYS = {role: _names_by_keys(names) for role, names in _NAME_SETS.items()}
+_ANY_NAME_BY_KEYS = _names_by_keys(_COMMON_NAMES)
+
+
+def keyed_name(digits: str, role: str, heard: set[str]) -> str | None:
+    """The list name (`role` "given" or "surname") keyed in as `digits`, one key per letter, or None when no list
+    name has those keys. Keys are exact where spoken letters are not, but a few names share them (Hill and Gill,
+    Paul and Raul): one heard earlier in the call (`heard`) is taken first, then the commonest. A surname that is
+    also a given name (Thomas) is found among all the names."""
+    found = _NAMES_BY_KEYS[role].get(digits) or _ANY_NAME_BY_KEYS.get(digits)
+    if not found:
+        return None
+    return next((n for n in found if n in heard), found[0]).capitalize()
+
+
 # Lead-ins chain ("well, it's under the name of ..."), so they are matched as many times as they come.
 _NAME_LEADS = (r"it's|it is|its|it'll be|that's|this is|i'm|i am|im|my name is|my name's|name is|the name is|"
                r"the name's|name's|the names|the named|named|the booking is|it's booked|under the name(?: of)?|under|"

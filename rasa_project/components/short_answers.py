@@ -122,8 +122,10 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         if requested == "confirmed" and text.strip() in _KEYED:
             return _KEYED[text.strip()]  # a key pressed at the read-back (offered after two unclear answers)
         keyed = text.strip().rstrip("#")
-        if requested in ("date", "old_date", "time") and keyed.isdigit():
-            return "inform"  # a day of the month or a time keyed in (offered after its question was missed)
+        if requested in ("date", "old_date", "time", "name") and keyed.isdigit():
+            # A day of the month or a time keyed in (offered after its question was missed), or a name keyed in one
+            # key per letter (offered at the spelling question).
+            return "inform"
         if requested == "service" and keyed in _SERVICE_KEYS:
             return "inform"
         if requested == _MENU_KEY:
