@@ -200,8 +200,8 @@ async def test_a_name_corrected_twice_is_spelled_keyed_then_asked_in_words_if_no
                           "letter? You can also key it in, one key for each letter, then the hash key.")
     assert r.expect == "spelling"
     r = await call.say("which a", hint=AsrHint("spelling", "x q z", complete=True))  # no name is near those
-    assert _spoken(r) == ("Sorry, I didn't get all the letters. Please key in your surname on your phone's keypad, "
-                          "one key for each letter, then the hash key."), _spoken(r)
+    assert _spoken(r) == ("Sorry, I didn't get all the letters. Please key in your surname, one key for each letter, "
+                          "then the hash key."), _spoken(r)
     r = await call.say("9999#")  # keys that spell no list name
     assert _spoken(r) == "Sorry, I didn't find that name. I have Robert. And your surname?", _spoken(r)
     assert r.expect != "spelling" and "name" not in r.slots
@@ -268,6 +268,30 @@ async def test_a_name_with_a_spelled_half_corrected_spells_the_other_half(call: 
     assert r.slots["name"] == "John Johnson" and "for John Johnson" in _spoken(r), _spoken(r)
     r = await call.say("no it's calvin johnson")  # both halves spelled: never asked again, the reading is read back
     assert "spell" not in _spoken(r), _spoken(r)
+
+
+async def test_the_half_asked_for_answered_with_the_half_kept_spells_the_missing_half(call: Call) -> None:
+    # Fresh seed 10806: "George Smith" heard "george for me", then "george me" at "I have George. And your
+    # surname?"; "George" alone was read back, and the caller went to a person.
+    await call.say("i'd like to book a cleaning on friday at half past two")
+    r = await call.say("george for me", hint=AsrHint("name", "george", complete=False))
+    assert "I have George. And your surname?" in _spoken(r), _spoken(r)
+    r = await call.say("george me", hint=AsrHint("name", "george", complete=False))
+    assert "Could you spell your surname" in _spoken(r) and "for George," not in _spoken(r), _spoken(r)
+    r = await call.say("76484#")
+    assert r.slots["name"] == "George Smith" and "for George Smith" in _spoken(r), _spoken(r)
+
+
+async def test_the_name_not_understood_twice_is_keyed_in_as_the_last_try(call: Call) -> None:
+    await call.say("i'd like to book a cleaning on friday at half past two")
+    r = await call.say("mm hmm")
+    r = await call.say("mm hmm")
+    assert "Let's use your phone's keypad. Please key in your surname, one key for each letter" in _spoken(r), \
+        _spoken(r)
+    r = await call.say("76484#")  # the surname alone: the first name is asked for next, spelled or keyed
+    assert r.slots["name_part"] == "Smith" and "spell your first name" in _spoken(r), _spoken(r)
+    r = await call.say("436743#")
+    assert r.slots["name"] == "George Smith" and "for George Smith" in _spoken(r), _spoken(r)
 
 
 async def test_a_name_heard_again_just_as_read_back_is_spelled_at_once(call: Call) -> None:

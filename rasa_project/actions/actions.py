@@ -338,11 +338,29 @@ _KEYPAD_ONLY = {
 def keypad_last_try(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
     """KEYPAD_LAST_TRY, when the form's open question has a keypad answer and the call has not had it yet (the
     form asks its question next, with the keys: ActionAskSlot); None when the caller goes to a person."""
-    if tracker.active_loop_name != FORM or tracker.get_slot("requested_slot") not in _KEYPAD_ONLY \
-            or tracker.get_slot("correcting") or _bot_said(tracker.events, KEYPAD_LAST_TRY):
+    requested = tracker.get_slot("requested_slot")
+    if tracker.active_loop_name != FORM or tracker.get_slot("correcting") or _bot_said(tracker.events, KEYPAD_LAST_TRY):
+        return None
+    if requested == "name":
+        half = _half_to_key(tracker)
+        if half is None:
+            return None
+        dispatcher.utter_message(text=KEYPAD_LAST_TRY)
+        return [SlotSet("name_spell", half), SlotSet("name_keyed", "asking"), same_question(tracker)]
+    if requested not in _KEYPAD_ONLY:
         return None
     dispatcher.utter_message(text=KEYPAD_LAST_TRY)
     return [same_question(tracker)]
+
+
+def _half_to_key(tracker: Tracker) -> str | None:
+    """The half of the caller's name to key in at the keypad's last try ("given" or "surname"): the one missing
+    beside a half kept, else the surname; None when the call had the keypad's name already, or both halves were
+    spelled."""
+    if tracker.get_slot("name_keyed") or tracker.get_slot("name_spelled") == "both":
+        return None
+    part = tracker.get_slot("name_part")
+    return "given" if part and not is_given_name(part) else "surname"
 
 
 def _keyed_menu_choice(tracker: Tracker) -> str | None:
@@ -459,7 +477,7 @@ def prompt_for(slot: str, tracker: Tracker) -> str:
         if spell:
             half = "surname" if spell == "surname" else "first name"
             if tracker.get_slot("name_keyed") == "asking":
-                return f"Please key in your {half} on your phone's keypad, one key for each letter, then the hash key."
+                return f"Please key in your {half}, one key for each letter, then the hash key."
             if tracker.get_slot("name_spelled"):  # the other half was spelled before
                 return (f"And could you spell your {half} for me too? "
                         "You can also key it in, one key for each letter, then the hash key.")
@@ -1155,12 +1173,12 @@ class ValidateAppointmentForm(Action):
                     # And your surname?"). Asked to spell again, simulated callers were misheard the same way.
                     dispatcher.utter_message(text="Sorry, I didn't find that name." if keys else
                                              "Sorry, I didn't get all the letters.")
-                elif keep and not slot("name_spelled") and (
-                        keep.lower() not in lexicon.names() or
+                elif not slot("name_spelled") and (
+                        not keep or keep.lower() not in lexicon.names() or
                         _whole_name(keep, spelled, spell).lower() in names_refused(tracker)):
-                    # The half kept is no name of the list: words the open decoder made of it ("Roof" kept beside
-                    # a spelled Nelson, "Meat" beside Mccall, "Network" beside Kevin, each read back and
-                    # refused); or the spelled half is the one of a name refused already ("M, I, L, L, E, R"
+                    # No half kept (the keypad's last try asks for the surname alone), or the half kept is no name
+                    # of the list: words the open decoder made of it ("Roof" kept beside a spelled Nelson, "Meat"
+                    # beside Mccall, "Network" beside Kevin, each read back and refused); or the spelled half is the one of a name refused already ("M, I, L, L, E, R"
                     # after "Henry Miller" was refused, for Harry Miller): the kept half is the wrong one. Spelled
                     # too, before anything is read back.
                     values.update(name_part=spelled, name_spell=other, name_spelled=spell)
@@ -1180,6 +1198,12 @@ class ValidateAppointmentForm(Action):
                     first, last = name.split()
                     spell_half = ("given", last) if slot("name_part") and slot("name_part").lower() == last.lower() \
                         else ("surname", first)
+                part = slot("name_part")
+                if spell_half is None and requested == "name" and task == "book" and part and name \
+                        and name.lower() == part.lower() and not slot("name_spelled"):
+                    # "I have George. And your surname?" answered with George again ("George Smith" heard "george
+                    # me" twice, and "George" alone read back; fresh seed 10806): the missing half is spelled.
+                    spell_half = ("surname" if is_given_name(part) else "given", part)
                 if spell_half is not None:
                     values["name"], values["name_spell"], values["name_part"] = None, *spell_half
                 elif name is not None or requested == "confirmed" or slot("correcting"):
