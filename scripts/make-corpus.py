@@ -377,6 +377,22 @@ CASES: dict[str, dict[str, Any]] = {
         ],
         "expect": {"outcome": "booked", "slots": {"service": "cleaning"}},
     },
+    "keypad-last-try-name": {
+        "description": "a name not understood twice: the surname keyed in, one key per letter, then the first name "
+                       "(session 30: spoken letters were lost on 41 of 93 spellings; keys are read against the name "
+                       "list as a PBX's dial-by-name directory reads them)",
+        "voice": "kal",
+        "turns": [
+            {"say": "Hello, I'd like to book a check-up on Friday at nine in the morning."},
+            {"text": "mm hmm"},  # typed: no name decoder forces a name onto it
+            {"text": "mm hmm"},  # the second misunderstanding in a row: the surname on the keypad
+            {"dtmf": "645537#"},  # Miller
+            {"dtmf": "6275#"},  # Mark
+            {"say": "Yes, that's right."},
+            {"say": "No thanks, goodbye."},
+        ],
+        "expect": {"outcome": "booked", "slots": {"service": "check-up", "name": "Mark Miller"}},
+    },
     "silence-handoff": {
         "description": "says nothing at all: reprompts, then a human",
         "voice": "rms",
