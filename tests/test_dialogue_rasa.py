@@ -377,6 +377,9 @@ def test_closing_from_cue_words(said: str, closing: bool) -> None:
         ("my name is mary ann de souza", "Mary Ann De Souza"),  # four words introduced as a name
         ("um hi it's mary ann de souza", "Mary Ann De Souza"),
         ("well so for me for it's reception place", None),  # a desk is no name (seed 8787: "I have Reception")
+        ("yeah that's right", None),  # yes-words before a yes phrase: "Right Miller" was read back (session 30)
+        ("yep that's right", None),
+        ("yes it's john smith", "John Smith"),
     ],
 )
 def test_parse_name(said: str, expected: str | None) -> None:

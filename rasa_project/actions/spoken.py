@@ -796,6 +796,15 @@ def name_in_reading(reading: str) -> str | None:
 
 _GIVEN_NAMES = lexicon.given_names()
 _YES_NO_PHRASES = frozenset(p for group in lexicon.groups("yes_no_phrases").values() for p in group)
+_YES_LEADS = lexicon.words("yes_cues")
+
+
+def _yes_led_phrase(text: str) -> bool:
+    """Whether `text` is yes-words before a yes/no phrase ("yeah that's right", "yep yes please")."""
+    words = text.split()
+    while words and words[0] in _YES_LEADS:
+        words = words[1:]
+    return len(words) < len(text.split()) and (not words or " ".join(words) in _YES_NO_PHRASES)
 
 
 def is_given_name(word: str) -> bool:
@@ -983,7 +992,7 @@ _STRONG_NAME_LEAD = re.compile(r"\b(?:it's|it is|this is|i'm|i am|my name is|my 
 def parse_name(text: str) -> str | None:
     """A caller's name from 'I'm Jennifer Wood' or 'jennifer wood please'; None if it does not look like one."""
     t = normalise(text)
-    if t in _YES_NO_PHRASES:  # "yes, that's right" is no Mr Right
+    if t in _YES_NO_PHRASES or _yes_led_phrase(t):  # "yes, that's right" is no Mr Right
         return None
     name = _name_after_prefix(t)
     if name is None:
