@@ -1589,6 +1589,14 @@ async def test_a_yes_in_the_words_against_a_reading_that_opens_with_a_no_is_aske
     assert r.outcome == "booked", _spoken(r)
 
 
+async def test_a_yes_against_a_reading_with_a_no_after_one_stray_word_is_asked_again(call: Call) -> None:
+    # Fresh seed 10907: "Hmm, um no, it's Nancy Wright" heard "on know it sounds right", read "on no exam p right",
+    # classed a yes and booked the misheard name.
+    await call.say("i'd like a filling on wednesday at half past one, my name is julie leon")
+    r = await call.say("on know it sounds right", hint=AsrHint("confirm", "on no exam p right", complete=True))
+    assert r.outcome is None and "was that a yes?" in _spoken(r), _spoken(r)
+
+
 async def _keypad_offered(call: Call, opening: str, asked: str, heard: str, hint: AsrHint, confidence: float,
                           offer: str, keys: int) -> None:
     """`opening` is asked `asked` with no keypad; `heard` (its question missed) is offered it: `offer`, `keys` keys."""

@@ -1984,6 +1984,7 @@ class ActionScopeCheck(Action):
 
 
 _LEADING_NOS = ("not quite", "that's wrong", "that's not right", "that is wrong", "no", "nope", "nah")
+_BARE_NOS = frozenset(("no", "nope", "nah"))
 
 
 def leads_with_a_no(text: str) -> bool:
@@ -2046,7 +2047,11 @@ def reading_opens_with_a_no(hint: dict[str, Any] | None) -> bool:
     if not hint or hint.get("kind") != "confirm":
         return False
     read = str(hint.get("text") or "")
-    return leads_with_a_no(read) or normalise(read).split()[:1] == ["wrong"]
+    words = [w for w in normalise(read).split() if w not in _HESITATIONS]
+    # A no after one stray word opens it too: "Hmm, um no, it's Nancy Wright" read "on no exam p right" and
+    # classed a yes (0.93) booked a misheard name (fresh seed 10907).
+    stray_no = len(words) > 1 and words[0] not in AFFIRM_CUES and words[1] in _BARE_NOS
+    return leads_with_a_no(read) or words[:1] == ["wrong"] or stray_no
 
 
 # An answer to the scope question classed out of scope at least this surely, with a yes its yes/no reading heard
