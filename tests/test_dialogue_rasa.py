@@ -320,6 +320,7 @@ def test_parse_time_period_with_a_garbled_time(said: str, period: str, unclear: 
     ("said", "answer"),
     [
         ("yes", "yes"),
+        ("yea yea", "yes"),  # how the recogniser writes a quick "yes, yes" (fresh seed 10907: put through)
         ("this please", "yes"),  # "yes" lost, the polite word kept
         ("uh sure", "yes"),
         ("that's fine thanks", "yes"),
@@ -987,6 +988,7 @@ def test_mid_task_the_task_in_hand_decides_what_another_tasks_intent_is(
     ("text", "leading", "expected"),
     [
         ("yes cancel it", False, True),
+        ("yea yea", False, True),
         ("hmm that's it yes", False, True),
         ("yes bukit", False, True),  # one stray word is the recogniser
         ("that's right that solace martin", False, False),  # a misheard "that's wrong, it's Alice Martin"
