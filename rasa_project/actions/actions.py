@@ -1178,9 +1178,9 @@ class ValidateAppointmentForm(Action):
                         _whole_name(keep, spelled, spell).lower() in names_refused(tracker)):
                     # No half kept (the keypad's last try asks for the surname alone), or the half kept is no name
                     # of the list: words the open decoder made of it ("Roof" kept beside a spelled Nelson, "Meat"
-                    # beside Mccall, "Network" beside Kevin, each read back and refused); or the spelled half is the one of a name refused already ("M, I, L, L, E, R"
-                    # after "Henry Miller" was refused, for Harry Miller): the kept half is the wrong one. Spelled
-                    # too, before anything is read back.
+                    # beside Mccall, "Network" beside Kevin, each read back and refused); or the spelled half is
+                    # the one of a name refused already ("M, I, L, L, E, R" after "Henry Miller" was refused, for
+                    # Harry Miller): the kept half is the wrong one. Spelled too, before anything is read back.
                     values.update(name_part=spelled, name_spell=other, name_spelled=spell)
                 else:
                     values["name"] = _whole_name(keep, spelled, spell) if keep else spelled
