@@ -381,6 +381,9 @@ def test_closing_from_cue_words(said: str, closing: bool) -> None:
         ("yeah that's right", None),  # yes-words before a yes phrase: "Right Miller" was read back (session 30)
         ("yep that's right", None),
         ("yes it's john smith", "John Smith"),
+        ("quite town", "Town"),  # "not quite, it's David Hill" heard so: "quite" is never a name (half of it asked)
+        ("found mavis", "Mavis"),
+        ("maybe all this", None),
     ],
 )
 def test_parse_name(said: str, expected: str | None) -> None:
