@@ -69,6 +69,17 @@ def groups(key: str) -> dict[str, tuple[str, ...]]:
 
 
 @cache
+def _key_of_letter() -> dict[str, str]:
+    return {letter: key for key, letters in table("keypad_letters").items() for letter in letters}
+
+
+def keypad_keys(word: str) -> str:
+    """`word` keyed in on a phone's keypad, one key per letter ("Miller" -> "645537"; lexicon `keypad_letters`)."""
+    keys = _key_of_letter()
+    return "".join(keys.get(c, "") for c in word.lower())
+
+
+@cache
 def names() -> frozenset[str]:
     """Common given names and surnames, lower case (names.txt; comment lines start with "#")."""
     return frozenset(name_rank())

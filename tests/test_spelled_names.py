@@ -55,7 +55,7 @@ def test_letters_no_list_name_fits_are_read_against_the_names_heard_before() -> 
 
 
 def test_a_name_keyed_in_one_key_per_letter_is_the_list_name_with_those_keys() -> None:
-    assert spoken.name_keys("Miller") == "645537" == phrasing.keypad_keys("miller")  # the agent and its callers
+    assert lexicon.keypad_keys("Miller") == "645537" == lexicon.keypad_keys("miller")  # one key per letter
     assert spoken.keyed_name("645537", "surname", set()) == "Miller"
     # Names that share keys: the one heard in the call, else the commonest of the list.
     assert spoken.keyed_name("4455", "surname", set()) == "Hill"
@@ -71,4 +71,4 @@ def test_every_simulated_callers_name_keyed_in_is_read_back_as_itself() -> None:
     # the same keys only when the caller's was not heard in the call.
     for role, names in (("given", FIRST_NAMES), ("surname", LAST_NAMES)):
         for name in names:
-            assert spoken.keyed_name(phrasing.keypad_keys(name), role, {name.lower()}) == name, name
+            assert spoken.keyed_name(lexicon.keypad_keys(name), role, {name.lower()}) == name, name

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
+from ari_agent import lexicon
 from ari_agent.sim import phrasing as say
 from ari_agent.sim.goals import SimCall
 
@@ -57,6 +58,8 @@ Action = Say | Silence | HangUp | Keys
 # Told that the number can be keyed in, most people do it once saying it has failed.
 KEYS_RATE = 0.8
 
+# "Could you spell your surname ...?", "Please key in your first name ...": which half of the name is asked for.
+_SPELL_ASK = re.compile(r"\b(?:spell|key in) your (first name|surname)")
 _CONFIRM = re.compile(r"shall i (book|cancel) it|is that right|shall i go ahead")
 _ANYTHING_ELSE = re.compile(r"anything else|what else can i do")
 _MENU = re.compile(r"calling to book|book, change or cancel")
@@ -183,10 +186,10 @@ class Person:
         if "key in the time" in text and goal.starts_at is not None and self.rng.random() < KEYS_RATE:
             at = goal.starts_at
             return Keys(f"{at.hour - 12 if at.hour > 12 else at.hour}{at.minute:02d}#")  # 14:30 as "2 3 0"
-        spell = re.search(r"\b(?:spell|key in) your (first name|surname)", text)
+        spell = _SPELL_ASK.search(text)
         if spell and "one key for each letter" in text and goal.name and self.rng.random() < KEYS_RATE:
             first, last = goal.name.split(" ", 1)
-            return Keys(f"{say.keypad_keys(first if spell.group(1) == 'first name' else last)}#")
+            return Keys(f"{lexicon.keypad_keys(first if spell.group(1) == 'first name' else last)}#")
         number_keys = "keypad" in text and "number" in text
         if number_keys and goal.phone and self._number_misheard(text) and self.rng.random() < KEYS_RATE:
             self.told.add("phone")
@@ -364,7 +367,7 @@ class Person:
             self.told.add("old")
             day = self._old_day()
             return say.pick(rng, (f"It's {day}.", f"{day}.", f"I think it's {day}."))
-        spell = re.search(r"\b(?:spell|key in) your (first name|surname)", text)
+        spell = _SPELL_ASK.search(text)
         if spell:
             first, last = goal.name.split(" ", 1)
             return say.spelled_phrase(first if spell.group(1) == "first name" else last, rng)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, time
 
-from ari_agent import lexicon
-
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTHS = (
     "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -105,14 +103,6 @@ def name_phrase(name: str, rng: random.Random) -> str:
         (f"My name is {name}.", f"It's {name}.", f"{name}.", f"The name's {name}.", f"Yes, it's {name}.",
          f"{name}, thanks.", f"It's under {name}."),
     )  # fmt: skip
-
-
-_KEY_OF_LETTER = {letter: key for key, letters in lexicon.table("keypad_letters").items() for letter in letters}
-
-
-def keypad_keys(word: str) -> str:
-    """`word` keyed in on a phone's keypad, one key per letter ("Miller" -> "645537")."""
-    return "".join(_KEY_OF_LETTER.get(c, "") for c in word.lower())
 
 
 def spelled_phrase(word: str, rng: random.Random) -> str:

@@ -335,6 +335,9 @@ _KEYPAD_ONLY = {
 }
 
 
+_NAME_KEYS_OFFER = "You can also key it in, one key for each letter, then the hash key."
+
+
 def keypad_last_try(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType] | None:
     """KEYPAD_LAST_TRY, when the form's open question has a keypad answer and the call has not had it yet (the
     form asks its question next, with the keys: ActionAskSlot); None when the caller goes to a person."""
@@ -479,10 +482,9 @@ def prompt_for(slot: str, tracker: Tracker) -> str:
             if tracker.get_slot("name_keyed") == "asking":
                 return f"Please key in your {half}, one key for each letter, then the hash key."
             if tracker.get_slot("name_spelled"):  # the other half was spelled before
-                return (f"And could you spell your {half} for me too? "
-                        "You can also key it in, one key for each letter, then the hash key.")
+                return f"And could you spell your {half} for me too? {_NAME_KEYS_OFFER}"
             return (f"Sorry, I keep getting your name wrong. Could you spell your {half} for me, letter by letter? "
-                    "You can also key it in, one key for each letter, then the hash key.")
+                    f"{_NAME_KEYS_OFFER}")
         part = tracker.get_slot("name_part")
         if part:
             # Half a name heard: say it, so a wrong half is corrected, and ask for the other half.

@@ -936,19 +936,11 @@ def spelled_heard_name(readings: list[str], role: str, heard: set[str]) -> str |
                             HEARD_SPELLING_MARGIN)
 
 
-_KEY_OF_LETTER = {letter: key for key, letters in lexicon.table("keypad_letters").items() for letter in letters}
-
-
-def name_keys(name: str) -> str:
-    """The keys that spell `name` on a phone keypad, one key per letter ("Miller" -> "645537")."""
-    return "".join(_KEY_OF_LETTER.get(c, "") for c in name.lower())
-
-
 def _names_by_keys(names: Collection[str]) -> dict[str, list[str]]:
     rank = lexicon.name_rank()
     keyed: dict[str, list[str]] = {}
     for name in sorted(names, key=lambda n: rank.get(n, len(rank))):  # the commonest first
-        keyed.setdefault(name_keys(name), []).append(name)
+        keyed.setdefault(lexicon.keypad_keys(name), []).append(name)
     return keyed
 
 
