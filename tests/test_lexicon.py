@@ -125,18 +125,42 @@ def test_the_nlu_lookup_knows_every_service_name() -> None:
     assert not missing, f"add to the service lookup in rasa_project/data/nlu.yml: {missing}"
 
 
-def test_every_request_for_a_person_in_the_training_data_is_clear() -> None:
-    """A request_human that is not clearly one (cues.asks_for_a_person) is taken for garble and asked again: no
-    request of the training or held-out data may read as garble."""
+def _examples(intent: str) -> list[str]:
+    """An intent's examples in the training and held-out data."""
     examples = []
     for path in (RASA_PROJECT / "data" / "nlu.yml", RASA_PROJECT / "tests" / "heldout_nlu.yml"):
         nlu = yaml.safe_load(path.read_text())
-        block = next(item for item in nlu["nlu"] if item.get("intent") == "request_human")
+        block = next(item for item in nlu["nlu"] if item.get("intent") == intent)
         examples += [line.strip("- ").strip() for line in block["examples"].splitlines() if line.strip()]
+    return examples
+
+
+def test_every_request_for_a_person_in_the_training_data_is_clear() -> None:
+    """A request_human that is not clearly one (cues.asks_for_a_person) is taken for garble and asked again: no
+    request of the training or held-out data may read as garble."""
+    examples = _examples("request_human")
     unclear = [e for e in examples if not cues.asks_for_a_person(e)]
     assert not unclear, f"add their words to person_words / person_asks in ari_agent/lexicon.yml: {unclear}"
     assert cues.context_intent("an agenda luck please", "request_human", "time") == "nlu_fallback"
     assert cues.context_intent("can i speak to someone please", "request_human", "time") is None
+
+
+def test_every_frustration_in_the_training_data_says_so() -> None:
+    """Frustration is handed over only when its words say it (cues.sounds_frustrated): every frustration example of
+    the training and held-out data must."""
+    examples = _examples("frustration")
+    unsaid = [e for e in examples if not cues.sounds_frustrated(e)]
+    assert len(examples) > 100 and not unsaid, f"add their words to frustration_cues in ari_agent/lexicon.yml: {unsaid}"
+
+
+@pytest.mark.parametrize(
+    "heard",
+    # Simulated calls: turns the classifier called frustration (0.82-0.98), none of them frustrated.
+    ["jamaica working", "while you're driving", "oh lucky me asking", "it's understand get worse",
+     "no sorry it's i believe us", "oh you're starting to pick up please"],
+)
+def test_garble_the_classifier_called_frustration_does_not_say_it(heard: str) -> None:
+    assert not cues.sounds_frustrated(heard)
 
 
 @pytest.mark.parametrize(

@@ -503,6 +503,15 @@ def asks_to_be_put_through(text: str) -> bool:
     return "me" in present and bool(present & {"transfer", "connect", "through"})
 
 
+_FRUSTRATION_CUES = lexicon.phrase_pattern("frustration_cues")
+
+
+def sounds_frustrated(text: str) -> bool:
+    """Whether the words say frustration (lexicon `frustration_cues`: "this is useless", "i already told you"),
+    not merely a sentence the classifier put there."""
+    return bool(_FRUSTRATION_CUES.search(" ".join(tokens(text))))
+
+
 def asks_for_a_person(text: str, unsure: bool = False) -> bool:
     """Whether the words are clearly a request for a person (lexicon `person_words` and its neighbours): a person
     or a desk asked for, or speaking to one, and not merely a cue word inside other words ("i'd like to person

@@ -48,6 +48,7 @@ from components.cues import (
     is_short_yes,
     metadata_unsure,
     names_a_value,
+    sounds_frustrated,
     tokens,
     yes_to_the_scope_question,
 )
@@ -174,7 +175,7 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
                 self.decide(text, DEFAULT_NLU_FALLBACK_INTENT_NAME, hint, requested, task=task)
                 or DEFAULT_NLU_FALLBACK_INTENT_NAME
             )
-        if intent == "frustration" and confidence < MIN_FRUSTRATION_CONFIDENCE:
+        if intent == "frustration" and (confidence < MIN_FRUSTRATION_CONFIDENCE or not sounds_frustrated(text)):
             heard_unsure = True  # not clearly frustration: read as a turn not understood (below)
         if intent in CLARITY_INTENTS and heard_unsure:
             # "This line can't help with that" and a frustration handoff are statements about what the caller
