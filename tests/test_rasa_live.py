@@ -1666,6 +1666,41 @@ async def test_the_detail_the_free_reading_names_is_the_one_asked_again(call: Ca
         (_spoken(r), r.slots)
 
 
+async def test_a_name_the_open_decoder_did_not_hear_does_not_replace_the_name_asked_what_to_change(call: Call) -> None:
+    # Fresh seed 11210: "December the sixteenth, half past two", heard "the been of the things off moscow" and read
+    # "bender singh philip acevedo" by the name decoder ("bender" ~ "been"), replaced Emma Walker by Philip Acevedo.
+    await call.say("i'd like a filling on wednesday at ten o'clock, my name is emma walker")
+    r = await call.say("no")
+    assert "What would you like to change?" in _spoken(r), _spoken(r)
+    r = await call.say("the been of the things off moscow",
+                       hint=AsrHint("service", "", complete=False, name="bender singh philip acevedo"))
+    assert r.slots.get("name") == "Emma Walker", (_spoken(r), r.slots)
+    # A name it did hear still comes through: "it's emma walsh" read "it's emma welch".
+    r = await call.say("it's emma walsh", hint=AsrHint("service", "", complete=False, name="it's emma welch"))
+    assert r.slots.get("name") in ("Emma Welch", "Emma Walsh"), (_spoken(r), r.slots)
+
+
+async def test_a_name_only_the_name_decoder_heard_is_asked_again_once(call: Call) -> None:
+    # Fresh seed 11109: "So, my name is Ruth Stewart" heard "oh my navy blue ceo", read "oh my palacios": "I have
+    # Palacios" was said back, refused, and the call went round corrections.
+    r = await call.say("i'd like a filling on wednesday at ten o'clock")
+    assert "Can I take your name" in _spoken(r), _spoken(r)
+    r = await call.say("oh my navy blue ceo", hint=AsrHint("name", "oh my palacios", complete=False),
+                       confidence=0.9)
+    assert "Sorry, I didn't catch your name." in _spoken(r) and not r.slots.get("name") \
+        and not r.slots.get("name_part"), (_spoken(r), r.slots)
+    # Asked again, the answer is taken as heard: the read-back checks it.
+    r = await call.say("oh my navy blue stewart", hint=AsrHint("name", "oh my lucille stewart", complete=False),
+                       confidence=0.9)
+    assert "for Lucille Stewart" in _spoken(r), (_spoken(r), r.slots)
+
+
+async def test_a_name_both_decoders_heard_is_taken_at_once(call: Call) -> None:
+    await call.say("i'd like a filling on wednesday at ten o'clock")
+    r = await call.say("it's roots thompson", hint=AsrHint("name", "ruth thompson", complete=False), confidence=0.8)
+    assert "for Ruth Thompson" in _spoken(r), (_spoken(r), r.slots)
+
+
 async def test_the_detail_only_the_detail_decoder_names_is_asked_again(call: Call) -> None:
     await call.say("i'd like a filling on wednesday at ten o'clock, my name is julie leon")
     await call.say("no")

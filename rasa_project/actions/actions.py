@@ -62,6 +62,7 @@ from .spoken import (
     find_name_statement,
     is_given_name,
     name_in_reading,
+    name_heard,
     name_with_parts,
     spelled_heard_name,
     spelled_name,
@@ -327,6 +328,7 @@ KEYPAD_MENU = f"Please use your phone's keypad: press {_keys_offer(_MENU_OFFER)}
 # keypad had been offered beside the spoken answer and the caller had spoken again (fresh seed 10301: "Friday the
 # eleventh" heard "floyd i need a layman" twice).
 KEYPAD_LAST_TRY = "Sorry, I'm still not getting it. Let's use your phone's keypad."
+NAME_AGAIN = "Sorry, I didn't catch your name."
 _KEYPAD_ONLY = {
     "date": ("Please key in the day of the month.", 2),
     "old_date": ("Please key in the day of the month.", 2),
@@ -492,7 +494,7 @@ def prompt_for(slot: str, tracker: Tracker) -> str:
         if _asked_again(tracker, "name"):
             # A name that did not come through (garbled, or words that are never a name): a repair question
             # that says what was missed, not the same question again.
-            return "Sorry, I didn't catch your name. Could you say it again, first name and surname?"
+            return f"{NAME_AGAIN} Could you say it again, first name and surname?"
         return "Can I take your name, please?" if task == "book" else "What name is the booking under?"
     if slot == "old_date":
         return "Which day is your appointment on?"
@@ -1189,6 +1191,15 @@ class ValidateAppointmentForm(Action):
                     values["name_part"] = None
                     if not slot("name_spelled"):
                         values["name_spelled"] = spell  # the other half may be spelled if this name is refused
+            elif "name" in found and requested == "name" and not slot("name_part") and not slot("correcting") \
+                    and not _typed(tracker.latest_message) \
+                    and not _bot_said(_before_latest_turn(tracker), NAME_AGAIN) \
+                    and not name_heard(found["name"], said_now):
+                # A name neither decoder heard alike is asked for again before anything is read back: "So, my name
+                # is Ruth Stewart" heard "oh my navy blue ceo" and read "palacios" was read back, refused, and
+                # the call went round corrections (fresh seed 11109). The second answer is taken as heard (a name
+                # outside the list can only come through the open decoder); the read-back checks it.
+                pass
             elif "name" in found:
                 name, values["name_part"] = name_with_parts(found["name"], slot("name_part"), slot("name"))
                 spell_half = self._spell_instead(tracker, requested, name, values, intent, said)

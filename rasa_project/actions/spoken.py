@@ -696,7 +696,10 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
         # walk", read "julie walker", was asked again and again (fresh seed 3131; 16 of 165 failed calls in four
         # 200-call runs ended at that question).
         name = hinted_name(reading, found.get("name"), refused)
-        if name:
+        # The name taken must echo what the open decoder heard, not merely some name of the reading: "December the
+        # sixteenth, half past two", heard "the been of the things off moscow" and read "bender singh philip
+        # acevedo" (bender ~ been), replaced a right name with "Philip Acevedo" (fresh seed 11210).
+        if name and echoes_the_name(name, heard_text):
             extra["name"] = name
     return extra
 
@@ -1096,6 +1099,16 @@ def echoes_the_name(name_reading: str, heard_text: str) -> bool:
 
 
 _NAME_ECHO_RATIO = 0.6
+
+
+def name_heard(name: str, heard_text: str) -> bool:
+    """Whether the open decoder heard some list name of `name`, or something like it (`echoes_the_name`): the name
+    decoder forces list names onto any sound, and its names the open decoder heard nothing like were wrong 3 times
+    in 4 at the name question (120 of 162 name halves read back in five 200-call reports; 19 of 136 when the open
+    decoder had the name too)."""
+    words = [w for w in name.lower().split() if w in _COMMON_NAMES]
+    heard = normalise(heard_text).split()
+    return any(w in heard for w in words) or any(echoes_the_name(w, heard_text) for w in words)
 
 
 def _restated_name(text: str) -> str | None:
