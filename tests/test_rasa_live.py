@@ -1229,6 +1229,19 @@ async def test_a_lookup_that_fails_asks_again_for_the_day_when_it_was_heard_less
     assert "can't find a booking for Harriet Moss" in _spoken(r) and "Which day" in _spoken(r), _spoken(r)
 
 
+async def test_a_lookup_that_fails_asks_again_for_a_name_with_no_list_name_in_it(call: Call) -> None:
+    # Fresh seed 11311: "the name is Lisa Allen" heard "the name is releasing islands" (0.94): the day was asked
+    # again, then a person.
+    _insert(call.scope, "Lisa Allen", "2026-11-27 09:30")
+    _insert(call.scope, "Tom Baker", "2026-12-10 10:00", phone="01632 960001")
+    await call.say("i need to cancel my appointment")
+    r = await call.say("the name is releasing islands", confidence=0.94)
+    assert "Sorry, I didn't catch your name." in _spoken(r), _spoken(r)  # no list name: asked again once
+    await call.say("the name is releasing islands", confidence=0.94)
+    r = await call.say("monday", confidence=0.5)
+    assert "can't find a booking for Releasing Islands" in _spoken(r) and "What name" in _spoken(r), _spoken(r)
+
+
 async def test_reschedule_says_the_found_booking_at_once(call: Call) -> None:
     ref = _insert(call.scope, "Harriet Moss", "2026-11-27 09:30", service="check-up")
     await call.say("i need to move my appointment")
@@ -1693,6 +1706,22 @@ async def test_a_name_only_the_name_decoder_heard_is_asked_again_once(call: Call
     r = await call.say("oh my navy blue stewart", hint=AsrHint("name", "oh my lucille stewart", complete=False),
                        confidence=0.9)
     assert "for Lucille Stewart" in _spoken(r), (_spoken(r), r.slots)
+
+
+async def test_a_name_heard_as_a_symptom_is_the_name(call: Call) -> None:
+    # Fresh seed 11311: "It's under Anna Murphy" heard "it's under an emergency", went to the urgent line.
+    await call.say("i'd like a filling on wednesday at ten o'clock")
+    r = await call.say("it's under an emergency", hint=AsrHint("name", "it's under anna murphy", complete=True),
+                       confidence=0.57)
+    assert r.handoff is None and "for Anna Murphy" in _spoken(r), (_spoken(r), r.slots)
+
+
+async def test_a_menu_reading_with_a_symptom_and_a_request_for_a_person_goes_to_reception(call: Call) -> None:
+    r = await call.say("and i'd like to sorcery a person", confidence=0.75)
+    assert r.handoff is None, _spoken(r)
+    r = await call.say("someone says", hint=AsrHint("task", "pain speak to someone face", complete=False),
+                       confidence=0.93)
+    assert r.handoff is not None and r.handoff.reason == "requested", _spoken(r)
 
 
 async def test_a_name_both_decoders_heard_is_taken_at_once(call: Call) -> None:

@@ -1566,7 +1566,11 @@ class ValidateAppointmentForm(Action):
                     values["name"] = None
                 else:
                     dispatcher.utter_message(text=f"I can't find a booking for {current('name')} {day}.")
-                    if _heard_less_surely(tracker, "name", "old_date", values):
+                    if _heard_less_surely(tracker, "name", "old_date", values) \
+                            or not set(str(current("name")).lower().split()) & lexicon.names():
+                        # A name with no list name in it is asked again too, however surely heard: "the name is
+                        # Lisa Allen" heard "the name is releasing islands" (0.94) was looked up twice with the
+                        # day asked again between, then a person (fresh seed 11311).
                         # The name, not the day, is asked again where the recogniser was less sure of it: names
                         # are misheard far more often than days ("Carol Young" heard "i went on" at 0.48 was
                         # looked up as Galloway Leon; "it's the nineteenth", heard at 1.0, was asked for again and

@@ -76,6 +76,15 @@ def _fits_a_value(hint: object) -> bool:
     return isinstance(hint, dict) and bool(hint.get("complete")) and names_a_value(tokens(str(hint.get("text") or "")))
 
 
+def _fits_a_name(hint: object) -> bool:
+    """Whether the name decoder fitted the whole turn, with a list name in it."""
+    return isinstance(hint, dict) and hint.get("kind") == "name" and bool(hint.get("complete")) \
+        and bool(set(tokens(str(hint.get("text") or ""))) & _LIST_NAMES)
+
+
+_LIST_NAMES = lexicon.names()
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class ShortAnswerCues(GraphComponent, IntentClassifier):
     """Turns garbled closings into goodbye, and fallen-back short yes/no answers into affirm/deny."""
@@ -162,6 +171,12 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         if intent == "report_urgent" and isinstance(hint, dict) and hint.get("kind") == "spelling" \
                 and hint_echoes_a_value(hint, text):
             return "inform"  # letters are no symptom: "S, M, I, T, H" heard "it hurts i d h" (fresh seed 4545)
+        if intent == "report_urgent" and requested == "name" and _fits_a_name(hint):
+            # Asked for a name, a symptom word in a turn the name decoder fitted whole as a name is that name
+            # misheard: "It's under Anna Murphy" heard "it's under an emergency" (0.57), read "it's under anna
+            # murphy", went to the urgent line (fresh seed 11311; "Emma Murphy" the same in seed 10907). A caller
+            # in pain says more than a decoder of names can fit.
+            return "inform"
         if intent == "report_urgent" and heard_unsure and requested in _VALUE_QUESTIONS and _fits_a_value(hint):
             # A symptom in garble, while the whole turn fitted the answer asked for: "Just a teeth cleaning please"
             # heard "your stop the bleeding dream" (0.45), read "lost not the cleaning clean", went to the urgent
@@ -194,6 +209,11 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         clear_request = intent == "out_of_scope" and not heard_unsure and confidence >= _SURE_TASK_CONFIDENCE
         if (intent in {"out_of_scope", "inform", DEFAULT_NLU_FALLBACK_INTENT_NAME} or unsure_task) \
                 and requested is None and hint_urgent(hint, text, echoed_only=clear_request):
+            if isinstance(hint, dict) and asks_for_a_person(f"{text} {hint.get('text') or ''}"):
+                # The menu's reading names a symptom and asks for a person ("Can I speak to someone please?" heard
+                # "someone says", read "pain speak to someone face"; fresh seed 11311): a person either way, and
+                # reception, unlike the urgent line, serves both.
+                return "request_human"
             # Asked the menu again, the caller named the symptom again: dental trouble, not a request the line
             # can't serve ("i know to vote links l index fleeting a lot", classed out of scope twice), nor a task
             # the classifier half guessed ("I knocked a tooth out ... and it's bleeding a lot" heard "i like a copy
