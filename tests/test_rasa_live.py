@@ -1724,6 +1724,17 @@ async def test_a_menu_reading_with_a_symptom_and_a_request_for_a_person_goes_to_
     assert r.handoff is not None and r.handoff.reason == "requested", _spoken(r)
 
 
+async def test_a_menu_reading_with_a_symptom_and_talk_to_but_no_person_is_urgent(call: Call) -> None:
+    # Seed 11311: "I knocked a tooth out playing football and it's bleeding a lot", read "i knocked talk to filled
+    # bleeding", is urgent: no person is asked for.
+    heard = "i got to felt playing football and it's leading a lot"
+    r = await call.say(heard, confidence=0.95)
+    assert r.handoff is None, _spoken(r)
+    r = await call.say(heard, hint=AsrHint("task", "i knocked talk to filled bleeding", complete=False),
+                       confidence=0.95)
+    assert r.handoff is not None and r.handoff.reason == "urgent", _spoken(r)
+
+
 async def test_a_name_both_decoders_heard_is_taken_at_once(call: Call) -> None:
     await call.say("i'd like a filling on wednesday at ten o'clock")
     r = await call.say("it's roots thompson", hint=AsrHint("name", "ruth thompson", complete=False), confidence=0.8)

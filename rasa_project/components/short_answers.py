@@ -83,6 +83,7 @@ def _fits_a_name(hint: object) -> bool:
 
 
 _LIST_NAMES = lexicon.names()
+_PERSON_WORDS = lexicon.words("person_words")
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -209,10 +210,12 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         clear_request = intent == "out_of_scope" and not heard_unsure and confidence >= _SURE_TASK_CONFIDENCE
         if (intent in {"out_of_scope", "inform", DEFAULT_NLU_FALLBACK_INTENT_NAME} or unsure_task) \
                 and requested is None and hint_urgent(hint, text, echoed_only=clear_request):
-            if isinstance(hint, dict) and asks_for_a_person(f"{text} {hint.get('text') or ''}"):
+            both = f"{text} {hint.get('text') or ''}" if isinstance(hint, dict) else text
+            if asks_for_a_person(both) and set(tokens(both)) & _PERSON_WORDS:
                 # The menu's reading names a symptom and asks for a person ("Can I speak to someone please?" heard
                 # "someone says", read "pain speak to someone face"; fresh seed 11311): a person either way, and
-                # reception, unlike the urgent line, serves both.
+                # reception, unlike the urgent line, serves both. A person must be named: "talk to" alone was
+                # "knocked a tooth out" misheard ("i knocked talk to filled bleeding").
                 return "request_human"
             # Asked the menu again, the caller named the symptom again: dental trouble, not a request the line
             # can't serve ("i know to vote links l index fleeting a lot", classed out of scope twice), nor a task
