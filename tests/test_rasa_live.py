@@ -1735,6 +1735,18 @@ async def test_a_menu_reading_with_a_symptom_and_talk_to_but_no_person_is_urgent
     assert r.handoff is not None and r.handoff.reason == "urgent", _spoken(r)
 
 
+async def test_a_half_name_only_the_name_decoder_heard_is_spelled(call: Call) -> None:
+    # Fresh seed 11109: "I have Daniel. And your surname?" - "Daniel Wood" heard "damningly", read "daniel
+    # worley", was read back as Daniel Worley, refused, and went round corrections.
+    await call.say("i'd like a filling on wednesday at ten o'clock")
+    r = await call.say("my name is daniel", hint=AsrHint("name", "my name is daniel", complete=True), confidence=0.9)
+    assert "I have Daniel. And your surname?" in _spoken(r), _spoken(r)
+    r = await call.say("damningly", hint=AsrHint("name", "daniel worley", complete=True), confidence=0.15)
+    assert "spell your surname" in _spoken(r) and "key it in" in _spoken(r), (_spoken(r), r.slots)
+    r = await call.say("9663#")
+    assert "for Daniel Wood" in _spoken(r), (_spoken(r), r.slots)
+
+
 async def test_a_name_both_decoders_heard_is_taken_at_once(call: Call) -> None:
     await call.say("i'd like a filling on wednesday at ten o'clock")
     r = await call.say("it's roots thompson", hint=AsrHint("name", "ruth thompson", complete=False), confidence=0.8)
