@@ -133,6 +133,9 @@ def test_handoff_summary_lists_what_the_caller_gave() -> None:
         ("saturday in november", date(2026, 11, 28)),
         ("next saturday december", date(2026, 11, 28)),
         ("the first monday in january", date(2027, 1, 4)),
+        # A day number apart from its weekday counts where the two agree (the 15th is a Tuesday; the 16th is not).
+        ("no i'll read on tuesday in the fifteenth a healthy mm", date(2026, 12, 15)),
+        ("tuesday in the sixteenth", date(2026, 12, 1)),
     ],
 )
 def test_parse_date(said: str, expected: date | None) -> None:

@@ -1747,6 +1747,20 @@ async def test_a_half_name_only_the_name_decoder_heard_is_spelled(call: Call) ->
     assert "for Daniel Wood" in _spoken(r), (_spoken(r), r.slots)
 
 
+async def test_a_symptom_word_inside_an_answer_mid_task_is_the_answer_misheard(call: Call) -> None:
+    # Fresh seeds 11109 and 11412: callers booking were put through to the urgent line on one garbled word.
+    r = await call.say("i'd like a filling please")
+    assert "Which day" in _spoken(r), _spoken(r)
+    r = await call.say("the pain by the thief that half past the dream",
+                       hint=AsrHint("when", "half past please", complete=False), confidence=0.69)
+    assert r.handoff is None, _spoken(r)
+    r = await call.say("my name is an urgent", hint=AsrHint("when", "nine a m", complete=True), confidence=0.97)
+    assert r.handoff is None, _spoken(r)
+    # A symptom with where it hurts is urgent at any question.
+    r = await call.say("i'm in agony my jaw is swollen", hint=AsrHint("when", "", complete=False), confidence=0.9)
+    assert r.handoff is not None and r.handoff.reason == "urgent", _spoken(r)
+
+
 async def test_a_name_both_decoders_heard_is_taken_at_once(call: Call) -> None:
     await call.say("i'd like a filling on wednesday at ten o'clock")
     r = await call.say("it's roots thompson", hint=AsrHint("name", "ruth thompson", complete=False), confidence=0.8)

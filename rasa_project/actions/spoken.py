@@ -139,6 +139,13 @@ def parse_date(text: str, today: date, bare_ordinal: bool = False) -> date | Non
             day = _day_number(dm.group(1))
             by_day = _next_month_day(today, day) if day else None
             return by_day or resolved
+        for om in re.finditer(rf"\b{ordinal}\b", t):
+            # A day number apart from its weekday that falls on that weekday: the two agree on the date ("Tuesday
+            # the fifteenth" heard "tuesday in the fifteenth" was read back as the nearest Tuesday; fresh seed 11412).
+            day = _day_number(om.group(1))
+            by_day = _next_month_day(today, day) if day else None
+            if by_day is not None and by_day.weekday() == target and not m.group(1):
+                return by_day
         month = month_named(t)
         return weekday_in_month(resolved, month, today) if month and not m.group(1) else resolved
     m = (re.search(rf"\bthe\s+{ordinal}\b(?!\s+one)", t) or re.search(r"\b(\d{1,2}th)\b", t)

@@ -76,6 +76,19 @@ def _fits_a_value(hint: object) -> bool:
     return isinstance(hint, dict) and bool(hint.get("complete")) and names_a_value(tokens(str(hint.get("text") or "")))
 
 
+def _garbled_answer_not_symptom(text: str, hint: object) -> bool:
+    """Whether a turn mid-task that holds a symptom word is an answer misheard: a name said ("my name is ..."), or one
+    symptom word, nothing of the mouth, and the constrained reading names a day, a time (even in part: "half past"),
+    a service or a number."""
+    words = tokens(text)
+    if _NAME_LEAD.search(" ".join(words)):
+        return True
+    present = set(words)
+    reading = tokens(str(hint.get("text") or "")) if isinstance(hint, dict) else []
+    answer_like = names_a_value(reading) or bool(set(reading) & _TIME_PARTS)  # "half past please"
+    return len(present & _URGENT_WORDS) <= 1 and not present & _MOUTH_WORDS and answer_like
+
+
 def _fits_a_name(hint: object) -> bool:
     """Whether the name decoder fitted the whole turn, with a list name in it."""
     return isinstance(hint, dict) and hint.get("kind") == "name" and bool(hint.get("complete")) \
@@ -83,6 +96,11 @@ def _fits_a_name(hint: object) -> bool:
 
 
 _LIST_NAMES = lexicon.names()
+_NAME_LEAD = lexicon.phrase_pattern("name_leads")
+_URGENT_WORDS = lexicon.words("urgent_words")
+_MOUTH_WORDS = lexicon.words("mouth_words")
+# Words only a time is made of: a constrained reading with them is a time, however partial.
+_TIME_PARTS = frozenset("half past quarter o'clock noon midday morning afternoon evening".split())
 _PERSON_WORDS = lexicon.words("person_words")
 
 
@@ -172,6 +190,13 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
         if intent == "report_urgent" and isinstance(hint, dict) and hint.get("kind") == "spelling" \
                 and hint_echoes_a_value(hint, text):
             return "inform"  # letters are no symptom: "S, M, I, T, H" heard "it hurts i d h" (fresh seed 4545)
+        if intent == "report_urgent" and isinstance(requested, str) and _garbled_answer_not_symptom(text, hint):
+            # Mid-task, a symptom word heard inside an answer: "my name is an urgent" for "my name is Sandra
+            # Johnson", "let it be a pain in the morning" (read "fifteen eight thirty the morning") for "the
+            # fifteenth at eight thirty in the morning", "the pain by the thief that half past the dream" for
+            # "December the fifth at half past nine": three callers put through to the urgent line while booking
+            # (fresh seeds 11412, 11109). A caller in pain mid-task says where it hurts, or more than one symptom.
+            return "inform"
         if intent == "report_urgent" and requested == "name" and _fits_a_name(hint):
             # Asked for a name, a symptom word in a turn the name decoder fitted whole as a name is that name
             # misheard: "It's under Anna Murphy" heard "it's under an emergency" (0.57), read "it's under anna
