@@ -982,6 +982,7 @@ def test_the_question_asked_decides_what_a_turn_is(text: str, intent: str, reque
         # A value said again with some heat is the correction, not a reason to hand over (seed 4242).
         ("that wrong i said on the fifth at ten", "frustration", "confirmed", "book", "inform"),
         ("this is useless", "frustration", "date", "book", None),
+        ("no sorry it's them again", "repeat", "confirmed", "book", "deny"),
     ],
 )
 def test_mid_task_the_task_in_hand_decides_what_another_tasks_intent_is(

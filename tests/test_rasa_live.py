@@ -1761,6 +1761,29 @@ async def test_a_symptom_word_inside_an_answer_mid_task_is_the_answer_misheard(c
     assert r.handoff is not None and r.handoff.reason == "urgent", _spoken(r)
 
 
+async def test_a_keyed_half_stays_when_the_name_is_heard_again_in_words(call: Call) -> None:
+    # Fresh seed 11513: Young keyed in, "Leon Young" read back and refused, then "rita leon" heard: the keyed
+    # surname was lost.
+    await call.say("i'd like a filling on wednesday at ten o'clock")
+    r = await call.say("my name is leon", hint=AsrHint("name", "my name is leon", complete=True), confidence=0.9)
+    assert "I have Leon. And your surname?" in _spoken(r), _spoken(r)
+    r = await call.say("damningly", hint=AsrHint("name", "leon worley", complete=True), confidence=0.15)
+    assert "spell your surname" in _spoken(r), _spoken(r)
+    r = await call.say("96864#")
+    assert "for Leon Young" in _spoken(r), _spoken(r)
+    r = await call.say("no it's rita leon", hint=AsrHint("yes_no", "no", complete=False, name="no it's rita leon"),
+                       confidence=0.8)
+    assert "Leon Young" not in _spoken(r) and r.slots.get("name") in (None, "Rita Young"), (_spoken(r), r.slots)
+
+
+async def test_a_no_at_the_read_back_heard_with_again_is_a_no(call: Call) -> None:
+    # Fresh seed 11513: "Er, no, sorry, it's Emma King" heard "no sorry it's them again" (repeat, 0.84): the
+    # read-back was said again unchanged.
+    await call.say("i'd like a filling on wednesday at ten o'clock, my name is emma king")
+    r = await call.say("no sorry it's them again", confidence=0.74)
+    assert "What would you like to change?" in _spoken(r), _spoken(r)
+
+
 async def test_a_name_both_decoders_heard_is_taken_at_once(call: Call) -> None:
     await call.say("i'd like a filling on wednesday at ten o'clock")
     r = await call.say("it's roots thompson", hint=AsrHint("name", "ruth thompson", complete=False), confidence=0.8)

@@ -1247,6 +1247,15 @@ class ValidateAppointmentForm(Action):
                 # "Anna", heard "mm" twice after "I have White. And your first name?", put a cancelling caller
                 # through as not understood (fresh seed 8787).
                 values["name"], values["name_part"] = slot("name_part"), None
+            held, spelled_half = str(slot("name") or "").split(), slot("name_spelled")
+            if spelled_half in ("given", "surname") and not spell and values.get("name") and len(held) == 2 \
+                    and len(new_name := str(values["name"]).split()) == 2:
+                # A half spelled or keyed in stays: a name heard again in words changes only the other half. "Peter
+                # Young" with Young keyed in was read back "Leon Young", refused, then heard "rita leon", and the
+                # keyed surname was lost (fresh seed 11513).
+                at = 0 if spelled_half == "given" else 1
+                new_name[at] = held[at]
+                values["name"] = " ".join(new_name)
             if "phone" in found and requested == "phone" and len(found["phone"]) < WHOLE_PHONE_DIGITS \
                     and not keyed_digits(said_now) and not _typed(tracker.latest_message):
                 # Part of a number heard ("zero seven seven nine seven nine nine four seven eight four" heard "... i

@@ -444,6 +444,11 @@ def context_intent(text: str, intent: str | None, requested: str | None, task: s
         if _leads_with_no(words) and intent in TASK_INTENTS | _UNSURE | {"goodbye", "affirm", "report_urgent",
                                                                           "frustration"}:
             return "inform" if names_a_value(words) else "deny"
+        if _leads_with_no(words) and intent == "repeat" and not _REPEAT.search(" ".join(words)):
+            # "Er, no, sorry, it's Emma King" heard "no sorry it's them again" was a request to repeat (0.84): the
+            # read-back was said again unchanged, and the caller asked for a person (fresh seed 11513). A no with no
+            # words of repeating is a no.
+            return "deny"
         if intent == "out_of_scope":
             # An answer to the read-back of the caller's own booking is about that booking: out of scope it is
             # garble ("that's wrong, my number is ..." heard "that frog my number with my unmarried zero ...",
