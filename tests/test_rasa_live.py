@@ -1735,16 +1735,23 @@ async def test_a_menu_reading_with_a_symptom_and_talk_to_but_no_person_is_urgent
     assert r.handoff is not None and r.handoff.reason == "urgent", _spoken(r)
 
 
+async def _surname_keyed_after_an_unheard_half(call: Call, given: str, keys: str, surname: str) -> None:
+    """A booking whose caller gives `given` alone, then a surname only the name decoder heard ("worley" for
+    "damningly"): the surname is asked to be spelled, and keyed in as `keys`; `given surname` is read back."""
+    await call.say("i'd like a filling on wednesday at ten o'clock")
+    r = await call.say(f"my name is {given}", hint=AsrHint("name", f"my name is {given}", complete=True),
+                       confidence=0.9)
+    assert f"I have {given.title()}. And your surname?" in _spoken(r), _spoken(r)
+    r = await call.say("damningly", hint=AsrHint("name", f"{given} worley", complete=True), confidence=0.15)
+    assert "spell your surname" in _spoken(r) and "key it in" in _spoken(r), (_spoken(r), r.slots)
+    r = await call.say(keys)
+    assert f"for {given.title()} {surname}" in _spoken(r), (_spoken(r), r.slots)
+
+
 async def test_a_half_name_only_the_name_decoder_heard_is_spelled(call: Call) -> None:
     # Fresh seed 11109: "I have Daniel. And your surname?" - "Daniel Wood" heard "damningly", read "daniel
     # worley", was read back as Daniel Worley, refused, and went round corrections.
-    await call.say("i'd like a filling on wednesday at ten o'clock")
-    r = await call.say("my name is daniel", hint=AsrHint("name", "my name is daniel", complete=True), confidence=0.9)
-    assert "I have Daniel. And your surname?" in _spoken(r), _spoken(r)
-    r = await call.say("damningly", hint=AsrHint("name", "daniel worley", complete=True), confidence=0.15)
-    assert "spell your surname" in _spoken(r) and "key it in" in _spoken(r), (_spoken(r), r.slots)
-    r = await call.say("9663#")
-    assert "for Daniel Wood" in _spoken(r), (_spoken(r), r.slots)
+    await _surname_keyed_after_an_unheard_half(call, "daniel", "9663#", "Wood")
 
 
 async def test_a_symptom_word_inside_an_answer_mid_task_is_the_answer_misheard(call: Call) -> None:
@@ -1764,13 +1771,7 @@ async def test_a_symptom_word_inside_an_answer_mid_task_is_the_answer_misheard(c
 async def test_a_keyed_half_stays_when_the_name_is_heard_again_in_words(call: Call) -> None:
     # Fresh seed 11513: Young keyed in, "Leon Young" read back and refused, then "rita leon" heard: the keyed
     # surname was lost.
-    await call.say("i'd like a filling on wednesday at ten o'clock")
-    r = await call.say("my name is leon", hint=AsrHint("name", "my name is leon", complete=True), confidence=0.9)
-    assert "I have Leon. And your surname?" in _spoken(r), _spoken(r)
-    r = await call.say("damningly", hint=AsrHint("name", "leon worley", complete=True), confidence=0.15)
-    assert "spell your surname" in _spoken(r), _spoken(r)
-    r = await call.say("96864#")
-    assert "for Leon Young" in _spoken(r), _spoken(r)
+    await _surname_keyed_after_an_unheard_half(call, "leon", "96864#", "Young")
     r = await call.say("no it's rita leon", hint=AsrHint("yes_no", "no", complete=False, name="no it's rita leon"),
                        confidence=0.8)
     assert "Leon Young" not in _spoken(r) and r.slots.get("name") in (None, "Rita Young"), (_spoken(r), r.slots)

@@ -1108,16 +1108,6 @@ def echoes_the_name(name_reading: str, heard_text: str) -> bool:
 _NAME_ECHO_RATIO = 0.6
 
 
-def name_heard(name: str, heard_text: str) -> bool:
-    """Whether the open decoder heard some list name of `name`, or something like it (`echoes_the_name`): the name
-    decoder forces list names onto any sound, and its names the open decoder heard nothing like were wrong 3 times
-    in 4 at the name question (120 of 162 name halves read back in five 200-call reports; 19 of 136 when the open
-    decoder had the name too)."""
-    words = [w for w in name.lower().split() if w in _COMMON_NAMES]
-    heard = normalise(heard_text).split()
-    return any(w in heard for w in words) or any(echoes_the_name(w, heard_text) for w in words)
-
-
 def _restated_name(text: str) -> str | None:
     """The words after the last name lead-in of a read-back answer, unless they are a day, time, number or
     service."""

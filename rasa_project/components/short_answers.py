@@ -34,6 +34,7 @@ from components.cues import (
     CLARITY_INTENTS,
     MIN_FRUSTRATION_CONFIDENCE,
     TASK_INTENTS,
+    URGENT_WORDS,
     asks_for_a_person,
     asks_to_be_put_through,
     context_intent,
@@ -86,7 +87,7 @@ def _garbled_answer_not_symptom(text: str, hint: object) -> bool:
     present = set(words)
     reading = tokens(str(hint.get("text") or "")) if isinstance(hint, dict) else []
     answer_like = names_a_value(reading) or bool(set(reading) & _TIME_PARTS)  # "half past please"
-    return len(present & _URGENT_WORDS) <= 1 and not present & _MOUTH_WORDS and answer_like
+    return len(present & URGENT_WORDS) <= 1 and not present & _MOUTH_WORDS and answer_like
 
 
 def _fits_a_name(hint: object) -> bool:
@@ -97,7 +98,6 @@ def _fits_a_name(hint: object) -> bool:
 
 _LIST_NAMES = lexicon.names()
 _NAME_LEAD = lexicon.phrase_pattern("name_leads")
-_URGENT_WORDS = lexicon.words("urgent_words")
 _MOUTH_WORDS = lexicon.words("mouth_words")
 # Words only a time is made of: a constrained reading with them is a time, however partial.
 _TIME_PARTS = frozenset("half past quarter o'clock noon midday morning afternoon evening".split())
