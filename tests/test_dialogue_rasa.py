@@ -885,6 +885,20 @@ def test_services_are_heard_even_one_sound_off(said: str, service: str | None) -
     assert spoken.parse_service(said) == service
 
 
+@pytest.mark.parametrize(
+    ("said", "service"),
+    [
+        ("a filling clean", "filling"),  # "A filling, please": the service decoder's word for the "please"
+        ("examination clean", "check-up"),
+        ("i need a cleaning not a filling", "cleaning"),
+        ("not a cleaning a filling", "filling"),  # a no leads the first
+        ("no not the check up it's a filling", "filling"),
+    ],
+)
+def test_of_two_services_named_the_first_is_taken_unless_a_no_leads_it(said: str, service: str) -> None:
+    assert spoken.parse_service(said) == service
+
+
 def test_the_service_hint_fills_the_service_and_the_details_given_with_it() -> None:
     heard = "a clean in next tuesday at half past do"
     reading = hint("a cleaning next tuesday at half past two", "service")

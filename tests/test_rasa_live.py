@@ -2600,3 +2600,22 @@ async def test_a_spelled_half_stays_when_a_no_at_the_read_back_holds_half_a_name
     r = await call.say("9663#")
     assert "for Jack Wood" in _spoken(r), (_spoken(r), r.slots)
 
+
+async def test_a_service_word_at_another_question_does_not_change_the_service(call: Call) -> None:
+    # Fresh seed 11614: "the first of December hmm at half past eight please" heard "... at half mast a clean up" at
+    # the day question turned a filling into a cleaning.
+    r = await call.say("i'd like a filling on wednesday please")
+    assert r.slots.get("service") == "filling" and r.slots.get("requested_slot") == "time", r.slots
+    r = await call.say("ten o'clock clean", hint=AsrHint("when", "ten o'clock please", complete=True), confidence=0.9)
+    assert r.slots.get("service") == "filling" and r.slots.get("time") == "10:00", r.slots
+
+
+async def test_a_service_correction_both_decoders_heard_nearly_is_taken(call: Call) -> None:
+    # Fresh seed 11614: "Not quite, it's for a new filling" heard "why is it a feeling", read "not quite a filling",
+    # went round "What would you like to change?" until the caller gave up.
+    r = await call.say("i'd like a cleaning on wednesday at ten o'clock my name is mark nelson")
+    assert "a cleaning" in _spoken(r) and r.slots.get("requested_slot") == "confirmed", _spoken(r)
+    r = await call.say("why is it a feeling", hint=AsrHint("confirm", "not quite a filling", complete=False),
+                       confidence=0.5)
+    assert r.slots.get("service") == "filling" and "a filling" in _spoken(r), (_spoken(r), r.slots)
+
