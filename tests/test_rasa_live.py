@@ -2619,3 +2619,19 @@ async def test_a_service_correction_both_decoders_heard_nearly_is_taken(call: Ca
                        confidence=0.5)
     assert r.slots.get("service") == "filling" and "a filling" in _spoken(r), (_spoken(r), r.slots)
 
+
+async def test_a_day_given_again_after_its_hours_were_refused_asks_the_time_with_the_keypad(call: Call) -> None:
+    # Fresh seed 11614, twice: "half past ten" heard "half past seven", outside Saturday's hours; the day asked for,
+    # the caller keyed in the same day, and the day was asked again and again until a person.
+    await call.say("i'd like a filling on saturday")
+    r = await call.say("half past seven", hint=AsrHint("when", "half past seven", complete=True), confidence=0.8)
+    assert "outside our opening hours" in _spoken(r) and "The nearest I can offer" in _spoken(r), _spoken(r)
+    r = await call.say("neither i asked for half past seven",
+                       hint=AsrHint("when", "neither half past seven", complete=True), confidence=0.8)
+    assert "Half past seven is outside our opening hours" in _spoken(r) and "Which day" in _spoken(r), _spoken(r)
+    assert r.slots.get("requested_slot") == "date", r.slots
+    r = await call.say("saturday", hint=AsrHint("when", "saturday", complete=True), confidence=0.8)
+    assert "misheard the time" in _spoken(r) and "key in the time" in _spoken(r), _spoken(r)
+    assert r.slots.get("requested_slot") == "time" and not r.slots.get("time"), r.slots
+    r = await call.say("1030#")
+    assert r.slots.get("time") == "10:30" and r.slots.get("requested_slot") == "name", (_spoken(r), r.slots)

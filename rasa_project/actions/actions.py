@@ -7,6 +7,7 @@ Signals to the voice agent travel as custom payloads (see rasa_project/README.md
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -268,6 +269,11 @@ def _actions_since_user(tracker: Tracker) -> list[str]:
     return names
 
 
+def _since_user(tracker: Tracker) -> list[dict[str, Any]]:
+    """The events after the caller's latest turn (what the bot has done in reply so far), newest first."""
+    return list(itertools.takewhile(lambda e: e.get("event") != "user", reversed(tracker.events)))
+
+
 def _said_since_user(tracker: Tracker) -> int:
     count = 0
     for event in reversed(tracker.events):
@@ -294,6 +300,7 @@ DAY_KEYS = "You can also key in the day of the month."
 # ... and a time question missed once the time, as hour and minutes ("at ten" heard "updated", then "i've been",
 # then a person: fresh seed 8383).
 TIME_KEYS = "You can also key in the time, like 9 3 0 for half past nine."
+TIME_MISHEARD = "Sorry, I may have misheard the time."
 # ... and the service question missed once the service ("A check-up" heard "let me pay it off", "a dental check-up"
 # heard "a dental chess", twice each, put two booking callers through to a person: fresh seed 9191).
 SERVICE_KEYS = lexicon.table("service_keys")
@@ -1691,13 +1698,20 @@ class ValidateAppointmentForm(Action):
             text = {"past": "That time has already gone.",
                     "outside_hours": f"That's outside our opening hours {on_day(day_d, today)}.",
                     "taken": f"{say_time(start.time()).capitalize()} is already taken."}[reason]
+            refused_day = f"{say_time(start.time()).capitalize()} is outside our opening hours {on_day(day_d, today)}."
+            if reason == "outside_hours" and _bot_said(tracker.events, refused_day):
+                # ... and the same day given again when asked (said again, keyed in): the day is right, and it is the
+                # time that was misheard ("half past ten" heard "half past seven" at every try). Asking the day a
+                # third time looped until a person (fresh seed 11614, twice); the time is asked, with the keypad.
+                dispatcher.utter_message(text=f"{refused_day} {TIME_MISHEARD}")
+                values.update(time=None, time_period=None, offered_times=None, confirmed=None)
+                return []
             if reason == "outside_hours" and any(e.get("event") == "bot" and str(e.get("text") or "").startswith(text)
                                                  for e in tracker.events):
                 # The caller turned the offers down and asked for the same hours again: it is the day that does
                 # not fit (often a day misheard: "the eighth" read "twelve", a Saturday). Offering the same times
                 # a third time looped until a person (fresh seeds 8787, 8888); the time is kept, the day asked.
-                dispatcher.utter_message(text=f"{say_time(start.time()).capitalize()} is outside our opening hours "
-                                              f"{on_day(day_d, today)}.")
+                dispatcher.utter_message(text=refused_day)
                 values.update(date=None, offered_times=None, confirmed=None)
                 return []
             return await self._offer(dispatcher, conn, scope, start, minutes, now, exclude, values, text)
@@ -1750,7 +1764,8 @@ class ActionAskSlot(Action):
         # The question asked again in so many words: missed, whatever the turn filled besides. "Which day suits you?"
         # was asked three times with no keypad offered, each answer giving a time ("on the tenth at half past eight"
         # heard "on that been up off off date", read "on the day after half past eight"; fresh seed 10402).
-        missed = int(tracker.get_slot("unanswered") or 0) > 0 or _bot_said(_before_latest_turn(tracker), text)
+        missed = int(tracker.get_slot("unanswered") or 0) > 0 or _bot_said(_before_latest_turn(tracker), text) \
+            or _bot_said(_since_user(tracker), TIME_MISHEARD)
         if self.slot_name == "confirmed" and _repaired(tracker):
             text = text[text.rfind(". ") + 2:] if ". " in text else text  # "Shall I book it?" after the repair
             if _repaired(tracker, texts=(KEYPAD_YES_NO,)):
