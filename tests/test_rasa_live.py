@@ -2635,3 +2635,26 @@ async def test_a_day_given_again_after_its_hours_were_refused_asks_the_time_with
     assert r.slots.get("requested_slot") == "time" and not r.slots.get("time"), r.slots
     r = await call.say("1030#")
     assert r.slots.get("time") == "10:30" and r.slots.get("requested_slot") == "name", (_spoken(r), r.slots)
+
+
+async def test_a_name_changes_at_the_read_back_only_with_words_that_say_a_name_and_to_a_list_name(call: Call) -> None:
+    # Fresh seed 11210: "December the sixteenth uh half past two" heard "the been of the things off moscow", read
+    # "bender singh philip acevedo", replaced a right Emma Walker; seed 11311: "No, it's for a tooth filled" heard
+    # "nope it's so feel" made John King "John Feel".
+    r = await call.say("i'd like a cleaning on wednesday at ten o'clock my name is emma walker")
+    assert "for Emma Walker" in _spoken(r), _spoken(r)
+    r = await call.say("not flown between benefits things off moscow", confidence=0.83,
+                       hint=AsrHint("confirm", "not wrong half past go", complete=False,
+                                    name="knox wrong bender murphy singh pope"))
+    assert r.slots.get("name") == "Emma Walker", (_spoken(r), r.slots)
+    r = await call.say("the been of the things off moscow", confidence=0.79,
+                       hint=AsrHint("service", "", complete=False, name="bender singh philip acevedo"))
+    assert r.slots.get("name") == "Emma Walker", (_spoken(r), r.slots)
+    r = await call.say("nope it's so feel", confidence=0.78, hint=AsrHint("confirm", "nope", complete=False,
+                                                                            name="no no"))
+    assert r.slots.get("name") == "Emma Walker", (_spoken(r), r.slots)
+    # Said with the words of a name, a list name is taken.
+    r = await call.say("no my name is emma wilson", confidence=0.8,
+                       hint=AsrHint("confirm", "no", complete=False, name="no my name is emma wilson"))
+    assert "for Emma Wilson" in _spoken(r), (_spoken(r), r.slots)
+
