@@ -2658,3 +2658,16 @@ async def test_a_name_changes_at_the_read_back_only_with_words_that_say_a_name_a
                        hint=AsrHint("confirm", "no", complete=False, name="no my name is emma wilson"))
     assert "for Emma Wilson" in _spoken(r), (_spoken(r), r.slots)
 
+
+async def test_the_request_said_again_when_asked_what_to_change_reads_back_again(call: Call) -> None:
+    # Fresh seed 11715: "That's it, yes" heard "not only the yeah" at a cancel's read-back; asked what to change, the
+    # caller said the whole request again, twice, and was put through.
+    r = await call.say("i'd like a cleaning on wednesday at ten o'clock my name is emma walker")
+    assert "for Emma Walker" in _spoken(r), _spoken(r)
+    r = await call.say("not only the yeah", confidence=0.74, hint=AsrHint("confirm", "not", complete=True, name="not"))
+    assert "What would you like to change?" in _spoken(r), _spoken(r)
+    r = await call.say("hello i'd like to book an appointment please", confidence=0.89,
+                       hint=AsrHint("service", "no visit", complete=False, name="law hahn"))
+    assert "misheard you" in _spoken(r) and "for Emma Walker" in _spoken(r) and "Shall I book it?" in _spoken(r), \
+        (_spoken(r), r.slots)
+

@@ -1423,6 +1423,13 @@ class ValidateAppointmentForm(Action):
                     # and the turn counts towards a person.
                     return [SlotSet("correcting", None), *[SlotSet(k, v) for k, v in values.items()],
                             *self._miss(dispatcher, tracker, ask="Sorry, I still have the same details.")]
+                elif slot("correcting") and TASK_BY_INTENT.get(intent or "") == (slot("task") or "book"):
+                    # ... or gave the request itself again ("Hello, this is Susan Anderson, I have to cancel my
+                    # appointment on the eleventh", its name and day lost): the no before it was a misheard yes
+                    # ("That's it, yes" heard "not only the yeah"). Asked what to change twice more, the caller
+                    # was put through (fresh seed 11715). The read-back is said again, and the turn counts.
+                    return [SlotSet("correcting", None),
+                            *self._miss(dispatcher, tracker, ask="Sorry, I may have misheard you.")]
                 elif answer == "yes" and (not says_yes(said, leading=bool(slot("correcting")))
                                           or unsure_yes(said_now, tracker)
                                           or yes_on_a_lead_alone(said, asr_hint(tracker))
