@@ -893,9 +893,11 @@ def test_services_are_heard_even_one_sound_off(said: str, service: str | None) -
         ("i need a cleaning not a filling", "cleaning"),
         ("not a cleaning a filling", "filling"),  # a no leads the first
         ("no not the check up it's a filling", "filling"),
+        ("i do feel clean", None),  # "A tooth filled, please": a "clean" without its "a" is the "please"
+        ("just a clean please", "cleaning"),
     ],
 )
-def test_of_two_services_named_the_first_is_taken_unless_a_no_leads_it(said: str, service: str) -> None:
+def test_of_two_services_named_the_first_is_taken_unless_a_no_leads_it(said: str, service: str | None) -> None:
     assert spoken.parse_service(said) == service
 
 
@@ -1137,3 +1139,4 @@ def test_the_name_decoders_reading_is_its_last_run_of_list_names() -> None:
     assert spoken.name_in_reading("tom um smith") == "Tom Smith"
     assert spoken.name_in_reading("lott lacy frank hill") == "Frank Hill"  # a sound forced into a name, then two
     assert spoken.name_in_reading("no sorry") is None
+

@@ -64,7 +64,8 @@ def phrases(kind: str) -> tuple[str, ...]:
         # Asked what they want to come in for, callers also give the day and time ("a cleaning on Friday"); asked
         # what to change, any of those ("no, it's for a filling", "make it Friday at ten").
         services = [p for ps in lexicon.groups("services").values() for p in ps]
-        out = [f"{article}{p}" for p in services for article in ("", "a ", "the ")]
+        out = [f"{article}{p}" for p in services for article in ("", "a ", "the ")
+               if not (article and p.startswith("a "))]  # "a clean" has its article
         out += [*lexicon.ordered("answer_leads"), *phrases("when")]
     elif kind == "task":
         out = [p for ps in lexicon.groups("tasks").values() for p in ps]
