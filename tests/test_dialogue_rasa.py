@@ -1140,3 +1140,10 @@ def test_the_name_decoders_reading_is_its_last_run_of_list_names() -> None:
     assert spoken.name_in_reading("lott lacy frank hill") == "Frank Hill"  # a sound forced into a name, then two
     assert spoken.name_in_reading("no sorry") is None
 
+
+def test_a_reading_that_is_a_yes_phrase_of_the_lexicon_says_yes() -> None:
+    assert cues.reading_says_yes(hint("sounds good", "confirm"))
+    assert cues.reading_says_yes(hint("go ahead", "confirm"))
+    assert cues.reading_says_yes(hint("yeah monday", "confirm"))
+    assert not cues.reading_says_yes(hint("not quite sounds good", "confirm"))
+    assert not cues.reading_says_yes(hint("monday good", "confirm"))

@@ -2671,3 +2671,12 @@ async def test_the_request_said_again_when_asked_what_to_change_reads_back_again
     assert "misheard you" in _spoken(r) and "for Emma Walker" in _spoken(r) and "Shall I book it?" in _spoken(r), \
         (_spoken(r), r.slots)
 
+
+async def test_a_short_no_without_a_no_word_read_as_a_whole_yes_is_asked_again(call: Call) -> None:
+    # Fresh seed 11614: "Sounds good" heard "i'm good" (classed a no), read "sounds good": asked what to change.
+    r = await call.say("i'd like a cleaning on wednesday at ten o'clock my name is emma walker")
+    assert "for Emma Walker" in _spoken(r), _spoken(r)
+    r = await call.say("i'm good", confidence=0.79, hint=AsrHint("confirm", "sounds good", complete=True))
+    assert "was that a yes?" in _spoken(r), (r.intent, _spoken(r))
+    r = await call.say("yes")
+    assert r.outcome == "booked", _spoken(r)

@@ -94,8 +94,14 @@ def reading_says_yes(hint: object) -> bool:
     if not isinstance(hint, dict) or hint.get("kind") not in ("yes_no", "confirm") \
             or not isinstance(hint.get("text"), str):
         return False
-    read = set(tokens(hint["text"]))
-    return bool(read & AFFIRM_CUES) and not read & NO_WORDS
+    words = tokens(hint["text"])
+    read = set(words)
+    if read & NO_WORDS:
+        return False
+    # A yes phrase of the decoder's own list counts whole: "sounds good", "go ahead" hold no yes-word ("Sounds good"
+    # heard "i'm good" and classed a no, read "sounds good": the caller was asked what to change; fresh seed 11614).
+    said = f" {' '.join(w for w in words if w not in HESITATIONS)} "
+    return bool(read & AFFIRM_CUES) or any(f" {p} " in said for p, kind in _YES_NO_PHRASES.items() if kind == "yes")
 
 
 def heard_yes(text: str, hint: object) -> str:
