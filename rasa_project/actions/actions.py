@@ -1163,7 +1163,7 @@ class ValidateAppointmentForm(Action):
                     not _NAME_CUE.search(normalise(said_now))
                     or any(w.lower() not in lexicon.names() for w in str(found["name"]).split())):
                 # At a read-back (and "What would you like to change?"), a name changes only when the caller's words
-                # say a name is coming ("it's", "my name is", "under"), and only to names of the list. In twelve
+                # say a name is coming ("it's", "my name is", "under"), and only to names of the list. In eleven
                 # 200-call reports, of the names a read-back's answer changed directly: with no such words 2 became
                 # right and 17 right ones were lost ("I said the fourth at twelve", heard "i didn't the floor that
                 # well", read "ida lord maxwell"); with them, to a word of no name ("no, it's for a tooth filled"
