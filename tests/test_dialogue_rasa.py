@@ -974,6 +974,14 @@ def test_names_volunteered_out_of_order_need_an_explicit_form(said: str, name: s
         # A request for a person names one; garble classed as one is asked again.
         ("an agenda luck please", "request_human", "time", "nlu_fallback"),
         ("put me through to reception", "request_human", None, None),
+        # Words that sound like "cancel" before "my appointment" cancel (fresh seed 11816).
+        ("hi my leave the can feel my appointment", "reschedule_appointment", None, "cancel_appointment"),
+        ("hi i need the canfield my appointment on wednesday", "book_appointment", None, "cancel_appointment"),
+        ("i can't make my appointment", "inform", None, None),
+        # "How much" asks a price, whatever else was heard (fresh seed 11816).
+        ("how much earlier flight time filling", "inform", None, "ask_price"),
+        ("how much you got your time you", "ask_opening_hours", None, "ask_price"),
+        ("oh before now how much you're not gonna go up", "inform", "date", "ask_price"),
     ],
 )
 def test_the_question_asked_decides_what_a_turn_is(text: str, intent: str, requested: str | None,
