@@ -259,29 +259,17 @@ def _doubt_the_task(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[
             FollowupAction("action_listen")]
 
 
-def _actions_since_user(tracker: Tracker) -> list[str]:
-    names = []
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            break
-        if event.get("event") == "action":
-            names.append(str(event.get("name")))
-    return names
-
-
 def _since_user(tracker: Tracker) -> list[dict[str, Any]]:
     """The events after the caller's latest turn (what the bot has done in reply so far), newest first."""
     return list(itertools.takewhile(lambda e: e.get("event") != "user", reversed(tracker.events)))
 
 
+def _actions_since_user(tracker: Tracker) -> list[str]:
+    return [str(e.get("name")) for e in _since_user(tracker) if e.get("event") == "action"]
+
+
 def _said_since_user(tracker: Tracker) -> int:
-    count = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return count
-        if event.get("event") == "bot":
-            count += 1
-    return count
+    return sum(e.get("event") == "bot" for e in _since_user(tracker))
 
 
 # The repair question for an answer to a read-back that was neither a clear yes nor a clear no.
@@ -2102,10 +2090,15 @@ def refuses(intent: str | None, said: str, hint: dict[str, Any] | None) -> bool:
     the agent's constrained reading ("not quite, it's Jack Wood" heard "not like it's like world"), with no word of
     a yes. On the answers to "I have Ward. And your first name?" in ten 200-call reports: 116 of 158 nos found
     so, and 8 of 209 other answers ("It's John, John Moore" heard "don't know")."""
-    if set(normalise(said).split()) & AFFIRM_CUES or says_yes(said):
+    if _holds_a_yes(said):
         return False
     read = str((hint or {}).get("text") or "")
     return intent == "deny" or leads_with_a_no(said) or leads_with_a_no(read)
+
+
+def _holds_a_yes(said: str) -> bool:
+    """Whether the transcript holds a word of a yes, or says yes."""
+    return bool(set(normalise(said).split()) & AFFIRM_CUES) or says_yes(said)
 
 
 def reading_leads_with_a_no(hint: dict[str, Any] | None, said: str) -> bool:
@@ -2115,9 +2108,7 @@ def reading_leads_with_a_no(hint: dict[str, Any] | None, said: str) -> bool:
     yes?" three times and put through (fresh seed 8282); "well yeah that's right" read "wrong that's right" and "so
     sounds good" read "no sounds good" keep their yes. Over seven 200-call reports: 90 nos found so, and that one
     yes."""
-    if set(normalise(said).split()) & AFFIRM_CUES or says_yes(said):
-        return False
-    return reading_opens_with_a_no(hint)
+    return not _holds_a_yes(said) and reading_opens_with_a_no(hint)
 
 
 # A booking's read-back answered "I'd like to change my appointment ...": a caller who came to move or cancel a booking

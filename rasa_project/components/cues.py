@@ -71,6 +71,7 @@ def is_short_no(text: str) -> bool:
 _YES_NO_PHRASES = {
     p: {"affirm": "yes", "deny": "no"}[kind] for kind, phrases in lexicon.groups("yes_no_phrases").items() for p in phrases
 }
+_YES_PHRASES = tuple(p for p, answer in _YES_NO_PHRASES.items() if answer == "yes")
 
 
 def yes_or_no(text: str) -> str | None:
@@ -101,7 +102,7 @@ def reading_says_yes(hint: object) -> bool:
     # A yes phrase of the decoder's own list counts whole: "sounds good", "go ahead" hold no yes-word ("Sounds good"
     # heard "i'm good" and classed a no, read "sounds good": the caller was asked what to change; fresh seed 11614).
     said = f" {' '.join(w for w in words if w not in HESITATIONS)} "
-    return bool(read & AFFIRM_CUES) or any(f" {p} " in said for p, kind in _YES_NO_PHRASES.items() if kind == "yes")
+    return bool(read & AFFIRM_CUES) or any(f" {p} " in said for p in _YES_PHRASES)
 
 
 def heard_yes(text: str, hint: object) -> str:
@@ -374,6 +375,13 @@ def task_from_verbs(text: str) -> str | None:
 _CHANGE_MINE = re.compile(r"\b(change|changing|move|moving|shift) my\b")
 _MINE = frozenset({"appointment", "appointments", "booking"})
 _CANCEL_LIKE = 0.7  # SequenceMatcher ratio to "cancel" of the words before "my appointment": "can feel" 0.77
+_RESCHEDULE_ALONE = frozenset("reschedule rescheduling rearrange postpone".split())
+# The words that ask for a new booking in the middle of another task ("actually, book me a new one").
+_BOOK_VERBS = frozenset("book booking new".split())
+_SPEAK = frozenset("speak talk speaking talking".split())
+_PEOPLE = frozenset(
+    "someone somebody anyone anybody person human receptionist reception staff people operator agent".split()
+)
 
 
 def _cancels_mine(words: list[str]) -> bool:
@@ -384,13 +392,6 @@ def _cancels_mine(words: list[str]) -> bool:
             if any(SequenceMatcher(None, w, "cancel").ratio() >= _CANCEL_LIKE for w in before):
                 return True
     return False
-_RESCHEDULE_ALONE = frozenset("reschedule rescheduling rearrange postpone".split())
-# The words that ask for a new booking in the middle of another task ("actually, book me a new one").
-_BOOK_VERBS = frozenset("book booking new".split())
-_SPEAK = frozenset("speak talk speaking talking".split())
-_PEOPLE = frozenset(
-    "someone somebody anyone anybody person human receptionist reception staff people operator agent".split()
-)
 
 
 def context_intent(text: str, intent: str | None, requested: str | None, task: str | None = None) -> str | None:
