@@ -558,6 +558,19 @@ def test_a_reading_that_names_a_value_the_transcript_echoes() -> None:
     assert not cues.hint_echoes_a_value(None, "feeling")
 
 
+def test_a_day_the_reading_says_not_to_is_no_day_given() -> None:
+    # "Yes, that's right" at "Sorry, was that a filling?", heard "yeah not right", read "yeah not friday" (whole).
+    assert "day" not in spoken.hinted_details(hint("yeah not friday", "service", complete=True), "service", {},
+                                              TODAY, "yeah not right")
+    assert "day" not in spoken.hinted_details(hint("the not today go ahead", "confirm"), "confirmed", {}, TODAY,
+                                              "the a not today go ahead")
+    # A day after "no" or "not on" is a correction ("That's wrong, on Friday" heard "not ... on friday").
+    assert spoken.hinted_details(hint("not on friday the afternoon", "confirm"), "confirmed", {}, TODAY,
+                                 "not fly your on friday i wailed dott")["day"] == date(2026, 11, 27)
+    assert spoken.hinted_details(hint("no friday", complete=True), "date", {}, TODAY, "no friday")["day"] == date(
+        2026, 11, 27)
+
+
 def test_a_hint_never_invents_a_value_nobody_spoke_of() -> None:
     # Offered two times, the caller gave a name; the constrained decoder forced "monday" onto it.
     heard = "my name is jennifer it would"

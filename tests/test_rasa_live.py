@@ -1643,6 +1643,9 @@ async def test_a_choice_of_two_weeks_is_made_by_the_day_number(call: Call) -> No
     assert r.slots.get("date") == "2026-12-08" and "or Tuesday" not in _spoken(r), (_spoken(r), r.slots)
 
 
+WHICH = "Which is wrong: the day, the time, the name or the service?"
+
+
 async def test_a_correction_not_caught_asks_which_detail_is_wrong(call: Call) -> None:
     # Fresh seed 8282: "It's Kevin Harris" to "What would you like to change?" heard "that's eleven heroes" three
     # times, then a person.
@@ -1657,6 +1660,38 @@ async def test_a_correction_not_caught_asks_which_detail_is_wrong(call: Call) ->
     assert "Can I take your name, please?" in _spoken(r) and not r.slots.get("name"), (_spoken(r), r.slots)
     r = await call.say("kevin harris")
     assert "for Kevin Harris" in _spoken(r) and "Shall I book it?" in _spoken(r), _spoken(r)
+
+
+async def test_a_name_named_wrong_is_refused(call: Call) -> None:
+    # Fresh seed 11917: "Kevin Allen" read back "Kirby Hartley"; "Which is wrong?" - "The name": asked again, heard
+    # "kirby hartley" again, and read back a second time.
+    await call.say("i'd like a filling on wednesday at ten o'clock, my name is kirby hartley")
+    await call.say("no")
+    r = await call.say("blue the hum of the", confidence=0.4)
+    assert _spoken(r).endswith(WHICH), _spoken(r)
+    r = await call.say("the name")
+    assert "Can I take your name" in _spoken(r) and "kirby hartley" in r.slots.get("names_refused", []), r.slots
+    r = await call.say("kirby hartley")  # the refused name again: spelled, not read back
+    assert "for Kirby Hartley" not in _spoken(r) and "Could you spell your surname" in _spoken(r), _spoken(r)
+    r = await call.say("a l l e n", hint=AsrHint("spelling", "a l l e n", complete=True))
+    assert "for Kirby Allen" in _spoken(r), _spoken(r)
+
+
+async def test_a_spelled_half_stays_when_the_name_is_named_wrong(call: Call) -> None:
+    # Fresh seed 11917: "Emma" keyed in, "Emma Long" read back and refused, then "Which is wrong?" - "The name":
+    # asked again in words, the keyed Emma was lost ("Raymond Long"). The half spelled stays; the other is spelled.
+    await call.say("i'd like a filling on wednesday at ten o'clock, my name is kirby hartley")
+    r = await call.say("no sorry the name is kirby hartley")
+    assert "Could you spell your surname" in _spoken(r), _spoken(r)
+    r = await call.say("a l l e n", hint=AsrHint("spelling", "a l l e n", complete=True))
+    assert "for Kirby Allen" in _spoken(r), _spoken(r)
+    await call.say("no", confidence=0.9)
+    r = await call.say("blue the hum of the", confidence=0.4)
+    assert _spoken(r).endswith(WHICH), _spoken(r)
+    r = await call.say("the name")
+    assert "spell your first name" in _spoken(r) and r.slots.get("name_part") == "Allen", (_spoken(r), r.slots)
+    r = await call.say("k e v i n", hint=AsrHint("spelling", "k e v i n", complete=True))
+    assert r.slots.get("name") == "Kevin Allen" and "for Kevin Allen" in _spoken(r), (_spoken(r), r.slots)
 
 
 async def test_the_day_and_the_time_named_wrong_are_asked_for_again(call: Call) -> None:
