@@ -558,6 +558,29 @@ def test_a_reading_that_names_a_value_the_transcript_echoes() -> None:
     assert not cues.hint_echoes_a_value(None, "feeling")
 
 
+def test_a_turn_speaks_of_a_day_or_a_time_by_its_words_or_its_reading() -> None:
+    assert spoken.speaks_of("date", "no on the famine seen of one thirty", "", TODAY) is False
+    assert spoken.speaks_of("time", "no on the famine seen of one thirty", "", TODAY)  # "thirty"
+    assert spoken.speaks_of("time", "on wednesday my second best for you", "on wednesday my second three", TODAY)
+    assert spoken.speaks_of("date", "i said on friday", "", TODAY)
+    assert spoken.speaks_of("date", "the land", "on the eighth", TODAY)
+    assert not spoken.speaks_of("time", "the tenth", "the tenth", TODAY)
+
+
+def test_the_reading_adds_the_minutes_it_says_to_the_hour_heard() -> None:
+    # "At half past one" heard "one" (1.00), read "a half past one" (whole): booked at one o'clock.
+    found = {"spoken_time": spoken.parse_time("one", bare_number_is_hour=True)}
+    extra = spoken.hinted_details(hint("a half past one", complete=True), "time", found, TODAY, "one")
+    assert extra["spoken_time"].at == time(13, 30)
+    found = {"spoken_time": spoken.parse_time("ten in the morning")}
+    extra = spoken.hinted_details(hint("quarter past ten"), "time", found, TODAY, "ten in the morning")
+    assert extra["spoken_time"].at == time(10, 15)
+    # "At four" read "half four": no minute word but "half", and not taken; nor another hour's minutes.
+    found = {"spoken_time": spoken.parse_time("at four")}
+    assert "spoken_time" not in spoken.hinted_details(hint("december half four"), "time", found, TODAY, "at four")
+    assert "spoken_time" not in spoken.hinted_details(hint("half past two"), "time", found, TODAY, "at four")
+
+
 def test_a_day_the_reading_says_not_to_is_no_day_given() -> None:
     # "Yes, that's right" at "Sorry, was that a filling?", heard "yeah not right", read "yeah not friday" (whole).
     assert "day" not in spoken.hinted_details(hint("yeah not friday", "service", complete=True), "service", {},

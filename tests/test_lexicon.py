@@ -184,6 +184,11 @@ def test_garble_the_classifier_called_frustration_does_not_say_it(heard: str) ->
         "i need to send someone",
         "it's really man person",
         "some real fluffy be as someone please",
+        # "me" and "through" apart: "Let me see, that's wrong, it's Ruth Stewart"; "Let me see, my name is Julie
+        # Green"; "No, sorry, my name is Ruth Thompson".
+        "let me see that through the through to us",
+        "let me through the manual on my name is joe agreement",
+        "no on monday me through some sense",
     ],
 )
 def test_a_cue_word_in_garble_is_no_request_for_a_person(heard: str) -> None:
@@ -196,6 +201,8 @@ def test_a_cue_word_in_garble_is_no_request_for_a_person(heard: str) -> None:
         # Real requests as the recogniser wrote them in simulated calls: misheard words around a clear request.
         "i want to francis human",
         "put me through for redemption clean",
+        "put me through everything some please",
+        "could you transfer me",
         "so can i speak to someone dream",
         "let me say the reception place",
         "i'd like to toss a real person",
