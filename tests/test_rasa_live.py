@@ -632,6 +632,22 @@ async def test_a_service_heard_nearly_is_asked_back_once(call: Call) -> None:
     assert r.slots["service"] == "filling" and "Which day suits you?" in _spoken(r), _spoken(r)
 
 
+async def test_a_yes_heard_with_a_no_after_it_is_asked_again(call: Call) -> None:
+    # Fresh seed 11917: "Yes, that's right" heard "yeah not right" (read "yeah not friday") to "Sorry, was that a
+    # filling?": the guess was dropped (and the booking moved to Friday); the call ended with a person.
+    await call.say("i'd like to book an appointment")
+    r = await call.say("the new film")
+    assert _spoken(r) == "Sorry, was that a filling?"
+    r = await call.say("yeah not right", hint=AsrHint("service", "yeah not friday", complete=True), confidence=0.77)
+    assert "was that a filling?" in _spoken(r) and not r.slots.get("date"), (_spoken(r), r.slots)
+    r = await call.say("yes")
+    assert r.slots["service"] == "filling" and "Which day suits you?" in _spoken(r), _spoken(r)
+    # At the read-back: asked again, never taken as a no.
+    await call.say("on monday at ten, my name is jack wood")
+    r = await call.say("yeah not correct", hint=AsrHint("confirm", "not correct", complete=True), confidence=0.75)
+    assert _spoken(r).startswith("Sorry, was that a yes?") and not r.slots.get("correcting"), _spoken(r)
+
+
 async def test_a_service_asked_back_and_refused_is_asked_for_again(call: Call) -> None:
     await call.say("i'd like to book an appointment")
     r = await call.say("the new film")

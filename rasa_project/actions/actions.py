@@ -1307,6 +1307,8 @@ class ValidateAppointmentForm(Action):
                 answer = "no"
             if requested == "service" and "service" not in values and intent not in NOT_DETAILS:
                 guess = slot("service_guess")
+                if guess and answer == "no" and leads_with_a_yes_against_a_no(said_now):
+                    answer = None  # "Sorry, was that a filling?" - "yeah not right": asked again, not dropped
                 if guess and answer == "yes":
                     values.update(service=guess, service_guess=None)
                 elif guess and answer == "no":
@@ -2213,9 +2215,25 @@ def yes_read_against_a_no(said: str, hint: dict[str, Any] | None) -> bool:
     is a yes whole counts too: "Sounds good" heard "i'm good" (a no to the classifier), read "sounds good" (fresh
     seed 11614); in fourteen 200-call reports all 9 turns so were a yes."""
     words = [w for w in normalise(said).split() if w not in _HESITATIONS]
+    if leads_with_a_yes_against_a_no(said):
+        return True
     if not words or len(words) > 4 or not reading_says_yes(hint):
         return False
     return words[0] in AFFIRM_CUES or (bool((hint or {}).get("complete")) and not set(words) & NO_WORDS)
+
+
+# The plain yes-words: "right" or "fine" first is not yet a yes ("right, no, it's the fifth").
+_PLAIN_YES = frozenset({"yes", "yeah", "yea", "yep", "yup", "aye"})
+
+
+def leads_with_a_yes_against_a_no(said: str) -> bool:
+    """Whether a short turn opens with a plain yes-word and has a no-word after it, and names no day or time:
+    "Yes, that's right" heard "yeah not right", "That's it, yes" heard "yeah no". In twelve 200-call reports 22 turns
+    of five words or fewer were so; 20 were a yes to the question asked, the other two "that's all, thanks" to
+    "anything else?". Asked again rather than taken either way."""
+    words = [w for w in normalise(said).split() if w not in _HESITATIONS]
+    return 2 <= len(words) <= 5 and words[0] in _PLAIN_YES and bool(set(words[1:]) & NO_WORDS) \
+        and parse_time(said) is None and parse_date(said, date.today()) is None
 
 
 def reading_opens_with_a_no(hint: dict[str, Any] | None) -> bool:
