@@ -648,6 +648,20 @@ async def test_a_yes_heard_with_a_no_after_it_is_asked_again(call: Call) -> None
     assert _spoken(r).startswith("Sorry, was that a yes?") and not r.slots.get("correcting"), _spoken(r)
 
 
+async def test_a_question_read_whole_as_one_name_at_the_name_question_is_the_name(call: Call) -> None:
+    # Fresh seed 12018: "It's under Sandra Edwards" heard "it's understand where where" (an address question to the
+    # classifier), read "it's under sandra edwards": the address was said four times, then the call ended.
+    r = await call.say("i'd like a check up on wednesday at four")
+    assert "Can I take your name" in _spoken(r), _spoken(r)
+    r = await call.say("it's understand where where", hint=AsrHint("name", "it's under sandra edwards", complete=True),
+                       confidence=0.54)
+    assert r.intent == "inform" and "River Street" not in _spoken(r), (r.intent, _spoken(r))
+    # A question said at the name question is still answered: its whole reading is no one name.
+    r = await call.say("oh before that how do i find you", hint=AsrHint("name", "mccord howe dubois thank you",
+                                                                        complete=True), confidence=0.97)
+    assert r.intent == "ask_address" and "River Street" in _spoken(r), (r.intent, _spoken(r))
+
+
 async def test_a_service_asked_back_and_refused_is_asked_for_again(call: Call) -> None:
     await call.say("i'd like to book an appointment")
     r = await call.say("the new film")
