@@ -662,6 +662,16 @@ async def test_a_question_read_whole_as_one_name_at_the_name_question_is_the_nam
     assert r.intent == "ask_address" and "River Street" in _spoken(r), (r.intent, _spoken(r))
 
 
+async def test_a_frustration_word_in_a_day_read_whole_is_the_day(call: Call) -> None:
+    # Fresh seed 12018: "It's the nineteenth" heard "it's annoying things", read "nineteenth": put through as
+    # frustrated in the middle of a cancel.
+    await call.say("i'd like a check up at ten o'clock, my name is harry jackson")
+    r = await call.say("it's annoying things", hint=AsrHint("when", "nineteenth", complete=True), confidence=0.9)
+    assert r.handoff is None and r.intent == "inform" and "nineteenth" in _spoken(r), (r.intent, _spoken(r))
+    r = await call.say("this is ridiculous, you are useless")
+    assert r.handoff is not None and r.handoff.reason == "frustration", _spoken(r)
+
+
 async def test_a_service_asked_back_and_refused_is_asked_for_again(call: Call) -> None:
     await call.say("i'd like to book an appointment")
     r = await call.say("the new film")
