@@ -656,6 +656,7 @@ async def test_a_question_read_whole_as_one_name_at_the_name_question_is_the_nam
     r = await call.say("it's understand where where", hint=AsrHint("name", "it's under sandra edwards", complete=True),
                        confidence=0.54)
     assert r.intent == "inform" and "River Street" not in _spoken(r), (r.intent, _spoken(r))
+    assert "for Sandra Edwards" in _spoken(r) or "I didn't catch your name" in _spoken(r), _spoken(r)
     # A question said at the name question is still answered: its whole reading is no one name.
     r = await call.say("oh before that how do i find you", hint=AsrHint("name", "mccord howe dubois thank you",
                                                                         complete=True), confidence=0.97)
@@ -670,6 +671,18 @@ async def test_a_frustration_word_in_a_day_read_whole_is_the_day(call: Call) -> 
     assert r.handoff is None and r.intent == "inform" and "nineteenth" in _spoken(r), (r.intent, _spoken(r))
     r = await call.say("this is ridiculous, you are useless")
     assert r.handoff is not None and r.handoff.reason == "frustration", _spoken(r)
+
+
+async def test_the_name_asked_again_after_an_aside_is_still_asked_again(call: Call) -> None:
+    # Fresh seed 12018: "It's Sandra Edwards" heard "it and where where" (the address question): the address, then
+    # "So, sorry, I didn't catch your name." The name heard next ("it's under sandra edwards" whole) was asked for
+    # again as if the name had been asked once.
+    await call.say("i'd like a check up on wednesday at four")
+    r = await call.say("where are you", confidence=0.72)
+    assert "River Street" in _spoken(r) and "So, sorry, I didn't catch your name" in _spoken(r), _spoken(r)
+    r = await call.say("it's understand where where", hint=AsrHint("name", "it's under sandra edwards", complete=True),
+                       confidence=0.54)
+    assert "for Sandra Edwards" in _spoken(r), _spoken(r)
 
 
 async def test_a_service_asked_back_and_refused_is_asked_for_again(call: Call) -> None:

@@ -558,8 +558,12 @@ def which_detail_question(tracker: Tracker) -> str | None:
 
 
 def _bot_said(events: list[dict[str, Any]], words: str) -> bool:
-    """Whether the bot said `words` (within one of its lines) in these events."""
-    return any(e.get("event") == "bot" and words in str(e.get("text") or "") for e in events)
+    """Whether the bot said `words` (within one of its lines, in any case) in these events. A question resumed
+    after an aside starts lower case ("We're at twelve River Street. So, sorry, I didn't catch your name ..."):
+    matched as written, the name asked again was taken for the first asking, and the name heard next was asked for
+    a third time (fresh seed 12018)."""
+    words = words.lower()
+    return any(e.get("event") == "bot" and words in str(e.get("text") or "").lower() for e in events)
 
 
 def _asked_which_detail(tracker: Tracker) -> bool:
