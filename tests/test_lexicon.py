@@ -189,6 +189,9 @@ def test_garble_the_classifier_called_frustration_does_not_say_it(heard: str) ->
         "let me see that through the through to us",
         "let me through the manual on my name is joe agreement",
         "no on monday me through some sense",
+        # "Are you open on Saturdays?"; "On Saturday the fifth, at eleven": speaking, with no one named or asked.
+        "on talk to them",
+        "on talk to me live arcade women",
     ],
 )
 def test_a_cue_word_in_garble_is_no_request_for_a_person(heard: str) -> None:
@@ -203,6 +206,9 @@ def test_a_cue_word_in_garble_is_no_request_for_a_person(heard: str) -> None:
         "put me through for redemption clean",
         "put me through everything some please",
         "could you transfer me",
+        "i want to talk to you",
+        "i'm on the i can't speak to",
+        "let me see i'd like to talk to real substance",
         "so can i speak to someone dream",
         "let me say the reception place",
         "i'd like to toss a real person",
