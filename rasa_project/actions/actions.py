@@ -667,6 +667,12 @@ def yes_on_a_lead_alone(said: str, hint: dict[str, Any] | None) -> bool:
     return not set(normalise(str(hint.get("text") or "")).split()) & YES_LEADS
 
 
+def _other_half(name: list[str], spelled: str) -> tuple[str, str]:
+    """(the half to spell, the half to keep) of a two-word `name` whose `spelled` half ("given" or "surname") was
+    spelled or keyed in: that half stays, the other is spelled."""
+    return ("given", name[1]) if spelled == "surname" else ("surname", name[0])
+
+
 def _whole_name(kept: str, spelled: str, role: str) -> str:
     """The name of a half `kept` and the half `spelled` (`role` "given" or "surname")."""
     return f"{kept} {spelled}" if role == "surname" else f"{spelled} {kept}"
@@ -1311,7 +1317,7 @@ class ValidateAppointmentForm(Action):
                 answer = "no"
             if requested == "service" and "service" not in values and intent not in NOT_DETAILS:
                 guess = slot("service_guess")
-                if guess and answer == "no" and leads_with_a_yes_against_a_no(said_now):
+                if guess and answer == "no" and leads_with_a_yes_against_a_no(said_now, today):
                     answer = None  # "Sorry, was that a filling?" - "yeah not right": asked again, not dropped
                 if guess and answer == "yes":
                     values.update(service=guess, service_guess=None)
@@ -1450,7 +1456,7 @@ class ValidateAppointmentForm(Action):
                     # person, not the same question again and again (ten times, in a simulated call).
                     return self._miss(dispatcher, tracker, ask="Sorry, I didn't catch the change.")
                 elif answer == "no" and not slot("correcting") and not slot("unanswered") \
-                        and yes_read_against_a_no(said_now, asr_hint(tracker)):
+                        and yes_read_against_a_no(said_now, asr_hint(tracker), today):
                     return self._yes_unclear(dispatcher, tracker)
                 elif answer == "no":
                     values["correcting"] = True
@@ -1537,8 +1543,8 @@ class ValidateAppointmentForm(Action):
         if len(was) != 2 or spelled == "both":
             return out
         if spelled in ("given", "surname"):
-            kept = was[0] if spelled == "given" else was[1]
-            return {**out, "name_part": kept, "name_spell": "surname" if spelled == "given" else "given"}
+            spell, kept = _other_half(was, spelled)
+            return {**out, "name_part": kept, "name_spell": spell}
         if out["name_fixes"] < SPELL_AFTER_NAME_FIXES:
             return out
         halves = [n.split() for n in refused if len(n.split()) == 2]
@@ -1582,7 +1588,7 @@ class ValidateAppointmentForm(Action):
             # J, O, H, N, S, O, N, for John Johnson), and is spelled too; the spelled half is kept.
             if len(was) != 2:
                 return None
-            return ("given", was[1]) if spelled == "surname" else ("surname", was[0])
+            return _other_half(was, spelled)
         if not name:
             return None
         # Heard again just as it was read back, the name will be heard that way a third time too: spelled now.
@@ -2211,16 +2217,16 @@ def another_task_asked(said: str) -> str | None:
     return next((task for task, pattern in _ANOTHER_TASK if pattern.search(text)), None)
 
 
-def yes_read_against_a_no(said: str, hint: dict[str, Any] | None) -> bool:
+def yes_read_against_a_no(said: str, hint: dict[str, Any] | None, today: date) -> bool:
     """Whether a no heard at a read-back opens with a yes-word and names no detail while the read-back's constrained
     reading is a plain yes (a yes-word, no no-word): the mirror of reading_opens_with_a_no, asked again rather than
     taken. "Yes, that's correct" was heard "yeah not correct" and read "yeah correct" (fresh seed 9595, twice);
     the caller was asked what to change, twice, then put through. A short turn with no word of a no whose reading
     is a yes whole counts too: "Sounds good" heard "i'm good" (a no to the classifier), read "sounds good" (fresh
     seed 11614); in fourteen 200-call reports all 9 turns so were a yes."""
-    words = [w for w in normalise(said).split() if w not in _HESITATIONS]
-    if leads_with_a_yes_against_a_no(said):
+    if leads_with_a_yes_against_a_no(said, today):
         return True
+    words = [w for w in normalise(said).split() if w not in _HESITATIONS]
     if not words or len(words) > 4 or not reading_says_yes(hint):
         return False
     return words[0] in AFFIRM_CUES or (bool((hint or {}).get("complete")) and not set(words) & NO_WORDS)
@@ -2230,14 +2236,14 @@ def yes_read_against_a_no(said: str, hint: dict[str, Any] | None) -> bool:
 _PLAIN_YES = frozenset({"yes", "yeah", "yea", "yep", "yup", "aye"})
 
 
-def leads_with_a_yes_against_a_no(said: str) -> bool:
+def leads_with_a_yes_against_a_no(said: str, today: date) -> bool:
     """Whether a short turn opens with a plain yes-word and has a no-word after it, and names no day or time:
     "Yes, that's right" heard "yeah not right", "That's it, yes" heard "yeah no". In twelve 200-call reports 22 turns
     of five words or fewer were so; 20 were a yes to the question asked, the other two "that's all, thanks" to
     "anything else?". Asked again rather than taken either way."""
     words = [w for w in normalise(said).split() if w not in _HESITATIONS]
     return 2 <= len(words) <= 5 and words[0] in _PLAIN_YES and bool(set(words[1:]) & NO_WORDS) \
-        and parse_time(said) is None and parse_date(said, date.today()) is None
+        and parse_time(said) is None and parse_date(said, today) is None
 
 
 def reading_opens_with_a_no(hint: dict[str, Any] | None) -> bool:
