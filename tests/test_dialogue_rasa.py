@@ -533,6 +533,21 @@ def test_the_hint_dates_a_weekday_the_transcript_heard_without_its_date() -> Non
     assert spoken.hinted_details(hint("tuesday the eighth"), "date", found, TODAY, heard) == {}
 
 
+def test_a_service_reading_gives_no_day_or_time_the_transcript_lacks() -> None:
+    # Seed 11109 call 86: "Um, that's it, yes" at "Sorry, was that a filling?", heard "i'm not see the a", read
+    # "not the the eighth": the agent went on to "What time suits you on Tuesday the eighth?".
+    assert "day" not in spoken.hinted_details(hint("not the the eighth", "service", True), "service", {}, TODAY,
+                                              "i'm not see the a")
+    assert spoken.hinted_details(hint("a noon filling", "service", True), "service", {}, TODAY,
+                                 "the new filling") == {"service": "filling"}
+    # Asked for the time, a day only the reading has is not taken either (seed 11109 call 98).
+    assert spoken.hinted_details(hint("monday the morning", "when", True), "time", {}, TODAY,
+                                 "i believe in the morning") == {"spoken_time": spoken.parse_time("the morning")}
+    # A day the transcript has a word of is still the caller's: "a cleaning on friday", heard "a clean on friday".
+    assert spoken.hinted_details(hint("a cleaning on friday", "service", True), "service", {}, TODAY,
+                                 "a clean on friday")["day"] == date(2026, 11, 27)
+
+
 def test_a_hint_is_ignored_when_the_transcript_names_another_day_of_the_month() -> None:
     # Seed 1212 call 26: "the twenty eighth" heard "the twenty eight", the day decoder read "wednesday eight";
     # the agent asked for a time "on Wednesday the second of December".
