@@ -1729,6 +1729,18 @@ async def test_a_name_named_wrong_is_refused(call: Call) -> None:
     assert "for Kirby Allen" in _spoken(r), _spoken(r)
 
 
+async def test_the_name_named_when_asked_what_to_change_is_refused(call: Call) -> None:
+    # Fresh seed 12321: "The name is Julie Thompson" to "What would you like to change?", heard "the name in uniform
+    # cancer": the caller was asked "Which is wrong?" first, one more turn of the eighteen they would give.
+    await call.say("i'd like a filling on wednesday at ten o'clock, my name is kirby hartley")
+    r = await call.say("no")
+    assert "What would you like to change?" in _spoken(r), _spoken(r)
+    r = await call.say("the name in uniform cancer", confidence=0.67)
+    assert "Can I take your name" in _spoken(r) and "kirby hartley" in r.slots.get("names_refused", []), (
+        _spoken(r), r.slots)
+    assert WHICH not in _spoken(r) and r.slots.get("date") and r.slots.get("time"), (_spoken(r), r.slots)
+
+
 async def test_a_spelled_half_stays_when_the_name_is_named_wrong(call: Call) -> None:
     # Fresh seed 11917: "Emma" keyed in, "Emma Long" read back and refused, then "Which is wrong?" - "The name":
     # asked again in words, the keyed Emma was lost ("Raymond Long"). The half spelled stays; the other is spelled.
