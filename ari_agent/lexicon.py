@@ -68,6 +68,17 @@ def groups(key: str) -> dict[str, tuple[str, ...]]:
     return {str(k): tuple(str(p) for p in v) for k, v in _data()[key].items()}
 
 
+def service_of_stem(reading: list[str], heard: list[str]) -> str | None:
+    """The service of a stem (`service_stems`: "fill") among the constrained decoder's words `reading` whose sound
+    begins a word of the free transcript `heard`: its first consonant, vowels, then its next consonant ("feel",
+    "film" for "fill"). Two decoders agreeing on a word too short to name a service alone. None if none."""
+    for stem, service in table("service_stems").items():
+        sound = re.compile(rf"{stem[0]}[aeiou]+{re.sub('[aeiou]', '', stem[1:])[:1]}")
+        if stem in reading and any(sound.match(w) for w in heard):
+            return service
+    return None
+
+
 @cache
 def _key_of_letter() -> dict[str, str]:
     return {letter: key for key, letters in table("keypad_letters").items() for letter in letters}

@@ -548,6 +548,16 @@ def test_a_service_reading_gives_no_day_or_time_the_transcript_lacks() -> None:
                                  "a clean on friday")["day"] == date(2026, 11, 27)
 
 
+def test_a_service_stem_is_the_service_only_when_the_transcript_echoes_it() -> None:
+    assert spoken.hinted_details(hint("i need a fill m", "service"), "service", {}, TODAY,
+                                 "i need to feel i'm done") == {"service": "filling"}
+    assert cues.stem_echoed("a fill on please", "so don't feel i'm done please") == "filling"
+    # "So my name is Donna Smith" heard "so my name is not of my", read "fill my": no word of that sound.
+    assert cues.stem_echoed("fill my", "so my name is not of my") is None
+    # Asked for another detail, a stem is no service.
+    assert spoken.hinted_details(hint("fill my", "service"), None, {}, TODAY, "feel my") == {}
+
+
 def test_a_hint_is_ignored_when_the_transcript_names_another_day_of_the_month() -> None:
     # Seed 1212 call 26: "the twenty eighth" heard "the twenty eight", the day decoder read "wednesday eight";
     # the agent asked for a time "on Wednesday the second of December".

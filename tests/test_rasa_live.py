@@ -626,10 +626,19 @@ async def test_a_service_heard_nearly_is_asked_back_once(call: Call) -> None:
     # decoder, three times over, then a person.
     r = await call.say("i'd like to book an appointment")
     assert "come in for" in _spoken(r)
-    r = await call.say("just a new film plays", hint=AsrHint("service", "afternoon fill m please", complete=True))
+    r = await call.say("just a new film plays", hint=AsrHint("service", "afternoon please", complete=True))
     assert _spoken(r) == "Sorry, was that a filling?" and not r.slots.get("service")
     r = await call.say("yes")
     assert r.slots["service"] == "filling" and "Which day suits you?" in _spoken(r), _spoken(r)
+
+
+async def test_a_service_stem_both_decoders_heard_is_the_service(call: Call) -> None:
+    # Fresh seed 12321: "I need a filling done" heard "i need to feel i'm done" and read "i need a fill m" by the
+    # service decoder, three times, then a person. The reading's "fill" with "feel" in the transcript is a filling.
+    await call.say("i'd like to book an appointment")
+    r = await call.say("i need to feel i'm done", hint=AsrHint("service", "i need a fill m", complete=False),
+                       confidence=0.75)
+    assert r.slots.get("service") == "filling" and "Which day suits you?" in _spoken(r), (_spoken(r), r.slots)
 
 
 async def test_a_yes_heard_with_a_no_after_it_is_asked_again(call: Call) -> None:
@@ -1741,6 +1750,20 @@ async def test_the_name_named_when_asked_what_to_change_is_refused(call: Call) -
     assert WHICH not in _spoken(r) and r.slots.get("date") and r.slots.get("time"), (_spoken(r), r.slots)
 
 
+async def test_a_name_stated_at_the_read_back_and_not_caught_is_spelled(call: Call) -> None:
+    # Fresh seed 12321: "That's wrong, my name is Laura Mitchell" heard "my name is line is so" at the read-back of
+    # "Wise Esparza": asked "Sorry, was that a yes?", then "What would you like to change?", then a person.
+    await call.say("i'd like a filling on wednesday at ten o'clock, my name is wise esparza")
+    r = await call.say("my name is line is so", hint=AsrHint("confirm", "", complete=False, name="my name is lyons so"),
+                       confidence=0.95)
+    assert "Could you spell your surname" in _spoken(r) and "was that a yes" not in _spoken(r), _spoken(r)
+    assert "wise esparza" in r.slots.get("names_refused", []) and not r.slots.get("name"), r.slots
+    r = await call.say("m i t c h e l l", hint=AsrHint("spelling", "m i t c h e l l", complete=True))
+    assert "spell your first name" in _spoken(r), _spoken(r)
+    r = await call.say("l a u r a", hint=AsrHint("spelling", "l a u r a", complete=True))
+    assert "for Laura Mitchell" in _spoken(r), _spoken(r)
+
+
 async def test_a_spelled_half_stays_when_the_name_is_named_wrong(call: Call) -> None:
     # Fresh seed 11917: "Emma" keyed in, "Emma Long" read back and refused, then "Which is wrong?" - "The name":
     # asked again in words, the keyed Emma was lost ("Raymond Long"). The half spelled stays; the other is spelled.
@@ -1940,6 +1963,28 @@ async def test_a_read_back_misheard_twice_offers_the_keypad_and_2_is_no(call: Ca
     await _read_back_misheard_twice(call)
     r = await call.say("2")
     assert r.outcome is None and "What would you like to change?" in _spoken(r), _spoken(r)
+
+
+async def test_a_read_back_missed_until_a_person_has_the_keypad_as_last_try(call: Call) -> None:
+    # Fresh seed 12321: a cancel read back right, "Um, so that's right" missed, "Yes, that's correct" heard "you can
+    # make", "Yes please" heard "the green": put through, never offered the keys.
+    ref = _insert(call.scope, "Carol Walker", "2026-11-27 14:30")
+    await call.say("i need to cancel my appointment")
+    await call.say("my name is carol walker")
+    r = await call.say("it's on friday")
+    assert "Shall I cancel it?" in _spoken(r), _spoken(r)
+    r = await call.say("you can make", hint=AsrHint("confirm", "on yes that's correct", complete=True,
+                                                     name="um pierre"), confidence=0.76)
+    assert r.handoff is None and r.outcome is None, _spoken(r)
+    r = await call.say("the green", hint=AsrHint("confirm", "the a clean", complete=True, name="green"),
+                       confidence=0.71)
+    assert r.handoff is None and r.outcome is None, _spoken(r)
+    r = await call.say("the a dream", hint=AsrHint("confirm", "the a clean", complete=True, name="yates"),
+                       confidence=0.85)
+    assert r.handoff is None and "Let's use your phone's keypad" in _spoken(r), _spoken(r)
+    assert _spoken(r).endswith("Shall I cancel it? Press 1 for yes, or 2 for no.") and r.entry_keys == 1, _spoken(r)
+    r = await call.say("1")
+    assert (r.outcome, r.booking_ref) == ("cancelled", ref), _spoken(r)
 
 
 async def test_an_answer_to_a_read_back_with_nothing_in_it_is_asked_as_a_yes_or_no(call: Call) -> None:

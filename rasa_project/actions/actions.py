@@ -331,6 +331,10 @@ _KEYPAD_ONLY = {
     "old_date": ("Please key in the day of the month.", 2),
     "time": ("Please key in the time, like 9 3 0 for half past nine.", 4),
     "service": (f"Please press {_SERVICE_CHOICES}.", 1),
+    # The read-back too: "Yes please" heard "the a clean" (read "the a clean") on one voice, "Sounds good" heard
+    # "i'll go", then a person, with every detail right (fresh seed 12321, three cancels and moves). In
+    # thirty-seven 200-call reports 10 callers were put through so at a read-back never offered the keys.
+    "confirmed": (KEYPAD_KEYS, 1),
 }
 
 
@@ -352,7 +356,9 @@ def keypad_last_try(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[
     if requested not in _KEYPAD_ONLY:
         return None
     dispatcher.utter_message(text=KEYPAD_LAST_TRY)
-    return [same_question(tracker)]
+    # A slot besides the question's own: a form validation that sets only requested_slot is rejected by Rasa, and
+    # the rules restarted the task instead (a cancel's read-back went back to "Which day is your appointment on?").
+    return [_one_more_unanswered(tracker), same_question(tracker)]
 
 
 def _half_to_key(tracker: Tracker) -> str | None:
@@ -1292,6 +1298,18 @@ class ValidateAppointmentForm(Action):
                 at = 0 if spelled_half == "given" else 1
                 new_name[at] = held[at]
                 values["name"] = " ".join(new_name)
+            if requested == "confirmed" and not slot("correcting") and task == "book" and slot("name") \
+                    and not values.keys() & {"name", "name_spell", "name_fixes"} and intent not in NOT_DETAILS \
+                    and _STATES_A_NAME.search(normalise(said_now)) and yes_no_answer(intent, said_now) != "yes":
+                # "That's wrong, my name is Laura Mitchell" heard "my name is line is so" at the read-back, no name
+                # read from it: "Sorry, was that a yes?", then "What would you like to change?" (fresh seed 12321).
+                # In thirty-seven 200-call reports, 573 of 573 read-back answers heard with "name is", "name's" or
+                # "the name" were the caller correcting the name; 85 were answered with a question that was no
+                # help. The name read back is refused, and spelled (asked in words again, a name refused came back
+                # wrong 76 times in 99).
+                values.update(name=None, name_part=None)
+                values.update(self._name_named_wrong(tracker))
+                values.setdefault("name_spell", "surname")
             if "phone" in found and requested == "phone" and len(found["phone"]) < WHOLE_PHONE_DIGITS \
                     and not keyed_digits(said_now) and not _typed(tracker.latest_message):
                 # Part of a number heard ("zero seven seven nine seven nine nine four seven eight four" heard "... i
@@ -2166,6 +2184,7 @@ class ActionScopeCheck(Action):
 
 # Words that say a name is coming, in the free transcript ("no, it's ...", "the name is ...", "it's under ...").
 _NAME_CUE = re.compile(r"\b(name|it's|this is|i'm|called|under)\b")
+_STATES_A_NAME = re.compile(r"\b(?:name is|name's|the name)\b")
 _LEADING_NOS = ("not quite", "that's wrong", "that's not right", "that is wrong", "no", "nope", "nah")
 _BARE_NOS = frozenset(("no", "nope", "nah"))
 

@@ -697,6 +697,8 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
         # phrases onto it ("it's helen green" read "a fillings" turned a cleaning into a filling; fresh seed 9191).
         if service and (requested == "service" or complete or echoed) and not (what_to_change and found.get("name")):
             extra["service"] = service
+        elif service is None and requested == "service" and (stemmed := lexicon.service_of_stem(words, heard)):
+            extra["service"] = stemmed  # "fill" read, "feel" heard: components.cues.stem_echoed
     if hint.get("kind") in ("when", "service", "confirm"):
         if what_to_change:
             # Asked what to change, the service decoder's reading holds every detail's phrases: a day or a time in

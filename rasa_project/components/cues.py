@@ -262,6 +262,14 @@ def hint_echoes_a_value(hint: object, heard: str) -> bool:
     return _hint_echoes(hint, VALUE_WORDS | (_LIST_NAMES if kind == "name" else frozenset()), heard)
 
 
+def stem_echoed(reading: str, heard: str) -> str | None:
+    """The service of a stem the constrained `reading` has ("fill") and the free transcript `heard` echoes in sound
+    ("feel", "film"; lexicon.service_of_stem). At the service question, in thirty-seven 200-call reports, 33
+    readings with "fill" and no service word were so echoed, and each was a filling ("I need a filling done" heard
+    "i need to feel i'm done" three times, then a person); the 25 not echoed were 16 fillings and 9 others."""
+    return lexicon.service_of_stem(tokens(reading), tokens(heard))
+
+
 def hint_intent(hint: object) -> str | None:
     """The intent of a turn the classifier fell back on, read from the agent's constrained reading of it.
 

@@ -50,6 +50,7 @@ from components.cues import (
     metadata_unsure,
     names_a_value,
     sounds_frustrated,
+    stem_echoed,
     tokens,
     yes_to_the_scope_question,
 )
@@ -63,6 +64,9 @@ _MENU_KEYS = lexicon.table("menu_keys")
 _SERVICE_KEYS = lexicon.table("service_keys")
 _MENU_KEY = "menu_key"  # requested_slot while the keypad menu waits for its key (actions.MENU_KEY)
 _VALUE_QUESTIONS = frozenset({"service", "date", "time", "old_date", "phone"})
+# What the classifier makes of an answer it could not read: none of them is a request of its own.
+_GARBLE_CLASSES = frozenset({"goodbye", "out_of_scope", DEFAULT_NLU_FALLBACK_INTENT_NAME, "frustration", "greet",
+                             "deny", "bot_challenge"})
 _LEAVING = BYE_SOUNDS | frozenset("thanks thank cheers".split())
 # A task the classifier gives below this, at the menu question, gives way to what the menu's reading names; an
 # out-of-scope request at or above it, heard clearly, keeps its class against a symptom the reading alone names;
@@ -195,6 +199,12 @@ class ShortAnswerCues(GraphComponent, IntentClassifier):
             # An answer to the question asked, misheard: the form reads its value. "It's William Anderson", heard
             # "it's really man person" at 0.44 and read "william anderson", was put through as asking for a
             # person (fresh seed 4545); a request for a person heard clearly still is one.
+            return "inform"
+        if requested == "service" and intent in _GARBLE_CLASSES and isinstance(hint, dict) \
+                and stem_echoed(str(hint.get("text") or ""), text):
+            # "I need a filling done" heard "i need to feel i'm done" (goodbye at 0.73), read "i need a fill m": the
+            # stem read and its sound heard are the service (`stem_echoed`; fresh seed 12321, three times, then a
+            # person).
             return "inform"
         if intent == "goodbye" and requested in _VALUE_QUESTIONS and _fits_a_value(hint) \
                 and not set(tokens(text)) & _LEAVING:
