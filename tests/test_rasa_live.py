@@ -1718,9 +1718,7 @@ async def test_a_correction_not_caught_asks_which_detail_is_wrong(call: Call) ->
     assert _spoken(r).endswith(which) and "another way" not in _spoken(r), _spoken(r)
     assert r.expect == "detail"
     r = await call.say("the name")
-    assert "Can I take your name, please?" in _spoken(r) and not r.slots.get("name"), (_spoken(r), r.slots)
-    r = await call.say("kevin harris")
-    assert "for Kevin Harris" in _spoken(r) and "Shall I book it?" in _spoken(r), _spoken(r)
+    assert "Could you spell your surname" in _spoken(r) and not r.slots.get("name"), (_spoken(r), r.slots)
 
 
 async def test_a_name_named_wrong_is_refused(call: Call) -> None:
@@ -1730,12 +1728,13 @@ async def test_a_name_named_wrong_is_refused(call: Call) -> None:
     await call.say("no")
     r = await call.say("blue the hum of the", confidence=0.4)
     assert _spoken(r).endswith(WHICH), _spoken(r)
-    r = await call.say("the name")
-    assert "Can I take your name" in _spoken(r) and "kirby hartley" in r.slots.get("names_refused", []), r.slots
-    r = await call.say("kirby hartley")  # the refused name again: spelled, not read back
-    assert "for Kirby Hartley" not in _spoken(r) and "Could you spell your surname" in _spoken(r), _spoken(r)
+    r = await call.say("the name")  # asked again in words, a name named wrong came back wrong 76 times in 99
+    assert "Could you spell your surname" in _spoken(r), _spoken(r)
+    assert "kirby hartley" in r.slots.get("names_refused", []) and not r.slots.get("name"), r.slots
     r = await call.say("a l l e n", hint=AsrHint("spelling", "a l l e n", complete=True))
-    assert "for Kirby Allen" in _spoken(r), _spoken(r)
+    assert "spell your first name" in _spoken(r), _spoken(r)
+    r = await call.say("k e v i n", hint=AsrHint("spelling", "k e v i n", complete=True))
+    assert "for Kevin Allen" in _spoken(r), _spoken(r)
 
 
 async def test_the_name_named_when_asked_what_to_change_is_refused(call: Call) -> None:
@@ -1745,7 +1744,7 @@ async def test_the_name_named_when_asked_what_to_change_is_refused(call: Call) -
     r = await call.say("no")
     assert "What would you like to change?" in _spoken(r), _spoken(r)
     r = await call.say("the name in uniform cancer", confidence=0.67)
-    assert "Can I take your name" in _spoken(r) and "kirby hartley" in r.slots.get("names_refused", []), (
+    assert "Could you spell your surname" in _spoken(r) and "kirby hartley" in r.slots.get("names_refused", []), (
         _spoken(r), r.slots)
     assert WHICH not in _spoken(r) and r.slots.get("date") and r.slots.get("time"), (_spoken(r), r.slots)
 
@@ -1918,7 +1917,8 @@ async def test_the_detail_only_the_detail_decoder_names_is_asked_again(call: Cal
     await call.say("no")
     await call.say("blue the hum of the", confidence=0.4)
     r = await call.say("then aim", hint=AsrHint("detail", "the name", complete=True))
-    assert "Can I take your name" in _spoken(r) and not r.slots.get("name"), (_spoken(r), r.slots)
+    assert _spoken(r).startswith("Sorry, I got your name wrong. Could you spell your surname"), _spoken(r)
+    assert not r.slots.get("name"), r.slots
 
 
 async def test_an_answer_heard_as_a_goodbye_the_decoder_read_whole_is_the_answer(call: Call) -> None:

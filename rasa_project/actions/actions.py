@@ -488,8 +488,11 @@ def prompt_for(slot: str, tracker: Tracker) -> str:
                 return f"Please key in your {half}, one key for each letter, then the hash key."
             if tracker.get_slot("name_spelled"):  # the other half was spelled before
                 return f"And could you spell your {half} for me too? {_NAME_KEYS_OFFER}"
-            return (f"Sorry, I keep getting your name wrong. Could you spell your {half} for me, letter by letter? "
-                    f"{_NAME_KEYS_OFFER}")
+            # Spelled after the first correction too (a name named wrong, or stated and not caught): "keep" only
+            # once it was got wrong more than once.
+            sorry = "I keep getting your name wrong" if int(tracker.get_slot("name_fixes") or 0) >= 2 \
+                else "I got your name wrong"
+            return f"Sorry, {sorry}. Could you spell your {half} for me, letter by letter? {_NAME_KEYS_OFFER}"
         part = tracker.get_slot("name_part")
         if part:
             # Half a name heard: say it, so a wrong half is corrected, and ask for the other half.
@@ -1559,9 +1562,9 @@ class ValidateAppointmentForm(Action):
         """Slots for "Which is wrong ...?" answered "the name": the name read back is refused like one corrected at
         the read-back, and counted as a correction. Asked again in words, the name came back wrong or not at all
         76 times in 99 in twenty-seven 200-call reports (8 times the very name refused, read back again); in twelve
-        of them, the first read-back after a spelling was asked for was right 144 times in 284. So a half spelled
-        or keyed in before is kept and the other half spelled; a name refused twice is spelled, keeping a half
-        that both refused names share."""
+        of them, the first read-back after a spelling was asked for was right 144 times in 284. So the name is
+        spelled at once: a half spelled or keyed in before is kept and the other half spelled; a name refused twice
+        keeps a half that both refused names share; otherwise the surname is spelled, then the first name."""
         current, refused = str(tracker.get_slot("name") or ""), names_refused(tracker)
         out: dict[str, Any] = {"name_fixes": float(int(tracker.get_slot("name_fixes") or 0) + 1)}
         if current and current.lower() not in refused:
@@ -1572,8 +1575,6 @@ class ValidateAppointmentForm(Action):
         if spelled in ("given", "surname"):
             spell, kept = _other_half(was, spelled)
             return {**out, "name_part": kept, "name_spell": spell}
-        if out["name_fixes"] < SPELL_AFTER_NAME_FIXES:
-            return out
         halves = [n.split() for n in refused if len(n.split()) == 2]
         if len(halves) >= 2 and halves[-1][0] == halves[-2][0] != halves[-1][1]:
             return {**out, "name_part": was[0], "name_spell": "surname"}
