@@ -2322,6 +2322,30 @@ async def test_what_to_change_read_by_the_decoder_alone_moves_no_day(call: Call)
     assert r.slots.get("date") == "2026-12-02", (r.slots, _spoken(r))
 
 
+async def test_a_greeting_with_other_words_in_it_is_not_a_greeting(call: Call) -> None:
+    # Thirty-seven 200-call reports: 79 turns classed a greeting had a word no greeting has, and none was one; each
+    # was answered "Hello, you're through to Riverside Dental Clinic. How can I help?", the question in hand dropped.
+    r = await call.say("hello")
+    assert "How can I help" in _spoken(r), _spoken(r)  # a greeting alone still is one
+    r = await call.say("hello i'm calling tobacco new filling", confidence=0.85)
+    assert "through to Riverside" not in _spoken(r) and r.slots.get("task") == "book", (_spoken(r), r.slots)
+    await call.say("on wednesday at ten o'clock, my name is julie leon")
+    r = await call.say("well how good", hint=AsrHint("confirm", "sounds good", complete=True), confidence=0.8)
+    # "Sounds good": both readings have its "good", and no word of a no.
+    assert "through to Riverside" not in _spoken(r) and r.outcome == "booked", _spoken(r)
+
+
+async def test_broken_alone_is_a_booking_misheard_not_an_emergency(call: Call) -> None:
+    # Fresh seeds 11917, 12220: "Can I make a booking?" heard "can i make a broken" went to the urgent line.
+    r = await call.say("so hi can i make a broken", confidence=0.68)
+    assert r.handoff is None or r.handoff.reason != "urgent", _spoken(r)
+
+
+async def test_a_broken_tooth_is_still_urgent(call: Call) -> None:
+    r = await call.say("i broke my tooth and it really hurts")
+    assert r.handoff is not None and r.handoff.reason == "urgent", _spoken(r)
+
+
 async def test_an_opening_that_changes_my_something_is_a_reschedule(call: Call) -> None:
     # Fresh seeds 9191, 9292: "I'd like to change my appointment ..." heard "... change my flight ..." was taken
     # for a booking (and once for an answer to nothing).

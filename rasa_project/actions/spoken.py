@@ -665,10 +665,11 @@ def hinted_details(hint: dict[str, Any] | None, requested: str | None, found: di
     decoder forces its phrases onto any speech, so a name said when a time was asked can come out "monday".
     A value is taken when it is what the bot asked for, or when the transcript itself mentions that kind of
     value ("half past do" is about a time), or (a time or a service, not a day) when the whole turn fitted the
-    phrases with about as many words as were heard. A hint that contradicts the transcript (another day) is ignored whole, unless it only dates a
-    weekday the transcript heard without its date (`refines_weekday`). A bare number ("two")
-    is the hour only when the whole turn fitted. `refused`: the names the caller refused (lower case).
-    `what_to_change`: the caller was asked "What would you like to change?" after refusing a read-back.
+    phrases with about as many words as were heard. A hint that contradicts the transcript (another day) is
+    ignored whole, unless it only dates a weekday the transcript heard without its date (`refines_weekday`). A
+    bare number ("two") is the hour only when the whole turn fitted. `refused`: the names the caller refused
+    (lower case). `what_to_change`: the caller was asked "What would you like to change?" after refusing a
+    read-back.
     """
     if not hint or not isinstance(hint.get("text"), str):
         return {}
