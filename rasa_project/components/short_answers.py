@@ -106,6 +106,9 @@ def _garbled_answer_not_symptom(text: str, hint: object) -> bool:
     return len(present & URGENT_WORDS) <= 1 and not present & _MOUTH_WORDS and answer_like
 
 
+_BROKEN = frozenset({"broke", "broken"})
+
+
 def _booking_heard_broken(text: str) -> bool:
     """Whether the only symptom words of a turn are "broke"/"broken" (the recogniser's sound-alikes of "book",
     "booking"), with nothing of the mouth and no service beside them."""
@@ -114,14 +117,13 @@ def _booking_heard_broken(text: str) -> bool:
     return bool(symptoms) and symptoms <= _BROKEN and not present & (_MOUTH_WORDS | SERVICE_CUES)
 
 
-_BROKEN = frozenset({"broke", "broken"})
-
-
 def _only_greeting(text: str) -> bool:
     """Whether every word of a turn is a greeting's ("hello, is that the dentist?"); "good" only before a part of
     the day ("good morning"): "Sounds good" heard "well how good" was classed a greeting."""
     words = tokens(re.sub(r"\bgood (?=morning|afternoon|evening|day)", "", text.lower()))
     return all(w in _GREETING for w in words)
+
+
 _QUESTIONS = frozenset({"ask_opening_hours", "ask_address", "ask_price"})
 _NAME_LEAD_WORDS = frozenset(w for p in lexicon.ordered("name_leads") for w in p.split()) | {"it", "so"} \
     | lexicon.words("hesitations")
