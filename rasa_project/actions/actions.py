@@ -1312,7 +1312,8 @@ class ValidateAppointmentForm(Action):
                 # wrong 76 times in 99).
                 values.update(name=None, name_part=None)
                 values.update(self._name_named_wrong(tracker))
-                values.setdefault("name_spell", "surname")
+                if slot("name_spelled") != "both":  # both halves spelled already: asked in words, as before
+                    values.setdefault("name_spell", "surname")
             if "phone" in found and requested == "phone" and len(found["phone"]) < WHOLE_PHONE_DIGITS \
                     and not keyed_digits(said_now) and not _typed(tracker.latest_message):
                 # Part of a number heard ("zero seven seven nine seven nine nine four seven eight four" heard "... i
