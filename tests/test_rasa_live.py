@@ -1788,6 +1788,17 @@ async def test_the_day_and_the_time_named_wrong_are_asked_for_again(call: Call) 
     assert "Which day" in _spoken(r) and not r.slots.get("date") and not r.slots.get("time"), (_spoken(r), r.slots)
 
 
+async def test_a_number_alone_at_which_is_wrong_is_no_hour(call: Call) -> None:
+    # Seed 11109: "The name." heard "the nine" (0.45), read "the name": the time was changed to nine o'clock and the
+    # wrong name read back again.
+    await call.say("i'd like a filling on wednesday at ten o'clock, my name is kathy viola")
+    await call.say("no")
+    r = await call.say("blue the hum of the", confidence=0.4)
+    assert _spoken(r).endswith(WHICH), _spoken(r)
+    r = await call.say("the nine", hint=AsrHint("detail", "the name", complete=True), confidence=0.45)
+    assert r.slots.get("time") == "10:00" and "spell your surname" in _spoken(r), (_spoken(r), r.slots)
+
+
 async def test_the_detail_the_free_reading_names_is_the_one_asked_again(call: Call) -> None:
     # Fresh seed 11109: "The time, on the seventh of December at ten a m", heard "the time on the family something",
     # read "the time the name my number" by the detail decoder: the right name was cleared and asked again.

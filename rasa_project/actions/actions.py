@@ -781,7 +781,9 @@ def extract_details(tracker: Tracker, requested: str | None) -> dict[str, Any]:
         found["spoken_time"] = SpokenTime(at=time.fromisoformat(
             offered[0] if pick.group(1) in ("first", "earlier") else offered[-1]))
         return found
-    bare_hour = requested == "time" or bool(tracker.get_slot("correcting"))
+    # Asked what to change, "ten" is the hour; asked which detail is wrong, a number alone is a detail's name
+    # misheard ("The name" heard "the nine" moved the booking to nine o'clock; seed 11109).
+    bare_hour = requested == "time" or (bool(tracker.get_slot("correcting")) and not _asked_which_detail(tracker))
     head, tail = self_corrected(text)
     # A detail said again after "no sorry" / "I mean" replaces the one said before it.
     day_asked = requested in ("date", "old_date")
