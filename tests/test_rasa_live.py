@@ -1721,6 +1721,16 @@ async def test_a_correction_not_caught_asks_which_detail_is_wrong(call: Call) ->
     assert "Could you spell your surname" in _spoken(r) and not r.slots.get("name"), (_spoken(r), r.slots)
 
 
+async def _spell_both_halves(call: Call, surname: str, given: str) -> None:
+    """The surname spelled when asked, then the first name asked for and spelled: the whole name is read back."""
+    letters = " ".join(surname)
+    r = await call.say(letters, hint=AsrHint("spelling", letters, complete=True))
+    assert "spell your first name" in _spoken(r), _spoken(r)
+    letters = " ".join(given)
+    r = await call.say(letters, hint=AsrHint("spelling", letters, complete=True))
+    assert f"for {given.capitalize()} {surname.capitalize()}" in _spoken(r), _spoken(r)
+
+
 async def test_a_name_named_wrong_is_refused(call: Call) -> None:
     # Fresh seed 11917: "Kevin Allen" read back "Kirby Hartley"; "Which is wrong?" - "The name": asked again, heard
     # "kirby hartley" again, and read back a second time.
@@ -1731,10 +1741,7 @@ async def test_a_name_named_wrong_is_refused(call: Call) -> None:
     r = await call.say("the name")  # asked again in words, a name named wrong came back wrong 76 times in 99
     assert "Could you spell your surname" in _spoken(r), _spoken(r)
     assert "kirby hartley" in r.slots.get("names_refused", []) and not r.slots.get("name"), r.slots
-    r = await call.say("a l l e n", hint=AsrHint("spelling", "a l l e n", complete=True))
-    assert "spell your first name" in _spoken(r), _spoken(r)
-    r = await call.say("k e v i n", hint=AsrHint("spelling", "k e v i n", complete=True))
-    assert "for Kevin Allen" in _spoken(r), _spoken(r)
+    await _spell_both_halves(call, "allen", "kevin")
 
 
 async def test_the_name_named_when_asked_what_to_change_is_refused(call: Call) -> None:
@@ -1757,10 +1764,7 @@ async def test_a_name_stated_at_the_read_back_and_not_caught_is_spelled(call: Ca
                        confidence=0.95)
     assert "Could you spell your surname" in _spoken(r) and "was that a yes" not in _spoken(r), _spoken(r)
     assert "wise esparza" in r.slots.get("names_refused", []) and not r.slots.get("name"), r.slots
-    r = await call.say("m i t c h e l l", hint=AsrHint("spelling", "m i t c h e l l", complete=True))
-    assert "spell your first name" in _spoken(r), _spoken(r)
-    r = await call.say("l a u r a", hint=AsrHint("spelling", "l a u r a", complete=True))
-    assert "for Laura Mitchell" in _spoken(r), _spoken(r)
+    await _spell_both_halves(call, "mitchell", "laura")
 
 
 async def test_a_spelled_half_stays_when_the_name_is_named_wrong(call: Call) -> None:

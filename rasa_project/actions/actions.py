@@ -1312,7 +1312,6 @@ class ValidateAppointmentForm(Action):
                 # "the name" were the caller correcting the name; 85 were answered with a question that was no
                 # help. The name read back is refused, and spelled (asked in words again, a name refused came back
                 # wrong 76 times in 99).
-                values.update(name=None, name_part=None)
                 values.update(self._name_named_wrong(tracker))
                 if slot("name_spelled") != "both":  # both halves spelled already: asked in words, as before
                     values.setdefault("name_spell", "surname")
@@ -1434,7 +1433,6 @@ class ValidateAppointmentForm(Action):
                     for detail in named & asked:
                         values[detail] = None
                         if detail == "name":
-                            values["name_part"] = None
                             values.update(self._name_named_wrong(tracker))
                         if detail == "date":
                             values.update(date_options=None, date_guess=None)
@@ -1445,7 +1443,6 @@ class ValidateAppointmentForm(Action):
                     # name is what is wrong, as if "Which is wrong?" had been answered (seed 12321). In thirty-seven
                     # 200-call reports 123 of 131 turns heard with "name" there were the caller naming themself
                     # (the 8 others had a day or a time heard too); 31 were asked "Which is wrong?" all the same.
-                    values.update(name=None, name_part=None)
                     values.update(self._name_named_wrong(tracker))
                 if slot("correcting") and not values.keys() - unchanged and TASK_BY_INTENT.get(intent or "") is None:
                     values.update(self._the_other_misheard(dispatcher, tracker, found))
@@ -1562,14 +1559,16 @@ class ValidateAppointmentForm(Action):
 
     @staticmethod
     def _name_named_wrong(tracker: Tracker) -> dict[str, Any]:
-        """Slots for "Which is wrong ...?" answered "the name": the name read back is refused like one corrected at
-        the read-back, and counted as a correction. Asked again in words, the name came back wrong or not at all
-        76 times in 99 in twenty-seven 200-call reports (8 times the very name refused, read back again); in twelve
-        of them, the first read-back after a spelling was asked for was right 144 times in 284. So the name is
-        spelled at once: a half spelled or keyed in before is kept and the other half spelled; a name refused twice
-        keeps a half that both refused names share; otherwise the surname is spelled, then the first name."""
+        """Slots for "Which is wrong ...?" answered "the name": the name read back is cleared and refused like
+        one corrected at the read-back, and counted as a correction. Asked again in words, the name came back wrong
+        or not at all 76 times in 99 in twenty-seven 200-call reports (8 times the very name refused, read back
+        again); in twelve of them, the first read-back after a spelling was asked for was right 144 times in 284.
+        So the name is spelled at once: a half spelled or keyed in before is kept and the other half spelled; a
+        name refused twice keeps a half that both refused names share; otherwise the surname is spelled, then the
+        first name."""
         current, refused = str(tracker.get_slot("name") or ""), names_refused(tracker)
-        out: dict[str, Any] = {"name_fixes": float(int(tracker.get_slot("name_fixes") or 0) + 1)}
+        out: dict[str, Any] = {"name": None, "name_part": None,
+                               "name_fixes": float(int(tracker.get_slot("name_fixes") or 0) + 1)}
         if current and current.lower() not in refused:
             out["names_refused"] = refused = [*refused, current.lower()]
         was, spelled = current.split(), tracker.get_slot("name_spelled")
